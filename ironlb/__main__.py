@@ -1,0 +1,7 @@
+"""``python -m ironlb`` runs the CLI."""
+
+import sys
+
+from ironlb.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``ironlb`` command line: validate, plan, lab."""

@@ -1,0 +1,208 @@
+"""``ironlb lab up|down|status|exec``: containerlab topologies on network namespaces.
+
+Why a detached supervisor: ``up`` must return while the lab keeps running, and
+the routing daemons need a living parent that reaps them. ``up`` starts
+``python -m ironlb.lab.supervisor`` in its own session, waits for its one-line
+``READY``/``ERROR`` report and returns; ``down`` signals it (it tears the lab
+down) and then removes whatever the state directory still records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ironlb.lab import netns
+from ironlb.lab.runner import Lab, LabError, read_status, teardown
+from ironlb.lab.state import StateDir, state_root
+from ironlb.lab.topology import REPO_CONTAINERLAB, Topology, TopologyError, load_topology
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def resolve_topology(arg: str) -> Path | None:
+    """A ``.clab.yml`` file, a directory holding one, or a topology name under ``containerlab/``."""
+    path = Path(arg)
+    if path.is_file():
+        return path
+    candidates = [path] if path.is_dir() else []
+    candidates += [Path("containerlab") / arg, REPO_CONTAINERLAB / arg]
+    for directory in candidates:
+        if directory.is_dir():
+            found = sorted(directory.glob("*.clab.yml")) + sorted(directory.glob("*.clab.yaml"))
+            if len(found) == 1:
+                return found[0]
+    return None
+
+
+def _instance(args: argparse.Namespace) -> tuple[str, Topology | None]:
+    """(instance name, topology) for down/status/exec: TOPOLOGY may also be an instance name."""
+    path = resolve_topology(args.topology)
+    topology = load_topology(path) if path is not None else None
+    instance = args.name or (topology.name if topology is not None else args.topology)
+    state_dir = StateDir(state_root(args.state_dir), instance)
+    if topology is None and state_dir.exists():
+        topology = load_topology(Path(state_dir.load().topology))
+    return instance, topology
+
+
+def _supervisor_log(root: Path, instance: str) -> Path:
+    return root / f"{instance}.supervisor.log"
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    path = resolve_topology(args.topology)
+    if path is None:
+        print(
+            f"ironlb lab: no topology {args.topology!r} (a .clab.yml, its directory, or a name)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    topology = load_topology(path)
+    root = state_root(args.state_dir)
+    lab = Lab(topology, instance=args.name, state_root_dir=root)
+    lab.check()
+    if args.foreground:
+        from ironlb.lab import supervisor
+
+        return supervisor.main([str(path), "--instance", lab.instance, "--state-root", str(root)])
+    root.mkdir(parents=True, exist_ok=True)
+    log_path = _supervisor_log(root, lab.instance)
+    with log_path.open("ab") as log_file:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ironlb.lab.supervisor", str(path.resolve()),
+             "--instance", lab.instance, "--state-root", str(root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            start_new_session=True,
+        )  # fmt: skip
+    assert child.stdout is not None
+    line = child.stdout.readline().decode(errors="replace").strip()
+    child.stdout.close()
+    if line == "READY":
+        print(f"lab {lab.instance} is up (supervisor pid {child.pid}, state {lab.state_dir.path})")
+        print(f"  ironlb lab status {lab.instance}  |  ironlb lab exec {lab.instance} NODE -- CMD")
+        return EXIT_OK
+    child.wait()
+    message = line.removeprefix("ERROR ").replace("\\n", "\n") or f"supervisor exited; see {log_path}"
+    print(f"ironlb lab up: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    instance, _ = _instance(args)
+    root = state_root(args.state_dir)
+    state_dir = StateDir(root, instance)
+    if not state_dir.exists():
+        print(f"lab {instance} is not up (no state in {state_dir.path})")
+        return EXIT_OK
+    teardown(state_dir)
+    _supervisor_log(root, instance).unlink(missing_ok=True)
+    print(f"lab {instance} is down")
+    return EXIT_OK
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    print(f"lab {data['instance']}  topology {data['topology']}  owner {data['owner']}")
+    print("nodes:")
+    for node, info in data["nodes"].items():
+        print(f"  {node:<12} {info['namespace']:<32} {'ok' if info['exists'] else 'MISSING'}")
+    print("links:")
+    for a, b in data["links"]:
+        print(f"  {a} <-> {b}")
+    print("processes:")
+    for proc in data["processes"]:
+        state = "running" if proc["running"] else "EXITED"
+        print(f"  {proc['node']:<12} {proc['name']:<10} pid {proc['pid']:<8} {state} ({proc['role']})")
+    for router, sessions in data["sessions"].items():
+        print(f"bgp sessions of {router}:")
+        if not sessions:
+            print("  (router not answering)")
+        for peer, state in sorted(sessions.items()):
+            print(f"  {peer:<24} {state}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    instance, topology = _instance(args)
+    state_dir = StateDir(state_root(args.state_dir), instance)
+    if topology is None or not state_dir.exists():
+        print(f"lab {instance} is not up", file=sys.stderr)
+        return EXIT_FAILED
+    data = read_status(topology, state_dir).as_dict()
+    if args.output == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        _print_status(data)
+    return EXIT_OK
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    instance, topology = _instance(args)
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if topology is None or not command:
+        print("ironlb lab exec: needs a running lab, a node and a command after --", file=sys.stderr)
+        return EXIT_FAILED
+    state = StateDir(state_root(args.state_dir), instance)
+    namespace = state.load().namespaces.get(args.node) if state.exists() else None
+    if namespace is None:
+        print(f"ironlb lab exec: lab {instance} has no running node {args.node!r}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.flush()
+    return subprocess.call(netns.wrap(namespace, command))
+
+
+def _run(args: argparse.Namespace) -> int:
+    handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec}[args.lab_command]
+    try:
+        result: int = handler(args)
+    except (TopologyError, LabError, netns.NetnsError) as exc:
+        print(f"ironlb lab {args.lab_command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:  # `ironlb lab status X | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return result
+
+
+def register(subparsers: Any) -> None:
+    """Add ``lab`` and its sub-commands to the ``ironlb`` parser."""
+    parser = subparsers.add_parser(
+        "lab",
+        help="run a containerlab topology on network namespaces (FRR/BIRD routers, real hosts)",
+        description=(
+            "Run containerlab topologies (containerlab/*/*.clab.yml) on Linux network namespaces. "
+            "TOPOLOGY is a .clab.yml file, its directory, a name under containerlab/, or (down/status/exec) "
+            "the name of a running lab."
+        ),
+    )
+    commands = parser.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("topology", metavar="TOPOLOGY")
+        sub.add_argument("--name", help="lab instance name (default: the topology's name)")
+        sub.add_argument(
+            "--state-dir", type=Path, default=None,
+            help=f"state root (default $IRONLB_LAB_STATE or {state_root(None)})",
+        )  # fmt: skip
+
+    up = commands.add_parser("up", help="create namespaces, links, addresses; start routers")
+    common(up)
+    up.add_argument("--foreground", action="store_true", help="stay in the foreground until SIGINT/SIGTERM")
+    common(commands.add_parser("down", help="stop everything the lab started and delete its namespaces"))
+    status = commands.add_parser("status", help="nodes, links, router processes and BGP sessions")
+    common(status)
+    status.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    exec_ = commands.add_parser("exec", help="run a command inside a node: exec TOPOLOGY NODE -- CMD...")
+    common(exec_)
+    exec_.add_argument("node", metavar="NODE")
+    exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD")
+    parser.set_defaults(run=_run)

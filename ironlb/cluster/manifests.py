@@ -1,0 +1,104 @@
+"""Cluster state read from manifest files: the seam's implementation without Kubernetes.
+
+``ironlb plan``, the local lab and standalone use read Services, EndpointSlices,
+Nodes and the ConfigMap from YAML files (multi-document, and ``kind: List``)
+given as files or directories. Other kinds are ignored. A file that cannot be
+read or parsed makes the whole snapshot unavailable, never half a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
+from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
+
+DEFAULT_NAMESPACE = "ironlb-system"
+DEFAULT_CONFIGMAP = "ironlb"
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def manifest_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus manifest files found (recursively, sorted) in named directories."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def iter_objects(documents: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Kubernetes objects in parsed YAML documents, with ``kind: List`` unpacked."""
+    for doc in documents:
+        if not isinstance(doc, dict):
+            continue
+        if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
+            yield from iter_objects(doc.get("items") or [])
+        elif "kind" in doc:
+            yield doc
+
+
+def load_objects(text: str, origin: str) -> list[dict[str, Any]]:
+    try:
+        return list(iter_objects(yaml.safe_load_all(text)))
+    except yaml.YAMLError as exc:
+        raise ClusterSourceUnavailable(f"{origin}: not valid YAML: {exc}") from exc
+
+
+class ManifestSource:
+    """A ``ClusterSource`` over manifest files and directories, re-read on every snapshot."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        *,
+        config_namespace: str = DEFAULT_NAMESPACE,
+        config_name: str = DEFAULT_CONFIGMAP,
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.config_namespace = config_namespace
+        self.config_name = config_name
+
+    def snapshot(self) -> ClusterSnapshot:
+        services: list[Service] = []
+        slices: list[EndpointSlice] = []
+        nodes: list[Node] = []
+        config_map: ConfigMap | None = None
+        digest = hashlib.sha256()
+        for path in manifest_files(self.paths):
+            try:
+                text = path.read_text()
+            except OSError as exc:
+                raise ClusterSourceUnavailable(f"{path}: cannot read: {exc.strerror}") from exc
+            digest.update(str(path).encode() + b"\0" + text.encode() + b"\0")
+            for obj in load_objects(text, str(path)):
+                kind = obj.get("kind")
+                if kind == "Service":
+                    services.append(cast(Service, obj))
+                elif kind == "EndpointSlice":
+                    slices.append(cast(EndpointSlice, obj))
+                elif kind == "Node":
+                    nodes.append(cast(Node, obj))
+                elif kind == "ConfigMap" and self._is_config(obj):
+                    config_map = cast(ConfigMap, obj)
+        return ClusterSnapshot(
+            services=tuple(services),
+            endpoint_slices=tuple(slices),
+            nodes=tuple(nodes),
+            config_map=config_map,
+            revision=digest.hexdigest(),
+        )
+
+    def _is_config(self, obj: dict[str, Any]) -> bool:
+        meta = obj.get("metadata") or {}
+        return bool(
+            meta.get("name") == self.config_name
+            and meta.get("namespace", self.config_namespace) == self.config_namespace
+        )

@@ -1,0 +1,38 @@
+"""The seam through which ironlb's programs read cluster state.
+
+Two implementations stand behind it: the Kubernetes API (``ironlb.kube``, for
+production) and a directory of manifests (``ironlb.cluster.manifests``, for
+``ironlb plan``, the local lab and standalone use). Decisions take a
+``ClusterSnapshot`` and never know which source produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Everything the decisions need, as raw Kubernetes dicts, at one moment."""
+
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    config_map: ConfigMap | None = None
+    revision: str = field(default="", compare=False)
+    """Opaque marker that changes whenever the content may have changed."""
+
+
+class ClusterSourceUnavailable(Exception):
+    """The source cannot be read right now (temporary: keep what was last known, retry later)."""
+
+
+class ClusterSource(Protocol):
+    """A readable view of the cluster."""
+
+    def snapshot(self) -> ClusterSnapshot:
+        """The current state; raises ``ClusterSourceUnavailable`` when it cannot be read."""
+        ...
