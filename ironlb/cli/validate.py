@@ -1,0 +1,142 @@
+"""``ironlb validate FILE``: check a config before it reaches a cluster.
+
+FILE is a ConfigMap manifest (``data.config``) or a bare config document; ``-``
+reads standard input. Exit codes: 0 valid (a short summary on stdout, warnings on
+stderr), 1 invalid (every error on stderr, one per line, each naming its path),
+2 usage error (including a file that cannot be read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from ironlb.config import ConfigError
+from ironlb.config.model import AddressPool, AddressRange, Config, NodeSelector
+from ironlb.config.parse import parse_config_report
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "validate",
+        help="check a config (ConfigMap manifest or bare config)",
+        description=(
+            "Check an ironlb/MetalLB legacy config. Exit 0 valid, 1 invalid (errors on stderr, "
+            "one per line with its path), 2 usage error."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="ConfigMap manifest or bare config; '-' for stdin")
+    parser.add_argument(
+        "--key", default="config", help="ConfigMap data key holding the config (default: config)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing when the config is valid")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return validate_file(args.file, key=args.key, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
+
+
+def validate_file(path: str, *, key: str, quiet: bool, out: TextIO, err: TextIO) -> int:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"ironlb validate: cannot read {path}: {exc}", file=err)
+        return EXIT_USAGE
+    try:
+        result = parse_config_report(text, key=key)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=err)
+        print(f"{path}: invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})", file=err)
+        return EXIT_INVALID
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=err)
+    if not quiet:
+        out.write(f"{path}: valid\n")
+        out.write(summarize(result.config))
+    return EXIT_OK
+
+
+def usable_addresses(r: AddressRange, avoid_buggy_ips: bool) -> int:
+    """Addresses of ``r`` a Service can get (IPv4 ``.0`` and ``.255`` skipped with avoid-buggy-ips)."""
+    if not avoid_buggy_ips or r.family == 6:
+        return r.size
+    first, last = int(r.first), int(r.last)
+
+    def count(residue: int) -> int:
+        # how many n in [first, last] with n % 256 == residue
+        return (last - residue) // 256 - (first - 1 - residue) // 256
+
+    return r.size - count(0) - count(255)
+
+
+def _pool_line(pool: AddressPool) -> str:
+    per_family: dict[int, int] = {}
+    for r in pool.ranges:
+        per_family[r.family] = per_family.get(r.family, 0) + usable_addresses(r, pool.avoid_buggy_ips)
+    sizes = ", ".join(f"IPv{fam} {n}" for fam, n in sorted(per_family.items()))
+    flags = ["auto-assign" if pool.auto_assign else "manual only"]
+    if pool.avoid_buggy_ips:
+        flags.append("avoid-buggy-ips")
+    if pool.protocol == "bgp":
+        n = len(pool.effective_advertisements())
+        flags.append(f"{n} advertisement{'s' if n != 1 else ''}")
+    return f"  {pool.name}: {pool.protocol}, {sizes}; {', '.join(flags)}\n"
+
+
+def _selectors(selectors: tuple[NodeSelector, ...]) -> str:
+    if not selectors:
+        return "all nodes"
+    return f"{len(selectors)} node selector{'s' if len(selectors) != 1 else ''}"
+
+
+def summarize(config: Config) -> str:
+    """A few lines a human can check at a glance."""
+    lines: list[str] = []
+    totals: dict[int, int] = {}
+    for pool in config.pools:
+        for r in pool.ranges:
+            totals[r.family] = totals.get(r.family, 0) + usable_addresses(r, pool.avoid_buggy_ips)
+    kinds = {p.protocol for p in config.pools}
+    by_kind = ", ".join(f"{sum(p.protocol == k for p in config.pools)} {k}" for k in sorted(kinds))
+    lines.append(f"address pools: {len(config.pools)}" + (f" ({by_kind})" if by_kind else "") + "\n")
+    lines.extend(_pool_line(pool) for pool in config.pools)
+    if totals:
+        lines.append("addresses: " + ", ".join(f"IPv{fam} {n}" for fam, n in sorted(totals.items())) + "\n")
+    lines.append(f"peers: {len(config.peers)}\n")
+    for peer in config.peers:
+        kind = "iBGP" if peer.is_ibgp else "eBGP"
+        extra = f", bfd-profile {peer.bfd_profile}" if peer.bfd_profile else ""
+        lines.append(
+            f"  {peer.peer_address} port {peer.peer_port}: AS{peer.peer_asn} ({kind}, my AS{peer.my_asn}), "
+            f"hold {int(peer.hold_time)}s, keepalive {int(peer.keepalive_time)}s, "
+            f"{_selectors(peer.node_selectors)}{extra}\n"
+        )
+    if config.bgp_communities:
+        n = len(config.bgp_communities)
+        lines.append(f"bgp-communities: {n} alias{'es' if n != 1 else ''}\n")
+    if config.bfd_profiles:
+        lines.append(
+            f"bfd-profiles: {len(config.bfd_profiles)} (accepted for compatibility; "
+            "the ExaBGP backend does not run BFD)\n"
+        )
+    cip = config.cluster_ip_advertisement
+    if cip is not None:
+        lines.append(
+            f"cluster-ip-advertisement: {', '.join(map(str, cip.cidrs))}; "
+            f"local-routes {'on' if cip.local_routes else 'off'}, "
+            f"external-ips {'on' if cip.external_ips else 'off'}, {_selectors(cip.node_selectors)}\n"
+        )
+    if config.l2.interfaces:
+        lines.append(f"l2 interfaces: {', '.join(config.l2.interfaces)}\n")
+    return "".join(lines)

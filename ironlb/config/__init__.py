@@ -1,0 +1,54 @@
+"""ironlb's configuration: MetalLB's legacy ConfigMap format plus ironlb's additions.
+
+Public API:
+
+- ``parse_config(text)`` -- a ConfigMap manifest (``data.config``) or a bare config
+  document to a validated :class:`~ironlb.config.model.Config`;
+- ``config_from_configmap(cm, key="config")`` -- the same from a ConfigMap dict;
+- ``parse_config_report(text)`` -- the same plus warnings (e.g. a CIDR whose host
+  bits were masked, as MetalLB silently does);
+- ``ConfigError`` -- raised with *every* problem, each ``"path: message"``.
+
+Modules: ``yamlload`` (YAML read like MetalLB's yaml.v2) → ``wire`` + ``decode``
+(strict pydantic models of the ConfigMap format) → ``convert`` (domain types,
+per-item rules) → ``rules`` (rules across items) → ``model`` (frozen dataclasses
+that the rest of ironlb sees). ``values`` parses scalars; ``render`` writes a
+config back out.
+"""
+
+from __future__ import annotations
+
+from ironlb.config.errors import ConfigError
+from ironlb.config.model import (
+    AddressPool,
+    AddressRange,
+    BfdProfile,
+    BgpAdvertisement,
+    ClusterIPAdvertisement,
+    Community,
+    Config,
+    L2Settings,
+    NodeSelector,
+    Peer,
+    SelectorRequirement,
+)
+from ironlb.config.parse import ParseResult, config_from_configmap, parse_config, parse_config_report
+
+__all__ = [
+    "AddressPool",
+    "AddressRange",
+    "BfdProfile",
+    "BgpAdvertisement",
+    "ClusterIPAdvertisement",
+    "Community",
+    "Config",
+    "ConfigError",
+    "L2Settings",
+    "NodeSelector",
+    "ParseResult",
+    "Peer",
+    "SelectorRequirement",
+    "config_from_configmap",
+    "parse_config",
+    "parse_config_report",
+]

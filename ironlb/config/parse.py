@@ -1,0 +1,177 @@
+"""Entry points: text or a ConfigMap in, a validated :class:`Config` out, or every problem at once.
+
+The pipeline is YAML (``yamlload``) → wire models (``decode``) → domain types
+(``convert``) → cross-item rules (``rules``). Each stage reports into one
+:class:`~ironlb.config.errors.Problems`, so a user sees all errors of a
+document together; only a YAML syntax error stops early (nothing after it can
+be read). Nothing but :class:`ConfigError` escapes these functions.
+
+Input forms: a ConfigMap manifest (``kind: ConfigMap``, the config under
+``data.config``), possibly among other documents of a multi-document file, or a
+bare config document. An empty document is a valid config with nothing in it,
+as in MetalLB. Errors inside ``data.config`` carry config-relative paths; YAML
+syntax errors there name the line of the file when the config is a block scalar.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ironlb.config import convert, rules
+from ironlb.config.decode import decode, describe
+from ironlb.config.errors import ConfigError, Problems
+from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Config, Peer
+from ironlb.config.yamlload import YamlError, block_scalar_offset, load_documents
+from ironlb.kube_types import ConfigMap
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """A valid config and the warnings found on the way (e.g. host bits masked in a CIDR)."""
+
+    config: Config
+    warnings: tuple[str, ...] = ()
+
+
+def parse_config(text: str) -> Config:
+    """Parse a ConfigMap manifest (``data.config``) or a bare config document.
+
+    Raises :class:`ConfigError` carrying every problem, each ``"path: message"``.
+    """
+    return parse_config_report(text).config
+
+
+def config_from_configmap(cm: ConfigMap, key: str = "config") -> Config:
+    """Parse the config held in ``cm["data"][key]``; :class:`ConfigError` if it is missing or invalid."""
+    return _from_configmap(cm, key, None, 0).config
+
+
+def parse_config_report(text: str, key: str = "config") -> ParseResult:
+    """Like :func:`parse_config`, also returning warnings (``ironlb validate`` prints them)."""
+    try:
+        docs = load_documents(text)
+    except YamlError as exc:
+        raise ConfigError([_yaml_message(exc, (0, 0))]) from None
+    present = [(i, d) for i, d in enumerate(docs) if d is not None]
+    configmaps = [(i, d) for i, d in present if isinstance(d, dict) and d.get("kind") == "ConfigMap"]
+    if configmaps:
+        if len(configmaps) > 1:
+            with_key = [(i, d) for i, d in configmaps if isinstance(d.get("data"), dict) and key in d["data"]]
+            if len(with_key) != 1:
+                found = f"found {len(configmaps)} ConfigMaps, {len(with_key)} with data.{key}"
+                raise ConfigError([f"(root): {found}; expected exactly one"])
+            configmaps = with_key
+        index, cm = configmaps[0]
+        return _from_configmap(cm, key, text, index)
+    if len(present) > 1:
+        raise ConfigError([f"(root): expected one config document, found {len(present)}"])
+    return _validate(present[0][1] if present else None)
+
+
+def _from_configmap(cm: Any, key: str, file_text: str | None, doc_index: int) -> ParseResult:
+    data = cm.get("data") if isinstance(cm, dict) else None
+    if data is None or (isinstance(data, dict) and key not in data):
+        raise ConfigError([f"data.{key}: missing; the ConfigMap has no {key!r} key"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"data: expected a mapping, got {describe(data)}"])
+    body = data[key]
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise ConfigError([f"data.{key}: expected a string holding the config, got {describe(body)}"])
+    try:
+        docs = load_documents(body)
+    except YamlError as exc:
+        offset = block_scalar_offset(file_text, doc_index, ("data", key)) if file_text is not None else None
+        raise ConfigError([_yaml_message(exc, offset, f"data.{key}")]) from None
+    present = [d for d in docs if d is not None]
+    if len(present) > 1:
+        raise ConfigError([f"data.{key}: expected one config document, found {len(present)}"])
+    return _validate(present[0] if present else None)
+
+
+def _yaml_message(exc: YamlError, offset: tuple[int, int] | None, where: str = "") -> str:
+    """``line L: message (column C)``, in file coordinates when ``offset`` (line, indent) is known."""
+    if not exc.line:
+        return f"{where or '(root)'}: {exc.message}"
+    if offset is not None:
+        return f"line {exc.line + offset[0]}: {exc.message} (column {exc.column + offset[1]})"
+    prefix = f"{where} line" if where else "line"
+    return f"{prefix} {exc.line}: {exc.message} (column {exc.column})"
+
+
+def _validate(raw: Any) -> ParseResult:
+    p = Problems()
+    wire = decode(raw, p)
+
+    aliases = convert.convert_communities(p, wire.bgp_communities)
+    alias_names = wire.names_seen.get("bgp-communities", set()) | set(wire.bgp_communities)
+    broken = frozenset(alias_names - set(aliases))
+
+    pools: list[tuple[int, AddressPool]] = []
+    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
+    for index, wpool in wire.pools:
+        ranges = convert.pool_ranges(p, index, wpool)
+        all_ranges.append((index, wpool.name or f"#{index}", ranges))
+        pool = convert.convert_pool(p, index, wpool, ranges, aliases, broken)
+        if pool is not None:
+            pools.append((index, pool))
+    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
+    rules.check_pool_overlaps(p, all_ranges)
+
+    profiles: list[tuple[int, BfdProfile]] = []
+    for index, wprof in wire.bfd_profiles:
+        prof = convert.convert_bfd_profile(p, index, wprof)
+        if prof is not None:
+            profiles.append((index, prof))
+    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
+
+    known_profiles = {prof.name for _, prof in profiles} | wire.names_seen.get("bfd-profiles", set())
+    peers: list[tuple[int, Peer]] = []
+    for index, wpeer in wire.peers:
+        peer = convert.convert_peer(p, index, wpeer, known_profiles)
+        if peer is not None:
+            peers.append((index, peer))
+    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
+
+    cip = None
+    if wire.cluster_ip_advertisement is not None:
+        cip = convert.convert_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
+    l2 = convert.convert_l2(p, wire.l2) if wire.l2 is not None else None
+
+    if p.errors and isinstance(raw, dict):
+        p.errors.sort(key=_document_order(raw))
+    p.raise_if_any()
+    for warning in p.warnings:
+        log.warning("config: %s", warning)
+    config = Config(
+        pools=tuple(pool for _, pool in pools),
+        peers=tuple(peer for _, peer in peers),
+        bgp_communities=tuple(aliases.items()),
+        bfd_profiles=tuple(prof for _, prof in profiles),
+        cluster_ip_advertisement=cip,
+        **({"l2": l2} if l2 is not None else {}),
+    )
+    return ParseResult(config, tuple(p.warnings))
+
+
+def _document_order(raw: dict[Any, Any]) -> Callable[[str], tuple[int, int]]:
+    """Sort key for error lines: by top-level section as written, then by item index (stable inside)."""
+    sections = {str(k): i for i, k in enumerate(raw)}
+
+    def key(line: str) -> tuple[int, int]:
+        m = _SECTION.match(line)
+        if m is None:
+            return (len(sections), 0)
+        return (sections.get(m.group(1), len(sections)), int(m.group(2) or -1))
+
+    return key
+
+
+_SECTION = re.compile(r"([A-Za-z0-9_-]+)(?:\[(\d+)\])?")

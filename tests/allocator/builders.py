@@ -1,0 +1,88 @@
+"""Small constructors for allocator tests: configs, requests and Service dicts in one line each."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from ironlb.allocator import AllocationRequest, FamilyPolicy, Port
+from ironlb.config.model import AddressPool, AddressRange, Config, Family, IPAddress
+from ironlb.kube_types import Service
+
+
+def ip(text: str) -> IPAddress:
+    return ipaddress.ip_address(text)
+
+
+def rng(text: str) -> AddressRange:
+    """``"10.0.0.0/24"`` or ``"10.0.0.1-10.0.0.9"``."""
+    if "-" in text:
+        first, last = (part.strip() for part in text.split("-"))
+        return AddressRange(ip(first), ip(last), text)
+    net = ipaddress.ip_network(text)
+    return AddressRange(net[0], net[-1], text)
+
+
+def pool(
+    name: str,
+    *ranges: str,
+    auto_assign: bool = True,
+    avoid_buggy_ips: bool = False,
+    protocol: str = "layer2",
+) -> AddressPool:
+    return AddressPool(
+        name=name,
+        protocol="bgp" if protocol == "bgp" else "layer2",
+        ranges=tuple(rng(r) for r in ranges),
+        auto_assign=auto_assign,
+        avoid_buggy_ips=avoid_buggy_ips,
+    )
+
+
+def config(*pools: AddressPool) -> Config:
+    return Config(pools=pools)
+
+
+def req(
+    key: str = "default/svc",
+    *,
+    families: tuple[Family, ...] = (),
+    policy: FamilyPolicy = "SingleStack",
+    requested: tuple[str, ...] = (),
+    pool: str | None = None,
+    share: str | None = None,
+    ports: tuple[Port, ...] = (),
+    backend: str = "Cluster",
+    current: tuple[str, ...] = (),
+) -> AllocationRequest:
+    return AllocationRequest(
+        key=key,
+        families=families,
+        family_policy=policy,
+        requested_ips=tuple(ip(t) for t in requested),
+        pool=pool,
+        sharing_key=share,
+        ports=frozenset(ports),
+        backend_key=backend,
+        current_ips=tuple(ip(t) for t in current),
+    )
+
+
+def service(
+    name: str = "svc",
+    namespace: str = "default",
+    *,
+    type_: str = "LoadBalancer",
+    annotations: dict[str, str] | None = None,
+    spec: dict[str, Any] | None = None,
+    ingress: tuple[str, ...] = (),
+) -> Service:
+    svc: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "annotations": dict(annotations or {})},
+        "spec": {"type": type_, "ports": [{"port": 80, "protocol": "TCP"}], **(spec or {})},
+    }
+    if ingress:
+        svc["status"] = {"loadBalancer": {"ingress": [{"ip": i} for i in ingress]}}
+    return svc  # type: ignore[return-value]

@@ -1,0 +1,142 @@
+"""``ironlb validate``: exit codes, output, and the bundled samples (which must stay valid)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from ironlb.cli.main import main
+from ironlb.cli.validate import usable_addresses
+from ironlb.config import parse_config
+from ironlb.config.model import AddressRange
+from ironlb.config.render import render_config
+
+SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
+EXPECTED_SAMPLES = {
+    "layer2.yaml",
+    "bgp.yaml",
+    "ecmp-clusterip.yaml",
+    "dual-stack.yaml",
+    "metallb-legacy.yaml",
+}
+
+
+def test_all_expected_samples_exist() -> None:
+    assert {p.name for p in SAMPLES.glob("*.yaml")} >= EXPECTED_SAMPLES
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SAMPLES))
+def test_sample_is_valid_configmap_in_ironlb_system(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (SAMPLES / name).read_text()
+    assert "namespace: ironlb-system" in text and "name: ironlb" in text and "  config: |" in text
+    config = parse_config(text)
+    assert config.pools
+    assert parse_config(render_config(config)) == config
+    assert main(["validate", str(SAMPLES / name)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{SAMPLES / name}: valid\n") and err == ""
+
+
+def test_bgp_samples_fit_the_lab() -> None:
+    for name in ("bgp.yaml", "ecmp-clusterip.yaml", "dual-stack.yaml", "metallb-legacy.yaml"):
+        config = parse_config((SAMPLES / name).read_text())
+        assert [(str(p.peer_address), p.peer_asn, p.my_asn) for p in config.peers] == [
+            ("172.30.0.1", 64512, 64513)
+        ]
+
+
+def test_samples_cover_their_topic() -> None:
+    def load(name: str):  # type: ignore[no-untyped-def]
+        return parse_config((SAMPLES / name).read_text())
+
+    assert {p.protocol for p in load("layer2.yaml").pools} == {"layer2"}
+    assert any(not p.auto_assign for p in load("layer2.yaml").pools)
+    cip = load("ecmp-clusterip.yaml").cluster_ip_advertisement
+    assert cip is not None and cip.cidrs == (ipaddress.ip_network("10.96.0.0/12"),)
+    assert all(p.families == frozenset({4, 6}) for p in load("dual-stack.yaml").pools)
+    legacy = load("metallb-legacy.yaml")
+    assert legacy.bfd_profiles and legacy.bgp_communities and legacy.peers[0].node_selectors
+    assert any(p.avoid_buggy_ips for p in legacy.pools)
+
+
+def test_summary_names_pools_peers_and_bfd_caveat(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(SAMPLES / "metallb-legacy.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "address pools: 3 (2 bgp, 1 layer2)" in out
+    assert "  default: bgp, IPv4 254; auto-assign, avoid-buggy-ips, 2 advertisements" in out
+    assert "  expensive: bgp, IPv4 260; manual only, 1 advertisement" in out
+    assert "addresses: IPv4 514, IPv6 16" in out
+    assert "172.30.0.1 port 179: AS64512 (eBGP, my AS64513), hold 120s, keepalive 40s" in out
+    assert "the ExaBGP backend does not run BFD" in out
+
+
+def test_invalid_file_exits_1_with_every_error_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "peers: [{peer-address: 1.2.3.4, peer-asn: 0, my-asn: 1}]\n"
+        "address-pools: [{name: a, protocol: layer2, addresses: [10.0.0.0/33, 10.0.0.9-10.0.0.1]}]\n"
+    )
+    assert main(["validate", str(bad)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "peers[0].peer-asn: peer ASN must not be 0",
+        "address-pools[0].addresses[0]: '10.0.0.0/33' is not a valid CIDR or address range",
+        "address-pools[0].addresses[1]: invalid range '10.0.0.9-10.0.0.1': "
+        "start 10.0.0.9 is after end 10.0.0.1",
+        f"{bad}: invalid (3 errors)",
+    ]
+
+
+def test_missing_file_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_no_argument_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2
+
+
+def test_warnings_go_to_stderr_and_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("address-pools: [{name: a, protocol: layer2, addresses: [10.0.0.7/24]}]\n")
+    assert main(["validate", "-q", str(f)]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err == "warning: address-pools[0].addresses[0]: '10.0.0.7/24' has host bits set; "
+        "using 10.0.0.0/24 (as MetalLB does)\n"
+    )
+
+
+def test_other_configmap_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "cm.yaml"
+    f.write_text("kind: ConfigMap\ndata:\n  alt: |\n    peers: []\n")
+    assert main(["validate", "--key", "alt", str(f)]) == 0
+    assert main(["validate", str(f)]) == 1
+    assert "data.config: missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "avoid", "expected"),
+    [
+        ("10.0.0.0", "10.0.0.255", False, 256),
+        ("10.0.0.0", "10.0.0.255", True, 254),
+        ("10.0.0.1", "10.0.0.254", True, 254),
+        ("10.0.0.255", "10.0.1.0", True, 0),
+        ("10.0.0.0", "10.0.3.255", True, 1024 - 8),
+        ("fc00::", "fc00::ff", True, 256),
+    ],
+)
+def test_usable_addresses(first: str, last: str, avoid: bool, expected: int) -> None:
+    r = AddressRange(ipaddress.ip_address(first), ipaddress.ip_address(last))
+    assert usable_addresses(r, avoid) == expected
+    if r.family == 4:  # cross-check against counting one by one
+        brute = sum(1 for n in range(int(r.first), int(r.last) + 1) if not (avoid and n % 256 in (0, 255)))
+        assert brute == expected
