@@ -1,0 +1,283 @@
+"""An informer: list, then watch, forever, keeping a local cache and reporting changes.
+
+One thread per informer, because the official client blocks. The watch resumes from
+the last resourceVersion seen (object or BOOKMARK) after a dropped connection or a
+server-side timeout; an ERROR event or HTTP 410 means that version is gone, so it
+lists again and reports only the differences (``cache.relist_changes``), so nothing
+is lost and nothing already known is reported twice. Objects are raw camelCase dicts
+read with ``_preload_content=False``, exactly as manifests spell them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
+
+from ironlb.kube.cache import Change, Obj, apply_change, event_change, key_of, relist_changes, rv_of
+from ironlb.kube.workqueue import tenacity_backoff
+
+log = logging.getLogger(__name__)
+
+ListFn = Callable[..., Any]
+
+
+class _Relist(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def retry_step(failures: int, *, progressed: bool, gone: bool) -> tuple[int, bool]:
+    """After a failed attempt: the new consecutive-failure count, and whether to back off.
+
+    A watch that delivered events before failing starts the count afresh; one 410 is
+    routine (list again at once), but 410 after 410 without progress backs off too,
+    so a server that keeps expiring us is never hammered.
+    """
+    if progressed:
+        failures = 0
+    if gone and failures == 0:
+        return 1, False
+    return failures + 1, True
+
+
+def _newer(a: str, b: str) -> bool:
+    try:
+        return int(a) > int(b)
+    except ValueError:
+        return a != b
+
+
+def iter_lines(resp: Any) -> Iterator[bytes]:
+    """Split a chunked watch response into JSON lines as they arrive."""
+    buf = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                yield line
+    if buf.strip():
+        yield buf
+
+
+class Informer:
+    def __init__(
+        self,
+        name: str,
+        list_fn: ListFn,
+        *,
+        kind: str,
+        api_version: str,
+        on_change: Callable[[Change], None] | None = None,
+        list_kwargs: dict[str, Any] | None = None,
+        page_size: int = 500,
+        watch_timeout: int = 300,
+        backoff: Callable[[int], float] | None = None,
+    ) -> None:
+        self.name = name
+        self._list_fn = list_fn
+        self.kind, self.api_version = kind, api_version
+        self._on_change = on_change
+        self._list_kwargs = list_kwargs or {}
+        self._page_size = page_size
+        self._watch_timeout = watch_timeout
+        self._backoff = backoff or tenacity_backoff(0.1, 10.0)
+        self._lock = threading.Lock()
+        self._cache: dict[str, Obj] = {}
+        self._rv = ""
+        self._synced = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._resp: Any = None
+        self._progress = False  # the current watch delivered an event (not an error)
+        # Counters, for logs, metrics and tests.
+        self.lists = 0
+        self.watches = 0
+        self.errors = 0
+
+    # -- public -------------------------------------------------------------------
+    def start(self) -> Informer:
+        self._thread = threading.Thread(target=self._run, name=f"informer:{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._interrupt()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        return self._synced.wait(timeout)
+
+    @property
+    def synced(self) -> bool:
+        return self._synced.is_set()
+
+    @property
+    def resource_version(self) -> str:
+        with self._lock:
+            return self._rv
+
+    def items(self) -> list[Obj]:
+        with self._lock:
+            return list(self._cache.values())
+
+    def get(self, key: str) -> Obj | None:
+        with self._lock:
+            return self._cache.get(key)
+
+    def note_write(self, obj: Obj) -> bool:
+        """Put an object the caller just wrote (the server's answer) into the cache.
+
+        Later reads see the write at once instead of after the watch delivers it, and the
+        watch event for that same resourceVersion is then recognised as already known
+        (no change reported, no redundant work). Ignored unless newer than what is cached.
+        """
+        obj = self._with_type(obj)
+        with self._lock:
+            old = self._cache.get(key_of(obj))
+            if old is not None and not _newer(rv_of(obj), rv_of(old)):
+                return False
+            self._cache[key_of(obj)] = obj
+            return True
+
+    def drop_connection(self) -> None:
+        """Cut the current watch (as a network failure would); the informer resumes."""
+        self._interrupt()
+
+    # -- loop ---------------------------------------------------------------------
+    def _interrupt(self) -> None:
+        resp = self._resp
+        if resp is not None:
+            try:
+                resp.shutdown()
+            except (OSError, AttributeError):
+                resp.close()
+
+    def _run(self) -> None:
+        need_list = True
+        failures = 0  # consecutive failed attempts without progress, for the backoff
+        while not self._stop.is_set():
+            self._progress = False
+            try:
+                if need_list:
+                    self._list()
+                    need_list = False
+                self._watch()
+                failures = 0
+                continue
+            except _Relist as exc:
+                need_list = True
+                gone = exc.code == 410
+                log.log(
+                    logging.INFO if gone else logging.WARNING,
+                    "%s: watch error: %s; listing again",
+                    self.name,
+                    exc,
+                )
+            except ApiException as exc:
+                gone = exc.status == 410
+                need_list = need_list or gone
+                log.log(
+                    logging.INFO if gone else logging.WARNING,
+                    "%s: API error %s %s%s",
+                    self.name,
+                    exc.status,
+                    exc.reason,
+                    "; listing again" if gone else "",
+                )
+            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+                if self._stop.is_set():
+                    break
+                gone = False
+                log.warning("%s: connection lost (%s); resuming from %s", self.name, exc, self._rv or "0")
+            failures, wait = retry_step(failures, progressed=self._progress, gone=gone)
+            if wait:
+                self.errors += 1
+                self._stop.wait(self._backoff(failures))
+
+    def _emit(self, changes: list[Change]) -> None:
+        for change in changes:
+            if self._on_change is None:
+                continue
+            try:
+                self._on_change(change)
+            except Exception:
+                log.exception("%s: change handler failed for %s", self.name, change.key)
+
+    def _with_type(self, obj: Obj) -> Obj:
+        # List items of built-in kinds come without kind/apiVersion; manifests have them.
+        if "kind" not in obj:
+            obj = {"kind": self.kind, "apiVersion": self.api_version, **obj}
+        return obj
+
+    def _list(self) -> None:
+        items: list[Obj] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {**self._list_kwargs, "limit": self._page_size}
+            if token:
+                kwargs["_continue"] = token
+            resp = self._list_fn(**kwargs, _preload_content=False, _request_timeout=60)
+            body = json.loads(resp.data)
+            items.extend(self._with_type(o) for o in body.get("items") or [])
+            meta = body.get("metadata") or {}
+            token = meta.get("continue")
+            if not token:
+                break
+        self.lists += 1
+        with self._lock:
+            changes = relist_changes(self._cache, items)
+            for change in changes:
+                apply_change(self._cache, change)
+            self._rv = str(meta.get("resourceVersion") or "")
+        log.debug(
+            "%s: listed %d objects at rv %s (%d changes)", self.name, len(items), self._rv, len(changes)
+        )
+        self._synced.set()
+        self._emit(changes)
+
+    def _watch(self) -> None:
+        self.watches += 1
+        resp = self._list_fn(
+            **self._list_kwargs,
+            watch=True,
+            resource_version=self._rv,
+            allow_watch_bookmarks=True,
+            timeout_seconds=self._watch_timeout,
+            _preload_content=False,
+            _request_timeout=(10, self._watch_timeout + 30),
+        )
+        self._resp = resp
+        try:
+            if self._stop.is_set():
+                return
+            for line in iter_lines(resp):
+                event = json.loads(line)
+                etype, obj = event.get("type"), event.get("object") or {}
+                if etype == "ERROR":
+                    raise _Relist(int(obj.get("code") or 0), str(obj.get("message") or "watch error"))
+                self._progress = True
+                if etype == "BOOKMARK":
+                    with self._lock:
+                        self._rv = rv_of(obj) or self._rv
+                    continue
+                obj = self._with_type(obj)
+                with self._lock:
+                    change = event_change(self._cache, str(etype), obj)
+                    if change is not None:
+                        apply_change(self._cache, change)
+                    self._rv = rv_of(obj) or self._rv
+                if change is not None:
+                    self._emit([change])
+        finally:
+            self._resp = None
+            resp.release_conn()

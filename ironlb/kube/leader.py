@@ -1,0 +1,130 @@
+"""Pure decisions of Lease-based leader election (coordination.k8s.io/v1).
+
+Same rules as client-go's leaderelection, so that two controllers never both write:
+- expiry is judged by *local* observation time, never by comparing the Lease's
+  ``renewTime`` with our own wall clock (clocks of two nodes may disagree): a Lease
+  held by someone else is free once its content has not changed for
+  ``leaseDurationSeconds`` as measured by our monotonic clock;
+- a leader counts itself leader only until ``renew_deadline`` after its last
+  successful renewal, which is shorter than the lease duration, so it has stopped
+  writing before any standby can consider the Lease expired;
+- releasing writes an empty holder, so a standby acquires at its next retry.
+MicroTime fields must carry microseconds and a zone or the server answers 422.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Decision = Literal["create", "acquire", "renew", "wait"]
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    holder: str  # "" when free
+    duration_s: int
+    acquire_time: str | None
+    renew_time: str | None
+    transitions: int
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    record: LeaseRecord
+    observed_at: float  # monotonic time this version of the record was first seen
+
+
+def record_from_lease(lease: Mapping[str, Any]) -> LeaseRecord:
+    spec = lease.get("spec") or {}
+    return LeaseRecord(
+        holder=str(spec.get("holderIdentity") or ""),
+        duration_s=int(spec.get("leaseDurationSeconds") or 0),
+        acquire_time=spec.get("acquireTime"),
+        renew_time=spec.get("renewTime"),
+        transitions=int(spec.get("leaseTransitions") or 0),
+        resource_version=str((lease.get("metadata") or {}).get("resourceVersion") or ""),
+    )
+
+
+def observe(prev: Observation | None, record: LeaseRecord, now: float) -> Observation:
+    """Keep the first-seen time while the record is unchanged; restart it on any change."""
+    if prev is not None and prev.record.resource_version == record.resource_version:
+        return prev
+    return Observation(record, now)
+
+
+def held_by_other(obs: Observation, me: str, now: float) -> bool:
+    rec = obs.record
+    if not rec.holder or rec.holder == me:
+        return False
+    return now < obs.observed_at + rec.duration_s
+
+
+def decide(obs: Observation | None, me: str, now: float) -> Decision:
+    if obs is None:
+        return "create"
+    if obs.record.holder == me:
+        return "renew"
+    if held_by_other(obs, me, now):
+        return "wait"
+    return "acquire"
+
+
+def still_leader(last_renew: float | None, renew_deadline: float, now: float) -> bool:
+    return last_renew is not None and now - last_renew < renew_deadline
+
+
+def micro_time(when: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime that the client serialises with microseconds (never ``.000000``-less)."""
+    when = when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return when if when.microsecond else when.replace(microsecond=1)
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return micro_time(dt.datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def format_micro_time(when: dt.datetime) -> str:
+    return micro_time(when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def lease_spec(rec: LeaseRecord | None, me: str, now: dt.datetime, duration: float) -> dict[str, Any]:
+    """The spec to write when taking or renewing the Lease as ``me``."""
+    t = micro_time(now)
+    if rec is not None and rec.holder == me:
+        acquire = _parse_time(rec.acquire_time) or t
+        transitions = rec.transitions
+    else:
+        acquire = t
+        transitions = (
+            (rec.transitions + 1) if rec is not None and rec.holder else (rec.transitions if rec else 0)
+        )
+    return {
+        "holderIdentity": me,
+        "leaseDurationSeconds": max(1, math.ceil(duration)),
+        "acquireTime": acquire,
+        "renewTime": t,
+        "leaseTransitions": transitions,
+    }
+
+
+def release_spec(rec: LeaseRecord, now: dt.datetime) -> dict[str, Any]:
+    """Spec that gives the Lease up (as client-go's ReleaseOnCancel does)."""
+    t = micro_time(now)
+    return {
+        "holderIdentity": "",
+        "leaseDurationSeconds": 1,
+        "acquireTime": t,
+        "renewTime": t,
+        "leaseTransitions": rec.transitions,
+    }

@@ -1,0 +1,217 @@
+"""The Lease-based leader elector: the I/O loop around ``leader``'s decisions.
+
+One thread tries to acquire or renew every ``retry_period``; the application asks
+``is_leader()`` before every write (it turns False by itself once renewals have
+failed for ``renew_deadline``); ``stop(release=True)`` gives the Lease up so a
+standby takes over at its next retry instead of waiting out the lease duration.
+The clocks are injectable and ``step()`` runs one round, so tests drive elections
+against the API double without sleeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+
+from ironlb.kube.errors import KubeError, ObjectGone, api_errors
+from ironlb.kube.leader import (
+    LeaseRecord,
+    Observation,
+    decide,
+    lease_spec,
+    observe,
+    record_from_lease,
+    release_spec,
+    still_leader,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LeaderConfig:
+    namespace: str
+    name: str
+    identity: str
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
+            raise ValueError("need lease_duration > renew_deadline > retry_period > 0")
+
+
+def _noop() -> None:
+    return None
+
+
+class LeaderElector:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        cfg: LeaderConfig,
+        *,
+        on_started_leading: Callable[[], None] = _noop,
+        on_stopped_leading: Callable[[], None] = _noop,
+        on_new_leader: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.cfg = cfg
+        self._api: Any = client.CoordinationV1Api(api_client)  # raw dicts, see status.py
+        self._on_started, self._on_stopped, self._on_new_leader = (
+            on_started_leading,
+            on_stopped_leading,
+            on_new_leader,
+        )
+        self._clock, self._wall = clock, wall
+        self._obs: Observation | None = None
+        self._last_renew: float | None = None
+        self._leading = False
+        self._last_holder = ""
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- state --------------------------------------------------------------------
+    def is_leader(self) -> bool:
+        with self._lock:
+            return self._leading and still_leader(self._last_renew, self.cfg.renew_deadline, self._clock())
+
+    @property
+    def holder(self) -> str:
+        return self._last_holder
+
+    # -- one round ----------------------------------------------------------------
+    def read(self) -> LeaseRecord | None:
+        try:
+            with api_errors():
+                resp = self._api.read_namespaced_lease(
+                    self.cfg.name, self.cfg.namespace, _preload_content=False
+                )
+        except ObjectGone:
+            return None
+        return record_from_lease(json.loads(resp.data))
+
+    def attempt(self, rec: LeaseRecord | None) -> bool:
+        """Write the Lease as ours, based on ``rec`` as read; False if someone else won (409)."""
+        with self._lock:
+            now = self._clock()
+            self._obs = None if rec is None else observe(self._obs, rec, now)
+            if rec is not None:
+                self._note_holder(rec.holder)
+            decision = decide(self._obs, self.cfg.identity, now)
+            if decision == "wait":
+                self._lose("held by " + (rec.holder if rec else "?"))
+                return False
+            spec = lease_spec(rec, self.cfg.identity, self._wall(), self.cfg.lease_duration)
+            body: dict[str, Any] = {
+                "metadata": {"name": self.cfg.name, "namespace": self.cfg.namespace},
+                "spec": spec,
+            }
+            try:
+                with api_errors():
+                    if rec is None:
+                        self._api.create_namespaced_lease(self.cfg.namespace, body)
+                    else:
+                        body["metadata"]["resourceVersion"] = rec.resource_version
+                        self._api.replace_namespaced_lease(self.cfg.name, self.cfg.namespace, body)
+            except KubeError as exc:
+                if exc.status == 409:
+                    # Someone wrote the Lease since we read it. Like client-go, a leader does not
+                    # step down for one failed renewal: it stays leader only until its renew
+                    # deadline, which ends before any standby may take over.
+                    log.debug("lease %s: conflict (%s); retrying next round", self.cfg.name, exc.reason)
+                    return False
+                raise
+            self._last_renew = now
+            self._note_holder(self.cfg.identity)
+            if not self._leading:
+                self._leading = True
+                log.info(
+                    "lease %s/%s: %s is now the leader", self.cfg.namespace, self.cfg.name, self.cfg.identity
+                )
+                self._on_started()
+            return True
+
+    def step(self) -> bool:
+        """One acquire-or-renew round; returns ``is_leader()`` afterwards."""
+        try:
+            self.attempt(self.read())
+        except KubeError as exc:
+            log.warning("lease %s: %s", self.cfg.name, exc)
+        with self._lock:
+            if self._leading and not still_leader(self._last_renew, self.cfg.renew_deadline, self._clock()):
+                self._lose("could not renew within the renew deadline")
+        return self.is_leader()
+
+    def release(self) -> bool:
+        """Give the Lease up if we hold it; True if released."""
+        with self._lock:
+            was_leading = self._leading
+            self._lose("released")
+        if not was_leading:
+            return False
+        for _ in range(3):
+            try:
+                rec = self.read()
+                if rec is None or rec.holder != self.cfg.identity:
+                    return False
+                body = {
+                    "metadata": {
+                        "name": self.cfg.name,
+                        "namespace": self.cfg.namespace,
+                        "resourceVersion": rec.resource_version,
+                    },
+                    "spec": release_spec(rec, self._wall()),
+                }
+                with api_errors():
+                    self._api.replace_namespaced_lease(self.cfg.name, self.cfg.namespace, body)
+                log.info("lease %s/%s released by %s", self.cfg.namespace, self.cfg.name, self.cfg.identity)
+                return True
+            except KubeError as exc:
+                log.warning("lease %s: release failed: %s", self.cfg.name, exc)
+        return False
+
+    def _lose(self, why: str) -> None:
+        if self._leading:
+            self._leading = False
+            self._last_renew = None
+            log.warning("lease %s: %s stopped leading: %s", self.cfg.name, self.cfg.identity, why)
+            self._on_stopped()
+
+    def _note_holder(self, holder: str) -> None:
+        if holder != self._last_holder:
+            self._last_holder = holder
+            if self._on_new_leader is not None and holder:
+                self._on_new_leader(holder)
+
+    # -- thread -------------------------------------------------------------------
+    def start(self) -> LeaderElector:
+        self._thread = threading.Thread(target=self._run, name="leader-elector", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+            self._stop.wait(self.cfg.retry_period)
+
+    def stop(self, *, release: bool = True, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if release:
+            self.release()
+        else:
+            with self._lock:
+                self._lose("stopped")

@@ -1,0 +1,41 @@
+"""A fresh, paged LIST of every Service, straight from the API server (not a cache).
+
+Added for the controller: when a replica becomes leader it adopts the assignments
+from a list it has just made, not from an informer cache that may still lag behind
+the writes of the previous leader, so the new leader never hands out an IP that
+the old one already wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from kubernetes import client
+
+from ironlb.kube.errors import call_with_retry
+from ironlb.kube_types import Service
+
+
+def list_services(api_client: client.ApiClient, *, page_size: int = 500) -> list[Service]:
+    """Every Service in every namespace, as raw dicts (``kind``/``apiVersion`` filled in)."""
+    core: Any = client.CoreV1Api(api_client)
+    items: list[Service] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"limit": page_size, "_preload_content": False, "_request_timeout": 60}
+        if token:
+            kwargs["_continue"] = token
+
+        def page(kw: dict[str, Any] = kwargs) -> Any:
+            return core.list_service_for_all_namespaces(**kw)
+
+        resp = call_with_retry(page)
+        body = json.loads(resp.data)
+        for obj in body.get("items") or []:
+            obj.setdefault("kind", "Service")
+            obj.setdefault("apiVersion", "v1")
+            items.append(cast(Service, obj))
+        token = (body.get("metadata") or {}).get("continue")
+        if not token:
+            return items

@@ -1,0 +1,118 @@
+"""Writing a Service's load-balancer status and ironlb's annotations.
+
+The decisions are pure: ``ingress_needs_patch`` compares what is written with what
+should be, counting a missing ``ipMode`` as the ``VIP`` the API server fills in
+(otherwise the controller would re-patch forever), ignoring order; the patch bodies
+are merge patches. ``ServiceWriter`` sends them: status only through ``/status``,
+annotations through the main resource, each guarded by the resourceVersion the
+decision was made on (a stale view gets 409 and is retried after the informer
+catches up, never overwriting a newer write).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from kubernetes import client
+
+from ironlb.kube.errors import api_errors
+from ironlb.kube_types import LoadBalancerIngress, Service
+
+log = logging.getLogger(__name__)
+
+MERGE_PATCH = "application/merge-patch+json"
+DEFAULT_IP_MODE = "VIP"
+
+
+def desired_ingress(ips: Sequence[str]) -> list[LoadBalancerIngress]:
+    return [{"ip": ip, "ipMode": DEFAULT_IP_MODE} for ip in ips]
+
+
+def _normalized(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    out = []
+    for e in entries:
+        ip = str(e.get("ip") or "")
+        mode = str(e.get("ipMode") or (DEFAULT_IP_MODE if ip else ""))
+        out.append((ip, str(e.get("hostname") or ""), mode))
+    return sorted(out)
+
+
+def current_ingress(service: Service) -> list[LoadBalancerIngress]:
+    return list(((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [])
+
+
+def current_ips(service: Service) -> list[str]:
+    return [e["ip"] for e in current_ingress(service) if e.get("ip")]
+
+
+def ingress_needs_patch(service: Service, ips: Sequence[str]) -> bool:
+    """True when ``status.loadBalancer.ingress`` differs from exactly ``ips`` (as ``VIP``)."""
+    current = cast(Sequence[Mapping[str, Any]], current_ingress(service))
+    desired = cast(Sequence[Mapping[str, Any]], desired_ingress(ips))
+    return _normalized(current) != _normalized(desired)
+
+
+def _rv(service: Service) -> str | None:
+    return (service.get("metadata") or {}).get("resourceVersion")
+
+
+def ingress_patch(service: Service, ips: Sequence[str]) -> dict[str, Any]:
+    """Merge patch for ``/status`` that sets (or, for no ips, removes) the ingress list."""
+    ingress: list[LoadBalancerIngress] | None = desired_ingress(ips) or None
+    patch: dict[str, Any] = {"status": {"loadBalancer": {"ingress": ingress}}}
+    if _rv(service):
+        patch["metadata"] = {"resourceVersion": _rv(service)}
+    return patch
+
+
+def annotations_patch(service: Service, desired: Mapping[str, str | None]) -> dict[str, Any] | None:
+    """Merge patch setting (value) or removing (None) annotations; None when nothing differs."""
+    current = (service.get("metadata") or {}).get("annotations") or {}
+    changes = {k: v for k, v in desired.items() if current.get(k) != v}
+    if not changes:
+        return None
+    patch: dict[str, Any] = {"metadata": {"annotations": changes}}
+    if _rv(service):
+        patch["metadata"]["resourceVersion"] = _rv(service)
+    return patch
+
+
+class ServiceWriter:
+    """Sends the patches; each method returns the Service as the server now has it."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
+        self.updates = 0  # successful writes, for the ironlb_k8s_client_updates_total metric
+
+    def _patch(self, service: Service, body: dict[str, Any], *, status: bool) -> Service:
+        meta = service.get("metadata") or {}
+        name, ns = meta.get("name", ""), meta.get("namespace", "")
+        fn = self._core.patch_namespaced_service_status if status else self._core.patch_namespaced_service
+        with api_errors():
+            resp = fn(name, ns, body, _content_type=MERGE_PATCH, _preload_content=False)
+        self.updates += 1
+        updated = cast(Service, json.loads(resp.data))
+        updated.setdefault("kind", "Service")
+        updated.setdefault("apiVersion", "v1")
+        return updated
+
+    def set_ingress(self, service: Service, ips: Sequence[str]) -> Service:
+        """Write ``ips`` as the ingress (empty: clear it), unless already so."""
+        if not ingress_needs_patch(service, ips):
+            return service
+        log.debug(
+            "patching %s/%s status ingress to %s",
+            service.get("metadata", {}).get("namespace"),
+            service.get("metadata", {}).get("name"),
+            list(ips),
+        )
+        return self._patch(service, ingress_patch(service, ips), status=True)
+
+    def set_annotations(self, service: Service, desired: Mapping[str, str | None]) -> Service:
+        patch = annotations_patch(service, desired)
+        if patch is None:
+            return service
+        return self._patch(service, patch, status=False)

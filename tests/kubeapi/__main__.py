@@ -1,0 +1,54 @@
+"""Run the API-server double as a process: ``python -m tests.kubeapi --kubeconfig PATH``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+
+from .server import KubeApiServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.kubeapi")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--kubeconfig", help="write a kubeconfig for the double here")
+    ap.add_argument("--history-limit", type=int, default=100_000)
+    ap.add_argument("--bookmark-interval", type=float, default=2.0)
+    ap.add_argument("--watch-gone", choices=["event", "http"], default="event")
+    ap.add_argument("--tokens", help='JSON file {"token": [["verb","resource"], ...] or null}')
+    args = ap.parse_args(argv)
+    tokens = None
+    if args.tokens:
+        with open(args.tokens) as fh:
+            raw = json.load(fh)
+        tokens = {t: None if g is None else [tuple(x) for x in g] for t, g in raw.items()}
+    server = KubeApiServer(
+        args.host,
+        args.port,
+        history_limit=args.history_limit,
+        bookmark_interval=args.bookmark_interval,
+        watch_gone=args.watch_gone,
+        tokens=tokens,
+    ).start()
+    if args.kubeconfig:
+        server.write_kubeconfig(args.kubeconfig)
+    done = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(json.dumps({"url": server.url, "kubeconfig": args.kubeconfig}), flush=True)
+    done.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

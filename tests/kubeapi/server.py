@@ -1,0 +1,245 @@
+"""The API-server double as an object: start/stop, fault injection, log, tokens, discovery.
+
+Hand-written on ``http.server`` because kmock (the PyPI candidate) serves lists with
+a placeholder resourceVersion and has no rv-based watch, 410, 409, status
+subresource or selectors. The wire protocol is in ``handler``, the objects in
+``store``; this module owns the listening socket (so it can refuse connections for a
+while), the open connections (so it can cut them), the request log and the
+optional bearer tokens with per-(verb, resource) grants (401/403).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import ApiError
+from .handler import RequestRecord, _Handler, _HTTPServer
+from .kubeconfig import write_kubeconfig
+from .resources import RESOURCES, ParsedPath, ResourceType
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+Grants = frozenset[tuple[str, str]] | None  # None: everything allowed
+
+__all__ = ["KubeApiServer", "RequestRecord"]
+
+
+class KubeApiServer:
+    """An in-process API-server double on 127.0.0.1 (random port by default)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        store: Store | None = None,
+        history_limit: int = 100_000,
+        bookmark_interval: float = 2.0,
+        watch_gone: str = "event",
+        default_watch_timeout: float = 300.0,
+        tokens: Mapping[str, Iterable[tuple[str, str]] | None] | None = None,
+    ) -> None:
+        self.store = store or Store(history_limit=history_limit)
+        self.bookmark_interval = bookmark_interval
+        self.watch_gone = watch_gone  # "event": 200 + ERROR event; "http": HTTP 410
+        self.default_watch_timeout = default_watch_timeout
+        self.tokens: dict[str, Grants] | None = (
+            None if tokens is None else {t: None if g is None else frozenset(g) for t, g in tokens.items()}
+        )
+        self.unavailable_mode: str | None = None
+        self._host, self._port = host, port
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._requests: list[RequestRecord] = []
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> KubeApiServer:
+        httpd = _HTTPServer((self._host, self._port), _Handler)
+        httpd.api = self
+        self._port = httpd.server_address[1]
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"kubeapi:{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def _close_listener(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        self._cut_connections()
+
+    def stop(self) -> None:
+        self._close_listener()
+        self.store.drop_watches()
+
+    def __enter__(self) -> KubeApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    def write_kubeconfig(self, path: str | Path, token: str | None = None) -> Path:
+        return write_kubeconfig(path, self.url, token=token)
+
+    # -- fault injection ------------------------------------------------------
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._conns.add(conn)
+            else:
+                self._conns.discard(conn)
+
+    def _cut_connections(self) -> None:
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self.store.drop_watches()
+
+    def drop_watches(self) -> None:
+        """Cut every open watch connection mid-stream (no terminating chunk)."""
+        self.store.drop_watches()
+
+    def expire_watches(self) -> None:
+        """Send ERROR 410 Gone to every open watch and end it."""
+        self.store.expire_watches()
+
+    def open_watches(self) -> int:
+        """How many watch streams are being served (to wait for a client's watch before a fault)."""
+        with self.store.cond:
+            return self.store.open_watches
+
+    def compact(self) -> int:
+        return self.store.compact()
+
+    def begin_outage(self, mode: str = "refuse") -> None:
+        """``refuse``: close the port and every connection; ``503``: answer ServiceUnavailable."""
+        if mode == "refuse":
+            self._close_listener()
+        elif mode == "503":
+            self.unavailable_mode = "503"
+            self._cut_connections()
+        else:
+            raise ValueError(mode)
+
+    def end_outage(self) -> None:
+        self.unavailable_mode = None
+        if self._httpd is None:
+            self.start()
+
+    def outage(self, seconds: float, mode: str = "refuse") -> None:
+        """Be unavailable for ``seconds`` (blocks; run it in a thread to overlap)."""
+        self.begin_outage(mode)
+        try:
+            time.sleep(seconds)
+        finally:
+            self.end_outage()
+
+    # -- request log and authorisation -------------------------------------------
+    def _log(self, rec: RequestRecord) -> None:
+        with self._lock:
+            self._requests.append(rec)
+
+    def requests(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def _authorize(self, header: str | None, verb: str, p: ParsedPath) -> tuple[str | None, ApiError | None]:
+        if self.tokens is None:
+            return None, None
+        token = header[7:] if header and header.startswith("Bearer ") else None
+        if token is None or token not in self.tokens:
+            return None, ApiError(401, "Unauthorized", "Unauthorized")
+        grants = self.tokens[token]
+        res = f"{p.resource.plural}/{p.subresource}" if p.subresource else p.resource.plural
+        if grants is None or any(v in (verb, "*") and r in (res, "*") for v, r in grants):
+            return token, None
+        where = f' in the namespace "{p.namespace}"' if p.namespace else " at the cluster scope"
+        what = (
+            f'{p.resource.plural} "{p.name}" is forbidden' if p.name else f"{p.resource.plural} is forbidden"
+        )
+        msg = (
+            f'{what}: User "{token}" cannot {verb} resource "{res}" in API group "{p.resource.group}"{where}'
+        )
+        return token, ApiError(
+            403, "Forbidden", msg, name=p.name, kind=p.resource.plural, group=p.resource.group
+        )
+
+    # -- discovery --------------------------------------------------------------
+    def _discovery(self, path: str) -> dict[str, Any] | None:
+        path = path.rstrip("/")
+        if path == "/version":
+            return {"major": "1", "minor": "36", "gitVersion": "v1.36.0-kubeapi-double"}
+        if path == "/api":
+            return {"kind": "APIVersions", "versions": ["v1"]}
+        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group})
+        if path == "/apis":
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [
+                    {
+                        "name": g,
+                        "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+                        "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v},
+                    }
+                    for g, v in groups
+                ],
+            }
+        for gv in {("", "v1"), *groups}:
+            prefix = f"/apis/{gv[0]}/{gv[1]}" if gv[0] else "/api/v1"
+            if path == prefix:
+                return {
+                    "kind": "APIResourceList",
+                    "apiVersion": "v1",
+                    "groupVersion": f"{gv[0]}/{gv[1]}" if gv[0] else "v1",
+                    "resources": [_resource_entry(r) for r in RESOURCES if (r.group, r.version) == gv]
+                    + [
+                        _resource_entry(r, "status")
+                        for r in RESOURCES
+                        if (r.group, r.version) == gv and r.has_status
+                    ],
+                }
+        return None
+
+
+def _resource_entry(r: ResourceType, sub: str | None = None) -> dict[str, Any]:
+    verbs = (
+        ["get", "patch", "update"] if sub else ["create", "delete", "get", "list", "patch", "update", "watch"]
+    )
+    return {
+        "name": f"{r.plural}/{sub}" if sub else r.plural,
+        "singularName": "",
+        "kind": r.kind,
+        "namespaced": r.namespaced,
+        "verbs": verbs,
+    }
