@@ -1,0 +1,254 @@
+"""What one node announces over BGP: per selected peer, the complete set of routes with attributes.
+
+The BGP backend renders the *whole* desired state and lets the ExaBGP driver send
+the difference (MetalLB's rule, see EXAMPLES.md), so this decision answers the
+question "what should this node's sessions carry right now?" from scratch, as a
+pure function of :class:`~ironlb.announce.inputs.AnnounceInputs` (the speaker
+core's digest of config, nodes, Services and endpoints). Who may announce is the
+shared rule of :mod:`ironlb.announce.eligibility`; this module adds what is
+BGP's own: prefixes, aggregation, attributes, peers and families.
+
+Rules (ARCHITECTURE.md and issue 6):
+
+- LoadBalancer IPs of ``bgp`` pools: one route per advertisement, the IP masked to
+  the advertisement's ``aggregation-length`` (``-v6`` for IPv6); the pool's
+  communities plus the Service's ``ironlb.io/bgp-communities``; localpref (the
+  Service's annotation wins over the pool's) only towards iBGP peers.
+  ``externalTrafficPolicy: Cluster``: every eligible node announces while the
+  Service has a ready endpoint anywhere; ``Local``: only nodes with a ready local
+  endpoint.
+- ``cluster-ip-advertisement``: its CIDRs from every node its node selectors pick;
+  with ``local-routes``, a /32 or /128 per ClusterIP (inside those CIDRs) of each
+  ``internalTrafficPolicy: Local`` Service from nodes with a ready local endpoint;
+  with ``external-ips``, ``spec.externalIPs`` by the eTP rules above.
+- Families match the session: IPv4 routes go to IPv4 peers and IPv6 routes to IPv6
+  peers. ironlb does not carry IPv6 over an IPv4 session (MP-BGP with a foreign
+  next hop) because the next hop must be an address of the session's family on
+  the node, which the session itself provides only for its own family.
+- Two sources giving the same prefix to one peer (a shared IP, two
+  advertisements with the same length, a ClusterIP also in the CIDR list) make
+  one route: communities are united, the highest localpref wins. A BGP session
+  carries one path per prefix, so merging is the only faithful choice.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ironlb.announce.eligibility import node_refusal
+from ironlb.announce.inputs import AnnounceInputs, Announcement, ServiceInfo
+from ironlb.config.model import (
+    ClusterIPAdvertisement,
+    Community,
+    Config,
+    IPAddress,
+    IPNetwork,
+    Peer,
+    selectors_match,
+)
+from ironlb.config.values import parse_community
+from ironlb.services import ANNOTATION_PREFIXES, BGP_COMMUNITIES, BGP_LOCALPREF
+
+LOCALPREF_MAX = 2**32 - 1
+
+
+@dataclass(frozen=True, order=True)
+class BgpRoute:
+    """One prefix as sent on one session, with its path attributes."""
+
+    prefix: IPNetwork
+    communities: tuple[str, ...] = ()
+    """Standard communities, canonical ``A:B``, sorted."""
+    large_communities: tuple[str, ...] = ()
+    """Large communities, canonical ``A:B:C``, sorted."""
+    localpref: int | None = None
+    """Only ever set towards iBGP peers."""
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    """Why the route exists (``service ns/name``, ``cluster-ip-cidr``...), for ``ironlb plan`` and logs."""
+
+
+@dataclass(frozen=True)
+class PeerRoutes:
+    """Everything one session should carry."""
+
+    peer: Peer
+    routes: tuple[BgpRoute, ...]
+
+    @property
+    def peer_id(self) -> str:
+        return peer_id(self.peer)
+
+    def prefixes(self) -> frozenset[IPNetwork]:
+        return frozenset(r.prefix for r in self.routes)
+
+
+@dataclass(frozen=True)
+class BgpDecision:
+    """This node's BGP announcements: routes per selected peer, the Service IPs behind them, problems."""
+
+    peers: tuple[PeerRoutes, ...] = ()
+    announcements: tuple[Announcement, ...] = ()
+    problems: tuple[str, ...] = ()
+    """Per-Service annotation errors (the bad value is ignored, the rest announced)."""
+
+
+@dataclass
+class _Pending:
+    """A route being assembled from one or more sources (mutable only inside the decision)."""
+
+    communities: set[Community] = field(default_factory=set)
+    localpref: int | None = None
+    sources: set[str] = field(default_factory=set)
+
+    def add(self, communities: Iterable[Community], localpref: int | None, source: str) -> None:
+        self.communities.update(communities)
+        if localpref is not None:
+            self.localpref = localpref if self.localpref is None else max(self.localpref, localpref)
+        self.sources.add(source)
+
+
+@dataclass(frozen=True)
+class _ServiceAttrs:
+    communities: tuple[Community, ...]
+    localpref: int | None
+
+
+def peer_id(peer: Peer) -> str:
+    """The label a peer goes by in metrics, logs and ExaBGP neighbor selectors: its address."""
+    return str(peer.peer_address)
+
+
+def _annotation(svc: ServiceInfo, name: str) -> str | None:
+    for prefix in ANNOTATION_PREFIXES:
+        value = svc.annotations.get(prefix + name)
+        if value is not None:
+            return value
+    return None
+
+
+def service_attributes(config: Config, svc: ServiceInfo, problems: list[str]) -> _ServiceAttrs:
+    """Per-Service communities and localpref from annotations; bad values are reported and ignored."""
+    aliases = dict(config.bgp_communities)
+    communities: list[Community] = []
+    raw = _annotation(svc, BGP_COMMUNITIES)
+    for text in (raw or "").split(","):
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            communities.append(parse_community(text, aliases))
+        except ValueError as exc:
+            problems.append(f"service {svc.key}: annotation {BGP_COMMUNITIES}: {exc}")
+    localpref: int | None = None
+    raw_lp = _annotation(svc, BGP_LOCALPREF)
+    if raw_lp is not None and raw_lp.strip():
+        try:
+            value = int(raw_lp.strip())
+            if not 0 <= value <= LOCALPREF_MAX:
+                raise ValueError(f"{value} is outside 0..{LOCALPREF_MAX}")
+            localpref = value
+        except ValueError as exc:
+            problems.append(f"service {svc.key}: annotation {BGP_LOCALPREF}: {raw_lp!r} is not valid ({exc})")
+    return _ServiceAttrs(tuple(communities), localpref)
+
+
+def _masked(ip: IPAddress, length: int) -> IPNetwork:
+    return ipaddress.ip_network(f"{ip}/{length}", strict=False)
+
+
+def _host(ip: IPAddress) -> IPNetwork:
+    return ipaddress.ip_network(ip)
+
+
+def _community_sort_key(value: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in value.split(":"))
+
+
+_LbRoute = tuple[IPAddress, IPNetwork, tuple[Community, ...], int | None]
+
+
+def _lb_routes(config: Config, svc: ServiceInfo, attrs: _ServiceAttrs) -> Iterable[_LbRoute]:
+    for ip in svc.ips:
+        pool = config.pool_of(ip)
+        if pool is None or pool.protocol != "bgp":
+            continue
+        for adv in pool.effective_advertisements():
+            length = adv.aggregation_length if ip.version == 4 else adv.aggregation_length_v6
+            localpref = attrs.localpref if attrs.localpref is not None else adv.localpref
+            yield ip, _masked(ip, length), adv.communities + attrs.communities, localpref
+
+
+def decide(inputs: AnnounceInputs) -> BgpDecision:
+    """What this node (``inputs.node``) announces over BGP, per selected peer, in config order."""
+    config = inputs.config
+    node = inputs.nodes.get(inputs.node)
+    labels = dict(node.labels) if node else {}
+    problems: list[str] = []
+    pending: dict[IPNetwork, _Pending] = {}
+    announced: set[Announcement] = set()
+
+    def add(prefix: IPNetwork, communities: Iterable[Community], localpref: int | None, source: str) -> None:
+        pending.setdefault(prefix, _Pending()).add(communities, localpref, source)
+
+    cia: ClusterIPAdvertisement | None = config.cluster_ip_advertisement
+    cia_here = cia is not None and node is not None and selectors_match(cia.node_selectors, labels)
+    for svc in inputs.services:
+        wants_lb = any((p := config.pool_of(ip)) is not None and p.protocol == "bgp" for ip in svc.ips)
+        wants_ext = bool(cia_here and cia is not None and cia.external_ips and svc.external_ips)
+        wants_local = bool(cia_here and cia is not None and cia.local_routes and svc.itp == "Local")
+        if not (wants_lb or wants_ext or wants_local):
+            continue
+        attrs = service_attributes(config, svc, problems)
+        eps = inputs.endpoints_of(svc.key)
+        external_ok = node_refusal(node, eps, policy=svc.etp) is None
+        if wants_lb and external_ok:
+            for ip, prefix, communities, localpref in _lb_routes(config, svc, attrs):
+                add(prefix, communities, localpref, f"service {svc.key}")
+                announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
+        if cia is None:
+            continue
+        cia_lp = attrs.localpref if attrs.localpref is not None else cia.localpref
+        if wants_ext and external_ok:
+            for ip in svc.external_ips:
+                add(_host(ip), cia.communities + attrs.communities, cia_lp, f"external-ip {svc.key}")
+                announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
+        if wants_local and node_refusal(node, eps, policy="Local") is None:
+            for ip in svc.cluster_ips:
+                if any(ip in c for c in cia.cidrs):
+                    add(_host(ip), cia.communities + attrs.communities, cia_lp, f"cluster-ip {svc.key}")
+                    announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
+    if cia is not None and cia_here:
+        for cidr in cia.cidrs:
+            add(cidr, cia.communities, cia.localpref, "cluster-ip-cidr")
+
+    peers: list[PeerRoutes] = []
+    if node is not None:
+        for peer in config.peers:
+            if not peer.selects(labels):
+                continue
+            routes = [
+                _project(prefix, p, peer)
+                for prefix, p in pending.items()
+                if prefix.version == peer.peer_address.version
+            ]
+            routes.sort(key=lambda r: (r.prefix.version, r.prefix))
+            peers.append(PeerRoutes(peer=peer, routes=tuple(routes)))
+    return BgpDecision(
+        peers=tuple(peers),
+        announcements=tuple(sorted(announced)) if peers else (),
+        problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+def _project(prefix: IPNetwork, p: _Pending, peer: Peer) -> BgpRoute:
+    std = sorted({c.value for c in p.communities if not c.is_large}, key=_community_sort_key)
+    large = sorted({c.value for c in p.communities if c.is_large}, key=_community_sort_key)
+    return BgpRoute(
+        prefix=prefix,
+        communities=tuple(std),
+        large_communities=tuple(large),
+        localpref=p.localpref if peer.is_ibgp else None,
+        sources=tuple(sorted(p.sources)),
+    )

@@ -1,0 +1,302 @@
+"""The BGP announcer: the speaker core's backend that keeps ExaBGP's sessions and routes right.
+
+It wires the pieces together and owns the imperative loops:
+
+- ``apply`` (from the speaker core): decide routes (:func:`ironlb.announce.bgp.decide`),
+  render the ExaBGP config for the selected peers; when the config text changed,
+  write it and ``reload`` (ExaBGP resets only the sessions whose definition
+  changed); hand the desired routes to the driver.
+- supervision: ExaBGP runs as a child; when it exits, or stops acknowledging
+  commands (or the periodic ``#`` probe), it is killed and started again with
+  exponential backoff (tenacity), and the driver replays the whole desired state
+  when the new relay connects.
+- sync: whenever the desired state or a session changes, the driver sends the
+  difference.
+
+A cluster-state source that goes away never reaches here as an empty snapshot
+(the core keeps the last one), so nothing is withdrawn when the source is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import tenacity
+
+from ironlb.announce.bgp import BgpDecision, decide, peer_id
+from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtocol
+from ironlb.config.model import Peer
+from speaker.bgp import metrics
+from speaker.bgp.driver import ExabgpDriver, ExabgpUnresponsive, NotConnected
+from speaker.bgp.exabgp_config import (
+    DEFAULT_GRACEFUL_RESTART,
+    NeighborSettings,
+    RenderError,
+    neighbor_settings,
+    render_config,
+)
+from speaker.bgp.exabgp_process import ExabgpProcess
+from speaker.options import SpeakerOptions
+
+log = logging.getLogger(__name__)
+
+RELAY_PATH = Path(__file__).with_name("relay.py")
+HEALTHY_RUN = 30.0
+"""An ExaBGP that ran this long before dying starts a fresh backoff sequence."""
+
+
+class ExabgpDied(Exception):
+    """The ExaBGP child exited or was killed for not answering (temporary: restart it)."""
+
+
+def read_password(directory: Path | None, peer: Peer) -> str | None:
+    """A peer's TCP MD5 password from a mounted Secret: file named after the peer address.
+
+    Secret keys cannot hold ``:``, so IPv6 addresses use ``_`` instead. The
+    trailing newline (if any) is dropped. Never logged.
+    """
+    if directory is None:
+        return None
+    path = directory / str(peer.peer_address).replace(":", "_")
+    try:
+        return path.read_text().rstrip("\r\n") or None
+    except OSError:
+        return None
+
+
+def _log_restart(state: tenacity.RetryCallState) -> None:
+    reason = state.outcome.exception() if state.outcome else None
+    log.warning("ExaBGP restart in %.1fs: %s", state.upcoming_sleep, reason)
+
+
+class BgpAnnouncer:
+    """Implements ``speaker.protocol.Announcer`` for BGP through ExaBGP."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        password_dir: Path | None = None,
+        graceful_restart: int = DEFAULT_GRACEFUL_RESTART,
+        exabgp: Sequence[str] | None = None,
+        ack_timeout: float = 10.0,
+        probe_interval: float = 5.0,
+        batch: int = 256,
+    ) -> None:
+        self.workdir = workdir
+        self.password_dir = password_dir
+        self.graceful_restart = graceful_restart
+        self.exabgp = list(exabgp) if exabgp else None
+        self.probe_interval = probe_interval
+        self.driver = ExabgpDriver(ack_timeout=ack_timeout, batch=batch)
+        self.config_path = workdir / "exabgp.conf"
+        self.socket_path = workdir / "api.sock"
+        self.process: ExabgpProcess | None = None
+        self.last_decision = BgpDecision()
+        self.restarts = 0
+        self._config_text: str | None = None
+        self._configured = asyncio.Event()
+        """Set while the configuration has at least one neighbor (ExaBGP runs only then)."""
+        self._stopping = asyncio.Event()
+        self._graceful = False
+        self._kill_requested = asyncio.Event()
+
+    @classmethod
+    def from_options(cls, options: SpeakerOptions) -> BgpAnnouncer:
+        workdir = Path(options.bgp_workdir or f"/run/ironlb/bgp-{options.node}")
+        return cls(
+            workdir,
+            password_dir=Path(options.bgp_password_dir) if options.bgp_password_dir else None,
+            graceful_restart=options.bgp_graceful_restart,
+        )
+
+    @property
+    def name(self) -> AnnounceProtocol:
+        return "bgp"
+
+    # ---- decisions in, config out -----------------------------------------------------------------
+
+    def _neighbors(self, inputs: AnnounceInputs, decision: BgpDecision) -> list[NeighborSettings]:
+        node = inputs.nodes.get(inputs.node)
+        if node is None:
+            return []
+        out: list[NeighborSettings] = []
+        for pr in decision.peers:
+            try:
+                out.append(
+                    neighbor_settings(
+                        pr.peer,
+                        node,
+                        password=read_password(self.password_dir, pr.peer),
+                        graceful_restart=self.graceful_restart or None,
+                    )
+                )
+            except RenderError as exc:
+                log.error("cannot peer: %s", exc)
+        return out
+
+    def _relay_command(self) -> list[str]:
+        return [sys.executable, str(RELAY_PATH), str(self.socket_path)]
+
+    async def apply(self, inputs: AnnounceInputs) -> Sequence[Announcement]:
+        decision = decide(inputs)
+        for problem in decision.problems:
+            log.warning("%s", problem)
+        neighbors = self._neighbors(inputs, decision)
+        usable = {str(n.peer_address) for n in neighbors}
+        text = render_config(neighbors, self._relay_command())
+        if text != self._config_text:
+            self._write_config(text)
+            self._config_text = text
+            if neighbors:
+                await self._reload()
+                self._configured.set()
+            else:
+                self._configured.clear()
+                self._kill_requested.set()  # nobody to talk to: stop ExaBGP until peers come back
+        self.driver.set_desired(
+            {peer_id(pr.peer): pr.routes for pr in decision.peers if peer_id(pr.peer) in usable}
+        )
+        self.last_decision = decision
+        return decision.announcements
+
+    def _write_config(self, text: str) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        tmp = self.config_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config_path)
+
+    async def _reload(self) -> None:
+        if self.process is None or not self.process.running:
+            return  # the next start reads the new file
+        try:
+            await self.driver.control("reload")
+        except NotConnected:
+            # ExaBGP is starting: it will read the new file; a SIGUSR1 is ExaBGP's reload signal too.
+            pid = self.process.pid
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, 10)
+        except ExabgpUnresponsive as exc:
+            log.error("ExaBGP did not acknowledge reload: %s", exc)
+            self._kill_requested.set()
+            return
+        # Sessions of changed neighbors restart and announce nothing until told again.
+        self.driver.resend()
+
+    # ---- long-lived work --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        server = await asyncio.start_unix_server(self.driver.attach, path=str(self.socket_path))
+        os.chmod(self.socket_path, 0o600)
+        tasks = [
+            asyncio.create_task(self._supervise(), name="exabgp-supervisor"),
+            asyncio.create_task(self._sync_loop(), name="bgp-sync"),
+            asyncio.create_task(self._probe_loop(), name="exabgp-probe"),
+        ]
+        try:
+            await self._stopping.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            await self.driver.detach()
+            if self.process is not None:
+                await self.process.stop(graceful_restart=self._graceful)
+            server.close()
+            await server.wait_closed()
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+            metrics.EXABGP_UP.set(0)
+
+    async def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            await self._configured.wait()
+            retrying = tenacity.AsyncRetrying(
+                wait=tenacity.wait_exponential(multiplier=0.2, max=10),
+                retry=tenacity.retry_if_exception_type(ExabgpDied),
+                before_sleep=lambda rs: log.warning(
+                    "ExaBGP restart in %.1fs: %s",
+                    rs.upcoming_sleep,
+                    rs.outcome.exception() if rs.outcome else "",
+                ),
+            )
+            async for attempt in retrying:
+                with attempt:
+                    await self._run_once()
+
+    async def _run_once(self) -> None:
+        """Run ExaBGP until it exits; returns only after a healthy run, raises ExabgpDied otherwise."""
+        proc = ExabgpProcess(self.config_path, command=self.exabgp)
+        self.process = proc
+        self._kill_requested.clear()
+        started = time.monotonic()
+        await proc.start()
+        metrics.EXABGP_UP.set(1)
+        wait_exit = asyncio.create_task(proc.wait())
+        wait_kill = asyncio.create_task(self._kill_requested.wait())
+        try:
+            await asyncio.wait({wait_exit, wait_kill}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wait_kill.cancel()
+        if not wait_exit.done():
+            log.error("ExaBGP unresponsive: killing it")
+            proc.kill()
+        code = await wait_exit
+        metrics.EXABGP_UP.set(0)
+        await self.driver.detach()
+        if self._stopping.is_set() or not self._configured.is_set():
+            log.info("ExaBGP stopped (%s): no BGP peers for this node", code)
+            return
+        self.restarts += 1
+        metrics.EXABGP_RESTARTS.inc()
+        if time.monotonic() - started >= HEALTHY_RUN:
+            log.warning("ExaBGP exited with %s after a healthy run; restarting", code)
+            return
+        raise ExabgpDied(f"ExaBGP exited with {code}")
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await self.driver.changed.wait()
+            if not self.driver.connected.is_set():
+                await self.driver.connected.wait()
+            try:
+                await self.driver.sync()
+            except NotConnected:
+                continue
+            except ExabgpUnresponsive as exc:
+                log.error("%s", exc)
+                self._kill_requested.set()
+                await asyncio.sleep(0)
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_interval)
+            if not self.driver.connected.is_set():
+                continue
+            try:
+                await self.driver.control("# ironlb liveness probe")
+            except NotConnected:
+                continue
+            except ExabgpUnresponsive as exc:
+                log.error("%s", exc)
+                self._kill_requested.set()
+
+    async def shutdown(self, *, graceful: bool) -> None:
+        """Stop; ``graceful``: ExaBGP is killed without a Cease, so routers keep the routes (GR)."""
+        self._graceful = graceful and bool(self.graceful_restart)
+        self._stopping.set()

@@ -1,0 +1,1 @@
+"""Layer-2 announcement: ARP and NDP answered from raw AF_PACKET sockets."""

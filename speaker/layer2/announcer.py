@@ -1,0 +1,168 @@
+"""The layer-2 backend: owns the responders, follows the election, sends gratuitous bursts.
+
+``apply`` takes the full announcement inputs, asks the pure election
+(``ironlb.announce.layer2``) which IPs this node owns, and converges: a lost IP
+stops being answered immediately (the shared ``Owned`` set changes before
+anything else happens); a won IP is answered immediately and announced with a
+gratuitous ARP (request and reply) or unsolicited NA at once and then
+``GRATUITOUS_REPEATS`` more times, spaced more than Linux's one-second ARP
+locktime apart so that neighbours that ignored the first one take a later one.
+Interfaces are rescanned periodically and on config changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtocol
+from ironlb.announce.layer2 import layer2_decisions
+from ironlb.config.model import IPAddress
+from speaker import metrics
+from speaker.layer2.interfaces import Link, read_links, select_interfaces
+from speaker.layer2.responder import InterfaceResponder, Owned
+
+log = logging.getLogger(__name__)
+
+GRATUITOUS_REPEATS = 4
+GRATUITOUS_SPACING = 1.2
+RESCAN_INTERVAL = 5.0
+
+
+class Layer2Announcer:
+    def __init__(
+        self,
+        *,
+        links: Callable[[], list[Link]] = read_links,
+        rescan_interval: float = RESCAN_INTERVAL,
+    ) -> None:
+        self._read_links = links
+        self._rescan_interval = rescan_interval
+        self.owned = Owned()
+        self._owned_ips: dict[IPAddress, tuple[str, ...]] = {}
+        self._responders: dict[str, InterfaceResponder] = {}
+        self._bursts: dict[IPAddress, asyncio.Task[None]] = {}
+        self._globs: tuple[str, ...] = ()
+        self._stopped = asyncio.Event()
+        self._rescan_lock = asyncio.Lock()
+        self.node = ""
+        self._scanned = False
+
+    @property
+    def name(self) -> AnnounceProtocol:
+        return "layer2"
+
+    @property
+    def interfaces(self) -> tuple[str, ...]:
+        return tuple(sorted(self._responders))
+
+    async def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                await asyncio.wait_for(self._stopped.wait(), self._rescan_interval)
+            except TimeoutError:
+                await self.rescan()
+                for r in self._responders.values():
+                    r.collect_kernel_drops()
+
+    async def rescan(self) -> None:
+        """Open responders on newly selected interfaces, close those no longer selected."""
+        async with self._rescan_lock:
+            try:
+                links = await asyncio.to_thread(self._read_links)
+            except OSError as exc:
+                log.warning("cannot list interfaces: %s", exc)
+                return
+            if self._stopped.is_set():
+                return
+            self._scanned = True
+            wanted = {lk.name: lk for lk in select_interfaces(links, self._globs)}
+            for name in list(self._responders):
+                r = self._responders[name]
+                if name not in wanted or wanted[name].mac != r.link.mac or wanted[name].index != r.link.index:
+                    log.info("no longer answering on %s", name)
+                    r.close()
+                    del self._responders[name]
+            for name, link in wanted.items():
+                if name in self._responders:
+                    continue
+                r = InterfaceResponder(link, self.owned)
+                try:
+                    r.open()
+                except PermissionError:
+                    # Without CAP_NET_RAW this speaker would win IPs it cannot answer for: stop instead.
+                    raise
+                except OSError as exc:
+                    log.warning("cannot answer on %s: %s", name, exc)
+                    continue
+                self._responders[name] = r
+                r.sync_groups()
+                for ip in self._owned_ips:
+                    self._count_gratuitous(ip, r.gratuitous(ip.packed))
+
+    async def apply(self, inputs: AnnounceInputs) -> Sequence[Announcement]:
+        self.node = inputs.node
+        if tuple(inputs.config.l2.interfaces) != self._globs or not self._scanned:
+            self._globs = tuple(inputs.config.l2.interfaces)
+            await self.rescan()
+        decisions = layer2_decisions(inputs)
+        owned = {d.ip: d.services for d in decisions if d.owner == inputs.node}
+        lost = [ip for ip in self._owned_ips if ip not in owned]
+        won = [ip for ip in owned if ip not in self._owned_ips]
+        # Stop answering lost IPs before anything else.
+        for ip in lost:
+            (self.owned.v4 if ip.version == 4 else self.owned.v6).discard(ip.packed)
+            task = self._bursts.pop(ip, None)
+            if task is not None:
+                task.cancel()
+        for ip in won:
+            (self.owned.v4 if ip.version == 4 else self.owned.v6).add(ip.packed)
+        self._owned_ips = owned
+        if lost or won:
+            for r in self._responders.values():
+                r.sync_groups()
+        for ip in won:
+            log.info(
+                "announcing %s from node %s with protocol layer2",
+                ip,
+                inputs.node,
+                extra={"services": list(owned[ip]), "event": "nodeAssigned"},
+            )
+            self._bursts[ip] = asyncio.get_running_loop().create_task(self._burst(ip))
+        for ip in lost:
+            log.info("no longer announcing %s", ip)
+        return tuple(
+            Announcement(service=svc, protocol="layer2", node=inputs.node, ip=ip)
+            for ip, services in owned.items()
+            for svc in services
+        )
+
+    def _count_gratuitous(self, ip: IPAddress, n: int) -> None:
+        if n:
+            metrics.LAYER2_GRATUITOUS.labels(str(ip)).inc(n)
+
+    async def _burst(self, ip: IPAddress) -> None:
+        try:
+            for i in range(GRATUITOUS_REPEATS + 1):
+                if i:
+                    await asyncio.sleep(GRATUITOUS_SPACING)
+                if ip not in self._owned_ips:
+                    return
+                for r in list(self._responders.values()):
+                    self._count_gratuitous(ip, r.gratuitous(ip.packed))
+        finally:
+            if self._bursts.get(ip) is asyncio.current_task():
+                del self._bursts[ip]
+
+    async def shutdown(self, *, graceful: bool) -> None:
+        self._stopped.set()
+        self.owned.v4.clear()
+        self.owned.v6.clear()
+        self._owned_ips = {}
+        for task in self._bursts.values():
+            task.cancel()
+        self._bursts.clear()
+        for r in self._responders.values():
+            r.close()
+        self._responders.clear()

@@ -1,0 +1,233 @@
+"""The speaker's imperative shell: one asyncio loop wiring source, config, membership and backends.
+
+Loop: poll the cluster-state source (in a thread) → on a new revision parse the
+config (an invalid one is refused and the last good one kept) and refresh the
+membership peers from Node addresses → whenever the snapshot or the live set
+changes, build the pure ``AnnounceInputs`` and hand them to every backend. An
+unavailable source changes nothing: the speaker keeps announcing what it last
+knew. SIGTERM: leave the membership (successors take over at once), then stop
+the backends. If any long-lived task fails, the whole speaker stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+from prometheus_client import start_http_server
+
+from ironlb.announce.inputs import Announcement, build_inputs, node_info
+from ironlb.cluster.manifests import ManifestSource
+from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
+from ironlb.config import ConfigError, config_from_configmap
+from ironlb.config.model import Config
+from speaker import logs, metrics
+from speaker.bgp.backend import BgpAnnouncer
+from speaker.layer2.announcer import Layer2Announcer
+from speaker.membership.service import Membership
+from speaker.membership.swim import Addr
+from speaker.membership.wire import load_key
+from speaker.options import SpeakerOptions, parse_options
+from speaker.protocol import Announcer
+
+log = logging.getLogger(__name__)
+
+
+def build_backends(options: SpeakerOptions) -> list[Announcer]:
+    """The announcement backends of this speaker (BGP plugs in here)."""
+    backends: list[Announcer] = [Layer2Announcer()]
+    if options.bgp:
+        backends.append(BgpAnnouncer.from_options(options))
+    return backends
+
+
+def peers_from_snapshot(snapshot: ClusterSnapshot, port: int, *, ipv6: bool) -> dict[str, Addr]:
+    """Membership address of every node: its first InternalIP (else ExternalIP).
+
+    An IPv4 socket reaches only IPv4 addresses; an IPv6 socket (bound to ``::``,
+    dual-stack) reaches both, IPv4 ones as v4-mapped addresses.
+    """
+    peers: dict[str, Addr] = {}
+    for node in snapshot.nodes:
+        info = node_info(node)
+        if info is None:
+            continue
+        for ip in info.addresses:
+            if ip.version == 4:
+                peers[info.name] = (f"::ffff:{ip}" if ipv6 else str(ip), port)
+                break
+            if ipv6:
+                peers[info.name] = (str(ip), port)
+                break
+    return peers
+
+
+class Speaker:
+    def __init__(
+        self,
+        options: SpeakerOptions,
+        source: ClusterSource,
+        membership: Membership,
+        backends: Sequence[Announcer],
+    ) -> None:
+        self.options = options
+        self.source = source
+        self.membership = membership
+        self.backends = list(backends)
+        self.snapshot: ClusterSnapshot | None = None
+        self.config: Config | None = None
+        self._dirty = asyncio.Event()
+        self._unavailable = False
+        self._stop = asyncio.Event()
+        self._announced: set[tuple[str, str, str, str]] = set()
+        membership.on_change = lambda _live: self._dirty.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        await self._poll_once()
+        await self.reconcile()  # ready to act before peers hear of us
+        await self.membership.start()
+        tasks = [
+            asyncio.create_task(self.membership.run(), name="membership"),
+            asyncio.create_task(self._poll_loop(), name="source"),
+            asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            *(asyncio.create_task(b.run(), name=b.name) for b in self.backends),
+        ]
+        stop = asyncio.create_task(self._stop.wait(), name="stop")
+        try:
+            done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            failed = [t for t in done if t is not stop]
+            for t in failed:
+                exc = t.exception() if not t.cancelled() else None
+                log.error("task %s ended unexpectedly: %r; stopping", t.get_name(), exc)
+            graceful = not failed
+            if graceful:
+                log.info("stopping: leaving the membership, then stopping the backends")
+                await self.membership.leave()
+            else:
+                self.membership.stop()
+            for b in self.backends:
+                await b.shutdown(graceful=graceful)
+            if failed:
+                raise RuntimeError(f"speaker task {failed[0].get_name()} failed")
+        finally:
+            for t in [stop, *tasks]:
+                t.cancel()
+            await asyncio.gather(stop, *tasks, return_exceptions=True)
+
+    # ---- cluster state ----------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.poll_interval)
+            await self._poll_once()
+
+    async def _poll_once(self) -> None:
+        try:
+            snap = await asyncio.to_thread(self.source.snapshot)
+        except ClusterSourceUnavailable as exc:
+            if not self._unavailable:
+                log.warning("cluster state unavailable, keeping the last known state: %s", exc)
+            self._unavailable = True
+            metrics.SOURCE_UNAVAILABLE.set(1)
+            return
+        self._unavailable = False
+        metrics.SOURCE_UNAVAILABLE.set(0)
+        if self.snapshot is not None and snap.revision == self.snapshot.revision:
+            return
+        self._load_config(snap)
+        self.snapshot = snap
+        ipv6 = ":" in self.options.membership_bind
+        self.membership.set_peers(peers_from_snapshot(snap, self.options.membership_port, ipv6=ipv6))
+        self._dirty.set()
+
+    def _load_config(self, snap: ClusterSnapshot) -> None:
+        cm = snap.config_map
+        if cm is None:
+            log.warning("config map %s/%s not found", self.options.config_namespace, self.options.configmap)
+            metrics.CONFIG_STALE.set(1 if self.config is not None else 0)
+            return
+        try:
+            config = config_from_configmap(cm)
+        except ConfigError as exc:
+            log.error(
+                "invalid config refused, keeping the last good one: %s",
+                "; ".join(exc.errors),
+                extra={"errors": list(exc.errors)},
+            )
+            metrics.CONFIG_STALE.set(1)
+            return
+        if config != self.config:
+            log.info("config loaded: %d pools", len(config.pools))
+        self.config = config
+        metrics.CONFIG_STALE.set(0)
+        metrics.CONFIG_LOADED.set(1)
+
+    # ---- decisions ----------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self.reconcile()
+
+    async def reconcile(self) -> None:
+        if self.snapshot is None or self.config is None:
+            return
+        inputs = build_inputs(
+            self.options.node,
+            self.config,
+            self.snapshot,
+            self.membership.live,
+            lb_class=self.options.lb_class,
+        )
+        announced: list[Announcement] = []
+        for b in self.backends:
+            announced.extend(await b.apply(inputs))
+        self._publish(announced)
+
+    def _publish(self, announced: Sequence[Announcement]) -> None:
+        now: set[tuple[str, str, str, str]] = {(a.service, a.protocol, a.node, str(a.ip)) for a in announced}
+        for labels in self._announced - now:
+            metrics.SPEAKER_ANNOUNCED.remove(*labels)
+        for labels in now - self._announced:
+            metrics.SPEAKER_ANNOUNCED.labels(*labels).set(1)
+        self._announced = now
+
+
+def _start_metrics(address: str) -> None:
+    if not address:
+        return
+    host, _, port = address.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0")
+
+
+async def amain(options: SpeakerOptions) -> int:
+    assert options.membership_key_file is not None and options.manifests is not None
+    key = load_key(options.membership_key_file)
+    source = ManifestSource(
+        [options.manifests], config_namespace=options.config_namespace, config_name=options.configmap
+    )
+    membership = Membership(options.node, key, bind=options.membership_bind, port=options.membership_port)
+    speaker = Speaker(options, source, membership, build_backends(options))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, speaker.request_stop)
+    await speaker.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    logs.setup(options.log_format)
+    _start_metrics(options.metrics_address)
+    log.info("speaker starting on node %s", options.node)
+    try:
+        return asyncio.run(amain(options))
+    except (OSError, ValueError) as exc:
+        log.error("speaker failed: %s", exc)
+        return 1

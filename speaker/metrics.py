@@ -1,0 +1,47 @@
+"""The speaker's Prometheus metrics, in one place so names stay consistent with MetalLB's.
+
+Module-level objects in the default registry: one speaker per process.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+LAYER2_REQUESTS = Counter(
+    "ironlb_layer2_requests_received", "ARP/NDP requests received for an IP we own", ["ip"]
+)
+LAYER2_RESPONSES = Counter("ironlb_layer2_responses_sent", "ARP/NDP answers sent", ["ip"])
+LAYER2_GRATUITOUS = Counter(
+    "ironlb_layer2_gratuitous_sent", "Gratuitous ARP / unsolicited NA frames sent", ["ip"]
+)
+LAYER2_DROPPED = Counter(
+    "ironlb_layer2_frames_dropped", "Frames the responder ignored, by reason", ["interface", "reason"]
+)
+LAYER2_MALFORMED = Counter(
+    "ironlb_layer2_malformed_frames", "Frames that could not be decoded (subset of dropped)", ["interface"]
+)
+LAYER2_KERNEL_DROPS = Counter(
+    "ironlb_layer2_kernel_drops",
+    "Frames the kernel dropped before the responder read them (socket buffer full)",
+    ["interface"],
+)
+LAYER2_SEND_ERRORS = Counter("ironlb_layer2_send_errors", "Frames that could not be sent", ["interface"])
+SPEAKER_ANNOUNCED = Gauge(
+    "ironlb_speaker_announced",
+    "1 for each IP this node announces, by service and protocol",
+    ["service", "protocol", "node", "ip"],
+)
+MEMBERSHIP_SIZE = Gauge("ironlb_membership_members", "Speakers this node considers live (incl. itself)")
+MEMBERSHIP_SUSPICIONS = Counter("ironlb_membership_suspicions", "Peers this node started to suspect")
+MEMBERSHIP_DEATHS = Counter("ironlb_membership_deaths", "Peers this node declared dead")
+MEMBERSHIP_BAD_MAC = Counter(
+    "ironlb_membership_bad_mac_drops", "Membership datagrams dropped because their HMAC did not verify"
+)
+MEMBERSHIP_MALFORMED = Counter(
+    "ironlb_membership_malformed_drops", "Authenticated membership datagrams that did not decode"
+)
+CONFIG_STALE = Gauge("ironlb_config_stale_bool", "1 when the running config is not the latest (invalid)")
+CONFIG_LOADED = Gauge("ironlb_config_loaded_bool", "1 when a valid config has been loaded")
+SOURCE_UNAVAILABLE = Gauge(
+    "ironlb_cluster_source_unavailable_bool", "1 while the cluster-state source cannot be read"
+)

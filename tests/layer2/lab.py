@@ -1,0 +1,226 @@
+"""The layer-2 speaker's lab: the shared namespace runner (``ironlb.lab``) plus speaker helpers.
+
+Topologies: ``tests/layer2/two-segments.clab.yml`` (containerlab/layer2 plus a
+second segment, ``eth2`` on ``br-b``, that the config does not allow) for the
+tests, ``containerlab/layer2`` for the benchmark. Speakers run as real processes
+(``python -m speaker``) spawned by the lab inside the node namespaces, fed by a
+manifest directory. ``close()`` tears everything down, even after failures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ironlb.lab.runner import Lab
+from ironlb.lab.topology import load_topology
+
+TWO_SEGMENTS = Path(__file__).with_name("two-segments.clab.yml")
+KEY = "ironlb-test-membership-key-0123456789"
+
+
+def sh(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def ns_run(ns: str, *cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return sh("ip", "netns", "exec", ns, *cmd, check=check, timeout=timeout)
+
+
+class L2Lab:
+    def __init__(self, topology: Path = TWO_SEGMENTS, prefix: str | None = None) -> None:
+        self.topology = load_topology(topology)
+        self.prefix = prefix or f"l2t{os.getpid() % 100000}"
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
+        self.lab = Lab(self.topology, instance=self.prefix, state_root_dir=self.dir / "state")
+        self.node_names = sorted(n.name for n in self.topology.nodes if n.name.startswith("node"))
+        self.client = self.lab.namespace("client")
+        self.sw = self.lab.namespace("br-l2")
+        self.manifests = self.dir / "manifests"
+        self.manifests.mkdir()
+        self.key_file = self.dir / "key"
+        self.key_file.write_text(KEY)
+        self.speakers: dict[str, subprocess.Popen[bytes]] = {}
+        self.macs: dict[str, str] = {}
+        self.node_addresses: dict[str, list[str]] = {}
+
+    def ns(self, node: str) -> str:
+        return self.lab.namespace(node)
+
+    def up(self) -> None:
+        self.lab.up()
+        for n in self.node_names:
+            self.macs[n] = self.mac(self.ns(n), "eth1")
+            self.node_addresses[n] = [str(i.ip) for i in self.lab.addresses(n).get("eth1", [])]
+
+    def mac(self, ns: str, dev: str) -> str:
+        out = sh("ip", "-n", ns, "-o", "link", "show", dev).stdout
+        return out.split("link/ether ")[1].split()[0]
+
+    # ---- manifests ------------------------------------------------------------------
+
+    def write_manifests(
+        self,
+        services: Sequence[dict[str, Any]],
+        slices: Sequence[dict[str, Any]],
+        *,
+        config: str | None = None,
+        nodes: Sequence[str] | None = None,
+    ) -> None:
+        config = config or (
+            "address-pools:\n- name: l2\n  protocol: layer2\n"
+            "  addresses: [172.30.0.200-172.30.0.220, 'fd00:30::200-fd00:30::220']\n"
+            "l2:\n  interfaces: [eth1]\n"
+        )
+        docs: list[dict[str, Any]] = [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "ironlb", "namespace": "ironlb-system"},
+                "data": {"config": config},
+            }
+        ]
+        for n in self.node_names:
+            if nodes is not None and n not in nodes:
+                continue
+            docs.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {"name": n},
+                    "status": {
+                        "addresses": [{"type": "InternalIP", "address": a} for a in self.node_addresses[n]]
+                    },
+                }
+            )
+        docs += list(services) + list(slices)
+        tmp = self.manifests / "cluster.yaml.tmp"
+        tmp.write_text(yaml.safe_dump_all(docs))
+        tmp.rename(self.manifests / "cluster.yaml")
+
+    # ---- speakers -------------------------------------------------------------------
+
+    def start_speaker(self, node: str, *extra: str) -> subprocess.Popen[bytes]:
+        argv = [
+            sys.executable, "-m", "speaker", "--node", node, "--manifests", str(self.manifests),
+            "--membership-key-file", str(self.key_file), "--poll-interval", "0.2", "--no-bgp", *extra,
+        ]  # fmt: skip
+        proc = self.lab.spawn(node, argv, name="speaker", log_file=self.dir / f"{node}.log")
+        self.speakers[node] = proc
+        return proc
+
+    def stop_speaker(self, node: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        proc = self.speakers.pop(node, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def log(self, node: str) -> str:
+        p = self.dir / f"{node}.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    # ---- client probes ---------------------------------------------------------------
+
+    def arping(self, ip: str, dev: str = "eth1", count: int = 2, timeout: float = 3) -> list[str]:
+        """MACs of the ARP replies the client got (one entry per reply)."""
+        r = ns_run(self.client, "arping", "-c", str(count), "-w", str(timeout), "-I", dev, ip, check=False)
+        macs = []
+        for line in r.stdout.splitlines():
+            if line.startswith("Unicast reply"):
+                macs.append(line.split("[")[1].split("]")[0].lower())
+        return macs
+
+    def ndisc(self, ip: str, dev: str = "eth1") -> list[str]:
+        r = ns_run(self.client, "ndisc6", "-1", "-r", "1", "-w", "1000", ip, dev, check=False)
+        return [
+            line.split(":", 1)[1].strip().lower()
+            for line in r.stdout.splitlines()
+            if "Target link-layer" in line
+        ]
+
+    def neigh(self, ip: str) -> str | None:
+        out = ns_run(self.client, "ip", "neigh", "show", ip).stdout.split()
+        return out[out.index("lladdr") + 1].lower() if "lladdr" in out else None
+
+    def owner_by_mac(self, mac: str) -> str | None:
+        for n, m in self.macs.items():
+            if m == mac:
+                return n
+        return None
+
+    def set_link(self, node: str, up: bool) -> None:
+        """Cut a node off the allowed segment (or reconnect it) at its switch port."""
+        sh("ip", "-n", self.sw, "link", "set", f"l2-{node}", "up" if up else "down")
+
+    def metrics(self, node: str) -> str:
+        code = (
+            "import urllib.request as u\n"
+            "try: print(u.urlopen('http://127.0.0.1:7473/metrics', timeout=2).read().decode())\n"
+            "except OSError: pass"
+        )
+        return ns_run(self.ns(node), sys.executable, "-c", code, check=False).stdout
+
+    def close(self) -> None:
+        try:
+            for node in list(self.speakers):
+                self.stop_speaker(node, signal.SIGKILL, timeout=5)
+        finally:
+            self.lab.down()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 10, interval: float = 0.1) -> Any:
+    """Poll ``pred`` until it returns something truthy (returned) or time runs out (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+def service(
+    name: str, ips: Sequence[str], *, etp: str = "Cluster", namespace: str = "default"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"type": "LoadBalancer", "externalTrafficPolicy": etp, "ports": [{"port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ips]}},
+    }
+
+
+def endpoint_slice(service_name: str, nodes: Sequence[str], namespace: str = "default") -> dict[str, Any]:
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{service_name}-eps",
+            "namespace": namespace,
+            "labels": {"kubernetes.io/service-name": service_name},
+        },
+        "addressType": "IPv4",
+        "endpoints": [
+            {"addresses": [f"10.244.{i}.5"], "conditions": {"ready": True}, "nodeName": n}
+            for i, n in enumerate(nodes)
+        ],
+    }

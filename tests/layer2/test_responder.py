@@ -1,0 +1,78 @@
+"""The responder's per-frame decisions, over a real datagram socket pair (no root needed)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from prometheus_client import REGISTRY
+from scapy.layers.l2 import ARP, Ether
+
+from speaker.layer2.interfaces import Link
+from speaker.layer2.responder import InterfaceResponder, Owned
+from tests.layer2.test_frames import arp_request, ns
+
+MAC = bytes.fromhex("020000000001")
+
+
+def responder(name: str) -> tuple[InterfaceResponder, socket.socket]:
+    owned = Owned(
+        v4={ipaddress.ip_address("192.0.2.10").packed}, v6={ipaddress.ip_address("2001:db8::10").packed}
+    )
+    r = InterfaceResponder(Link(1, name, MAC), owned)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    theirs.setblocking(False)
+    r._sock = ours
+    return r, theirs
+
+
+def received(s: socket.socket) -> list[bytes]:
+    out = []
+    while True:
+        try:
+            out.append(s.recv(2048))
+        except BlockingIOError:
+            return out
+
+
+def dropped(iface: str, reason: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "ironlb_layer2_frames_dropped_total", {"interface": iface, "reason": reason}
+        )
+        or 0
+    )
+
+
+def test_answers_only_owned_targets_and_counts_the_rest() -> None:
+    r, wire = responder("t-resp1")
+    r.handle(arp_request("192.0.2.10"))
+    r.handle(arp_request("192.0.2.10", dst="02:00:00:00:00:01"))  # unicast to our MAC
+    r.handle(ns("2001:db8::10"))
+    (a, b, c) = received(wire)
+    assert Ether(a)[ARP].psrc == "192.0.2.10" and Ether(b)[ARP].hwsrc == "02:00:00:00:00:01"
+    assert len(c) > 60 and c[12:14] == b"\x86\xdd"
+    r.handle(arp_request("192.0.2.11"))
+    r.handle(arp_request("192.0.2.10", dst="02:00:00:00:00:77"))  # unicast to someone else
+    r.handle(ns("2001:db8::11"))
+    r.handle(b"\x00" * 10)
+    assert received(wire) == []
+    assert dropped("t-resp1", "not-owned") == 2
+    assert dropped("t-resp1", "not-for-us") == 1
+    assert dropped("t-resp1", "truncated") == 1
+    sent = REGISTRY.get_sample_value("ironlb_layer2_responses_sent_total", {"ip": "192.0.2.10"}) or 0
+    assert sent >= 2
+
+
+def test_losing_an_ip_stops_answers_at_once() -> None:
+    r, wire = responder("t-resp2")
+    r.owned.v4.clear()
+    r.handle(arp_request("192.0.2.10"))
+    assert received(wire) == []
+
+
+def test_gratuitous_announcements() -> None:
+    r, wire = responder("t-resp3")
+    assert r.gratuitous(ipaddress.ip_address("192.0.2.10").packed) == 2
+    assert r.gratuitous(ipaddress.ip_address("2001:db8::10").packed) == 1
+    assert len(received(wire)) == 3
