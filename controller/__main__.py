@@ -1,0 +1,34 @@
+"""``ironlb-controller`` / ``python -m controller``: parse flags, set up logs, run until signalled.
+
+SIGTERM and SIGINT end the run gracefully: writing stops, then the Lease is released
+so the standby takes over at its next retry instead of waiting out the lease.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from controller import logs
+from controller.options import parse_options
+from controller.runtime import run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_options(argv)
+    logs.setup(opts.log_format)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return run(opts, stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

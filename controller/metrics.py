@@ -1,0 +1,157 @@
+"""What the controller exposes on its metrics port: Prometheus metrics, ``/healthz``, ``/readyz``.
+
+Metric names follow MetalLB's where the meaning is the same. Each controller gets
+its own ``CollectorRegistry`` (never the process-wide default), so tests can run
+two controllers in one process. Pool usage is read from the allocator at scrape
+time by a small collector, so it can never drift from the allocator's state.
+
+The HTTP server is a few lines on ``http.server`` rather than prometheus-client's
+``start_http_server``, because that one serves only metrics and the probes must be
+on the same port; the exposition itself is prometheus-client's ``generate_latest``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ironlb.allocator import PoolUsage
+
+log = logging.getLogger(__name__)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, usage: Callable[[], Mapping[str, PoolUsage]]) -> None:
+        self._usage = usage
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        usage = self._usage()
+        total = GaugeMetricFamily(
+            "ironlb_allocator_addresses_total", "Usable IP addresses in each pool", labels=["pool"]
+        )
+        in_use = GaugeMetricFamily(
+            "ironlb_allocator_addresses_in_use_total", "IP addresses in use in each pool", labels=["pool"]
+        )
+        for pool, u in usage.items():
+            total.add_metric([pool], float(u.size))
+            in_use.add_metric([pool], float(u.in_use))
+        yield total
+        yield in_use
+
+
+class ControllerMetrics:
+    def __init__(
+        self,
+        *,
+        pool_usage: Callable[[], Mapping[str, PoolUsage]],
+        is_leader: Callable[[], bool],
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.registry.register(_PoolCollector(pool_usage))
+        self.updates = Counter(
+            "ironlb_k8s_client_updates", "Writes of Service status and annotations", registry=self.registry
+        )
+        self.update_errors = Counter(
+            "ironlb_k8s_client_update_errors",
+            "Failed writes of Service status and annotations",
+            registry=self.registry,
+        )
+        self.config_loaded = Gauge(
+            "ironlb_config_loaded_bool", "1 when a valid config has been loaded", registry=self.registry
+        )
+        self.config_stale = Gauge(
+            "ironlb_config_stale_bool",
+            "1 when the latest config is invalid or missing and the last good one is in use",
+            registry=self.registry,
+        )
+        leader = Gauge(
+            "ironlb_leader_bool", "1 when this replica is the active leader", registry=self.registry
+        )
+        leader.set_function(lambda: 1.0 if is_leader() else 0.0)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("metrics http: " + format, *args)
+
+    def do_GET(self) -> None:
+        srv = self.server
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._reply(200, srv.metrics.exposition(), CONTENT_TYPE_LATEST)
+        elif path == "/healthz":
+            ok = srv.healthy()
+            self._reply(200 if ok else 503, b"ok\n" if ok else b"unhealthy\n")
+        elif path == "/readyz":
+            ok = srv.ready()
+            self._reply(200 if ok else 503, b"ok\n" if ok else b"not ready\n")
+        else:
+            self._reply(404, b"not found\n")
+
+    def _reply(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    metrics: ControllerMetrics
+    healthy: Callable[[], bool]
+    ready: Callable[[], bool]
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class MetricsServer:
+    """Serves ``/metrics``, ``/healthz`` and ``/readyz`` from a daemon thread."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: ControllerMetrics,
+        *,
+        healthy: Callable[[], bool],
+        ready: Callable[[], bool],
+    ) -> None:
+        server_class = _Server6 if ":" in host else _Server
+        self._httpd = server_class((host, port), _Handler)
+        self._httpd.metrics = metrics
+        self._httpd.healthy = healthy
+        self._httpd.ready = ready
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="metrics", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def start(self) -> MetricsServer:
+        self._thread.start()
+        log.info("serving /metrics, /healthz and /readyz on port %d", self.port)
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

@@ -1,0 +1,467 @@
+"""The controller's imperative shell: informers -> work queue -> reconciler -> writers.
+
+Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``):
+
+- Start-up barrier: nothing is written until the Service and ConfigMap informers
+  have listed and a valid config is known, and this replica leads. Then a *session*
+  starts: a fresh allocator adopts every existing assignment (from a fresh LIST, so
+  a new leader never trusts a cache that may lag behind the old leader's writes),
+  and only then is every Service queued, so pending ones are allocated after all
+  current ones are kept. A restart therefore changes no IP.
+- Work flows through the de-duplicating ``WorkQueue`` (one key per Service, plus one
+  control key for config and leadership). Several workers run; decisions are taken
+  one at a time under a lock (the allocator has one owner), writes overlap. A
+  failed write is retried with the queue's tenacity backoff without blocking others.
+- Writes go only where they change something (status through ``/status``, then the
+  pool annotation), each guarded by ``resourceVersion``. What a write returned is
+  kept as an overlay until the informer catches up, so a lagging cache never causes
+  a second, conflicting write.
+- Leadership: a session belongs to one term of leadership. Every write first checks
+  that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
+  have failed for the renew deadline, before the Lease can expire elsewhere) and
+  that the session is current. On stop, writing ends first, then the Lease is released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from controller.configstate import event_message, judge
+from controller.metrics import ControllerMetrics, MetricsServer
+from controller.options import ControllerOptions, split_address
+from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
+from ironlb import services as svc
+from ironlb.allocator import Allocator, PoolUsage, Refusal, request_from_service
+from ironlb.config import Config
+from ironlb.kube.client import make_api_client
+from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError
+from ironlb.kube.events import CONFIG_INVALID, CONFIG_LOADED, EventRecorder
+from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
+from ironlb.kube.listing import list_services
+from ironlb.kube.source import KubeClusterSource, ObjectRef
+from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch
+from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
+from ironlb.kube_types import ConfigMap, Service
+
+log = logging.getLogger(__name__)
+
+CONTROL = ObjectRef("Control", "", "config-and-leadership")
+
+
+def _rv(obj: Mapping[str, Any] | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
+@dataclass
+class _Session:
+    """One term of leadership: the allocator state that is only valid while it lasts."""
+
+    allocator: Allocator
+    generation: int
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A Service as our last write left it, and the versions the cache may still show instead."""
+
+    obj: Service
+    older: frozenset[str]
+
+
+class Controller:
+    def __init__(self, opts: ControllerOptions, *, api_client: Any = None) -> None:
+        self.opts = opts
+        self.api = api_client if api_client is not None else make_api_client(opts.kubeconfig)
+        self.queue: WorkQueue[ObjectRef] = WorkQueue(backoff=tenacity_backoff(0.05, 10.0))
+        self.source = KubeClusterSource(
+            self.api,
+            config_namespace=opts.namespace,
+            config_name=opts.configmap,
+            on_change=self._on_change,
+            endpoint_slices=False,
+            nodes=False,
+        )
+        self.writer = ServiceWriter(self.api)
+        self.recorder = EventRecorder(
+            self.api, component="ironlb-controller", host=opts.identity, max_queue=100_000
+        )
+        self.elector: LeaderElector | None = None
+        if opts.leader_elect:
+            self.elector = LeaderElector(
+                self.api,
+                LeaderConfig(
+                    namespace=opts.namespace,
+                    name=opts.lease_name,
+                    identity=opts.identity,
+                    lease_duration=opts.lease_duration,
+                    renew_deadline=opts.renew_deadline,
+                    retry_period=opts.retry_period,
+                ),
+                on_started_leading=self._on_leadership_change,
+                on_stopped_leading=self._on_leadership_change,
+            )
+        self.metrics = ControllerMetrics(pool_usage=self._pool_usage, is_leader=self.is_leader)
+        self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
+        self._session: _Session | None = None
+        self._generation = 0
+        self._config: Config | None = None
+        self._config_seen: str | None = None  # rv of the last ConfigMap judged ("" = missing)
+        self._config_errors: tuple[str, ...] = ()
+        self._config_event_key: tuple[str | None, int] | None = None
+        self._refused: dict[str, str] = {}
+        self._written: dict[str, _Written] = {}
+        self._stopping = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._server: MetricsServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, *, serve_metrics: bool = True) -> Controller:
+        if serve_metrics:
+            host, port = split_address(self.opts.metrics_address)
+            self._server = MetricsServer(host, port, self.metrics, healthy=self.healthy, ready=self.ready)
+            self._server.start()
+        for i in range(self.opts.workers):
+            t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
+            t.start()
+            self._workers.append(t)
+        self.source.start()
+        if self.elector is not None:
+            self.elector.start()
+        self.queue.add(CONTROL)
+        log.info(
+            "controller %s started (namespace %s, configmap %s, class %s, leader election %s)",
+            self.opts.identity,
+            self.opts.namespace,
+            self.opts.configmap,
+            self.opts.lb_class or "(none)",
+            "on" if self.elector else "off",
+        )
+        return self
+
+    def stop(self, *, release: bool = True) -> None:
+        """Stop writing first, let in-flight work finish, then give the Lease up."""
+        self._stopping.set()
+        self.queue.shutdown()
+        for t in self._workers:
+            t.join(10.0)
+        self.recorder.close(timeout=3.0)
+        if self.elector is not None:
+            self.elector.stop(release=release)
+        self.source.stop()
+        if self._server is not None:
+            self._server.stop()
+        log.info("controller %s stopped", self.opts.identity)
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self._server.port if self._server else None
+
+    # -- state for probes, metrics and tests ----------------------------------------------------
+    def is_leader(self) -> bool:
+        if self._stopping.is_set():
+            return False
+        return self.elector.is_leader() if self.elector is not None else True
+
+    def healthy(self) -> bool:
+        return not self._stopping.is_set() and all(t.is_alive() for t in self._workers)
+
+    def ready(self) -> bool:
+        return self.source.synced and self._config is not None
+
+    def active(self) -> bool:
+        """Leading with a session: adoption done, allocating."""
+        return self._session is not None and self.is_leader()
+
+    def settled(self) -> bool:
+        """Active and nothing left to do (for tests and benchmarks)."""
+        return self.active() and self.queue.idle()
+
+    def _pool_usage(self) -> Mapping[str, PoolUsage]:
+        with self._lock:
+            session = self._session
+            return session.allocator.usage() if session is not None else {}
+
+    # -- inputs ----------------------------------------------------------------------------------
+    def _on_change(self, ref: ObjectRef) -> None:
+        self.queue.add(CONTROL if ref.kind == "ConfigMap" else ref)
+
+    def _on_leadership_change(self) -> None:
+        # Called by the elector with its lock held: never take our lock here.
+        self._generation += 1
+        self.queue.add(CONTROL)
+
+    # -- workers ---------------------------------------------------------------------------------
+    def _worker(self) -> None:
+        while True:
+            ref = self.queue.get()
+            if ref is None:
+                return
+            try:
+                state = self._process(ref)
+            except Exception:
+                log.exception("processing %s failed", ref.key or ref.kind)
+                state = "retry"
+            try:
+                if state == "retry" and not self._stopping.is_set():
+                    self.queue.add_rate_limited(ref)
+                else:
+                    self.queue.forget(ref)
+            finally:
+                self.queue.done(ref)
+
+    def _process(self, ref: ObjectRef) -> SyncState:
+        if ref == CONTROL:
+            return self._sync_control()
+        if ref.kind == "Service":
+            return self._sync_service(ref)
+        return "done"
+
+    def _writable(self, session: _Session) -> bool:
+        return self._session is session and session.generation == self._generation and self.is_leader()
+
+    # -- config and leadership -------------------------------------------------------------------
+    def _sync_control(self) -> SyncState:
+        if not self.source.wait_synced(1.0):
+            return "retry"
+        with self._lock:
+            self._judge_config()
+            if not self.is_leader():
+                if self._session is not None:
+                    log.info("no longer leading: stopping all writes")
+                    self._session = None
+                return "done"
+            self._emit_config_event()
+            if self._config is None:
+                return "done"  # no valid config yet: nothing is written
+            session = self._session
+            if session is None or session.generation != self._generation:
+                return self._start_session()
+        return "done"
+
+    def _judge_config(self) -> None:
+        items = self.source.config_map.items()
+        cm = cast(ConfigMap, items[0]) if items else None
+        seen = _rv(cm) if cm is not None else ""
+        if seen == self._config_seen:
+            return
+        self._config_seen = seen
+        verdict = judge(cm, namespace=self.opts.namespace, name=self.opts.configmap)
+        if verdict.config is None:
+            self._config_errors = verdict.errors
+            self.metrics.config_stale.set(1)
+            for error in verdict.errors:
+                log.error(
+                    "config %s/%s: %s",
+                    self.opts.namespace,
+                    self.opts.configmap,
+                    error,
+                    extra={"error": error},
+                )
+            log.error(
+                "config %s/%s is not usable; %s",
+                self.opts.namespace,
+                self.opts.configmap,
+                "keeping the last good one" if self._config is not None else "waiting for a valid one",
+            )
+            return
+        self._config_errors = ()
+        self.metrics.config_stale.set(0)
+        self.metrics.config_loaded.set(1)
+        if verdict.config == self._config:
+            return
+        self._config = verdict.config
+        log.info(
+            "config %s/%s loaded: %d pools",
+            self.opts.namespace,
+            self.opts.configmap,
+            len(verdict.config.pools),
+        )
+        if cm is not None and self.is_leader():
+            self.recorder.normal(cm, CONFIG_LOADED, f"config loaded: {len(verdict.config.pools)} pools")
+        session = self._session
+        if session is not None:
+            broken = session.allocator.set_config(verdict.config)
+            for inv in broken:
+                log.info("%s: %s", inv.key, inv.reason)
+            self._queue_all_services()
+
+    def _emit_config_event(self) -> None:
+        if not self._config_errors:
+            return
+        key = (self._config_seen, self._generation)
+        if key == self._config_event_key:
+            return
+        self._config_event_key = key
+        items = self.source.config_map.items()
+        target: Mapping[str, Any] = (
+            items[0]
+            if items
+            else {
+                "kind": "ConfigMap",
+                "apiVersion": "v1",
+                "metadata": {"namespace": self.opts.namespace, "name": self.opts.configmap},
+            }
+        )
+        self.recorder.warning(
+            target, CONFIG_INVALID, event_message(self._config_errors, self._config is not None)
+        )
+
+    def _start_session(self) -> SyncState:
+        assert self._config is not None
+        generation = self._generation
+        started = time.monotonic()
+        try:
+            services = list_services(self.api, page_size=2000)
+        except KubeError as exc:
+            log.warning("cannot list Services to adopt their assignments: %s; retrying", exc)
+            return "retry"
+        allocator = Allocator(self._config)
+        adopted = refused = 0
+        managed = sorted(
+            (s for s in services if svc.is_managed(s, self.opts.lb_class) and svc.ingress_ips(s)),
+            key=svc.service_key,
+        )
+        for service in managed:
+            request = request_from_service(service)
+            if isinstance(request, Refusal):
+                continue
+            if isinstance(allocator.adopt(request), Refusal):
+                refused += 1
+            else:
+                adopted += 1
+        log.info(
+            "leading: adopted %d existing assignments (%d not adoptable) of %d Services in %.2f s;"
+            " allocating",
+            adopted,
+            refused,
+            len(services),
+            time.monotonic() - started,
+        )
+        keys = {svc.service_key(s) for s in services} | {
+            svc.service_key(cast(Service, s)) for s in self.source.services.items()
+        }
+        # Services without an IP first (their users are waiting; everything is adopted already),
+        # then the rest, which are mostly no-ops. Queued before the session is visible (workers
+        # wait on our lock meanwhile), so the queue is never idle before the first reconciles.
+        has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
+        for key in sorted(keys, key=lambda k: (k in has_ip, k)):
+            ns, _, name = key.partition("/")
+            self.queue.add(ObjectRef("Service", ns, name))
+        self._refused.clear()
+        self._written.clear()
+        self._session = _Session(allocator, generation)
+        return "done"
+
+    def _queue_all_services(self) -> None:
+        for obj in self.source.services.items():
+            ns, _, name = svc.service_key(cast(Service, obj)).partition("/")
+            self.queue.add(ObjectRef("Service", ns, name))
+
+    def _queue_refused(self) -> None:
+        with self._lock:
+            keys = list(self._refused)
+        for key in keys:
+            ns, _, name = key.partition("/")
+            self.queue.add(ObjectRef("Service", ns, name))
+
+    # -- one Service -----------------------------------------------------------------------------
+    def _current(self, key: str) -> Service | None:
+        """The cached Service, or what our last write returned while the cache still lags."""
+        cached = self.source.service(key)
+        written = self._written.get(key)
+        if written is None:
+            return cached
+        if cached is not None and _rv(cached) in written.older:
+            return written.obj
+        del self._written[key]
+        return cached
+
+    def _sync_service(self, ref: ObjectRef) -> SyncState:
+        key = ref.key
+        with self._lock:
+            session = self._session
+            if session is None or not self._writable(session):
+                return "done"  # a new session queues every Service again
+            service = self._current(key)
+            decision = reconcile(
+                key, service, session.allocator, self.opts.lb_class, previous_refusal=self._refused.get(key)
+            )
+            if decision.refusal is not None:
+                self._refused[key] = decision.refusal
+            else:
+                self._refused.pop(key, None)
+        if decision.sync == "reprocess-all":
+            self._queue_refused()
+        if service is None:
+            return "done"
+        return self._apply(session, service, decision)
+
+    def _apply(self, session: _Session, service: Service, decision: Decision) -> SyncState:
+        key = decision.key
+        obj = service
+        older: set[str] = set()
+        try:
+            if decision.ingress is not None and ingress_needs_patch(obj, decision.ingress):
+                if not self._writable(session):
+                    return "done"
+                base = _rv(obj)
+                obj = self.writer.set_ingress(obj, decision.ingress)
+                older.add(base)
+                self.metrics.updates.inc()
+            if decision.annotations and annotations_patch(obj, decision.annotations) is not None:
+                if not self._writable(session):
+                    return "done"
+                base = _rv(obj)
+                obj = self.writer.set_annotations(obj, decision.annotations)
+                older.add(base)
+                self.metrics.updates.inc()
+        except ObjectGone:
+            return "done"  # deleted meanwhile: the DELETED event frees its IPs
+        except KubeError as exc:
+            self.metrics.update_errors.inc()
+            if isinstance(exc, PermanentKubeError):
+                log.error("%s: write refused, not retrying: %s", key, exc)
+                return "done"
+            log.warning("%s: write failed, will retry: %s", key, exc)
+            return "retry"
+        finally:
+            if older:
+                with self._lock:
+                    prev = self._written.get(key)
+                    if prev is not None:
+                        older |= prev.older
+                    self._written[key] = _Written(obj, frozenset(older))
+        if decision.events and self._writable(session):
+            for ev in decision.events:
+                self.recorder.event(obj, ev.type, ev.reason, ev.message)
+        if older and decision.ingress:
+            log.info(
+                "%s: %s (pool %s)",
+                key,
+                ", ".join(decision.ingress),
+                decision.annotations.get(POOL_ANNOTATION),
+            )
+        elif older:
+            log.info("%s: load-balancer status cleared", key)
+        return "done"
+
+
+def run(opts: ControllerOptions, stop: threading.Event) -> int:
+    """Run until ``stop`` is set; returns an exit code."""
+    controller = Controller(opts).start()
+    try:
+        while not stop.wait(1.0):
+            if not controller.healthy():
+                log.error("a worker died; exiting")
+                return 1
+    finally:
+        controller.stop(release=True)
+        with contextlib.suppress(Exception):
+            controller.api.close()
+    return 0
