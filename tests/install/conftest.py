@@ -1,0 +1,23 @@
+"""Fixtures shared by the install tests: the rendered default and Prometheus kustomizations."""
+
+from __future__ import annotations
+
+import pytest
+
+from .rendering import DEFAULT, PROMETHEUS, Obj, kubectl, render
+
+NO_KUBECTL = "kubectl is not installed (Debian: kubernetes-client; scripts/setup.sh installs it)"
+
+
+@pytest.fixture(scope="session")
+def rendered() -> list[Obj]:
+    if kubectl() is None:
+        pytest.skip(NO_KUBECTL)
+    return render(DEFAULT)
+
+
+@pytest.fixture(scope="session")
+def rendered_prometheus() -> list[Obj]:
+    if kubectl() is None:
+        pytest.skip(NO_KUBECTL)
+    return render(PROMETHEUS)

@@ -1,0 +1,129 @@
+"""Start ironlb's programs exactly as the rendered manifests do, against the API double.
+
+The command, arguments and environment come from the rendered Deployment/DaemonSet
+(downward-API ``fieldRef`` values filled in as the kubelet would), so the RBAC audit
+sees the requests of the program the manifests really run. The double's request log,
+filtered by the bearer token each program was given, is the list of API calls.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.kubeapi import KubeApiServer, RequestRecord
+
+from .rbac import Access, Grant
+from .rendering import ROOT, Obj
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def command_line(
+    workload: Obj, container: str, field_values: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of ``container`` as the kubelet would start it."""
+    c = next(c for c in workload["spec"]["template"]["spec"]["containers"] if c["name"] == container)
+    argv = [*c.get("command", []), *c.get("args", [])]
+    env: dict[str, str] = {}
+    for e in c.get("env", []):
+        if "value" in e:
+            env[e["name"]] = str(e["value"])
+        else:
+            env[e["name"]] = field_values[e["valueFrom"]["fieldRef"]["fieldPath"]]
+    bindir = Path(sys.executable).parent
+    argv[0] = str(bindir / argv[0])
+    return argv, env
+
+
+def token_grants(grants: Iterable[Grant]) -> list[tuple[str, str]]:
+    """The double authorises by (verb, resource) only; group and namespace are audited apart."""
+    return sorted({(g.verb, g.resource) for g in grants})
+
+
+def accesses(log: Iterable[RequestRecord], user: str) -> list[Access]:
+    return [Access(r.verb, r.group, r.rbac_resource, r.namespace, r.name) for r in log if r.user == user]
+
+
+def wait_for(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    proc: subprocess.Popen[Any] | None = None,
+    fail_fast: Callable[[], str | None] | None = None,
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` if it never does,
+    at once if the program exits or ``fail_fast`` reports a reason."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"program exited with {proc.returncode} while waiting for {what}")
+        reason = fail_fast() if fail_fast is not None else None
+        if reason:
+            raise AssertionError(f"{reason} (while waiting for {what})")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Program:
+    """A program as a child process, output to a file, always stopped and reaped."""
+
+    def __init__(
+        self, argv: list[str], env: Mapping[str, str], logfile: Path, prefix: list[str] | None = None
+    ):
+        self.argv = [*(prefix or []), *argv]
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.logfile = logfile
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Program:
+        with open(self.logfile, "wb") as out:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return int(self.proc.returncode)
+
+    def output(self) -> str:
+        return self.logfile.read_text(errors="replace")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_double(tokens: Mapping[str, list[tuple[str, str]]]) -> KubeApiServer:
+    return KubeApiServer(tokens=dict(tokens)).start()

@@ -1,0 +1,200 @@
+"""The rendered install has the shape issue 7 promises: hardened pods, HA controller,
+host-network speaker with only NET_RAW/NET_ADMIN, probes and metrics where the programs
+serve them, the membership key mounted from the Secret the controller creates.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+
+from .rendering import NAMESPACE, ROOT, Obj, container, env_map, one, selector_matches
+
+CONTROLLER_METRICS_PORT = 7472
+SPEAKER_METRICS_PORT = 7473
+MEMBERSHIP_SECRET = "ironlb-memberlist"
+
+
+def test_renders_the_expected_objects(rendered: list[Obj]) -> None:
+    kinds = Counter(o["kind"] for o in rendered)
+    assert kinds == {
+        "Namespace": 1,
+        "ServiceAccount": 2,
+        "ClusterRole": 2,
+        "ClusterRoleBinding": 2,
+        "Role": 2,
+        "RoleBinding": 2,
+        "Deployment": 1,
+        "DaemonSet": 1,
+        "Service": 2,
+    }
+    # No CRD, and no ConfigMap: the user's own ConfigMap must survive a re-apply.
+    assert one(rendered, "Namespace", NAMESPACE)
+    for o in rendered:
+        if o["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+            assert o["metadata"].get("namespace") == NAMESPACE, o["metadata"]["name"]
+        assert o["metadata"]["labels"]["app.kubernetes.io/name"] == "ironlb"
+
+
+def test_controller_is_highly_available_and_hardened(rendered: list[Obj]) -> None:
+    d = one(rendered, "Deployment", "controller")
+    pod = d["spec"]["template"]["spec"]
+    assert d["spec"]["replicas"] == 2
+    assert pod["serviceAccountName"] == "controller"
+    assert pod.get("hostNetwork", False) is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    c = container(d, "controller")
+    sc = c["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert "privileged" not in sc
+    assert "--leader-elect" in c["args"]
+    assert "--no-leader-elect" not in c["args"]
+    # Lease holder identity and namespace come from the downward API.
+    env = env_map(c)
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["IRONLB_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+
+
+def _port(c: Obj, name: str) -> int:
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    return int(ports[name])
+
+
+def test_controller_probes_hit_healthz_and_readyz_on_the_metrics_port(rendered: list[Obj]) -> None:
+    c = container(one(rendered, "Deployment", "controller"), "controller")
+    assert _port(c, "metrics") == CONTROLLER_METRICS_PORT
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for probe in (c["livenessProbe"], c["readinessProbe"]):
+        port = probe["httpGet"]["port"]
+        assert (_port(c, port) if isinstance(port, str) else port) == CONTROLLER_METRICS_PORT
+
+
+def test_speaker_has_host_network_and_only_net_raw_and_net_admin(rendered: list[Obj]) -> None:
+    ds = one(rendered, "DaemonSet", "speaker")
+    pod = ds["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True
+    assert pod["serviceAccountName"] == "speaker"
+    c = container(ds, "speaker")
+    sc = c["securityContext"]
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert sorted(sc["capabilities"]["add"]) == ["NET_ADMIN", "NET_RAW"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert "privileged" not in sc
+    assert _port(c, "metrics") == SPEAKER_METRICS_PORT
+    assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
+
+
+def test_speaker_runs_on_control_plane_nodes_too(rendered: list[Obj]) -> None:
+    pod = one(rendered, "DaemonSet", "speaker")["spec"]["template"]["spec"]
+    tolerated = {(t["key"], t.get("operator"), t.get("effect")) for t in pod["tolerations"]}
+    for key in ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"):
+        assert (key, "Exists", "NoSchedule") in tolerated
+
+
+def test_speaker_knows_its_node_and_reads_the_membership_key_from_the_secret(rendered: list[Obj]) -> None:
+    ds = one(rendered, "DaemonSet", "speaker")
+    pod = ds["spec"]["template"]["spec"]
+    c = container(ds, "speaker")
+    assert env_map(c)["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    secret_volumes = [
+        v for v in volumes.values() if v.get("secret", {}).get("secretName") == MEMBERSHIP_SECRET
+    ]
+    assert len(secret_volumes) == 1
+    # Not optional: without the key the speaker cannot authenticate membership traffic.
+    assert not secret_volumes[0]["secret"].get("optional", False)
+    mount = next(m for m in c["volumeMounts"] if m["name"] == secret_volumes[0]["name"])
+    assert mount["readOnly"] is True
+    key_args = [a for a in c["args"] if a.startswith("--membership-key-file=")]
+    assert len(key_args) == 1
+    key_path = key_args[0].split("=", 1)[1]
+    assert key_path.startswith(mount["mountPath"].rstrip("/") + "/")
+
+
+def test_speaker_gets_time_for_a_clean_handoff(rendered: list[Obj]) -> None:
+    pod = one(rendered, "DaemonSet", "speaker")["spec"]["template"]["spec"]
+    assert 5 <= pod["terminationGracePeriodSeconds"] <= 30
+
+
+def test_metrics_services_select_the_pods_and_their_metrics_ports(rendered: list[Obj]) -> None:
+    for svc_name, workload in (("controller-metrics", "Deployment"), ("speaker-metrics", "DaemonSet")):
+        svc = one(rendered, "Service", svc_name)
+        w = next(o for o in rendered if o["kind"] == workload)
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        assert selector_matches(svc["spec"]["selector"], labels)
+        # The selector picks only this workload's pods.
+        others = [o for o in rendered if o["kind"] in ("Deployment", "DaemonSet") and o is not w]
+        assert not any(
+            selector_matches(svc["spec"]["selector"], o["spec"]["template"]["metadata"]["labels"])
+            for o in others
+        )
+        names = {p["name"] for c in w["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        for p in svc["spec"]["ports"]:
+            assert p["targetPort"] in names
+
+
+def test_podmonitor_sample_targets_the_rendered_pods(
+    rendered: list[Obj], rendered_prometheus: list[Obj]
+) -> None:
+    monitors = [o for o in rendered_prometheus if o["kind"] == "PodMonitor"]
+    assert {m["apiVersion"] for m in monitors} == {"monitoring.coreos.com/v1"}
+    assert len(monitors) == 2
+    workloads = [o for o in rendered if o["kind"] in ("Deployment", "DaemonSet")]
+    for m in monitors:
+        assert m["spec"]["namespaceSelector"]["matchNames"] == [NAMESPACE]
+        picked = [
+            w
+            for w in workloads
+            if selector_matches(
+                m["spec"]["selector"]["matchLabels"], w["spec"]["template"]["metadata"]["labels"]
+            )
+        ]
+        assert len(picked) == 1, m["metadata"]["name"]
+        ports = {
+            p["name"] for c in picked[0]["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])
+        }
+        for ep in m["spec"]["podMetricsEndpoints"]:
+            assert ep["port"] in ports
+    # Kept out of the default install, which must not need the Prometheus Operator's CRDs.
+    assert not any(o["apiVersion"].startswith("monitoring.coreos.com/") for o in rendered)
+
+
+def test_containers_run_console_scripts_of_the_package(rendered: list[Obj]) -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for kind, name in (("Deployment", "controller"), ("DaemonSet", "speaker")):
+        c = container(one(rendered, kind, name), name)
+        assert c["command"] == [f"ironlb-{name}"]
+        assert c["command"][0] in scripts
+
+
+def test_makefile_builds_the_image_the_manifests_run(rendered: list[Obj]) -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    m = re.search(r"^IMG \?= (\S+)$", makefile, re.M)
+    assert m is not None
+    images = {
+        c["image"]
+        for o in rendered
+        if o["kind"] in ("Deployment", "DaemonSet")
+        for c in o["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {m.group(1)}
+
+
+def test_make_deploy_creates_the_membership_secret_the_speaker_mounts(rendered: list[Obj]) -> None:
+    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    m = re.search(r"create secret generic (\S+)\s+--from-literal=(\w+)=", makefile)
+    assert m is not None, "make deploy creates no membership Secret"
+    name, key = m.groups()
+    ds = one(rendered, "DaemonSet", "speaker")
+    volume = next(
+        v for v in ds["spec"]["template"]["spec"]["volumes"] if v.get("secret", {}).get("secretName") == name
+    )
+    c = container(ds, "speaker")
+    mount = next(mt for mt in c["volumeMounts"] if mt["name"] == volume["name"])
+    assert f"--membership-key-file={mount['mountPath'].rstrip('/')}/{key}" in c["args"]
