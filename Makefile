@@ -13,13 +13,10 @@ TOPOLOGY ?= bgp-ecmp
 image:
 	$(CONTAINER_TOOL) build -t $(IMG) .
 
-# The speakers' membership key: a random Secret, created once if missing (until the
-# controller creates it itself; the speaker pods wait for it).
+# The speakers' membership Secret is created by the leading controller when missing
+# (the speaker pods wait for it).
 deploy:
 	kubectl apply -k config/default
-	kubectl -n ironlb-system get secret ironlb-memberlist >/dev/null 2>&1 || \
-	  kubectl -n ironlb-system create secret generic ironlb-memberlist \
-	    --from-literal=secretkey="$$(head -c 64 /dev/urandom | base64 -w0)"
 
 undeploy:
 	kubectl delete -k config/default --ignore-not-found

@@ -17,6 +17,7 @@ from typing import Literal
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
 
 DEFAULT_METRICS_ADDRESS = ":7472"
+DEFAULT_MEMBERSHIP_SECRET = "ironlb-memberlist"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ControllerOptions:
     identity: str = "ironlb-controller"
     log_format: Literal["text", "json"] = "text"
     workers: int = 8
+    membership_secret: str = DEFAULT_MEMBERSHIP_SECRET  # "" disables creating it
 
     @property
     def lease_namespace(self) -> str:
@@ -145,6 +147,13 @@ def parse_options(
         default=int(e("IRONLB_WORKERS", "8") or 8),
         help="Services reconciled in parallel (decisions stay serial; writes overlap)",
     )
+    p.add_argument(
+        "--membership-secret",
+        # Not e(): an empty IRONLB_MEMBERSHIP_SECRET means "disabled", not "default".
+        default=env.get("IRONLB_MEMBERSHIP_SECRET", DEFAULT_MEMBERSHIP_SECRET),
+        help="Secret holding the speakers' membership key, created by the leader when missing "
+        "(env IRONLB_MEMBERSHIP_SECRET); empty: never create it",
+    )
     a = p.parse_args(argv)
     if not a.lease_duration > a.renew_deadline > a.retry_period:
         p.error("need --lease-duration > --renew-deadline > --retry-period")
@@ -168,4 +177,5 @@ def parse_options(
         identity=a.identity,
         log_format="json" if a.log_format == "json" else "text",
         workers=a.workers,
+        membership_secret=a.membership_secret.strip(),
     )

@@ -20,6 +20,9 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
   that the session is current. On stop, writing ends first, then the Lease is released.
+- Once per term of leadership (and never on a standby), the speakers' membership Secret
+  is created if it is missing (``--membership-secret``); an existing one is never
+  touched. Allocation does not wait for it; a failure is retried through the queue.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError
 from ironlb.kube.events import CONFIG_INVALID, CONFIG_LOADED, EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
+from ironlb.kube.membership_secret import ensure_membership_secret
 from ironlb.kube.source import KubeClusterSource, ObjectRef
 from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
@@ -110,6 +114,7 @@ class Controller:
         self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
         self._session: _Session | None = None
         self._generation = 0
+        self._secret_checked = -1  # the leadership generation whose membership Secret is ensured
         self._config: Config | None = None
         self._config_seen: str | None = None  # rv of the last ConfigMap judged ("" = missing)
         self._config_errors: tuple[str, ...] = ()
@@ -229,6 +234,27 @@ class Controller:
     def _sync_control(self) -> SyncState:
         if not self.source.wait_synced(1.0):
             return "retry"
+        secret = self._ensure_membership_secret()
+        state = self._sync_config_and_session()
+        return "retry" if "retry" in (secret, state) else state
+
+    def _ensure_membership_secret(self) -> SyncState:
+        """Once per term: create the speakers' membership Secret if missing (outside our lock)."""
+        name = self.opts.membership_secret
+        generation = self._generation  # read before is_leader: a later change queues CONTROL again
+        if not name or self._secret_checked == generation or not self.is_leader():
+            return "done"
+        try:
+            ensure_membership_secret(self.api, self.opts.namespace, name)
+        except PermanentKubeError as exc:
+            log.error("membership Secret %s/%s: %s; not retrying", self.opts.namespace, name, exc)
+        except KubeError as exc:
+            log.warning("membership Secret %s/%s: %s; will retry", self.opts.namespace, name, exc)
+            return "retry"
+        self._secret_checked = generation
+        return "done"
+
+    def _sync_config_and_session(self) -> SyncState:
         with self._lock:
             self._judge_config()
             if not self.is_leader():

@@ -80,3 +80,36 @@ def test_one_leader_standby_idle_and_takeover_after_sigkill_and_sigterm(env: Env
     assert all(len(v) == 1 for v in history.values()), history
     final = [ips for ips in env.all_ips().values() if ips]
     assert len(final) == len(set(final)) == 30
+
+
+def watches_lease(env: Env, token: str) -> bool:
+    return any(
+        r.resource == "leases" and r.verb == "watch" and r.user == token for r in env.server.requests()
+    )
+
+
+def test_sigterm_hands_over_at_once_not_at_the_standby_retry(env: Env) -> None:
+    """Retry period 60 s, every wait well below it: only the standby's Lease watch can pass this."""
+    slow = ("--lease-duration", "180", "--renew-deadline", "120", "--retry-period", "60")
+    env.set_config(POOLS)
+    a = env.spawn("ctl-a", *slow)
+    wait_for(lambda: env.lease_holder() == "ctl-a", 30, "ctl-a leads")
+    b = env.spawn("ctl-b", *slow)
+    wait_for(
+        lambda: reads_lease(env, "ctl-b") and watches_lease(env, "ctl-b"), 30, "ctl-b a watching standby"
+    )
+    names = create_batch(env, "before", 3)
+    wait_for(lambda: all(env.ips(n) for n in names), 30, "assigned by ctl-a")
+
+    a.send_signal(signal.SIGTERM)
+    assert a.wait(30) == 0
+    wait_for(lambda: env.lease_holder() == "ctl-b", 20, "ctl-b takes the released Lease")
+    more = create_batch(env, "after", 3)
+    wait_for(lambda: all(env.ips(n) for n in more), 20, "assigned by ctl-b")
+    writers = [
+        r.user
+        for r in env.server.requests()
+        if r.verb in WRITES and r.resource in ("services", "events") and r.user != "test"
+    ]
+    assert [k for k, _ in groupby(writers)] == ["ctl-a", "ctl-b"]
+    assert b.poll() is None

@@ -10,6 +10,7 @@ import tomllib
 from collections import Counter
 
 from .rendering import NAMESPACE, ROOT, Obj, container, env_map, one, selector_matches
+from .scenario import command_line
 
 CONTROLLER_METRICS_PORT = 7472
 SPEAKER_METRICS_PORT = 7473
@@ -186,15 +187,28 @@ def test_makefile_builds_the_image_the_manifests_run(rendered: list[Obj]) -> Non
     assert images == {m.group(1)}
 
 
-def test_make_deploy_creates_the_membership_secret_the_speaker_mounts(rendered: list[Obj]) -> None:
-    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    m = re.search(r"create secret generic (\S+)\s+--from-literal=(\w+)=", makefile)
-    assert m is not None, "make deploy creates no membership Secret"
-    name, key = m.groups()
+def test_the_controller_creates_the_membership_secret_the_speaker_mounts(rendered: list[Obj]) -> None:
+    from controller.options import parse_options
+    from ironlb.kube.membership_secret import DEFAULT_KEY
+
+    deployment = one(rendered, "Deployment", "controller")
+    argv, env = command_line(
+        deployment, "controller", {"metadata.name": "controller-0", "metadata.namespace": NAMESPACE}
+    )
+    name = parse_options(argv[1:], env).membership_secret
+    assert name == MEMBERSHIP_SECRET
     ds = one(rendered, "DaemonSet", "speaker")
     volume = next(
         v for v in ds["spec"]["template"]["spec"]["volumes"] if v.get("secret", {}).get("secretName") == name
     )
     c = container(ds, "speaker")
     mount = next(mt for mt in c["volumeMounts"] if mt["name"] == volume["name"])
-    assert f"--membership-key-file={mount['mountPath'].rstrip('/')}/{key}" in c["args"]
+    assert f"--membership-key-file={mount['mountPath'].rstrip('/')}/{DEFAULT_KEY}" in c["args"]
+    # The controller reads only that Secret (create cannot be limited by name).
+    secret_rules = [r for r in one(rendered, "Role", "controller")["rules"] if "secrets" in r["resources"]]
+    assert {v for r in secret_rules for v in r["verbs"]} == {"get", "create"}
+    for rule in secret_rules:
+        if rule["verbs"] != ["create"]:
+            assert rule.get("resourceNames") == [name]
+    # Nothing else makes it any more: `make deploy` is a plain apply.
+    assert "create secret" not in (ROOT / "Makefile").read_text()

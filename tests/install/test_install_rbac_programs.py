@@ -8,6 +8,7 @@ statically); a call that no scenario reaches shows up as an unused grant here.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -39,12 +40,14 @@ from .scenario import (
 APPS = "apps"
 TIMEOUT = 30.0
 MERGE = "application/merge-patch+json"
-SERVICES, CONFIGMAPS, EVENTS, LEASES = (
+SERVICES, CONFIGMAPS, EVENTS, LEASES, SECRETS = (
     by_plural("services"),
     by_plural("configmaps"),
     by_plural("events"),
     by_plural("leases", "coordination.k8s.io"),
+    by_plural("secrets"),
 )
+MEMBERSHIP_SECRET = "ironlb-memberlist"
 
 
 def _configmap(config: dict[str, Any], comment: str = "") -> Obj:
@@ -77,6 +80,13 @@ def _events(api: KubeApiServer, namespace: str, reason: str, about: str) -> list
     ]
 
 
+def _secret(api: KubeApiServer, name: str) -> Obj | None:
+    try:
+        return api.store.get(SECRETS, NAMESPACE, name)
+    except Exception:
+        return None
+
+
 def _refused(api: KubeApiServer) -> str | None:
     denied = [r for r in api.requests() if r.code in (401, 403)]
     return f"requests refused: {denied}" if denied else None
@@ -98,6 +108,8 @@ def test_controller_needs_exactly_its_grants(rendered: list[Obj], tmp_path: Path
     }
     api = KubeApiServer(tokens={"controller": token_grants(grants)}).start()
     try:
+        # No membership Secret yet: the leader creates it (a fresh install).
+        assert _secret(api, MEMBERSHIP_SECRET) is None
         api.store.create(CONFIGMAPS, NAMESPACE, _configmap(GOOD))
         api.store.create(SERVICES, APPS, _service("web"))
         api.store.create(SERVICES, APPS, _service("outside", loadBalancerIP="198.51.100.7"))
@@ -114,6 +126,8 @@ def test_controller_needs_exactly_its_grants(rendered: list[Obj], tmp_path: Path
                 return ingress[0]["ip"] if ingress and pool == "default" else None
 
             try:
+                secret = until("the speakers' membership Secret", lambda: _secret(api, MEMBERSHIP_SECRET))
+                assert len(base64.b64decode(secret["data"]["secretkey"])) == 64
                 ip = until("web's IP in status and its pool annotation", assigned)
                 assert ip.startswith("192.0.2.")
                 # The kubelet's probes, on the paths the manifest names.
