@@ -142,6 +142,12 @@ def lease_holder(coord: Any) -> str:
     return str(lease.spec.holder_identity or "")
 
 
+def reap(proc: subprocess.Popen[bytes], exited: list[float]) -> None:
+    """Wait for ``proc`` to end and note when (in a thread, while the Lease is polled)."""
+    proc.wait(60)
+    exited.append(time.monotonic())
+
+
 def wait_until(pred: Any, timeout: float, poll: float = 0.01) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -229,17 +235,24 @@ def main() -> int:
                 log = workdir / f"{standby}.log"
                 wait_until(lambda log=log: log.exists() and "started" in log.read_text(), 60, 0.05)
                 # The standby has observed the Lease; the jitter keeps the signal from falling at a
-                # fixed phase of the standby's retry loop (takeover waits for its next retry).
+                # fixed phase of the leader's renewals (after SIGKILL the Lease expires a lease
+                # duration after the last one) and of the standby's retry loop.
                 time.sleep((2 + random.random()) * float(args.retry_period))
                 name = f"takeover-{sig.name.lower()}"
+                proc = ctls.procs[old]
+                exited: list[float] = []
+                reaper = threading.Thread(target=reap, args=(proc, exited))
                 t = time.monotonic()
-                ctls.procs[old].send_signal(sig)
-                ctls.procs[old].wait(60)
-                t_exit = time.monotonic() - t
+                proc.send_signal(sig)
+                reaper.start()
+                # The Lease is polled from the signal on, not from the old leader's exit: after
+                # SIGTERM it is released (and taken) before the process has finished exiting.
+                ok = wait_until(lambda s=standby: lease_holder(coord) == s, 120, 0.002)
+                t_lease = time.monotonic() - t
+                reaper.join(60)
+                t_exit = (exited[0] if exited else float("nan")) - t
                 # Created once the old leader is gone, so only the new leader can serve it.
                 core.create_namespaced_service("default", lb(name), _preload_content=False)
-                ok = wait_until(lambda s=standby: lease_holder(coord) == s, 120)
-                t_lease = time.monotonic() - t
                 ok = ok and watcher.wait(lambda d, k=f"default/{name}": k in d, 120)
                 t_status = watcher.assigned.get(f"default/{name}", float("nan")) - t
                 print(

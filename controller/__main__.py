@@ -1,7 +1,7 @@
 """``ironlb-controller`` / ``python -m controller``: parse flags, set up logs, run until signalled.
 
 SIGTERM and SIGINT end the run gracefully: writing stops, then the Lease is released
-so the standby takes over at its next retry instead of waiting out the lease.
+so the standby, which watches the Lease, takes over at once instead of waiting out the lease.
 """
 
 from __future__ import annotations

@@ -8,7 +8,17 @@ Same rules as client-go's leaderelection, so that two controllers never both wri
 - a leader counts itself leader only until ``renew_deadline`` after its last
   successful renewal, which is shorter than the lease duration, so it has stopped
   writing before any standby can consider the Lease expired;
-- releasing writes an empty holder, so a standby acquires at its next retry.
+- releasing writes an empty holder, so a standby may acquire at once: only the
+  holder itself clears the holder, after it has stopped writing.
+
+Beyond client-go, the elector also watches its Lease, and these rules say when a
+watched change is worth an election round right now (``wake_on``: released, deleted,
+or taken by another holder; not mere renewals) and when the next round is due
+(``next_round_in``: at the retry period, or as soon as another holder's Lease expires).
+Waking early only changes *when* ``decide`` is asked, never its answer, so the safety
+rules above hold whatever the watch delivers. A watched version counts as observed
+when it arrives: it arrived after the holder wrote it, so after the holder's own
+renewal time, which is what the expiry rule needs.
 MicroTime fields must carry microseconds and a zone or the server answers 422.
 """
 
@@ -73,6 +83,30 @@ def decide(obs: Observation | None, me: str, now: float) -> Decision:
     if held_by_other(obs, me, now):
         return "wait"
     return "acquire"
+
+
+def wake_on(old: LeaseRecord | None, new: LeaseRecord | None, me: str) -> bool:
+    """Whether a watched change of the Lease calls for an election round now.
+
+    Yes when it was released (holder cleared), deleted, or passed from one holder to
+    another that is not us (a leader learns at once that it lost the Lease). No for a
+    renewal by the same holder (standbys would otherwise read the Lease at the leader's
+    renew rate), for our own acquisition, or for a first sight of a held Lease (the
+    elector's own rounds read it anyway).
+    """
+    if new is None:
+        return old is not None
+    if not new.holder:
+        return True
+    return old is not None and new.holder not in (old.holder, me)
+
+
+def next_round_in(obs: Observation | None, me: str, now: float, retry_period: float) -> float:
+    """Seconds until the next election round: the retry period, or less when another
+    holder's Lease expires sooner (a standby then acquires right at expiry)."""
+    if obs is not None and held_by_other(obs, me, now):
+        return max(0.0, min(retry_period, obs.observed_at + obs.record.duration_s - now))
+    return retry_period
 
 
 def still_leader(last_renew: float | None, renew_deadline: float, now: float) -> bool:

@@ -2,8 +2,16 @@
 
 One thread tries to acquire or renew every ``retry_period``; the application asks
 ``is_leader()`` before every write (it turns False by itself once renewals have
-failed for ``renew_deadline``); ``stop(release=True)`` gives the Lease up so a
-standby takes over at its next retry instead of waiting out the lease duration.
+failed for ``renew_deadline``); ``stop(release=True)`` gives the Lease up.
+
+The elector also watches its one Lease (an ``Informer`` on ``metadata.name=<lease>``,
+so resume and 410 relists are the informer's) and runs a round at once when the
+Lease is released, deleted or changes holder (``leader.wake_on``): a standby takes a
+released Lease within a round trip instead of at its next retry, and a leader that
+lost the Lease stops at once. A standby also schedules its next round for the moment
+the holder's Lease expires (``leader.next_round_in``). The retry-period polling stays
+as the fallback when the watch is down; the watch only moves rounds earlier, the
+decisions stay ``leader.decide``'s.
 The clocks are injectable and ``step()`` runs one round, so tests drive elections
 against the API double without sleeping.
 """
@@ -21,16 +29,20 @@ from typing import Any
 
 from kubernetes import client
 
+from ironlb.kube.cache import Change
 from ironlb.kube.errors import KubeError, ObjectGone, api_errors
+from ironlb.kube.informer import Informer
 from ironlb.kube.leader import (
     LeaseRecord,
     Observation,
     decide,
     lease_spec,
+    next_round_in,
     observe,
     record_from_lease,
     release_spec,
     still_leader,
+    wake_on,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +77,7 @@ class LeaderElector:
         on_new_leader: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        watch_timeout: int = 300,
     ) -> None:
         self.cfg = cfg
         self._api: Any = client.CoordinationV1Api(api_client)  # raw dicts, see status.py
@@ -80,7 +93,18 @@ class LeaderElector:
         self._last_holder = ""
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by the Lease watch: run a round now
         self._thread: threading.Thread | None = None
+        self._informer = Informer(
+            f"lease:{cfg.namespace}/{cfg.name}",
+            self._api.list_namespaced_lease,
+            kind="Lease",
+            api_version="coordination.k8s.io/v1",
+            on_change=self._on_lease_change,
+            list_kwargs={"namespace": cfg.namespace, "field_selector": f"metadata.name={cfg.name}"},
+            watch_timeout=watch_timeout,
+        )
+        self.wakeups = 0  # rounds started early by the watch (logs and tests)
 
     # -- state --------------------------------------------------------------------
     def is_leader(self) -> bool:
@@ -90,6 +114,28 @@ class LeaderElector:
     @property
     def holder(self) -> str:
         return self._last_holder
+
+    def wait_watching(self, timeout: float | None = None) -> bool:
+        """Wait until the Lease watch has listed once (so it will see the next change)."""
+        return self._informer.wait_synced(timeout)
+
+    def _on_lease_change(self, change: Change) -> None:
+        """Informer callback: note the version as observed now, and wake the loop if it matters."""
+        old = record_from_lease(change.old) if change.old is not None else None
+        new = record_from_lease(change.new) if change.new is not None else None
+        with self._lock:
+            if new is not None:
+                self._obs = observe(self._obs, new, self._clock())
+            wake = wake_on(old, new, self.cfg.identity)
+        if wake:
+            log.debug(
+                "lease %s: %s by the watch (holder %r): election round now",
+                self.cfg.name,
+                change.type.lower(),
+                new.holder if new else None,
+            )
+            self.wakeups += 1
+            self._wake.set()
 
     # -- one round ----------------------------------------------------------------
     def read(self) -> LeaseRecord | None:
@@ -197,17 +243,24 @@ class LeaderElector:
 
     # -- thread -------------------------------------------------------------------
     def start(self) -> LeaderElector:
+        self._informer.start()
         self._thread = threading.Thread(target=self._run, name="leader-elector", daemon=True)
         self._thread.start()
         return self
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # Cleared before the round: a wake that lands during the round is for a change the
+            # round may have missed, so it triggers another one.
+            self._wake.clear()
             self.step()
-            self._stop.wait(self.cfg.retry_period)
+            with self._lock:
+                delay = next_round_in(self._obs, self.cfg.identity, self._clock(), self.cfg.retry_period)
+            self._wake.wait(delay)
 
     def stop(self, *, release: bool = True, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if release:
@@ -215,3 +268,4 @@ class LeaderElector:
         else:
             with self._lock:
                 self._lose("stopped")
+        self._informer.stop(timeout)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,13 +21,17 @@ from ironlb.kube.leader import (
     format_micro_time,
     lease_spec,
     micro_time,
+    next_round_in,
     observe,
     still_leader,
+    wake_on,
 )
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
-from tests.kubeapi import KubeApiServer
+from tests.kubeapi import KubeApiServer, by_plural
 
 from .conftest import Env
+
+LEASE = "ironlb-controller"
 
 
 def rec(holder: str, rv: str = "1", duration: int = 15, transitions: int = 0) -> LeaseRecord:
@@ -41,6 +48,47 @@ def test_decisions() -> None:
     assert observe(first, rec("other", rv="1"), 20) is first  # unchanged: keep first-seen time
     assert observe(first, rec("other", rv="2"), 20).observed_at == 20
     assert still_leader(10, 10, 19.9) and not still_leader(10, 10, 20) and not still_leader(None, 10, 0)
+
+
+def test_watched_changes_that_wake_the_elector() -> None:
+    assert wake_on(rec("a", rv="1"), rec("", rv="2"), "b")  # released
+    assert wake_on(None, rec("", rv="2"), "b")  # first seen free
+    assert wake_on(rec("a"), None, "b")  # deleted
+    assert wake_on(rec("a", rv="1"), rec("c", rv="2"), "b")  # another standby took it
+    assert wake_on(rec("me", rv="1"), rec("c", rv="2"), "me")  # a leader learns it lost the Lease
+    assert not wake_on(rec("a", rv="1"), rec("a", rv="2"), "b")  # a renewal
+    assert not wake_on(rec("", rv="1"), rec("me", rv="2"), "me")  # our own acquisition
+    assert not wake_on(None, rec("a"), "b")  # first sight of a held Lease
+    assert not wake_on(None, None, "b")
+
+
+def test_next_round_at_retry_period_or_at_expiry() -> None:
+    held = Observation(rec("other", duration=15), 100.0)
+    assert next_round_in(None, "me", 0, 2) == 2
+    assert next_round_in(held, "me", 101, 2) == 2  # expiry far off: the usual retry
+    assert next_round_in(held, "me", 114, 2) == 1  # expiry before the next retry: wake at expiry
+    assert next_round_in(held, "me", 115, 2) == 2  # expired (but not taken, e.g. the API failed): retry
+    assert next_round_in(Observation(rec("me"), 100.0), "me", 114, 2) == 2  # a leader renews
+    assert next_round_in(Observation(rec(""), 100.0), "me", 100, 2) == 2  # free: nothing to wait for
+
+
+@given(
+    observed_at=st.floats(0, 1000),
+    since=st.floats(0, 40),
+    duration=st.integers(1, 30),
+    retry=st.floats(0.01, 10),
+)
+def test_next_round_never_before_the_retry_or_expiry(
+    observed_at: float, since: float, duration: int, retry: float
+) -> None:
+    obs = Observation(rec("other", duration=duration), observed_at)
+    now = observed_at + since
+    d = next_round_in(obs, "me", now, retry)
+    assert 0 < d <= retry
+    if d < retry:  # woken early for the expiry: just then the Lease may be taken, not before
+        assert decide(obs, "me", now + d * 0.999) == "wait"
+        assert decide(obs, "me", observed_at + duration) == "acquire"
+        assert now + d == pytest.approx(observed_at + duration)
 
 
 def test_lease_spec_transitions_and_micro_times() -> None:
@@ -165,3 +213,76 @@ def test_leader_keeps_leading_through_one_conflict(env: Env) -> None:
     assert a.is_leader()
     clock[0] += 0.2
     assert not a.is_leader()  # no successful renewal for the renew deadline: stop writing
+
+
+# -- the Lease watch: released Leases are taken at once ------------------------------------
+# A retry period of 60 s and waits of at most 20 s: only the watch can make these pass.
+SLOW = {"lease_duration": 180.0, "renew_deadline": 120.0, "retry_period": 60.0}
+
+
+def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def lease_spec_of(env: Env) -> dict[str, Any]:
+    lease = env.server.store.get(by_plural("leases", "coordination.k8s.io"), "ironlb-system", LEASE)
+    return dict(lease["spec"])
+
+
+def lease_requests(env: Env, verb: str) -> int:
+    return sum(1 for r in env.server.requests() if r.resource == "leases" and r.verb == verb)
+
+
+def test_standby_takes_a_released_lease_without_waiting_for_its_retry(env: Env) -> None:
+    started: list[str] = []
+    a = LeaderElector(env.api, LeaderConfig("ironlb-system", LEASE, "a", **SLOW)).start()
+    b = LeaderElector(
+        env.api,
+        LeaderConfig("ironlb-system", LEASE, "b", **SLOW),
+        on_started_leading=lambda: started.append("b"),
+    )
+    try:
+        wait_for(a.is_leader, 20, "a leads")
+        b.start()
+        wait_for(lambda: b.holder == "a" and b.wait_watching(0), 20, "b has seen a's Lease and watches it")
+        assert not b.is_leader()
+        # The watch expires (410): the informer lists again and watches on.
+        env.server.expire_watches()
+        wait_for(lambda: lease_requests(env, "watch") >= 4, 20, "both watches resumed after the 410")
+        assert not b.is_leader() and b.wakeups == 0  # neither the first sight nor the relist woke b
+        a.stop(release=True)
+        wait_for(b.is_leader, 20, "b takes the released Lease")
+        assert started == ["b"] and b.wakeups >= 1
+        spec = lease_spec_of(env)
+        assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 0
+    finally:
+        a.stop(release=False)
+        b.stop(release=True)
+
+
+def test_leader_learns_at_once_that_another_holder_took_the_lease(env: Env) -> None:
+    lost: list[str] = []
+    a = LeaderElector(
+        env.api,
+        LeaderConfig("ironlb-system", LEASE, "a", **SLOW),
+        on_stopped_leading=lambda: lost.append("a"),
+    ).start()
+    try:
+        wait_for(lambda: a.is_leader() and a.wait_watching(0), 20, "a leads and watches")
+        coord: Any = client.CoordinationV1Api(env.api)
+        coord.patch_namespaced_lease(
+            LEASE,
+            "ironlb-system",
+            {"spec": {"holderIdentity": "intruder"}},
+            _content_type="application/merge-patch+json",
+        )
+        wait_for(lambda: not a.is_leader(), 20, "a steps down")
+        assert lost == ["a"] and a.holder == "intruder"
+    finally:
+        a.stop(release=True)
+    # Not ours any more: stopping does not clear someone else's Lease.
+    assert lease_spec_of(env)["holderIdentity"] == "intruder"

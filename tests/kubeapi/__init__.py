@@ -24,7 +24,9 @@ Fault injection: ``drop_watches()`` (cut streams mid-way), ``expire_watches()``
 resourceVersions get 410), a bounded history (``history_limit``),
 ``begin_outage("refuse"|"503")``/``end_outage()``/``outage(seconds)``, the request log
 (``requests()``: RBAC verb, group, resource, subresource, namespace, name, code, user,
-body, time) and bearer tokens with per-(verb, resource) grants (``tokens=``: 401/403).
+body, time; a list/watch on ``metadata.name=<n>`` is logged with name <n>, as RBAC
+``resourceNames`` sees it) and bearer tokens with per-(verb, resource) grants
+(``tokens=``: 401/403).
 ``open_watches()`` tells when a client's watch is in place.
 
 Known differences from kube-apiserver: a watch from a too-old resourceVersion gets an

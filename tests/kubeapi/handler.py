@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .errors import ApiError, bad_request, gone
 from .resources import ParsedPath, by_plural, parse_path
-from .selectors import field_selector, label_selector
+from .selectors import exact_name, field_selector, label_selector
 from .store import Event, Obj, strip_type_meta
 
 if TYPE_CHECKING:
@@ -158,8 +158,11 @@ class _Handler(BaseHTTPRequestHandler):
         user, denial = api._authorize(self.headers.get("Authorization"), verb, parsed)
         rt = parsed.resource
         logged_body = json.dumps(body, separators=(",", ":")) if method in ("POST", "PUT", "PATCH") else None
+        # As kube-apiserver's RequestInfo: a list/watch on ``metadata.name=<n>`` names <n>
+        # (what lets RBAC ``resourceNames`` grant it).
+        name = parsed.name or (exact_name(query.get("fieldSelector")) if verb in ("list", "watch") else None)
         self._pending_log = RequestRecord(
-            verb, rt.group, rt.plural, parsed.subresource, parsed.namespace, parsed.name, 0, user, logged_body
+            verb, rt.group, rt.plural, parsed.subresource, parsed.namespace, name, 0, user, logged_body
         )
         code = 200
         try:

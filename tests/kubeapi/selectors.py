@@ -105,3 +105,14 @@ def field_selector(expr: str | None) -> Predicate:
         return all((_field_value(obj, p) == v) == eq for p, eq, v in terms)
 
     return pred
+
+
+def exact_name(expr: str | None) -> str | None:
+    """The name a field selector pins with ``metadata.name=<n>`` (or ``==``), if any."""
+    for term in _split_top(expr or ""):
+        if "!=" in term:
+            continue
+        path, _, value = term.replace("==", "=").partition("=")
+        if path.strip() == "metadata.name" and value.strip():
+            return value.strip()
+    return None
