@@ -155,6 +155,12 @@ class Controller:
         self.queue.shutdown()
         for t in self._workers:
             t.join(10.0)
+        stuck = [t.name for t in self._workers if t.is_alive()]
+        if stuck and release:
+            # A write may still land: releasing now would let the standby write at the same
+            # time. Let the Lease expire instead (the standby then waits out its duration).
+            log.warning("workers %s still busy after 10 s; not releasing the Lease", ", ".join(stuck))
+            release = False
         self.recorder.close(timeout=3.0)
         if self.elector is not None:
             self.elector.stop(release=release)
