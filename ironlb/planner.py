@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ironlb.allocator import ServiceResult, allocate_all
+from ironlb.announce.bgp import NodeRoutes, bgp_plan_json, bgp_plan_table, planned_bgp
 from ironlb.announce.inputs import build_inputs
 from ironlb.announce.layer2 import IPDecision, planned_layer2
 from ironlb.cluster.seam import ClusterSnapshot
@@ -27,6 +28,8 @@ class Plan:
     """One entry per managed LoadBalancer Service, sorted by namespace/name."""
     layer2: tuple[IPDecision, ...] = ()
     """Layer-2 owner (or why none) of every assigned IP of a layer2 pool; all nodes' speakers live."""
+    bgp: tuple[NodeRoutes, ...] = ()
+    """Per node (with BGP peers) and peer: the prefixes it would announce, with attributes."""
 
 
 def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None) -> Plan:
@@ -34,7 +37,9 @@ def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | Non
     services = tuple(allocate_all(config, snapshot.services, lb_class))
     assigned = {(f"{s.namespace}/{s.name}" if s.namespace else s.name): tuple(s.ips) for s in services}
     inputs = build_inputs("", config, snapshot, (), lb_class=lb_class)
-    return Plan(services=services, layer2=planned_layer2(inputs, assigned))
+    return Plan(
+        services=services, layer2=planned_layer2(inputs, assigned), bgp=planned_bgp(inputs, assigned)
+    )
 
 
 def layer2_json(d: IPDecision) -> dict[str, Any]:
@@ -63,6 +68,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     doc: dict[str, Any] = {"services": [service_json(s) for s in plan.services]}
     if plan.layer2:
         doc["layer2"] = [layer2_json(d) for d in plan.layer2]
+    if plan.bgp:
+        doc["bgp"] = bgp_plan_json(plan.bgp)
     return doc
 
 
@@ -95,6 +102,7 @@ def render_table(plan: Plan) -> str:
     if not plan.services:
         lines.append("(no LoadBalancer Services)")
     lines += _layer2_table(plan)
+    lines += bgp_plan_table(plan.bgp)
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

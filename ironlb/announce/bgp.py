@@ -34,8 +34,8 @@ Rules (ARCHITECTURE.md and issue 6):
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from ironlb.announce.eligibility import node_refusal
 from ironlb.announce.inputs import AnnounceInputs, Announcement, ServiceInfo
@@ -225,9 +225,17 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
 
     peers: list[PeerRoutes] = []
     if node is not None:
+        seen: set[IPAddress] = set()
         for peer in config.peers:
             if not peer.selects(labels):
                 continue
+            if peer.peer_address in seen:
+                # One BGP session per neighbor address: the first matching peer wins.
+                problems.append(
+                    f"peer {peer.peer_address}: selected twice for node {inputs.node}; first one used"
+                )
+                continue
+            seen.add(peer.peer_address)
             routes = [
                 _project(prefix, p, peer)
                 for prefix, p in pending.items()
@@ -252,3 +260,79 @@ def _project(prefix: IPNetwork, p: _Pending, peer: Peer) -> BgpRoute:
         localpref=p.localpref if peer.is_ibgp else None,
         sources=tuple(sorted(p.sources)),
     )
+
+
+@dataclass(frozen=True)
+class NodeRoutes:
+    """For ``ironlb plan``: one node's BGP decision."""
+
+    node: str
+    decision: BgpDecision
+
+
+def planned_bgp(
+    inputs: AnnounceInputs, assigned: Mapping[str, tuple[IPAddress, ...]] | None = None
+) -> tuple[NodeRoutes, ...]:
+    """Every node's routes per peer, as each node's speaker would decide them (nodes without peers left out).
+
+    ``assigned`` (service key → IPs the allocator would give) replaces the IPs in
+    the Services' status, so the plan shows the routes of the IPs it would assign.
+    """
+    services = inputs.services
+    if assigned is not None:
+        services = tuple(replace(s, ips=assigned.get(s.key, ())) for s in services)
+    out: list[NodeRoutes] = []
+    for name in sorted(inputs.nodes):
+        decision = decide(replace(inputs, node=name, services=services))
+        if decision.peers:
+            out.append(NodeRoutes(name, decision))
+    return tuple(out)
+
+
+def route_json(route: BgpRoute) -> dict[str, object]:
+    return {
+        "prefix": str(route.prefix),
+        "communities": list(route.communities),
+        "large_communities": list(route.large_communities),
+        "localpref": route.localpref,
+        "sources": list(route.sources),
+    }
+
+
+def bgp_plan_json(plan: Iterable[NodeRoutes]) -> list[dict[str, object]]:
+    """``ironlb plan -o json`` key ``"bgp"``: per node, per peer, the prefixes with attributes."""
+    return [
+        {
+            "node": n.node,
+            "peers": [
+                {
+                    "peer": pr.peer_id,
+                    "peer_asn": pr.peer.peer_asn,
+                    "my_asn": pr.peer.my_asn,
+                    "routes": [route_json(r) for r in pr.routes],
+                }
+                for pr in n.decision.peers
+            ],
+            "problems": list(n.decision.problems),
+        }
+        for n in plan
+    ]
+
+
+def bgp_plan_table(plan: Iterable[NodeRoutes]) -> list[str]:
+    """Table lines (after a blank line) for ``ironlb plan``: one row per node, peer and prefix."""
+    rows = [("BGP-NODE", "PEER", "PREFIX", "ATTRIBUTES")]
+    for n in plan:
+        for pr in n.decision.peers:
+            if not pr.routes:
+                rows.append((n.node, pr.peer_id, "-", "(nothing announced)"))
+            for r in pr.routes:
+                attrs = [f"communities={','.join(r.communities)}"] if r.communities else []
+                attrs += [f"large={','.join(r.large_communities)}"] if r.large_communities else []
+                attrs += [f"localpref={r.localpref}"] if r.localpref is not None else []
+                rows.append((n.node, pr.peer_id, str(r.prefix), " ".join(attrs) or "-"))
+    if len(rows) == 1:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows]
+    return ["", *lines]

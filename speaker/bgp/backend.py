@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -185,7 +186,7 @@ class BgpAnnouncer:
             pid = self.process.pid
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, 10)
+                    os.kill(pid, signal.SIGUSR1)
         except ExabgpUnresponsive as exc:
             log.error("ExaBGP did not acknowledge reload: %s", exc)
             self._kill_requested.set()

@@ -133,7 +133,7 @@ class ExabgpDriver:
         self._rejected.clear()
         self._force_all = True
         self.sessions.clear()
-        self._reader_task = asyncio.create_task(self._read(reader), name="exabgp-api-reader")
+        self._reader_task = asyncio.create_task(self._read(reader, writer), name="exabgp-api-reader")
         self.connected.set()
         self.changed.set()
         log.info("ExaBGP API connected; replaying the whole desired state")
@@ -161,7 +161,7 @@ class ExabgpDriver:
             if not fut.done():
                 fut.set_exception(exc)
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 raw = await reader.readline()
@@ -187,10 +187,12 @@ class ExabgpDriver:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
             log.warning("ExaBGP API read failed: %s", exc)
         finally:
-            log.info("ExaBGP API connection lost")
-            self._writer = None
-            self.connected.clear()
-            self._fail_pending(NotConnected("ExaBGP API connection lost"))
+            if self._writer is writer:  # still the current connection (not replaced by attach)
+                log.info("ExaBGP API connection lost")
+                self._writer = None
+                self.connected.clear()
+                self._fail_pending(NotConnected("ExaBGP API connection lost"))
+            writer.close()
 
     def _session_event(self, event: SessionEvent) -> None:
         previous = self.sessions.get(event.peer)

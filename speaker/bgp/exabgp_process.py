@@ -96,12 +96,18 @@ class ExabgpProcess:
         log.info("started ExaBGP (pid %s) with %s", self._proc.pid, self.config_path)
 
     async def _forward_logs(self) -> None:
+        """Copy ExaBGP's output to our log, line by line, whatever the line length."""
         assert self._proc is not None and self._proc.stdout is not None
+        pending = b""
         while True:
-            line = await self._proc.stdout.readline()
-            if not line:
-                return
-            log.info("exabgp: %s", line.decode("utf-8", "replace").rstrip())
+            chunk = await self._proc.stdout.read(1 << 16)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                log.info("exabgp: %s", line.decode("utf-8", "replace").rstrip()[:2000])
+        if pending:
+            log.info("exabgp: %s", pending.decode("utf-8", "replace").rstrip()[:2000])
 
     async def wait(self) -> int:
         assert self._proc is not None
