@@ -193,10 +193,15 @@ class Swim:
         return min(times)
 
     def _pick_target(self) -> str | None:
+        """The next peer of a shuffled round-robin; members that left are never probed."""
+        refilled = False
         while True:
             if not self._order:
+                if refilled:
+                    return None  # every member has left: nothing to probe
                 self._order = sorted(self.members)
                 self.rng.shuffle(self._order)
+                refilled = True
                 if not self._order:
                     return None
             name = self._order.pop()

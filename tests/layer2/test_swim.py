@@ -176,3 +176,16 @@ def test_nothing_happens_before_the_next_deadline() -> None:
             before = {m: (x.status, x.incarnation) for m, x in probe.members.items()}
             assert probe.tick(max(net.now, deadline - 1e-6)) == [] or deadline <= net.now
             assert {m: (x.status, x.incarnation) for m, x in probe.members.items()} == before
+
+
+def test_last_member_keeps_ticking_after_every_peer_left() -> None:
+    """Regression: probing once looped forever when every peer had left (the last speaker spun)."""
+    net = cluster(3)
+    net.run(1)
+    for leaving in ("n1", "n2"):
+        net.send(leaving, net.nodes[leaving].leave())
+        net.stopped.add(leaving)
+    assert net.until(lambda: net.nodes["n0"].live() == {"n0"}, limit=1) is not None
+    # tick() must return (the loop above would hang otherwise) and send nothing to the departed.
+    later = net.now + 1.0
+    assert net.nodes["n0"].tick(later) == []
