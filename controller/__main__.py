@@ -12,9 +12,9 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from controller import logs
 from controller.options import parse_options
 from controller.runtime import run
+from ironlb import logs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
-"""Logging setup: human text, or one JSON object per line for production log pipelines.
+"""Logging setup shared by the programs: human text, or one JSON object per line for log pipelines.
 
 Hand-written (a dozen lines) rather than a dependency: the record's ``extra`` fields
-are copied into the JSON object, which is all the controller needs.
+are copied into the JSON object, which is all the controller and the speaker need.
 """
 
 from __future__ import annotations

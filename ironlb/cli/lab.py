@@ -71,13 +71,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.foreground:
         from ironlb.lab import supervisor
 
-        return supervisor.main([str(path), "--instance", lab.instance, "--state-root", str(root)])
+        extra = ["--with-ironlb"] if args.with_ironlb else []
+        return supervisor.main([str(path), "--instance", lab.instance, "--state-root", str(root), *extra])
     root.mkdir(parents=True, exist_ok=True)
     log_path = _supervisor_log(root, lab.instance)
     with log_path.open("ab") as log_file:
         child = subprocess.Popen(
             [sys.executable, "-m", "ironlb.lab.supervisor", str(path.resolve()),
-             "--instance", lab.instance, "--state-root", str(root)],
+             "--instance", lab.instance, "--state-root", str(root),
+             *(["--with-ironlb"] if args.with_ironlb else [])],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -89,6 +91,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     if line == "READY":
         print(f"lab {lab.instance} is up (supervisor pid {child.pid}, state {lab.state_dir.path})")
         print(f"  ironlb lab status {lab.instance}  |  ironlb lab exec {lab.instance} NODE -- CMD")
+        if args.with_ironlb:
+            cluster = lab.state_dir.path / "cluster"
+            print(f"  ironlb runs: cluster manifests in {cluster} (add or remove Service files there)")
+            logs = lab.state_dir.path / "nodes" / "NODE" / "ironlb-*.log"
+            print(f"  ironlb lab services {lab.instance}  |  logs: {logs}")
         return EXIT_OK
     child.wait()
     message = line.removeprefix("ERROR ").replace("\\n", "\n") or f"supervisor exited; see {log_path}"
@@ -160,8 +167,28 @@ def cmd_exec(args: argparse.Namespace) -> int:
     return subprocess.call(netns.wrap(namespace, command))
 
 
+def cmd_services(args: argparse.Namespace) -> int:
+    from ironlb.cluster.manifests import ManifestSource
+    from ironlb.cluster.seam import ClusterSourceUnavailable
+    from ironlb.lab.system import services_table
+
+    instance, _ = _instance(args)
+    cluster = StateDir(state_root(args.state_dir), instance).path / "cluster"
+    if not cluster.is_dir():
+        print(f"lab {instance} does not run ironlb (see `ironlb lab up --with-ironlb`)", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        print(services_table(ManifestSource([cluster])))
+    except ClusterSourceUnavailable as exc:
+        print(f"ironlb lab services: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
-    handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec}[args.lab_command]
+    handler = {
+        "up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec, "services": cmd_services,
+    }[args.lab_command]  # fmt: skip
     try:
         result: int = handler(args)
     except (TopologyError, LabError, netns.NetnsError) as exc:
@@ -197,10 +224,17 @@ def register(subparsers: Any) -> None:
     up = commands.add_parser("up", help="create namespaces, links, addresses; start routers")
     common(up)
     up.add_argument("--foreground", action="store_true", help="stay in the foreground until SIGINT/SIGTERM")
+    up.add_argument(
+        "--with-ironlb",
+        action="store_true",
+        help="also run ironlb: the standalone controller, a speaker and a test backend per node, "
+        "against a manifest directory in the lab's state (the topology's ironlb/ manifests)",
+    )
     common(commands.add_parser("down", help="stop everything the lab started and delete its namespaces"))
     status = commands.add_parser("status", help="nodes, links, router processes and BGP sessions")
     common(status)
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    common(commands.add_parser("services", help="the lab cluster's Services and their IPs (--with-ironlb)"))
     exec_ = commands.add_parser("exec", help="run a command inside a node: exec TOPOLOGY NODE -- CMD...")
     common(exec_)
     exec_.add_argument("node", metavar="NODE")

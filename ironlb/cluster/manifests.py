@@ -4,6 +4,10 @@
 Nodes and the ConfigMap from YAML files (multi-document, and ``kind: List``)
 given as files or directories. Other kinds are ignored. A file that cannot be
 read or parsed makes the whole snapshot unavailable, never half a cluster.
+
+Service statuses written by a standalone controller (``ironlb.cluster.statusdir``,
+in each directory's ``.ironlb-status/``) are laid over the Services read, so
+every reader sees the controller's decisions as it would through the API.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, cast
 import yaml
 
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
+from ironlb.cluster.statusdir import STATUS_DIRNAME, StatusDir, StatusRecord, apply_overlays, records_digest
 from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
 
 DEFAULT_NAMESPACE = "ironlb-system"
@@ -28,7 +33,15 @@ def manifest_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in MANIFEST_SUFFIXES
+                    and STATUS_DIRNAME not in p.relative_to(path).parts
+                    and p.is_file()
+                )
+            )
         else:
             files.append(path)
     return files
@@ -61,10 +74,21 @@ class ManifestSource:
         *,
         config_namespace: str = DEFAULT_NAMESPACE,
         config_name: str = DEFAULT_CONFIGMAP,
+        status_overlays: bool = True,
     ) -> None:
         self.paths = [Path(p) for p in paths]
         self.config_namespace = config_namespace
         self.config_name = config_name
+        self.status_overlays = status_overlays
+        """Lay the statuses in each directory's ``.ironlb-status/`` over the Services read."""
+
+    def status_records(self) -> dict[str, StatusRecord]:
+        """The status records of every named directory (a later directory wins for the same key)."""
+        records: dict[str, StatusRecord] = {}
+        for path in self.paths:
+            if path.is_dir():
+                records.update(StatusDir.of(path).read_all())
+        return records
 
     def snapshot(self) -> ClusterSnapshot:
         services: list[Service] = []
@@ -88,6 +112,10 @@ class ManifestSource:
                     nodes.append(cast(Node, obj))
                 elif kind == "ConfigMap" and self._is_config(obj):
                     config_map = cast(ConfigMap, obj)
+        if self.status_overlays:
+            records = self.status_records()
+            digest.update(b"status\0" + records_digest(records))
+            services = list(apply_overlays(services, records))
         return ClusterSnapshot(
             services=tuple(services),
             endpoint_slices=tuple(slices),

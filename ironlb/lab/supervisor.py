@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("topology", type=Path)
     parser.add_argument("--instance")
     parser.add_argument("--state-root", type=Path)
+    parser.add_argument("--with-ironlb", action="store_true", help="also run ironlb (ironlb.lab.system)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -63,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     except (TopologyError, LabError, OSError) as exc:
         _report(f"ERROR {exc}")
         return 1
+    if args.with_ironlb:
+        from ironlb.lab.system import IronlbSystem
+
+        try:
+            IronlbSystem(lab).start().wait_ready()
+        except (LabError, OSError) as exc:
+            lab.down()
+            _report(f"ERROR ironlb did not start: {exc}")
+            return 1
     _report("READY")
     log.info("lab %s up; supervising %d processes", lab.instance, len(lab.state.processes))
     reported: set[int] = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import urllib3
@@ -127,6 +128,13 @@ def test_request_log_names_rbac_verbs_and_subresources(kube: Kube) -> None:
     kube.core.patch_namespaced_service_status("a", "default", {"status": {"loadBalancer": {}}})
     kube.core.read_namespaced_service("a", "default")
     kube.core.list_namespaced_service("default")
+    # A list or watch pinned to one name is that name's (RBAC resourceNames can grant it).
+    kube.core.list_namespaced_service("default", field_selector="metadata.name=a")
+    kube.core.list_namespaced_service("default", field_selector="metadata.name!=a")
+    core: Any = kube.core
+    core.list_namespaced_service(
+        "default", field_selector="metadata.name==a", watch=True, timeout_seconds=0, _preload_content=False
+    ).release_conn()
     kube.core.delete_namespaced_service("a", "default")
     recs = [(r.verb, r.rbac_resource, r.namespace, r.name, r.code) for r in kube.server.requests()]
     assert recs == [
@@ -134,6 +142,9 @@ def test_request_log_names_rbac_verbs_and_subresources(kube: Kube) -> None:
         ("patch", "services/status", "default", "a", 200),
         ("get", "services", "default", "a", 200),
         ("list", "services", "default", None, 200),
+        ("list", "services", "default", "a", 200),
+        ("list", "services", "default", None, 200),
+        ("watch", "services", "default", "a", 200),
         ("delete", "services", "default", "a", 200),
     ]
     patch = kube.server.requests()[1]

@@ -1,0 +1,249 @@
+"""``python -m controller.standalone --manifests DIR``: the controller without Kubernetes.
+
+Why: the lab, demos and standalone users have no API server, only a directory
+of manifests (Services, the ConfigMap...). This mode runs the same decisions as
+the Kubernetes controller -- ``controller.configstate.judge`` for the config (an
+invalid one never replaces the last good one) and ``controller.reconciler.reconcile``
+over one ``ironlb.allocator.Allocator`` -- and writes each Service's status and
+pool annotation through ``ironlb.cluster.statusdir`` into ``DIR/.ironlb-status/``,
+where the speakers' ``ManifestSource`` picks them up.
+
+Order, as in the Kubernetes runtime: at start (first valid config) every Service
+that already has IPs is adopted before anything new is handed out, so a restart
+changes no IP; then pending Services are allocated; deleted ones are released
+and their status files removed. The directory is polled (it has no watch); a
+pass runs only when the manifests or the statuses changed. Events, which have
+no object store here, are logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+
+from controller.configstate import judge
+from controller.reconciler import Decision, reconcile
+from ironlb import logs
+from ironlb import services as svc
+from ironlb.allocator import Allocator, Refusal, request_from_service
+from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
+from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
+from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
+from ironlb.config import Config
+from ironlb.kube_types import Service
+
+log = logging.getLogger(__name__)
+
+
+class StandaloneController:
+    """One allocator over a manifest directory; ``step`` converges it once."""
+
+    def __init__(
+        self,
+        manifests: Path,
+        *,
+        config_namespace: str = DEFAULT_NAMESPACE,
+        configmap: str = DEFAULT_CONFIGMAP,
+        lb_class: str | None = None,
+    ) -> None:
+        self.source = ManifestSource(
+            [manifests], config_namespace=config_namespace, config_name=configmap, status_overlays=False
+        )
+        self.statuses = StatusDir.of(manifests)
+        self.config_namespace = config_namespace
+        self.configmap = configmap
+        self.lb_class = lb_class
+        self.config: Config | None = None
+        self.allocator: Allocator | None = None
+        self._config_seen: object = object()  # the ConfigMap last judged
+        self._refused: dict[str, str] = {}
+        self._known: set[str] = set()
+        self._marker: tuple[str, bytes] | None = None
+
+    def step(self) -> bool:
+        """Converge once; False when nothing changed since the last pass.
+
+        Raises ``ClusterSourceUnavailable`` when the manifests cannot be read (nothing is changed).
+        """
+        snapshot = self.source.snapshot()
+        records = self.statuses.read_all()
+        marker = (snapshot.revision, records_digest(records))
+        if marker == self._marker:
+            return False
+        self._judge(snapshot)
+        if self.allocator is not None:
+            self._converge(snapshot, records)
+        self._marker = (snapshot.revision, records_digest(self.statuses.read_all()))
+        return True
+
+    # -- config ----------------------------------------------------------------------------------
+    def _judge(self, snapshot: ClusterSnapshot) -> None:
+        cm = snapshot.config_map
+        if cm == self._config_seen:
+            return
+        self._config_seen = cm
+        verdict = judge(cm, namespace=self.config_namespace, name=self.configmap)
+        if verdict.config is None:
+            for error in verdict.errors:
+                log.error("config %s/%s: %s", self.config_namespace, self.configmap, error)
+            log.error("config not usable; %s", "keeping the last good one" if self.config else "waiting")
+            return
+        if verdict.config == self.config:
+            return
+        self.config = verdict.config
+        log.info("config loaded: %d pools", len(verdict.config.pools))
+        if self.allocator is None:
+            self.allocator = Allocator(verdict.config)
+            self._adopt(snapshot)
+        else:
+            for invalidation in self.allocator.set_config(verdict.config):
+                log.info("%s: %s", invalidation.key, invalidation.reason)
+
+    def _adopt(self, snapshot: ClusterSnapshot) -> None:
+        """Keep every existing assignment before anything new is allocated."""
+        assert self.allocator is not None
+        records = self.statuses.read_all()
+        adopted = refused = 0
+        for service in sorted(self._current(snapshot, records).values(), key=svc.service_key):
+            if not (svc.is_managed(service, self.lb_class) and svc.ingress_ips(service)):
+                continue
+            request = request_from_service(service)
+            if isinstance(request, Refusal) or isinstance(self.allocator.adopt(request), Refusal):
+                refused += 1
+            else:
+                adopted += 1
+        log.info("adopted %d existing assignments (%d not adoptable)", adopted, refused)
+
+    # -- Services --------------------------------------------------------------------------------
+    @staticmethod
+    def _bases(snapshot: ClusterSnapshot) -> dict[str, Service]:
+        return {svc.service_key(s): s for s in snapshot.services}
+
+    def _current(self, snapshot: ClusterSnapshot, records: Mapping[str, StatusRecord]) -> dict[str, Service]:
+        return {key: overlay(s, records.get(key)) for key, s in self._bases(snapshot).items()}
+
+    def _converge(self, snapshot: ClusterSnapshot, records: Mapping[str, StatusRecord]) -> None:
+        assert self.allocator is not None
+        bases = self._bases(snapshot)
+        records = dict(records)
+        for key in sorted(self._known - set(bases)):
+            reconcile(key, None, self.allocator, self.lb_class)
+            self._refused.pop(key, None)
+            log.info("%s: deleted; its IPs are free", key)
+        current = self._current(snapshot, records)
+        # Services without an IP first (everything current is adopted already), then the rest.
+        order = sorted(current, key=lambda k: (bool(svc.ingress_ips(current[k])), k))
+        reprocess = self._pass(order, bases, records)
+        for _ in range(3):  # freed IPs may unblock refused Services
+            if not reprocess:
+                break
+            reprocess = self._pass(sorted(self._refused), bases, records)
+        for key in self.statuses.prune(bases):
+            log.info("%s: status of a Service that no longer exists removed", key)
+        self._known = set(bases)
+
+    def _pass(
+        self, keys: Sequence[str], bases: Mapping[str, Service], records: dict[str, StatusRecord]
+    ) -> bool:
+        assert self.allocator is not None
+        reprocess = False
+        for key in keys:
+            base = bases.get(key)
+            if base is None:
+                continue
+            decision = reconcile(
+                key,
+                overlay(base, records.get(key)),
+                self.allocator,
+                self.lb_class,
+                previous_refusal=self._refused.get(key),
+            )
+            if decision.refusal is not None:
+                self._refused[key] = decision.refusal
+            else:
+                self._refused.pop(key, None)
+            reprocess = reprocess or decision.sync == "reprocess-all"
+            self._write(base, records, decision)
+        return reprocess
+
+    def _write(self, base: Service, records: dict[str, StatusRecord], decision: Decision) -> None:
+        key = decision.key
+        old = records.get(key)
+        merged = StatusRecord(
+            key,
+            (old.ingress if old else None) if decision.ingress is None else decision.ingress,
+            {**(old.annotations if old else {}), **decision.annotations},
+        )
+        new = normalize(base, merged)
+        if new != old:
+            if new is None:
+                self.statuses.remove(key)
+                records.pop(key, None)
+            else:
+                self.statuses.write(new)
+                records[key] = new
+            ips = svc.ingress_ips(overlay(base, new))
+            if ips:
+                log.info("%s: %s", key, ", ".join(str(ip) for ip in ips))
+            else:
+                log.info("%s: load-balancer status cleared", key)
+        for event in decision.events:
+            level = logging.WARNING if event.type == "Warning" else logging.INFO
+            log.log(level, "event %s %s on %s: %s", event.type, event.reason, key, event.message)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m controller.standalone",
+        description="ironlb controller over a manifest directory (no Kubernetes): "
+        "assigns IPs and writes statuses to DIR/.ironlb-status/",
+    )
+    p.add_argument("--manifests", required=True, type=Path, help="the manifest directory (cluster state)")
+    p.add_argument("--config-namespace", default=DEFAULT_NAMESPACE)
+    p.add_argument("--configmap", default=DEFAULT_CONFIGMAP)
+    p.add_argument("--lb-class", default=None)
+    p.add_argument("--poll-interval", type=float, default=0.2, help="seconds between reads of DIR")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logs.setup(args.log_format)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    controller = StandaloneController(
+        args.manifests,
+        config_namespace=args.config_namespace,
+        configmap=args.configmap,
+        lb_class=args.lb_class,
+    )
+    log.info("standalone controller on %s", args.manifests)
+    unavailable = False
+    while True:
+        try:
+            controller.step()
+            unavailable = False
+        except ClusterSourceUnavailable as exc:
+            if not unavailable:
+                log.warning("manifests unreadable, changing nothing until they are: %s", exc)
+            unavailable = True
+        if stop.wait(args.poll_interval):
+            break
+    log.info("standalone controller stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

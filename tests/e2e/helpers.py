@@ -1,0 +1,86 @@
+"""What the end-to-end tests share: waiting, the client probe, reading the lab cluster, Service builders."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ironlb.lab.runner import Lab
+from ironlb.lab.system import IronlbSystem
+
+T = TypeVar("T")
+
+# Runs inside the client namespace: N connections (each from a new source port), one GET each;
+# prints the answers (the node names the test backends send) or the error of each connection.
+CLIENT = r"""
+import json, socket, sys
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+answers = []
+for _ in range(n):
+    try:
+        with socket.create_connection((ip, port), timeout=1.0) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        answers.append(data.split(b"\r\n\r\n", 1)[1].decode().strip())
+    except OSError as exc:
+        answers.append("error: " + type(exc).__name__)
+print(json.dumps(answers))
+"""
+
+
+def wait_for(fn: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
+
+
+def answers(lab: Lab, ip: str, n: int = 60, node: str = "client") -> Counter[str]:
+    """What ``n`` fresh HTTP connections from ``node`` to ``ip``:80 got back."""
+    result = lab.exec(node, [sys.executable, "-c", CLIENT, ip, "80", str(n)], timeout=120)
+    assert result.returncode == 0, result.stderr
+    return Counter(json.loads(result.stdout))
+
+
+def lb_ips(system: IronlbSystem, name: str) -> tuple[str, ...]:
+    """The Service's LoadBalancer IPs as the speakers read them (manifest + controller status)."""
+    for s in system.source().snapshot().services:
+        if s["metadata"]["name"] == name:
+            ingress = ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            return tuple(e["ip"] for e in ingress)
+    return ()
+
+
+def service(
+    name: str, cluster_ip: str, nodes: Sequence[str], *, spec: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """A LoadBalancer Service on port 80 and its EndpointSlice with one ready endpoint per node."""
+    return [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+         "spec": {"type": "LoadBalancer", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                  "ports": [{"port": 80, "protocol": "TCP"}], **(spec or {})}},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": f"{name}-1", "namespace": "default",
+                      "labels": {"kubernetes.io/service-name": name}},
+         "addressType": "IPv4",
+         "endpoints": [{"addresses": [f"10.244.{i}.20"], "conditions": {"ready": True}, "nodeName": n}
+                       for i, n in enumerate(nodes)]},
+    ]  # fmt: skip
+
+
+def print_failures(system: IronlbSystem) -> None:
+    for node, name in system.procs:
+        path = system.log_path(node, name)
+        text = path.read_text(errors="replace") if path.exists() else ""
+        if "Traceback" in text:
+            print(f"--- {name} on {node}\n{text[-3000:]}")
