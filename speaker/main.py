@@ -1,38 +1,47 @@
 """The speaker's imperative shell: one asyncio loop wiring source, config, membership and backends.
 
-Loop: poll the cluster-state source (in a thread) → on a new revision parse the
+Loop: read the cluster-state source (in a thread) when it reports a change
+(Kubernetes informers, ``speaker.sources``) or every ``--poll-interval`` (a
+manifest directory, re-parsed only when its files changed) → on a new revision parse the
 config (an invalid one is refused and the last good one kept) and refresh the
 membership peers from Node addresses → whenever the snapshot or the live set
 changes, build the pure ``AnnounceInputs`` and hand them to every backend. An
 unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
-the backends. If any long-lived task fails, the whole speaker stops.
+the backends. If any long-lived task fails, the whole speaker stops. Each
+Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Sequence
 
 from prometheus_client import start_http_server
 
+from ironlb import logs
 from ironlb.announce.inputs import Announcement, build_inputs, node_info
-from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
 from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
-from speaker import logs, metrics
+from speaker import metrics
 from speaker.bgp.backend import BgpAnnouncer
+from speaker.events import LogSink, NodeAssignedEvents
 from speaker.layer2.announcer import Layer2Announcer
 from speaker.membership.service import Membership
 from speaker.membership.swim import Addr
 from speaker.membership.wire import load_key
 from speaker.options import SpeakerOptions, parse_options
 from speaker.protocol import Announcer
+from speaker.sources import open_cluster
 
 log = logging.getLogger(__name__)
+
+RESYNC_INTERVAL = 30.0
+"""A source that pushes its changes is still read this often (cheap: an unchanged revision is skipped)."""
 
 
 def build_backends(options: SpeakerOptions) -> list[Announcer]:
@@ -71,8 +80,14 @@ class Speaker:
         source: ClusterSource,
         membership: Membership,
         backends: Sequence[Announcer],
+        *,
+        changes: asyncio.Event | None = None,
+        events: NodeAssignedEvents | None = None,
     ) -> None:
         self.options = options
+        self.changes = changes
+        """Set when the source has news (Kubernetes informers); None: poll every ``poll_interval``."""
+        self.events = events or NodeAssignedEvents(LogSink())
         self.source = source
         self.membership = membership
         self.backends = list(backends)
@@ -88,7 +103,8 @@ class Speaker:
         self._stop.set()
 
     async def run(self) -> None:
-        await self._poll_once()
+        if not await self._first_snapshot():
+            return  # stopped before the cluster could be read: nothing announced, nobody told
         await self.reconcile()  # ready to act before peers hear of us
         await self.membership.start()
         tasks = [
@@ -123,8 +139,31 @@ class Speaker:
 
     async def _poll_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.options.poll_interval)
+            await self._next_change()
             await self._poll_once()
+
+    async def _next_change(self) -> None:
+        if self.changes is None:
+            await asyncio.sleep(self.options.poll_interval)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.changes.wait(), RESYNC_INTERVAL)
+        self.changes.clear()  # before reading: a change during the read wakes us again
+
+    async def _first_snapshot(self) -> bool:
+        """Wait until the source was read once: peers must not hear of a speaker that knows nothing."""
+        while True:
+            await self._poll_once()
+            if self.snapshot is not None:
+                return True
+            waiter = asyncio.ensure_future(self._next_change())
+            stop = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait([waiter, stop], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stop.cancel()
+            await asyncio.gather(waiter, stop, return_exceptions=True)
+            if self._stop.is_set():
+                return False
 
     async def _poll_once(self) -> None:
         try:
@@ -139,7 +178,8 @@ class Speaker:
         metrics.SOURCE_UNAVAILABLE.set(0)
         if self.snapshot is not None and snap.revision == self.snapshot.revision:
             return
-        self._load_config(snap)
+        if self.snapshot is None or self.config is None or snap.config_map != self.snapshot.config_map:
+            self._load_config(snap)
         self.snapshot = snap
         ipv6 = ":" in self.options.membership_bind
         self.membership.set_peers(peers_from_snapshot(snap, self.options.membership_port, ipv6=ipv6))
@@ -189,6 +229,7 @@ class Speaker:
         for b in self.backends:
             announced.extend(await b.apply(inputs))
         self._publish(announced)
+        self.events.update(self.options.node, announced, self.snapshot.services)
 
     def _publish(self, announced: Sequence[Announcement]) -> None:
         now: set[tuple[str, str, str, str]] = {(a.service, a.protocol, a.node, str(a.ip)) for a in announced}
@@ -207,17 +248,31 @@ def _start_metrics(address: str) -> None:
 
 
 async def amain(options: SpeakerOptions) -> int:
-    assert options.membership_key_file is not None and options.manifests is not None
+    assert options.membership_key_file is not None
     key = load_key(options.membership_key_file)
-    source = ManifestSource(
-        [options.manifests], config_namespace=options.config_namespace, config_name=options.configmap
-    )
-    membership = Membership(options.node, key, bind=options.membership_bind, port=options.membership_port)
-    speaker = Speaker(options, source, membership, build_backends(options))
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, speaker.request_stop)
-    await speaker.run()
+    changes = asyncio.Event()
+
+    def wake() -> None:  # from informer threads
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody to wake
+            loop.call_soon_threadsafe(changes.set)
+
+    cluster = await asyncio.to_thread(open_cluster, options, wake)
+    try:
+        membership = Membership(options.node, key, bind=options.membership_bind, port=options.membership_port)
+        speaker = Speaker(
+            options,
+            cluster.source,
+            membership,
+            build_backends(options),
+            changes=changes if cluster.pushes_changes else None,
+            events=NodeAssignedEvents(cluster.events),
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, speaker.request_stop)
+        await speaker.run()
+    finally:
+        await asyncio.to_thread(cluster.close)
     return 0
 
 

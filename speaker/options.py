@@ -21,6 +21,8 @@ class SpeakerOptions:
     manifests: str | None
     config_namespace: str = DEFAULT_NAMESPACE
     configmap: str = DEFAULT_CONFIGMAP
+    kubeconfig: str | None = None
+    """Without ``manifests``: this kubeconfig, else in-cluster credentials, else ~/.kube/config."""
     membership_key_file: str | None = None
     membership_port: int = 7946
     membership_bind: str = "0.0.0.0"
@@ -44,6 +46,12 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
     p.add_argument("--node", default=e("NODE_NAME"), help="this node's name (env NODE_NAME)")
     p.add_argument(
         "--manifests", default=e("IRONLB_MANIFESTS"), help="read cluster state from this manifest directory"
+    )
+    p.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="read cluster state from the Kubernetes API with this kubeconfig (env KUBECONFIG); "
+        "default without --manifests: in-cluster credentials when KUBERNETES_SERVICE_HOST is set",
     )
     p.add_argument("--config-namespace", default=e("IRONLB_CONFIG_NAMESPACE", DEFAULT_NAMESPACE))
     p.add_argument("--configmap", default=e("IRONLB_CONFIGMAP", DEFAULT_CONFIGMAP))
@@ -73,13 +81,14 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
     a = p.parse_args(argv)
     if not a.node:
         p.error("--node (or NODE_NAME) is required")
-    if not a.manifests:
-        p.error("--manifests is required (the Kubernetes source is not wired yet)")
+    if a.manifests and a.kubeconfig:
+        p.error("--manifests and --kubeconfig are two different cluster sources: give one")
     if not a.membership_key_file:
         p.error("--membership-key-file (or IRONLB_MEMBERSHIP_KEY_FILE) is required")
     return SpeakerOptions(
         node=a.node,
         manifests=a.manifests,
+        kubeconfig=None if a.manifests else (a.kubeconfig or e("KUBECONFIG") or None),
         config_namespace=a.config_namespace,
         configmap=a.configmap,
         membership_key_file=a.membership_key_file,

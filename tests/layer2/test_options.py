@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from speaker.logs import JsonFormatter
+from ironlb.logs import JsonFormatter
 from speaker.options import parse_options
 
 

@@ -1,0 +1,202 @@
+"""A real speaker process (``python -m speaker --kubeconfig ... --no-bgp``) against the API double.
+
+The speaker runs in the root network namespace, so it must not touch real
+interfaces: the config's ``l2.interfaces`` names an interface that does not exist
+(no responder, no frame sent), membership binds to 127.0.0.1 and the Nodes'
+addresses are loopback ones. What it announces is read from its metrics endpoint
+(``ironlb_speaker_announced``), its Events from the double's store.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.kubeapi import KubeApiServer, by_plural
+
+ROOT = Path(__file__).resolve().parents[2]
+NS = "ironlb-system"
+APPS = "apps"
+NO_INTERFACE = "ilbspk-none"  # matches no interface: layer 2 decides but never sends
+
+SERVICES = by_plural("services")
+SLICES = by_plural("endpointslices", "discovery.k8s.io")
+NODES = by_plural("nodes")
+CONFIGMAPS = by_plural("configmaps")
+EVENTS = by_plural("events")
+
+Obj = dict[str, Any]
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(what: str, cond: Callable[[], Any], timeout: float = 15.0, proc: Any = None) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"speaker exited ({proc.returncode}) while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.03)
+
+
+def config(cidr: str = "192.0.2.0/28", **extra: Any) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ironlb", "namespace": NS},
+        "data": {
+            "config": yaml.safe_dump(
+                {
+                    "address-pools": [{"name": "l2", "protocol": "layer2", "addresses": [cidr]}],
+                    "l2": {"interfaces": [NO_INTERFACE]},
+                    **extra,
+                }
+            )
+        },
+    }
+
+
+def node(name: str, address: str, labels: dict[str, str] | None = None) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **(labels or {})}},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": address}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def service(name: str, ip: str, etp: str = "Cluster") -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": APPS},
+        "spec": {
+            "type": "LoadBalancer",
+            "externalTrafficPolicy": etp,
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": ip}]}},
+    }
+
+
+def endpoint_slice(service_name: str, node_name: str, *, ready: bool = True) -> Obj:
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{service_name}-x7k2p",
+            "namespace": APPS,
+            "labels": {"kubernetes.io/service-name": service_name},
+        },
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": ready}, "nodeName": node_name}],
+        "ports": [{"port": 80, "protocol": "TCP"}],
+    }
+
+
+class Cluster:
+    """The double's store, with the kinds the speaker reads."""
+
+    def __init__(self, api: KubeApiServer) -> None:
+        self.api = api
+        self.store = api.store
+
+    def seed(self, *, nodes: list[Obj], services: list[Obj], slices: list[Obj], cm: Obj | None) -> None:
+        for n in nodes:
+            self.store.create(NODES, None, n)
+        if cm is not None:
+            self.store.create(CONFIGMAPS, NS, cm)
+        for s in services:
+            self.store.create(SERVICES, APPS, s, keep_status=True)
+        for e in slices:
+            self.store.create(SLICES, APPS, e)
+
+    def events(self, reason: str = "nodeAssigned") -> list[Obj]:
+        return [e for e in self.store.list_objects(EVENTS, APPS) if e.get("reason") == reason]
+
+
+class SpeakerProcess:
+    def __init__(self, workdir: Path, kubeconfig: Path, node_name: str = "n1") -> None:
+        self.workdir = workdir
+        self.metrics_port = free_port()
+        key = workdir / "memberkey"
+        key.write_text("0123456789abcdef0123456789abcdef")
+        self.argv = [
+            sys.executable, "-m", "speaker", "--node", node_name, "--kubeconfig", str(kubeconfig),
+            "--membership-key-file", str(key), "--membership-bind", "127.0.0.1",
+            "--membership-port", str(free_port(socket.SOCK_DGRAM)),
+            "--metrics-address", f"127.0.0.1:{self.metrics_port}", "--no-bgp",
+        ]  # fmt: skip
+        self.logfile = workdir / f"speaker-{node_name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SpeakerProcess:
+        with open(self.logfile, "wb") as out:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop(signal.SIGKILL)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def log(self) -> str:
+        return self.logfile.read_text(errors="replace")
+
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return []
+        return [
+            (dict(s.labels), s.value)
+            for fam in text_string_to_metric_families(text)
+            for s in fam.samples
+            if s.name == name
+        ]
+
+    def announced(self) -> set[tuple[str, str, str]]:
+        """(service, protocol, ip) this speaker announces, from ``ironlb_speaker_announced``."""
+        return {
+            (labels["service"], labels["protocol"], labels["ip"])
+            for labels, value in self.samples("ironlb_speaker_announced")
+            if value == 1
+        }
+
+    def until(self, what: str, cond: Callable[[], Any], timeout: float = 15.0) -> Any:
+        try:
+            return wait_for(what, cond, timeout, self.proc)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- speaker log ---\n{self.log()[-4000:]}") from None
