@@ -6,9 +6,11 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
 
@@ -84,3 +86,16 @@ def print_failures(system: IronlbSystem) -> None:
         text = path.read_text(errors="replace") if path.exists() else ""
         if "Traceback" in text:
             print(f"--- {name} on {node}\n{text[-3000:]}")
+
+
+@contextmanager
+def ironlb_system(topology: str) -> Iterator[IronlbSystem]:
+    """A lab of ``topology`` with ironlb running on it, ready; always torn down, failures printed."""
+    require_netns()
+    with running_lab(topology_path(topology)) as lab:
+        system = IronlbSystem(lab).start()
+        try:
+            system.wait_ready(timeout=60)
+            yield system
+        finally:
+            print_failures(system)

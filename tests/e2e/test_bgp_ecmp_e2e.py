@@ -18,10 +18,9 @@ from collections.abc import Iterator
 import pytest
 
 from ironlb.cluster.statusdir import StatusDir
-from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
-from tests.e2e.helpers import answers, lb_ips, print_failures, service, wait_for
+from tests.e2e.helpers import answers, ironlb_system, lb_ips, service, wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -40,14 +39,8 @@ def fib_nexthops(lab: Lab, prefix: str) -> frozenset[str]:
 
 @pytest.fixture(scope="module", params=["bgp-ecmp", "bgp-ecmp-bird"])
 def system(request: pytest.FixtureRequest) -> Iterator[IronlbSystem]:
-    require_netns()
-    with running_lab(topology_path(request.param)) as lab:
-        system = IronlbSystem(lab).start()
-        try:
-            system.wait_ready(timeout=60)
-            yield system
-        finally:
-            print_failures(system)
+    with ironlb_system(request.param) as system:
+        yield system
 
 
 def test_demo_service_answers_on_lb_ip_and_cluster_ip_from_every_node(system: IronlbSystem) -> None:

@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
-from tests.e2e.helpers import answers, lb_ips, print_failures, wait_for
+from tests.e2e.helpers import answers, ironlb_system, lb_ips, wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -40,14 +39,8 @@ def routed(lab: Lab, prefix: str, hops: frozenset[str]) -> Callable[[], bool]:
 
 @pytest.fixture(scope="module")
 def system() -> Iterator[IronlbSystem]:
-    require_netns()
-    with running_lab(topology_path("dual-stack")) as lab:
-        system = IronlbSystem(lab).start()
-        try:
-            system.wait_ready(timeout=60)
-            yield system
-        finally:
-            print_failures(system)
+    with ironlb_system("dual-stack") as system:
+        yield system
 
 
 def test_dual_stack_service_is_routed_and_answered_over_both_families(system: IronlbSystem) -> None:

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from ironlb.cluster.statusdir import StatusDir
-from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
-from tests.e2e.helpers import answers, lb_ips, print_failures, service, wait_for
+from tests.e2e.helpers import answers, ironlb_system, lb_ips, service, wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -42,14 +41,8 @@ def ndisc(lab: Lab, ip: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def system() -> Iterator[IronlbSystem]:
-    require_netns()
-    with running_lab(topology_path("layer2")) as lab:
-        system = IronlbSystem(lab).start()
-        try:
-            system.wait_ready(timeout=60)
-            yield system
-        finally:
-            print_failures(system)
+    with ironlb_system("layer2") as system:
+        yield system
 
 
 def test_owner_answers_arp_and_takes_every_connection(system: IronlbSystem) -> None:
