@@ -52,25 +52,6 @@ def service(
     }
 
 
-def endpoints(
-    service_name: str, nodes: Iterable[str], *, ready: bool = True, namespace: str = "default"
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "name": f"{service_name}-eps",
-            "namespace": namespace,
-            "labels": {"kubernetes.io/service-name": service_name},
-        },
-        "addressType": "IPv4",
-        "endpoints": [
-            {"addresses": [f"10.244.{i}.10"], "conditions": {"ready": ready}, "nodeName": n}
-            for i, n in enumerate(nodes)
-        ],
-    }
-
-
 def config_map(config_yaml: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",

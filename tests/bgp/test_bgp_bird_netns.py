@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from bgp_lab import NODES, Cluster, Speakers, birdc, fib_nexthops, wait_for
-from bgp_objects import endpoints, service
+from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
+from tests.objects import endpoint_slice
 
 pytestmark = pytest.mark.netns
 
@@ -57,10 +58,10 @@ def wait_fib(lab: Lab, prefix: str, expected: frozenset[str]) -> None:
 def test_ecmp_route_per_node_and_etp_local(env: tuple[Lab, Cluster]) -> None:
     lab, cluster = env
     svc = service("web", lb_ips=["198.51.100.7"], etp="Local")
-    cluster.write([svc, endpoints("web", ["node1", "node2", "node3"])])
+    cluster.write([svc, endpoint_slice("web", ["node1", "node2", "node3"])])
     wait_fib(lab, "198.51.100.7", ALL)
     wait_fib(lab, "10.96.0.0/16", ALL)
-    cluster.write([svc, endpoints("web", ["node1", "node3"])])
+    cluster.write([svc, endpoint_slice("web", ["node1", "node3"])])
     wait_fib(lab, "198.51.100.7", frozenset({NODES["node1"], NODES["node3"]}))
     assert fib_nexthops(lab, "10.96.0.0/16") == ALL
 
@@ -68,7 +69,7 @@ def test_ecmp_route_per_node_and_etp_local(env: tuple[Lab, Cluster]) -> None:
 def test_itp_local_cluster_ip(env: tuple[Lab, Cluster]) -> None:
     lab, cluster = env
     dns = service("dns", svc_type="ClusterIP", cluster_ip="10.96.0.10", itp="Local")
-    cluster.write([dns, endpoints("dns", ["node2"])])
+    cluster.write([dns, endpoint_slice("dns", ["node2"])])
     wait_fib(lab, "10.96.0.10/32", frozenset({NODES["node2"]}))
     cluster.write([dns])
     wait_fib(lab, "10.96.0.10/32", frozenset())
@@ -76,7 +77,7 @@ def test_itp_local_cluster_ip(env: tuple[Lab, Cluster]) -> None:
 
 def test_communities_as_bird_sees_them(env: tuple[Lab, Cluster]) -> None:
     lab, cluster = env
-    cluster.write([service("web", lb_ips=["198.51.100.9"]), endpoints("web", ["node3"])])
+    cluster.write([service("web", lb_ips=["198.51.100.9"]), endpoint_slice("web", ["node3"])])
     wait_fib(lab, "198.51.100.9", ALL)
     out = birdc(lab, "show route 198.51.100.9/32 all")
     assert out.count("BGP.community: (64512,300) (65535,65281)") == 3, out

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from bgp_lab import Cluster, Speakers, fib_nexthops, vtysh_json, wait_for
-from bgp_objects import endpoints, node, service
+from bgp_objects import node, service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
+from tests.objects import endpoint_slice
 
 pytestmark = pytest.mark.netns
 
@@ -44,7 +45,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Cluster
         cluster = Cluster(work / "cluster", V4_ONLY, nodes=NODES4)
         cluster.nodes = [node(n, NODES4[n], v6=NODES6[n]) for n in NODES4]
         cluster.write(
-            [service("web", lb_ips=["198.51.100.7", "2001:db8:100::7"]), endpoints("web", ["node1"])]
+            [service("web", lb_ips=["198.51.100.7", "2001:db8:100::7"]), endpoint_slice("web", ["node1"])]
         )
         speakers = Speakers(lab, cluster, work)
         try:

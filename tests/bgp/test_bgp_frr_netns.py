@@ -14,10 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 from bgp_lab import NODES, Cluster, Speakers, fib_nexthops, vtysh_json, wait_for
-from bgp_objects import endpoints, service
+from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
+from tests.objects import endpoint_slice
 
 pytestmark = pytest.mark.netns
 
@@ -77,7 +78,7 @@ def nexthops(lab: Lab, prefix: str, expected: frozenset[str], timeout: float = 1
 
 def test_lb_ip_and_cluster_cidr_are_one_multipath_route_per_node(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, _ = env
-    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoints("web", ["node2"])])
+    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoint_slice("web", ["node2"])])
     assert nexthops(lab, "198.51.100.7", ALL) == ALL
     assert nexthops(lab, "10.96.0.0/16", ALL) == ALL
     # One route with a next hop per node (not three routes).
@@ -87,7 +88,7 @@ def test_lb_ip_and_cluster_cidr_are_one_multipath_route_per_node(env: tuple[Lab,
 
 def test_metrics_show_sessions_and_prefixes(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, speakers = env
-    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoints("web", ["node2"])])
+    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoint_slice("web", ["node2"])])
     nexthops(lab, "198.51.100.7", ALL)
 
     def sample(text: str, name: str) -> float | None:
@@ -105,7 +106,7 @@ def test_metrics_show_sessions_and_prefixes(env: tuple[Lab, Cluster, Speakers]) 
 
 def test_client_reaches_ip_on_every_node(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, _ = env
-    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoints("web", ["node2"])])
+    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoint_slice("web", ["node2"])])
     nexthops(lab, "198.51.100.7", ALL)
     for name in NODES:
         lab.exec(name, ["ip", "addr", "replace", "198.51.100.7/32", "dev", "lo"])
@@ -122,9 +123,9 @@ def test_etp_local_only_nodes_with_endpoints_and_withdraw_from_one(
 ) -> None:
     lab, cluster, _ = env
     svc = service("local", lb_ips=["198.51.100.20"], etp="Local")
-    cluster.write([svc, endpoints("local", ["node1", "node3"])])
+    cluster.write([svc, endpoint_slice("local", ["node1", "node3"])])
     assert nexthops(lab, "198.51.100.20", frozenset({NODES["node1"], NODES["node3"]}))
-    cluster.write([svc, endpoints("local", ["node3"])])
+    cluster.write([svc, endpoint_slice("local", ["node3"])])
     assert nexthops(lab, "198.51.100.20", frozenset({NODES["node3"]}))
     cluster.write([svc])
     assert nexthops(lab, "198.51.100.20", frozenset()) == frozenset()
@@ -133,9 +134,9 @@ def test_etp_local_only_nodes_with_endpoints_and_withdraw_from_one(
 def test_itp_local_cluster_ip_route(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, _ = env
     dns = service("dns", svc_type="ClusterIP", cluster_ip="10.96.0.10", itp="Local")
-    cluster.write([dns, endpoints("dns", ["node1", "node2"])])
+    cluster.write([dns, endpoint_slice("dns", ["node1", "node2"])])
     assert nexthops(lab, "10.96.0.10/32", frozenset({NODES["node1"], NODES["node2"]}))
-    cluster.write([dns, endpoints("dns", ["node2"])])
+    cluster.write([dns, endpoint_slice("dns", ["node2"])])
     assert nexthops(lab, "10.96.0.10/32", frozenset({NODES["node2"]}))
     assert fib_nexthops(lab, "10.96.0.0/16") == ALL
 
@@ -145,9 +146,9 @@ def test_communities_and_aggregation_as_frr_sees_them(env: tuple[Lab, Cluster, S
     cluster.write(
         [
             service("web", lb_ips=["198.51.100.7"], annotations={"ironlb.io/bgp-communities": "65000:7"}),
-            endpoints("web", ["node1"]),
+            endpoint_slice("web", ["node1"]),
             service("agg", lb_ips=["198.51.100.130"]),
-            endpoints("agg", ["node1"]),
+            endpoint_slice("agg", ["node1"]),
         ]
     )
     nexthops(lab, "198.51.100.7", ALL)
@@ -163,7 +164,7 @@ def test_communities_and_aggregation_as_frr_sees_them(env: tuple[Lab, Cluster, S
 
 def test_exabgp_sigkill_is_restarted_and_routes_restored(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, speakers = env
-    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoints("web", ["node1"])])
+    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoint_slice("web", ["node1"])])
     nexthops(lab, "198.51.100.7", ALL)
     old = wait_for(lambda: speakers.exabgp_pid("node1"), what="exabgp pid")
     os.kill(old, signal.SIGKILL)
@@ -188,7 +189,7 @@ def test_exabgp_sigkill_is_restarted_and_routes_restored(env: tuple[Lab, Cluster
 def test_speaker_restart_with_graceful_restart_keeps_forwarding(env: tuple[Lab, Cluster, Speakers]) -> None:
     """Only node1 announces the IP (eTP Local); its speaker restarts while the client pings throughout."""
     lab, cluster, speakers = env
-    cluster.write([service("gr", lb_ips=["198.51.100.50"], etp="Local"), endpoints("gr", ["node1"])])
+    cluster.write([service("gr", lb_ips=["198.51.100.50"], etp="Local"), endpoint_slice("gr", ["node1"])])
     nexthops(lab, "198.51.100.50", frozenset({NODES["node1"]}))
     lab.exec("node1", ["ip", "addr", "replace", "198.51.100.50/32", "dev", "lo"])
     log = cluster.dir.parent / "gr-ping.log"
@@ -223,7 +224,7 @@ def test_speaker_restart_with_graceful_restart_keeps_forwarding(env: tuple[Lab, 
 
 def test_source_removed_withdraws_nothing(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, _ = env
-    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoints("web", ["node1"])])
+    cluster.write([service("web", lb_ips=["198.51.100.7"]), endpoint_slice("web", ["node1"])])
     nexthops(lab, "198.51.100.7", ALL)
     moved = cluster.dir.with_name("cluster-away")
     cluster.dir.rename(moved)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from bgp_lab import NODES, Cluster, Speakers, copy_topology, vtysh_json, wait_for
-from bgp_objects import endpoints, service
+from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab
 from ironlb.lab.runner import Lab
+from tests.objects import endpoint_slice
 
 pytestmark = pytest.mark.netns
 
@@ -73,9 +74,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Cluster
         cluster.write(
             [
                 service("a", lb_ips=["198.51.100.7"]),
-                endpoints("a", ["node1"]),
+                endpoint_slice("a", ["node1"]),
                 service("b", lb_ips=["198.51.100.8"], annotations={"ironlb.io/bgp-localpref": "250"}),
-                endpoints("b", ["node1"]),
+                endpoint_slice("b", ["node1"]),
             ]
         )
         speakers = Speakers(lab, cluster, work)

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from bgp_objects import dump, endpoints, node, service
+from bgp_objects import dump, node, service
 
 from ironlb.cli.main import main
+from tests.objects import endpoint_slice
 
 CONFIG = """
 peers:
@@ -35,7 +36,7 @@ def write(tmp_path: Path) -> tuple[Path, Path]:
     manifests.mkdir()
     web = service("web", etp="Local", annotations={"ironlb.io/loadBalancerIPs": "198.51.100.9"})
     (manifests / "all.yaml").write_text(
-        dump([node("n1", "172.30.0.11"), node("n2", "172.30.0.12"), web, endpoints("web", ["n2"])])
+        dump([node("n1", "172.30.0.11"), node("n2", "172.30.0.12"), web, endpoint_slice("web", ["n2"])])
     )
     return cfg, manifests
 

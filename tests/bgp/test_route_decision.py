@@ -6,12 +6,13 @@ import ipaddress
 from typing import Any
 
 import pytest
-from bgp_objects import endpoints, node, service
+from bgp_objects import node, service
 
 from ironlb.announce.bgp import BgpDecision, BgpRoute, decide
 from ironlb.announce.inputs import build_inputs
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config import parse_config
+from tests.objects import endpoint_slice
 
 BASE = """
 peers:
@@ -77,35 +78,35 @@ NO_CIA = BASE.split("cluster-ip-advertisement")[0]
     [
         (
             "etp cluster, endpoint elsewhere",
-            [service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n2"])],
+            [service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n2"])],
             "n1",
             {"198.51.100.7/32", "198.51.100.0/24"},
         ),
         ("etp cluster, no endpoint at all", [service("a", lb_ips=["198.51.100.7"])], "n1", set()),
         (
             "etp cluster, endpoint not ready",
-            [service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n1"], ready=False)],
+            [service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n1"], ready=False)],
             "n1",
             set(),
         ),
         (
             "etp local, endpoint here",
-            [service("a", lb_ips=["198.51.100.7"], etp="Local"), endpoints("a", ["n1"])],
+            [service("a", lb_ips=["198.51.100.7"], etp="Local"), endpoint_slice("a", ["n1"])],
             "n1",
             {"198.51.100.7/32", "198.51.100.0/24"},
         ),
         (
             "etp local, endpoint elsewhere",
-            [service("a", lb_ips=["198.51.100.7"], etp="Local"), endpoints("a", ["n2"])],
+            [service("a", lb_ips=["198.51.100.7"], etp="Local"), endpoint_slice("a", ["n2"])],
             "n1",
             set(),
         ),
-        ("excluded node", [service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n1"])], "n3", set()),
-        ("layer2 pool ip", [service("a", lb_ips=["192.0.2.5"]), endpoints("a", ["n1"])], "n1", set()),
-        ("ip in no pool", [service("a", lb_ips=["203.0.113.5"]), endpoints("a", ["n1"])], "n1", set()),
+        ("excluded node", [service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n1"])], "n3", set()),
+        ("layer2 pool ip", [service("a", lb_ips=["192.0.2.5"]), endpoint_slice("a", ["n1"])], "n1", set()),
+        ("ip in no pool", [service("a", lb_ips=["203.0.113.5"]), endpoint_slice("a", ["n1"])], "n1", set()),
         (
             "not a LoadBalancer",
-            [service("a", lb_ips=["198.51.100.7"], svc_type="ClusterIP"), endpoints("a", ["n1"])],
+            [service("a", lb_ips=["198.51.100.7"], svc_type="ClusterIP"), endpoint_slice("a", ["n1"])],
             "n1",
             set(),
         ),
@@ -121,7 +122,7 @@ def test_attributes_merge_and_localpref_only_on_ibgp() -> None:
         service(
             "a", lb_ips=["198.51.100.7"], annotations={"ironlb.io/bgp-communities": "65000:7, large:9:9:9"}
         ),
-        endpoints("a", ["n1"]),
+        endpoint_slice("a", ["n1"]),
     ]
     d = run(objs, "n1", NO_CIA)
     ebgp = routes(d, "172.30.0.1")["198.51.100.7/32"]
@@ -138,7 +139,7 @@ def test_attributes_merge_and_localpref_only_on_ibgp() -> None:
 def test_service_localpref_annotation_wins_and_metallb_fallback() -> None:
     objs = [
         service("a", lb_ips=["198.51.100.7"], annotations={"metallb.universe.tf/bgp-localpref": "300"}),
-        endpoints("a", ["n1"]),
+        endpoint_slice("a", ["n1"]),
     ]
     r = routes(run(objs, "n1", NO_CIA), "172.30.0.2")
     assert r["198.51.100.7/32"].localpref == 300
@@ -152,7 +153,7 @@ def test_bad_annotation_is_reported_and_ignored() -> None:
             lb_ips=["198.51.100.7"],
             annotations={"ironlb.io/bgp-communities": "nosuchalias,65000:1", "ironlb.io/bgp-localpref": "x"},
         ),
-        endpoints("a", ["n1"]),
+        endpoint_slice("a", ["n1"]),
     ]
     d = run(objs, "n1", NO_CIA)
     assert routes(d, "172.30.0.2")["198.51.100.7/32"].communities == ("64512:100", "65000:1", "65535:65281")
@@ -164,8 +165,8 @@ def test_shared_ip_is_one_route_with_united_attributes() -> None:
     objs = [
         service("a", lb_ips=["198.51.100.7"], annotations={"ironlb.io/bgp-communities": "65000:1"}),
         service("b", lb_ips=["198.51.100.7"], annotations={"ironlb.io/bgp-communities": "65000:2"}),
-        endpoints("a", ["n2"]),
-        endpoints("b", ["n2"]),
+        endpoint_slice("a", ["n2"]),
+        endpoint_slice("b", ["n2"]),
     ]
     r = routes(run(objs, "n1", NO_CIA), "172.30.0.1")["198.51.100.7/32"]
     assert {"65000:1", "65000:2"} <= set(r.communities)
@@ -173,14 +174,14 @@ def test_shared_ip_is_one_route_with_united_attributes() -> None:
 
 
 def test_families_follow_the_session() -> None:
-    objs = [service("a", lb_ips=["198.51.100.7", "2001:db8:5::7"]), endpoints("a", ["n1"])]
+    objs = [service("a", lb_ips=["198.51.100.7", "2001:db8:5::7"]), endpoint_slice("a", ["n1"])]
     d = run(objs, "n1", NO_CIA)
     assert set(routes(d, "172.30.0.1")) == {"198.51.100.7/32", "198.51.100.0/24"}
     assert set(routes(d, "fd00:30::1")) == {"2001:db8:5::7/128", "2001:db8:5::/64"}
 
 
 def test_peer_node_selectors() -> None:
-    objs = [service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n1"])]
+    objs = [service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n1"])]
     peers_n1 = {str(p.peer.peer_address) for p in run(objs, "n1").peers}
     peers_n2 = {str(p.peer.peer_address) for p in run(objs, "n2").peers}
     assert "172.30.0.3" in peers_n1
@@ -190,11 +191,11 @@ def test_peer_node_selectors() -> None:
 def test_cluster_ip_cidr_from_every_node_and_local_routes() -> None:
     objs = [
         service("dns", cluster_ip="10.96.0.10", svc_type="ClusterIP", itp="Local"),
-        endpoints("dns", ["n2"]),
+        endpoint_slice("dns", ["n2"]),
         service("web", cluster_ip="10.96.0.20", svc_type="ClusterIP"),
-        endpoints("web", ["n1"]),
+        endpoint_slice("web", ["n1"]),
         service("outside", cluster_ip="10.200.0.1", svc_type="ClusterIP", itp="Local"),
-        endpoints("outside", ["n1"]),
+        endpoint_slice("outside", ["n1"]),
     ]
     n1 = routes(run(objs, "n1"), "172.30.0.1")
     n2 = routes(run(objs, "n2"), "172.30.0.1")
@@ -213,9 +214,9 @@ def test_cluster_ip_selectors_and_external_ips() -> None:
     )
     objs = [
         service("ext", external_ips=["203.0.113.9"], svc_type="ClusterIP", cluster_ip="10.96.1.1"),
-        endpoints("ext", ["n2"]),
+        endpoint_slice("ext", ["n2"]),
         service("extlocal", external_ips=["203.0.113.10"], svc_type="ClusterIP", cluster_ip="10.96.1.2"),
-        endpoints("extlocal", ["n2"]),
+        endpoint_slice("extlocal", ["n2"]),
     ]
     objs[2]["spec"]["externalTrafficPolicy"] = "Local"
     n1 = routes(run(objs, "n1", cfg), "172.30.0.1")
@@ -224,7 +225,7 @@ def test_cluster_ip_selectors_and_external_ips() -> None:
 
 
 def test_announcements_name_service_ips() -> None:
-    objs = [service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n1"])]
+    objs = [service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n1"])]
     d = run(objs, "n1", NO_CIA)
     assert [(a.service, a.protocol, a.node, a.ip) for a in d.announcements] == [
         ("default/a", "bgp", "n1", ipaddress.ip_address("198.51.100.7"))
@@ -232,7 +233,7 @@ def test_announcements_name_service_ips() -> None:
 
 
 def test_unknown_node_announces_nothing() -> None:
-    objs = [service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n1"])]
+    objs = [service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n1"])]
     d = run(objs, "ghost")
     assert d.peers == () and d.announcements == ()
 
@@ -244,7 +245,7 @@ def test_same_peer_address_selected_twice_uses_the_first() -> None:
         "- {peer-address: 172.30.0.2, peer-asn: 64600, my-asn: 64513,\n"
         "   node-selectors: [{match-labels: {rack: a}}]}\n",
     )
-    d = run([service("a", lb_ips=["198.51.100.7"]), endpoints("a", ["n1"])], "n1", cfg)
+    d = run([service("a", lb_ips=["198.51.100.7"]), endpoint_slice("a", ["n1"])], "n1", cfg)
     same = [p.peer for p in d.peers if str(p.peer.peer_address) == "172.30.0.2"]
     assert [p.peer_asn for p in same] == [64513]
     assert any("selected twice" in p for p in d.problems)

@@ -24,6 +24,7 @@ import yaml
 
 from ironlb.lab.runner import Lab
 from ironlb.lab.topology import load_topology
+from tests.objects import endpoint_slice as endpoint_slice  # re-exported for the layer-2 tests
 
 TWO_SEGMENTS = Path(__file__).with_name("two-segments.clab.yml")
 KEY = "ironlb-test-membership-key-0123456789"
@@ -206,21 +207,4 @@ def service(
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"type": "LoadBalancer", "externalTrafficPolicy": etp, "ports": [{"port": 80}]},
         "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ips]}},
-    }
-
-
-def endpoint_slice(service_name: str, nodes: Sequence[str], namespace: str = "default") -> dict[str, Any]:
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "name": f"{service_name}-eps",
-            "namespace": namespace,
-            "labels": {"kubernetes.io/service-name": service_name},
-        },
-        "addressType": "IPv4",
-        "endpoints": [
-            {"addresses": [f"10.244.{i}.5"], "conditions": {"ready": True}, "nodeName": n}
-            for i, n in enumerate(nodes)
-        ],
     }
