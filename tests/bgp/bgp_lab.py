@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -140,6 +141,22 @@ class Speakers:
                 proc.send_signal(signal.SIGTERM)
         for name in list(self.procs):
             self.stop(name)
+
+
+@contextmanager
+def speakers_on(lab: Lab, cluster: Cluster, workdir: Path, nodes: Mapping[str, str]) -> Iterator[Speakers]:
+    """A real speaker on each of ``nodes``, sessions Established; always stopped, crashes printed."""
+    speakers = Speakers(lab, cluster, workdir)
+    try:
+        for name in nodes:
+            speakers.start(name)
+        lab.wait_established(nodes.values(), timeout=40)
+        yield speakers
+    finally:
+        speakers.stop_all()
+        for name in nodes:
+            if "Traceback" in speakers.logs(name):
+                print(speakers.logs(name)[-3000:])
 
 
 def _cmdline(pid: int) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bgp_lab import NODES, Cluster, Speakers, birdc, fib_nexthops, wait_for
+from bgp_lab import NODES, Cluster, birdc, fib_nexthops, speakers_on, wait_for
 from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
@@ -41,14 +41,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Cluster
     work = tmp_path_factory.mktemp("bgp-bird")
     with running_lab(topology_path("bgp-ecmp-bird")) as lab:
         cluster = Cluster(work / "cluster", CONFIG)
-        speakers = Speakers(lab, cluster, work)
-        try:
-            for name in NODES:
-                speakers.start(name)
-            lab.wait_established(NODES.values(), timeout=40)
+        with speakers_on(lab, cluster, work, NODES):
             yield lab, cluster
-        finally:
-            speakers.stop_all()
 
 
 def wait_fib(lab: Lab, prefix: str, expected: frozenset[str]) -> None:

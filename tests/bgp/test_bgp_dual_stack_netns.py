@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bgp_lab import Cluster, Speakers, fib_nexthops, vtysh_json, wait_for
+from bgp_lab import Cluster, fib_nexthops, speakers_on, vtysh_json, wait_for
 from bgp_objects import node, service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
@@ -47,14 +47,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Cluster
         cluster.write(
             [service("web", lb_ips=["198.51.100.7", "2001:db8:100::7"]), endpoint_slice("web", ["node1"])]
         )
-        speakers = Speakers(lab, cluster, work)
-        try:
-            for name in NODES4:
-                speakers.start(name)
-            lab.wait_established(NODES4.values(), timeout=40)
+        with speakers_on(lab, cluster, work, NODES4):
             yield lab, cluster
-        finally:
-            speakers.stop_all()
 
 
 def established_count(lab: Lab, peer: str) -> int:

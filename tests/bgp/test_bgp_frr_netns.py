@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from bgp_lab import NODES, Cluster, Speakers, fib_nexthops, vtysh_json, wait_for
+from bgp_lab import NODES, Cluster, Speakers, fib_nexthops, speakers_on, vtysh_json, wait_for
 from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
@@ -53,17 +53,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Cluster
     work = tmp_path_factory.mktemp("bgp-frr")
     with running_lab(topology_path("bgp-ecmp")) as lab:
         cluster = Cluster(work / "cluster", CONFIG)
-        speakers = Speakers(lab, cluster, work)
-        try:
-            for name in NODES:
-                speakers.start(name)
-            lab.wait_established(NODES.values(), timeout=40)
+        with speakers_on(lab, cluster, work, NODES) as speakers:
             yield lab, cluster, speakers
-        finally:
-            speakers.stop_all()
-            for name in NODES:
-                if "Traceback" in speakers.logs(name):
-                    print(speakers.logs(name)[-3000:])
 
 
 def nexthops(lab: Lab, prefix: str, expected: frozenset[str], timeout: float = 15.0) -> frozenset[str]:
