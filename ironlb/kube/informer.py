@@ -257,6 +257,7 @@ class Informer:
             _request_timeout=(10, self._watch_timeout + 30),
         )
         self._resp = resp
+        drained = False
         try:
             if self._stop.is_set():
                 return
@@ -278,6 +279,11 @@ class Informer:
                     self._rv = rv_of(obj) or self._rv
                 if change is not None:
                     self._emit([change])
+            drained = True
         finally:
             self._resp = None
+            if not drained:
+                # Unread bytes of an abandoned stream would be parsed as the next
+                # response's status line if the connection went back to the pool.
+                resp.close()
             resp.release_conn()

@@ -301,7 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
         store = api.store
         rt = p.resource
         bookmarks = _truthy(query.get("allowWatchBookmarks"))
-        timeout = float(query.get("timeoutSeconds") or api.default_watch_timeout)
+        # As kube-apiserver: an absent or zero timeoutSeconds means the server's default.
+        timeout = float(query.get("timeoutSeconds") or 0) or api.default_watch_timeout
         deadline = time.monotonic() + timeout
         rv_param = query.get("resourceVersion")
         initial: list[Obj] = []

@@ -132,9 +132,11 @@ def test_request_log_names_rbac_verbs_and_subresources(kube: Kube) -> None:
     kube.core.list_namespaced_service("default", field_selector="metadata.name=a")
     kube.core.list_namespaced_service("default", field_selector="metadata.name!=a")
     core: Any = kube.core
-    core.list_namespaced_service(
-        "default", field_selector="metadata.name==a", watch=True, timeout_seconds=0, _preload_content=False
-    ).release_conn()
+    watch = core.list_namespaced_service(
+        "default", field_selector="metadata.name==a", watch=True, timeout_seconds=1, _preload_content=False
+    )
+    watch.read()  # to the end of the stream: a half-read body must not go back to the pool
+    watch.release_conn()
     kube.core.delete_namespaced_service("a", "default")
     recs = [(r.verb, r.rbac_resource, r.namespace, r.name, r.code) for r in kube.server.requests()]
     assert recs == [
