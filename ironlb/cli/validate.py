@@ -117,6 +117,11 @@ def summarize(config: Config) -> str:
     for peer in config.peers:
         kind = "iBGP" if peer.is_ibgp else "eBGP"
         extra = f", bfd-profile {peer.bfd_profile}" if peer.bfd_profile else ""
+        if int(peer.keepalive_time) != int(peer.hold_time) // 3:
+            extra += (
+                f" (the ExaBGP backend has no keepalive setting: it sends keepalives every "
+                f"{int(peer.hold_time) // 3}s, a third of the hold time)"
+            )
         lines.append(
             f"  {peer.peer_address} port {peer.peer_port}: AS{peer.peer_asn} ({kind}, my AS{peer.my_asn}), "
             f"hold {int(peer.hold_time)}s, keepalive {int(peer.keepalive_time)}s, "

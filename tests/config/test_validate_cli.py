@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,34 @@ def test_summary_names_pools_peers_and_bfd_caveat(capsys: pytest.CaptureFixture[
     assert "addresses: IPv4 514, IPv6 16" in out
     assert "172.30.0.1 port 179: AS64512 (eBGP, my AS64513), hold 120s, keepalive 40s" in out
     assert "the ExaBGP backend does not run BFD" in out
+
+
+def test_summary_says_when_keepalive_time_cannot_be_honoured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "ka.yaml"
+    peer = "{peer-address: 10.0.0.%d, peer-asn: 1, my-asn: 2, hold-time: 90s, keepalive-time: %s}"
+    cfg.write_text(f"peers: [{peer % (1, '30s')}, {peer % (2, '10s')}]\n")
+    assert main(["validate", str(cfg)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "keepalive" in line]
+    assert "no keepalive setting" not in lines[0]
+    assert lines[1].endswith(
+        "(the ExaBGP backend has no keepalive setting: "
+        "it sends keepalives every 30s, a third of the hold time)"
+    )
+
+
+def test_layer2_sample_pools_avoid_the_layer2_labs_hosts() -> None:
+    """Users try the samples on the lab: a pool holding a host's address would hijack it."""
+    lab = (SAMPLES.parents[1] / "containerlab" / "layer2" / "layer2.clab.yml").read_text()
+    hosts = [ipaddress.ip_interface(a).ip for a in re.findall(r"addr add (\S+) dev", lab)]
+    assert len(hosts) >= 8  # the nodes and the client, IPv4 and IPv6
+    for name in sorted(EXPECTED_SAMPLES):
+        for pool in parse_config((SAMPLES / name).read_text()).pools:
+            for host in hosts:
+                assert not any(r.family == host.version and r.first <= host <= r.last for r in pool.ranges), (
+                    f"{name}: pool {pool.name} holds the lab host {host}"
+                )
 
 
 def test_invalid_file_exits_1_with_every_error_on_stderr(
