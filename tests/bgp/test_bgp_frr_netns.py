@@ -122,6 +122,25 @@ def test_etp_local_only_nodes_with_endpoints_and_withdraw_from_one(
     assert nexthops(lab, "198.51.100.20", frozenset()) == frozenset()
 
 
+def test_exclusion_label_withdraws_the_nodes_lb_routes_at_once(env: tuple[Lab, Cluster, Speakers]) -> None:
+    """The way out of service for a node (README): label it, its speaker withdraws while still running."""
+    lab, cluster, _ = env
+    objs = [service("web", lb_ips=["198.51.100.7"]), endpoint_slice("web", ["node2"])]
+    cluster.write(objs)
+    nexthops(lab, "198.51.100.7", ALL)
+    node3 = next(n for n in cluster.nodes if n["metadata"]["name"] == "node3")
+    label = "node.kubernetes.io/exclude-from-external-load-balancers"
+    node3["metadata"]["labels"][label] = "true"
+    try:
+        cluster.write(objs)
+        assert nexthops(lab, "198.51.100.7", ALL - {NODES["node3"]}) == ALL - {NODES["node3"]}
+        assert fib_nexthops(lab, "10.96.0.0/16") == ALL  # the ClusterIP range is the node selectors' business
+    finally:
+        del node3["metadata"]["labels"][label]
+        cluster.write(objs)
+    assert nexthops(lab, "198.51.100.7", ALL) == ALL
+
+
 def test_itp_local_cluster_ip_route(env: tuple[Lab, Cluster, Speakers]) -> None:
     lab, cluster, _ = env
     dns = service("dns", svc_type="ClusterIP", cluster_ip="10.96.0.10", itp="Local")
