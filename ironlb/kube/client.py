@@ -18,6 +18,11 @@ from kubernetes import client, config
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 32  # informers hold one connection each for their watch; writers need the rest
+WRITE_TIMEOUT = 5.0
+"""Seconds a status patch or Event write may take. Without a bound, a request the API server
+never answers holds its worker forever (a hung write). 5 s is the default Lease's margin
+(duration 15 s - renew deadline 10 s); urllib3 does not retry a timed-out PATCH or POST, so
+one call lasts at most this long, then the work queue retries it with backoff."""
 
 
 def make_api_client(kubeconfig: str | None = None, *, context: str | None = None) -> client.ApiClient:

@@ -22,6 +22,7 @@ from typing import Any
 
 from kubernetes import client
 
+from ironlb.kube.client import WRITE_TIMEOUT
 from ironlb.kube.errors import KubeError, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,10 @@ class EventRecorder:
         aggregate_window: float = 600.0,
         max_queue: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        request_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
+        self._timeout = request_timeout
         self._component, self._host = component, host
         self._window, self._clock = aggregate_window, clock
         self._queue: queue.Queue[_Pending | None] = queue.Queue(max_queue)
@@ -153,7 +156,11 @@ class EventRecorder:
             try:
                 call_with_retry(
                     lambda: self._core.patch_namespaced_event(
-                        name, ns, patch, _content_type="application/merge-patch+json"
+                        name,
+                        ns,
+                        patch,
+                        _content_type="application/merge-patch+json",
+                        _request_timeout=self._timeout,
                     )
                 )
                 self._remember(key, (name, ns, count + 1, self._clock()))
@@ -165,7 +172,9 @@ class EventRecorder:
             # A fresh name per attempt (client-go's scheme: object name + unique suffix).
             name = f"{p.involved.get('name', 'object')}.{time.time_ns():x}"
             body = event_body(p, component=self._component, host=self._host, now=now, name=name)
-            self._core.create_namespaced_event(body["metadata"]["namespace"], body)
+            self._core.create_namespaced_event(
+                body["metadata"]["namespace"], body, _request_timeout=self._timeout
+            )
             return body
 
         made = call_with_retry(create)

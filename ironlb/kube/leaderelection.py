@@ -105,6 +105,11 @@ class LeaderElector:
             watch_timeout=watch_timeout,
         )
         self.wakeups = 0  # rounds started early by the watch (logs and tests)
+        # Every Lease call is bounded, so a request the server never answers cannot keep the loop
+        # from stepping down at the renew deadline. urllib3 retries a timed-out GET or PUT three
+        # times (its default Retry(3)), so one call may last four timeouts: a quarter each keeps
+        # a whole call within the renew deadline, as client-go bounds its renew loop by it.
+        self._request_timeout = cfg.renew_deadline / 4
 
     # -- state --------------------------------------------------------------------
     def is_leader(self) -> bool:
@@ -142,16 +147,23 @@ class LeaderElector:
         try:
             with api_errors():
                 resp = self._api.read_namespaced_lease(
-                    self.cfg.name, self.cfg.namespace, _preload_content=False
+                    self.cfg.name,
+                    self.cfg.namespace,
+                    _preload_content=False,
+                    _request_timeout=self._request_timeout,
                 )
         except ObjectGone:
             return None
         return record_from_lease(json.loads(resp.data))
 
     def attempt(self, rec: LeaseRecord | None) -> bool:
-        """Write the Lease as ours, based on ``rec`` as read; False if someone else won (409)."""
+        """Write the Lease as ours, based on ``rec`` as read; False if someone else won (409).
+
+        The lock is never held across the request: a renewal the API server never answers
+        must not block ``is_leader``, which has to turn False on its own at the renew deadline.
+        """
         with self._lock:
-            now = self._clock()
+            now = self._clock()  # taken before the write: leadership is counted from here
             self._obs = None if rec is None else observe(self._obs, rec, now)
             if rec is not None:
                 self._note_holder(rec.holder)
@@ -160,25 +172,32 @@ class LeaderElector:
                 self._lose("held by " + (rec.holder if rec else "?"))
                 return False
             spec = lease_spec(rec, self.cfg.identity, self._wall(), self.cfg.lease_duration)
-            body: dict[str, Any] = {
-                "metadata": {"name": self.cfg.name, "namespace": self.cfg.namespace},
-                "spec": spec,
-            }
-            try:
-                with api_errors():
-                    if rec is None:
-                        self._api.create_namespaced_lease(self.cfg.namespace, body)
-                    else:
-                        body["metadata"]["resourceVersion"] = rec.resource_version
-                        self._api.replace_namespaced_lease(self.cfg.name, self.cfg.namespace, body)
-            except KubeError as exc:
-                if exc.status == 409:
-                    # Someone wrote the Lease since we read it. Like client-go, a leader does not
-                    # step down for one failed renewal: it stays leader only until its renew
-                    # deadline, which ends before any standby may take over.
-                    log.debug("lease %s: conflict (%s); retrying next round", self.cfg.name, exc.reason)
-                    return False
-                raise
+        body: dict[str, Any] = {
+            "metadata": {"name": self.cfg.name, "namespace": self.cfg.namespace},
+            "spec": spec,
+        }
+        try:
+            with api_errors():
+                if rec is None:
+                    self._api.create_namespaced_lease(
+                        self.cfg.namespace, body, _request_timeout=self._request_timeout
+                    )
+                else:
+                    body["metadata"]["resourceVersion"] = rec.resource_version
+                    self._api.replace_namespaced_lease(
+                        self.cfg.name, self.cfg.namespace, body, _request_timeout=self._request_timeout
+                    )
+        except KubeError as exc:
+            if exc.status == 409:
+                # Someone wrote the Lease since we read it. Like client-go, a leader does not
+                # step down for one failed renewal: it stays leader only until its renew
+                # deadline, which ends before any standby may take over.
+                log.debug("lease %s: conflict (%s); retrying next round", self.cfg.name, exc.reason)
+                return False
+            raise
+        with self._lock:
+            if self._stop.is_set():
+                return False  # stopped meanwhile: ``release`` clears the Lease if this write landed
             self._last_renew = now
             self._note_holder(self.cfg.identity)
             if not self._leading:
@@ -221,7 +240,9 @@ class LeaderElector:
                     "spec": release_spec(rec, self._wall()),
                 }
                 with api_errors():
-                    self._api.replace_namespaced_lease(self.cfg.name, self.cfg.namespace, body)
+                    self._api.replace_namespaced_lease(
+                        self.cfg.name, self.cfg.namespace, body, _request_timeout=self._request_timeout
+                    )
                 log.info("lease %s/%s released by %s", self.cfg.namespace, self.cfg.name, self.cfg.identity)
                 return True
             except KubeError as exc:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +287,79 @@ def test_leader_learns_at_once_that_another_holder_took_the_lease(env: Env) -> N
         a.stop(release=True)
     # Not ours any more: stopping does not clear someone else's Lease.
     assert lease_spec_of(env)["holderIdentity"] == "intruder"
+
+
+# -- a renewal that hangs: the API server takes the PUT and never answers -------------------
+# Short timings; a Lease of 3 s (vs. a renew deadline of 1 s) leaves a 2 s margin, so the order
+# asserted below is the protocol's, not the scheduler's luck.
+HANG = {"lease_duration": 3.0, "renew_deadline": 1.0, "retry_period": 0.2}
+
+
+def answers(fn: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """``fn()``, called in a thread: an accessor that blocks on a hung request fails the test."""
+    out: list[bool] = []
+    t = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    t.start()
+    t.join(timeout)
+    if not out:
+        raise AssertionError(f"{fn} did not answer within {timeout} s (blocked by a hung request?)")
+    return out[0]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Env, client.ApiClient, client.ApiClient]]:
+    """A double that tells two clients apart by their tokens ("a", "b"), so one can be hung."""
+    with KubeApiServer(bookmark_interval=0.2, tokens={"a": None, "b": None}) as server:
+        kc = server.write_kubeconfig(tmp_path / "kubeconfig", token="a")
+        api_a = make_api_client(str(kc))
+        api_b = client_with_token(api_a, "b")
+        try:
+            yield Env(server, api_a, kc), api_a, api_b
+        finally:
+            server.unhang(drop=True)
+            api_a.close()
+            api_b.close()
+
+
+def test_leader_whose_renewal_hangs_stops_leading_before_a_standby_can_take_over(
+    pair: tuple[Env, client.ApiClient, client.ApiClient],
+) -> None:
+    env, api_a, api_b = pair
+    lost = threading.Event()
+    a_leads_when_b_starts: list[bool] = []
+    a = LeaderElector(
+        api_a, LeaderConfig("ironlb-system", LEASE, "a", **HANG), on_stopped_leading=lost.set
+    ).start()
+    b = LeaderElector(
+        api_b,
+        LeaderConfig("ironlb-system", LEASE, "b", **HANG),
+        on_started_leading=lambda: a_leads_when_b_starts.append(answers(a.is_leader)),
+    )
+    try:
+        wait_for(a.is_leader, 20, "a leads")
+        b.start()
+        wait_for(lambda: b.holder == "a" and b.wait_watching(0), 20, "b is a watching standby")
+        env.server.hang("update", "leases", user="a")
+        assert env.server.wait_hung(1, 10), "a's renewal reaches the server and is held"
+        # The accessor answers at once (it must not wait for the hung renewal) and turns False
+        # by itself once the renew deadline has passed...
+        wait_for(lambda: not answers(a.is_leader), 20, "a stops counting itself leader")
+        # ...while the Lease still names a, so no standby could have taken over yet.
+        assert lease_spec_of(env)["holderIdentity"] == "a" and not answers(b.is_leader)
+        # The elector thread is not stuck in the hung call: it gives up and steps down.
+        assert lost.wait(20), "a's on_stopped_leading ran while its renewals still hang"
+        wait_for(b.is_leader, 20, "b takes over once a's Lease expired")
+        assert a_leads_when_b_starts == [False]  # b's first moment as leader: a had stopped
+        assert lease_spec_of(env)["holderIdentity"] == "b" and not answers(a.is_leader)
+        # a's renewals arrive now, late: each carries the resourceVersion a read, which b's
+        # acquisition made stale, so none is applied (409) and b keeps the Lease.
+        assert env.server.unhang() >= 1
+        late = [r for r in env.server.requests() if r.user == "a" and r.verb == "update"]
+        b_took = min(r.at for r in env.server.requests() if r.user == "b" and r.verb == "update")
+        assert [r.code for r in late if r.at > b_took] and all(r.code == 409 for r in late if r.at > b_took)
+        wait_for(lambda: a.holder == "b", 20, "a sees b holding the Lease")
+        assert lease_spec_of(env)["holderIdentity"] == "b" and b.is_leader() and not a.is_leader()
+    finally:
+        env.server.unhang(drop=True)
+        a.stop(release=False)
+        b.stop(release=True)

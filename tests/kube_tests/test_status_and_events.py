@@ -94,6 +94,33 @@ def test_writer_errors_are_classified(env: Env) -> None:
         writer.set_ingress(gone, ["192.0.2.7"])
 
 
+def test_a_status_write_the_server_never_answers_fails_temporarily_instead_of_hanging(env: Env) -> None:
+    env.core.create_namespaced_service("default", lb("a"))
+    writer = ServiceWriter(env.api, request_timeout=0.5)
+    env.server.hang("patch", "services/status")
+    try:
+        with pytest.raises(TemporaryKubeError):  # the work queue retries it with backoff
+            writer.set_ingress(_read(env), ["192.0.2.7"])
+        assert env.server.hung() == 1  # sent once: a timed-out PATCH is not re-sent by urllib3
+    finally:
+        env.server.unhang(drop=True)
+    after = writer.set_ingress(_read(env), ["192.0.2.7"])
+    assert after["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.7", "ipMode": "VIP"}]
+
+
+def test_event_writes_the_server_never_answers_are_given_up(env: Env) -> None:
+    env.core.create_namespaced_service("default", lb("a"))
+    rec = EventRecorder(env.api, request_timeout=0.2)
+    env.server.hang("create", "events")
+    try:
+        rec.warning(_read(env), "AllocationFailed", "no available IPs")
+        assert rec.flush(30)  # without a bound the recorder's thread would wait forever
+        assert rec.failed == 1 and rec.sent == 0
+    finally:
+        env.server.unhang(drop=True)
+        rec.close()
+
+
 def test_call_with_retry_survives_a_short_outage(env: Env) -> None:
     env.server.begin_outage("503")
     calls = []

@@ -26,7 +26,9 @@ resourceVersions get 410), a bounded history (``history_limit``),
 (``requests()``: RBAC verb, group, resource, subresource, namespace, name, code, user,
 body, time; a list/watch on ``metadata.name=<n>`` is logged with name <n>, as RBAC
 ``resourceNames`` sees it) and bearer tokens with per-(verb, resource) grants
-(``tokens=``: 401/403).
+(``tokens=``: 401/403), ``hang(verb, resource, user=, name=)``/``unhang(drop=)`` (hold
+matching requests unanswered, then serve them late or drop them unapplied;
+``wait_hung()`` tells when a call is being held).
 ``open_watches()`` tells when a client's watch is in place.
 
 Known differences from kube-apiserver: a watch from a too-old resourceVersion gets an

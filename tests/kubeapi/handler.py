@@ -8,6 +8,7 @@ State and fault injection live in ``server.KubeApiServer`` and ``store.Store``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -38,10 +39,10 @@ class RequestRecord:
     subresource: str | None
     namespace: str | None
     name: str | None
-    code: int
+    code: int  # 0: held by ``hang`` and dropped unanswered
     user: str | None
     body: str | None = None  # JSON text of the request body of create/update/patch
-    at: float = 0.0  # wall-clock time the answer was sent (time.time())
+    at: float = 0.0  # wall-clock time the answer was sent (time.time()); for a held request: its release
 
     @property
     def rbac_resource(self) -> str:
@@ -161,24 +162,38 @@ class _Handler(BaseHTTPRequestHandler):
         # As kube-apiserver's RequestInfo: a list/watch on ``metadata.name=<n>`` names <n>
         # (what lets RBAC ``resourceNames`` grant it).
         name = parsed.name or (exact_name(query.get("fieldSelector")) if verb in ("list", "watch") else None)
-        self._pending_log = RequestRecord(
+        record = RequestRecord(
             verb, rt.group, rt.plural, parsed.subresource, parsed.namespace, name, 0, user, logged_body
         )
+        self._pending_log = record
         code = 200
+        held = None
         try:
             if denial is not None:
                 raise denial
+            held = api._hold(verb, record.rbac_resource, user, name)
+            if held is not None and not held.serve:
+                code = 0  # dropped by ``unhang(drop=True)``: never applied, never answered
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
             if watch and method == "GET":
                 code = self._watch(parsed, query)
             else:
                 code = self._serve(method, parsed, query, body)
         except ApiError as exc:
             code = exc.code
-            self._send_json(exc.code, exc.status())
+            try:
+                self._send_json(exc.code, exc.status())
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self.close_connection = True  # e.g. a held request whose client gave up meanwhile
         finally:
             self._log_request(code)
+            if held is not None:
+                held.done.set()
 
     def _serve(self, method: str, p: ParsedPath, query: dict[str, str], body: Any) -> int:
         store = self.server.api.store

@@ -6,6 +6,13 @@ subresource or selectors. The wire protocol is in ``handler``, the objects in
 ``store``; this module owns the listening socket (so it can refuse connections for a
 while), the open connections (so it can cut them), the request log and the
 optional bearer tokens with per-(verb, resource) grants (401/403).
+
+``hang(verb, resource)`` holds matching requests without an answer (the TCP connection
+is accepted, the request read, nothing comes back), as a kube-apiserver behind a stalled
+network or a stuck etcd: the client sees a hung call and only its own request timeout
+ends its wait. ``unhang()`` then serves the held requests late (as a real API server may
+still complete a write whose client already gave up) or, with ``drop=True``, closes
+their connections unapplied (the request was lost on the way).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +32,39 @@ from .handler import RequestRecord, _Handler, _HTTPServer
 from .kubeconfig import write_kubeconfig
 from .resources import RESOURCES, ParsedPath, ResourceType
 from .store import Store
+from .tls import ServerTLS, TLSHTTPServer
 
 log = logging.getLogger(__name__)
 
 Grants = frozenset[tuple[str, str]] | None  # None: everything allowed
 
 __all__ = ["KubeApiServer", "RequestRecord"]
+
+
+@dataclass(frozen=True)
+class _HangRule:
+    verb: str  # RBAC verb, "*" for any
+    resource: str  # "leases", "services/status", ...; "*" for any
+    user: str | None  # bearer token; None for anyone
+    name: str | None  # object name; None for any
+
+    def matches(self, verb: str, resource: str, user: str | None, name: str | None) -> bool:
+        return (
+            self.verb in (verb, "*")
+            and self.resource in (resource, "*")
+            and (self.user is None or self.user == user)
+            and (self.name is None or self.name == name)
+        )
+
+
+class _Held:
+    """One request held by ``hang``: ``serve`` is set on release, ``done`` once it is answered."""
+
+    __slots__ = ("done", "serve")
+
+    def __init__(self) -> None:
+        self.serve: bool | None = None
+        self.done = threading.Event()
 
 
 class KubeApiServer:
@@ -46,6 +81,7 @@ class KubeApiServer:
         watch_gone: str = "event",
         default_watch_timeout: float = 300.0,
         tokens: Mapping[str, Iterable[tuple[str, str]] | None] | None = None,
+        tls: ServerTLS | None = None,
     ) -> None:
         self.store = store or Store(history_limit=history_limit)
         self.bookmark_interval = bookmark_interval
@@ -55,16 +91,24 @@ class KubeApiServer:
             None if tokens is None else {t: None if g is None else frozenset(g) for t, g in tokens.items()}
         )
         self.unavailable_mode: str | None = None
+        self.tls = tls  # HTTPS with this certificate when set (tls.make_certs)
         self._host, self._port = host, port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        self._hang_cond = threading.Condition()
+        self._hang_rules: list[_HangRule] = []
+        self._held: list[_Held] = []
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> KubeApiServer:
-        httpd = _HTTPServer((self._host, self._port), _Handler)
+        if self.tls is None:
+            httpd = _HTTPServer((self._host, self._port), _Handler)
+        else:
+            httpd = TLSHTTPServer((self._host, self._port), _Handler)
+            httpd.tls = self.tls
         httpd.api = self
         self._port = httpd.server_address[1]
         self._httpd = httpd
@@ -85,6 +129,7 @@ class KubeApiServer:
         self._cut_connections()
 
     def stop(self) -> None:
+        self.unhang(drop=True)
         self._close_listener()
         self.store.drop_watches()
 
@@ -100,7 +145,8 @@ class KubeApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self._host}:{self._port}"
 
     def write_kubeconfig(self, path: str | Path, token: str | None = None) -> Path:
         return write_kubeconfig(path, self.url, token=token)
@@ -160,6 +206,65 @@ class KubeApiServer:
         finally:
             self.end_outage()
 
+    def hang(self, verb: str, resource: str, *, user: str | None = None, name: str | None = None) -> None:
+        """Hold every matching request unanswered until ``unhang``.
+
+        ``verb`` is the RBAC verb (``update``, ``patch``, ...), ``resource`` the RBAC resource
+        with its subresource (``leases``, ``services/status``), ``user`` a bearer token and
+        ``name`` the object's name (None: any); ``"*"`` matches any verb or resource. Rules add
+        up. Held requests are logged when they are finally answered, so a late write shows up
+        in ``requests()`` at the time it was applied. Note that urllib3 (under the kubernetes
+        client) re-sends a GET or PUT whose read timed out, up to three times: each copy is
+        held too.
+        """
+        with self._hang_cond:
+            self._hang_rules.append(_HangRule(verb, resource, user, name))
+
+    def unhang(self, *, drop: bool = False) -> int:
+        """Remove every hang rule and release the held requests; returns how many were held.
+
+        By default they are served now, in the order they arrived (late, possibly after their
+        client gave up: a write is applied unless its preconditions fail). ``drop=True``
+        closes their connections instead, unapplied, and logs them with code 0 (a client still
+        waiting may re-send a GET or PUT, which is then served: the rules are gone).
+        """
+        with self._hang_cond:
+            self._hang_rules.clear()
+            held, self._held = self._held, []
+        for h in held:  # one at a time, in arrival order, each answered before the next goes
+            with self._hang_cond:
+                h.serve = not drop
+                self._hang_cond.notify_all()
+            h.done.wait(5.0)
+        return len(held)
+
+    def hung(self) -> int:
+        """How many requests are being held right now."""
+        with self._hang_cond:
+            return len(self._held)
+
+    def wait_hung(self, count: int = 1, timeout: float = 10.0) -> bool:
+        """Wait until at least ``count`` requests are held (a client's call has arrived)."""
+        with self._hang_cond:
+            return self._hang_cond.wait_for(lambda: len(self._held) >= count, timeout)
+
+    def _hold(self, verb: str, resource: str, user: str | None, name: str | None) -> _Held | None:
+        """Called by the handler before serving: while a rule matches, wait for ``unhang``.
+
+        Returns None when no rule matched, else the released hold (``serve`` says whether to
+        serve or drop; the handler sets ``done`` once it has answered).
+        """
+        with self._hang_cond:
+            if not any(rule.matches(verb, resource, user, name) for rule in self._hang_rules):
+                return None
+            held = _Held()
+            self._held.append(held)
+            self._hang_cond.notify_all()
+            log.debug("holding %s %s %s of %s", verb, resource, name, user)
+            while held.serve is None:
+                self._hang_cond.wait()
+            return held
+
     # -- request log and authorisation -------------------------------------------
     def _log(self, rec: RequestRecord) -> None:
         with self._lock:
@@ -176,7 +281,8 @@ class KubeApiServer:
     def _authorize(self, header: str | None, verb: str, p: ParsedPath) -> tuple[str | None, ApiError | None]:
         if self.tokens is None:
             return None, None
-        token = header[7:] if header and header.startswith("Bearer ") else None
+        # The scheme is case-insensitive, as in kube-apiserver: in-cluster credentials send "bearer".
+        token = header[7:] if header and header[:7].lower() == "bearer " else None
         if token is None or token not in self.tokens:
             return None, ApiError(401, "Unauthorized", "Unauthorized")
         grants = self.tokens[token]
