@@ -1,5 +1,6 @@
 # One image for both programs: the Deployment runs `ironlb-controller`, the DaemonSet
-# `ironlb-speaker` (ExaBGP comes in as a Python dependency). Build: `make image`.
+# `ironlb-speaker` (ExaBGP comes in as a Python dependency, FRR's bfdd as a Debian
+# package). Build: `make image`.
 #
 # The default user is unprivileged (the controller runs as it, runAsNonRoot); the
 # speaker's DaemonSet overrides it with runAsUser 0 because AF_PACKET sockets and
@@ -24,6 +25,16 @@ ENV PATH=/opt/ironlb/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 COPY --from=build /opt/ironlb /opt/ironlb
+# FRR's bfdd (package frr) runs next to ExaBGP for BGP peers that name a bfd-profile; the
+# speaker starts only bfdd (no zebra, no other FRR daemon) and talks to it with vtysh.
+# root joins FRR's vty group so that bfdd can stay root (-u root -g root): switching to
+# the frr user needs CAP_SETUID/SETGID/CHOWN, which the speaker's container drops. bfdd
+# itself needs CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE besides NET_RAW (see README).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends frr \
+ && rm -rf /var/lib/apt/lists/* \
+ && test -x /usr/lib/frr/bfdd \
+ && usermod -a -G frrvty root
 RUN groupadd --system --gid 65532 ironlb \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin ironlb

@@ -28,6 +28,7 @@ from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUna
 from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
 from speaker import metrics
+from speaker.bfd.backend import BfdAnnouncer
 from speaker.bgp.backend import BgpAnnouncer
 from speaker.events import LogSink, NodeAssignedEvents
 from speaker.layer2.announcer import Layer2Announcer
@@ -49,6 +50,7 @@ def build_backends(options: SpeakerOptions) -> list[Announcer]:
     backends: list[Announcer] = [Layer2Announcer()]
     if options.bgp:
         backends.append(BgpAnnouncer.from_options(options))
+        backends.append(BfdAnnouncer.from_options(options))  # bfdd runs only for peers with a bfd-profile
     return backends
 
 

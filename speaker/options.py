@@ -34,6 +34,8 @@ class SpeakerOptions:
     bgp_workdir: str | None = None
     bgp_password_dir: str | None = None
     bgp_graceful_restart: int = 120
+    bfd_workdir: str | None = None
+    bfdd: str = "/usr/lib/frr/bfdd"
 
 
 def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> SpeakerOptions:
@@ -78,6 +80,14 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
     p.add_argument(
         "--bgp-graceful-restart", type=int, default=int(e("IRONLB_BGP_GRACEFUL_RESTART", "120") or 120)
     )
+    p.add_argument(
+        "--bfd-workdir", default=e("IRONLB_BFD_WORKDIR"), help="bfdd files (default /run/ironlb/bfd-NODE)"
+    )
+    p.add_argument(
+        "--bfdd",
+        default=e("IRONLB_BFDD", "/usr/lib/frr/bfdd"),
+        help="FRR's bfdd, run for peers that name a bfd-profile",
+    )
     a = p.parse_args(argv)
     if not a.node:
         p.error("--node (or NODE_NAME) is required")
@@ -102,4 +112,6 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         bgp_workdir=a.bgp_workdir or None,
         bgp_password_dir=a.bgp_password_dir or None,
         bgp_graceful_restart=a.bgp_graceful_restart,
+        bfd_workdir=a.bfd_workdir or None,
+        bfdd=a.bfdd,
     )

@@ -131,10 +131,19 @@ def summarize(config: Config) -> str:
         n = len(config.bgp_communities)
         lines.append(f"bgp-communities: {n} alias{'es' if n != 1 else ''}\n")
     if config.bfd_profiles:
+        used = {p.bfd_profile for p in config.peers if p.bfd_profile}
         lines.append(
-            f"bfd-profiles: {len(config.bfd_profiles)} (accepted for compatibility; "
-            "the ExaBGP backend does not run BFD)\n"
+            f"bfd-profiles: {len(config.bfd_profiles)} ({len(used)} used; the speaker runs FRR's bfdd "
+            "next to ExaBGP for peers that name one, and the router must run BFD too)\n"
         )
+        for prof in config.bfd_profiles:
+            lines.append(
+                f"  {prof.name}: transmit {prof.transmit_interval} ms, receive {prof.receive_interval} ms, "
+                f"multiplier {prof.detect_multiplier}: a dead node is detected after at least "
+                f"{prof.detect_multiplier * prof.transmit_interval} ms"
+                + ("" if prof.name in used else " (not used by any peer)")
+                + "\n"
+            )
     cip = config.cluster_ip_advertisement
     if cip is not None:
         lines.append(

@@ -22,8 +22,8 @@ Decisions, where MetalLB leaves room:
 - ``cluster-ip-advertisement.external-ips`` defaults to ``false``: announcing
   ``spec.externalIPs`` routes addresses any namespace user can write, so it is
   opt-in.
-- BFD profiles are accepted with MetalLB's documented ranges for compatibility;
-  the ExaBGP backend does not run BFD, so they have no effect on sessions.
+- BFD profiles are accepted with MetalLB's documented ranges; the speaker runs
+  FRR's bfdd for peers that name one (``speaker.bfd``).
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def selectors_match(selectors: tuple[NodeSelector, ...], labels: Mapping[str, st
 
 @dataclass(frozen=True)
 class BfdProfile:
-    """Accepted for compatibility with MetalLB configs; the ExaBGP backend does not run BFD."""
+    """MetalLB's BFD profile; the speaker runs FRR's bfdd for peers that name one (``speaker.bfd``)."""
 
     name: str
     receive_interval: int = 300

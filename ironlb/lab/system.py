@@ -150,7 +150,8 @@ class IronlbSystem:
                 "ironlb-speaker",
                 ["-m", "speaker", "--node", node, "--manifests", cluster,
                  "--membership-key-file", str(key), "--poll-interval", "0.1",
-                 "--bgp-workdir", str(self.work_dir / f"bgp-{node}")],
+                 "--bgp-workdir", str(self.work_dir / f"bgp-{node}"),
+                 "--bfd-workdir", str(self.work_dir / f"bfd-{node}")],
             )  # fmt: skip
             self._spawn(
                 node,

@@ -45,6 +45,7 @@ from speaker.bgp.exabgp_config import (
 )
 from speaker.bgp.exabgp_process import ExabgpProcess
 from speaker.options import SpeakerOptions
+from speaker.supervision import supervise
 
 log = logging.getLogger(__name__)
 
@@ -225,20 +226,13 @@ class BgpAnnouncer:
             metrics.EXABGP_UP.set(0)
 
     async def _supervise(self) -> None:
-        while not self._stopping.is_set():
-            await self._configured.wait()
-            retrying = tenacity.AsyncRetrying(
-                wait=tenacity.wait_exponential(multiplier=0.2, max=10),
-                retry=tenacity.retry_if_exception_type(ExabgpDied),
-                before_sleep=lambda rs: log.warning(
-                    "ExaBGP restart in %.1fs: %s",
-                    rs.upcoming_sleep,
-                    rs.outcome.exception() if rs.outcome else "",
-                ),
-            )
-            async for attempt in retrying:
-                with attempt:
-                    await self._run_once()
+        await supervise(
+            self._run_once,
+            what="ExaBGP",
+            wanted=self._configured,
+            stopping=self._stopping,
+            retry_on=ExabgpDied,
+        )
 
     async def _run_once(self) -> None:
         """Run ExaBGP until it exits; returns only after a healthy run, raises ExabgpDied otherwise."""

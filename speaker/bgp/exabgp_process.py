@@ -10,19 +10,16 @@ speaker's logger.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import shutil
-import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from speaker.supervision import ChildProcess
 
-STOP_TIMEOUT = 5.0
+log = logging.getLogger(__name__)
 
 
 def exabgp_command() -> list[str]:
@@ -64,84 +61,29 @@ def exabgp_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-class ExabgpProcess:
-    """One running ExaBGP; created per start, never reused."""
+class ExabgpProcess(ChildProcess):
+    """One running ExaBGP; created per start, never reused (process handling: ``ChildProcess``)."""
 
     def __init__(self, config_path: Path, *, command: Sequence[str] | None = None) -> None:
         self.config_path = config_path
         self.command = list(command or exabgp_command())
-        self._proc: asyncio.subprocess.Process | None = None
-        self._log_task: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.returncode is None
+        super().__init__([*self.command, "server", str(config_path)], name="exabgp", env=exabgp_environment())
 
     async def start(self) -> None:
-        self._proc = await asyncio.create_subprocess_exec(
-            *self.command,
-            "server",
-            str(self.config_path),
-            env=exabgp_environment(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._log_task = asyncio.create_task(self._forward_logs(), name="exabgp-logs")
-        log.info("started ExaBGP (pid %s) with %s", self._proc.pid, self.config_path)
-
-    async def _forward_logs(self) -> None:
-        """Copy ExaBGP's output to our log, line by line, whatever the line length."""
-        assert self._proc is not None and self._proc.stdout is not None
-        pending = b""
-        while True:
-            chunk = await self._proc.stdout.read(1 << 16)
-            if not chunk:
-                break
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                log.info("exabgp: %s", line.decode("utf-8", "replace").rstrip()[:2000])
-        if pending:
-            log.info("exabgp: %s", pending.decode("utf-8", "replace").rstrip()[:2000])
-
-    async def wait(self) -> int:
-        assert self._proc is not None
-        code = await self._proc.wait()
-        if self._log_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._log_task, 1.0)
-        return code
+        await super().start()
+        log.info("ExaBGP (pid %s) runs with %s", self.pid, self.config_path)
 
     def kill(self) -> None:
         """SIGKILL to ExaBGP and its API helper (its own process group).
 
         The sessions drop without a NOTIFICATION, so graceful restart keeps the routes.
         """
-        if self.running and self._proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
+        super().kill()
 
-    async def stop(self, *, graceful_restart: bool = False) -> None:
+    async def stop(self, *, graceful_restart: bool = False, kill: bool = False) -> None:
         """Stop and reap: SIGTERM (ExaBGP closes sessions with a Cease), wait, then SIGKILL.
 
-        With ``graceful_restart`` it is killed at once instead, so routers keep the
-        routes as stale for the restart time while the speaker comes back.
+        With ``graceful_restart`` it is killed at once instead, so routers keep the routes
+        as stale for the restart time while the speaker comes back.
         """
-        if self._proc is None:
-            return
-        if self.running:
-            if graceful_restart:
-                self.kill()
-            else:
-                with contextlib.suppress(ProcessLookupError):
-                    self._proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self._proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                self.kill()
-        await self.wait()
+        await super().stop(kill=graceful_restart or kill)

@@ -70,7 +70,8 @@ def test_summary_names_pools_peers_and_bfd_caveat(capsys: pytest.CaptureFixture[
     assert "  expensive: bgp, IPv4 260; manual only, 1 advertisement" in out
     assert "addresses: IPv4 514, IPv6 16" in out
     assert "172.30.0.1 port 179: AS64512 (eBGP, my AS64513), hold 120s, keepalive 40s" in out
-    assert "the ExaBGP backend does not run BFD" in out
+    assert "the speaker runs FRR's bfdd next to ExaBGP for peers that name one" in out
+    assert "  full1: transmit 180 ms, receive 179 ms, multiplier 3: a dead node is detected after" in out
 
 
 def test_summary_says_when_keepalive_time_cannot_be_honoured(

@@ -1,10 +1,10 @@
-"""Fixtures shared by the install tests: the rendered default and Prometheus kustomizations."""
+"""Fixtures shared by the install tests: the rendered default, BFD and Prometheus kustomizations."""
 
 from __future__ import annotations
 
 import pytest
 
-from .rendering import DEFAULT, PROMETHEUS, Obj, kubectl, render
+from .rendering import BFD, DEFAULT, PROMETHEUS, Obj, kubectl, render
 
 NO_KUBECTL = "kubectl is not installed (Debian: kubernetes-client; scripts/setup.sh installs it)"
 
@@ -21,3 +21,10 @@ def rendered_prometheus() -> list[Obj]:
     if kubectl() is None:
         pytest.skip(NO_KUBECTL)
     return render(PROMETHEUS)
+
+
+@pytest.fixture(scope="session")
+def rendered_bfd() -> list[Obj]:
+    if kubectl() is None:
+        pytest.skip(NO_KUBECTL)
+    return render(BFD)

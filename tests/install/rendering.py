@@ -17,6 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "config" / "default"
 PROMETHEUS = ROOT / "config" / "prometheus"
+BFD = ROOT / "config" / "bfd"
 SAMPLES = ROOT / "config" / "samples"
 NAMESPACE = "ironlb-system"
 

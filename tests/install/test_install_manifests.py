@@ -91,6 +91,22 @@ def test_speaker_has_host_network_and_only_net_raw_and_net_admin(rendered: list[
     assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
 
 
+def test_bfd_install_is_the_default_plus_the_two_capabilities_bfdd_needs(
+    rendered: list[Obj], rendered_bfd: list[Obj]
+) -> None:
+    def key(o: Obj) -> tuple[str, str]:
+        return o["kind"], o["metadata"]["name"]
+
+    bfd = {key(o): o for o in rendered_bfd}
+    assert set(bfd) == {key(o) for o in rendered}
+    for o in rendered:
+        if key(o) != ("DaemonSet", "speaker"):
+            assert bfd[key(o)] == o, key(o)
+    caps = container(bfd[("DaemonSet", "speaker")], "speaker")["securityContext"]["capabilities"]
+    assert caps["drop"] == ["ALL"]
+    assert sorted(caps["add"]) == ["NET_ADMIN", "NET_BIND_SERVICE", "NET_RAW", "SYS_ADMIN"]
+
+
 def test_speaker_runs_on_control_plane_nodes_too(rendered: list[Obj]) -> None:
     pod = one(rendered, "DaemonSet", "speaker")["spec"]["template"]["spec"]
     tolerated = {(t["key"], t.get("operator"), t.get("effect")) for t in pod["tolerations"]}

@@ -1,0 +1,132 @@
+"""Restart-with-backoff for the speaker's child daemons (ExaBGP, FRR's bfdd).
+
+Why: the speaker runs its routing daemons as children (PID 1 in a container does
+not reap orphans, and the speaker must see them die). Each backend says how to
+run its child once; this module owns the one policy for all of them: run while
+wanted, restart with exponential backoff (tenacity) while it keeps dying, and
+start a fresh backoff sequence after a healthy run. It also holds the child
+process wrapper shared by them (start in its own process group, forward its
+output to our log, stop with SIGTERM then SIGKILL, always reap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import tenacity
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 5.0
+
+
+async def supervise(
+    run_once: Callable[[], Awaitable[None]],
+    *,
+    what: str,
+    wanted: asyncio.Event,
+    stopping: asyncio.Event,
+    retry_on: type[BaseException],
+    max_wait: float = 10.0,
+) -> None:
+    """Call ``run_once`` while ``wanted`` is set, until ``stopping``.
+
+    ``run_once`` returns after a healthy run (the next start has no delay) and
+    raises ``retry_on`` when the child died early: the next start then waits
+    0.2 s, 0.4 s, ... up to ``max_wait``.
+    """
+    while not stopping.is_set():
+        await wanted.wait()
+        retrying = tenacity.AsyncRetrying(
+            wait=tenacity.wait_exponential(multiplier=0.2, max=max_wait),
+            retry=tenacity.retry_if_exception_type(retry_on),
+            before_sleep=lambda rs: log.warning(
+                "%s restart in %.1fs: %s",
+                what,
+                rs.upcoming_sleep,
+                rs.outcome.exception() if rs.outcome else "",
+            ),
+        )
+        async for attempt in retrying:
+            with attempt:
+                await run_once()
+
+
+class ChildProcess:
+    """One run of a child daemon (foreground, own process group); created per start, never reused."""
+
+    def __init__(self, argv: Sequence[str], *, name: str, env: Mapping[str, str] | None = None) -> None:
+        self.argv = list(argv)
+        self.name = name
+        self.env = dict(env) if env is not None else None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._log_task: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    async def start(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._log_task = asyncio.create_task(self._forward_logs(), name=f"{self.name}-logs")
+        log.info("started %s (pid %s)", self.name, self._proc.pid)
+
+    async def _forward_logs(self) -> None:
+        """Copy the child's output to our log, line by line, whatever the line length."""
+        assert self._proc is not None and self._proc.stdout is not None
+        pending = b""
+        while True:
+            chunk = await self._proc.stdout.read(1 << 16)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                log.info("%s: %s", self.name, line.decode("utf-8", "replace").rstrip()[:2000])
+        if pending:
+            log.info("%s: %s", self.name, pending.decode("utf-8", "replace").rstrip()[:2000])
+
+    async def wait(self) -> int:
+        assert self._proc is not None
+        code = await self._proc.wait()
+        if self._log_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._log_task, 1.0)
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL to the child's whole process group."""
+        if self.running and self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+
+    async def stop(self, *, kill: bool = False) -> None:
+        """Stop and reap: SIGTERM (or SIGKILL with ``kill``), wait, then SIGKILL."""
+        if self._proc is None:
+            return
+        if self.running:
+            if kill:
+                self.kill()
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    self._proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                self.kill()
+        await self.wait()
