@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -52,6 +52,23 @@ def answers(lab: Lab, ip: str, n: int = 60, node: str = "client") -> Counter[str
     result = lab.exec(node, [sys.executable, "-c", CLIENT, ip, "80", str(n)], timeout=120)
     assert result.returncode == 0, result.stderr
     return Counter(json.loads(result.stdout))
+
+
+def wait_served(lab: Lab, ip: str, nodes: Iterable[str], port: int = 80) -> None:
+    """Wait until the lab's node agent listens on ``ip``:``port`` on each of ``nodes``.
+
+    The agent (the lab's kube-proxy stand-in) reads the cluster on its own schedule,
+    so a route can reach the router before the backend is there; a real cluster has
+    the same race between the speaker and kube-proxy. Tests about routing wait for both.
+    """
+    want = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+    def listening(node: str) -> bool:
+        lines = lab.exec(node, ["ss", "-Hltn"]).stdout.splitlines()
+        return any(len(f) > 3 and f[3] == want for f in (line.split() for line in lines))
+
+    for node in nodes:
+        wait_for(lambda: listening(node), what=f"{node}'s backend on {want}")  # noqa: B023
 
 
 def lb_ips(system: IronlbSystem, name: str) -> tuple[str, ...]:

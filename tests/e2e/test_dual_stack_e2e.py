@@ -15,7 +15,7 @@ import pytest
 
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
-from tests.e2e.helpers import answers, ironlb_system, lb_ips, wait_for
+from tests.e2e.helpers import answers, ironlb_system, lb_ips, wait_for, wait_served
 
 pytestmark = pytest.mark.netns
 
@@ -50,5 +50,6 @@ def test_dual_stack_service_is_routed_and_answered_over_both_families(system: Ir
     for prefix, hops in ((v4, HOPS4), (v6, HOPS6), ("10.96.0.0/12", HOPS4), ("fd00:10:96::/112", HOPS6)):
         wait_for(routed(lab, prefix, hops), what=f"{prefix} via every node")
     for target in (v4, v6, "fd00:10:96::10"):
+        wait_served(lab, target, NODES)
         got = answers(lab, target)
         assert set(got) == set(NODES), (target, got)
