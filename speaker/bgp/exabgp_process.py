@@ -62,7 +62,11 @@ def exabgp_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 class ExabgpProcess(ChildProcess):
-    """One running ExaBGP; created per start, never reused (process handling: ``ChildProcess``)."""
+    """One running ExaBGP; created per start, never reused (process handling: ``ChildProcess``).
+
+    ``kill`` (SIGKILL to ExaBGP and its API helper, one process group) drops the sessions
+    without a NOTIFICATION, so graceful restart keeps the routes at the routers.
+    """
 
     def __init__(self, config_path: Path, *, command: Sequence[str] | None = None) -> None:
         self.config_path = config_path
@@ -72,13 +76,6 @@ class ExabgpProcess(ChildProcess):
     async def start(self) -> None:
         await super().start()
         log.info("ExaBGP (pid %s) runs with %s", self.pid, self.config_path)
-
-    def kill(self) -> None:
-        """SIGKILL to ExaBGP and its API helper (its own process group).
-
-        The sessions drop without a NOTIFICATION, so graceful restart keeps the routes.
-        """
-        super().kill()
 
     async def stop(self, *, graceful_restart: bool = False, kill: bool = False) -> None:
         """Stop and reap: SIGTERM (ExaBGP closes sessions with a Cease), wait, then SIGKILL.
