@@ -180,6 +180,27 @@ def _lb_routes(config: Config, svc: ServiceInfo, attrs: _ServiceAttrs) -> Iterab
             yield ip, _masked(ip, length), adv.communities + attrs.communities, localpref
 
 
+def selected_peers(
+    config: Config, node_name: str, labels: Mapping[str, str], problems: list[str]
+) -> list[Peer]:
+    """The peers a node with ``labels`` has sessions with, in config order.
+
+    One BGP session per neighbor address: when two peers select the node, the
+    first wins and the second is reported in ``problems``.
+    """
+    seen: set[IPAddress] = set()
+    out: list[Peer] = []
+    for peer in config.peers:
+        if not peer.selects(labels):
+            continue
+        if peer.peer_address in seen:
+            problems.append(f"peer {peer.peer_address}: selected twice for node {node_name}; first one used")
+            continue
+        seen.add(peer.peer_address)
+        out.append(peer)
+    return out
+
+
 def decide(inputs: AnnounceInputs) -> BgpDecision:
     """What this node (``inputs.node``) announces over BGP, per selected peer, in config order."""
     config = inputs.config
@@ -225,17 +246,7 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
 
     peers: list[PeerRoutes] = []
     if node is not None:
-        seen: set[IPAddress] = set()
-        for peer in config.peers:
-            if not peer.selects(labels):
-                continue
-            if peer.peer_address in seen:
-                # One BGP session per neighbor address: the first matching peer wins.
-                problems.append(
-                    f"peer {peer.peer_address}: selected twice for node {inputs.node}; first one used"
-                )
-                continue
-            seen.add(peer.peer_address)
+        for peer in selected_peers(config, inputs.node, labels, problems):
             routes = [
                 _project(prefix, p, peer)
                 for prefix, p in pending.items()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ironlb.announce.bgp import selected_peers
 from ironlb.announce.inputs import AnnounceInputs
 from ironlb.config.model import BfdProfile, IPAddress
 from speaker.bgp.exabgp_config import RenderError, neighbor_settings
@@ -71,23 +72,18 @@ class BfdDesired:
 def bfd_sessions(inputs: AnnounceInputs) -> tuple[BfdDesired, tuple[str, ...]]:
     """The BFD sessions of this node (peers selecting it with a ``bfd-profile``) and problems found.
 
-    Peer selection is the BGP decision's: the node's labels, one session per
-    neighbor address, first matching peer wins; the local address is the one the
-    BGP session uses.
+    Peer selection is the BGP decision's (:func:`~ironlb.announce.bgp.selected_peers`);
+    the local address is the one the BGP session uses.
     """
     config = inputs.config
     node = inputs.nodes.get(inputs.node)
     if node is None:
         return BfdDesired(), ()
     profiles = {p.name: p for p in config.bfd_profiles}
-    problems: list[str] = []
-    seen: set[IPAddress] = set()
     sessions: list[BfdSession] = []
     used: dict[str, BfdProfile] = {}
-    for peer in config.peers:
-        if not peer.selects(node.labels) or peer.peer_address in seen:
-            continue
-        seen.add(peer.peer_address)
+    problems: list[str] = []
+    for peer in selected_peers(config, inputs.node, node.labels, []):  # the BGP decision reports those
         if peer.bfd_profile is None:
             continue
         profile = profiles.get(peer.bfd_profile)
