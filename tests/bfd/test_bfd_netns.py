@@ -15,8 +15,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ import yaml
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from tests.objects import endpoint_slice
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -80,17 +80,6 @@ def write_cluster(directory: Path, config_yaml: str) -> None:
     tmp = directory.parent / "cluster.tmp.yaml"
     tmp.write_text(yaml.safe_dump_all(objects, sort_keys=False))
     os.replace(tmp, directory / "cluster.yaml")
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
 
 
 def vtysh_json(lab: Lab, command: str, node: str = "router", socket_dir: Path | None = None) -> Any:

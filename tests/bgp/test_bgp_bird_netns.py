@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bgp_lab import NODES, Cluster, birdc, fib_nexthops, speakers_on, wait_for
+from bgp_lab import NODES, Cluster, birdc, fib_nexthops, speakers_on
 from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from tests.objects import endpoint_slice
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bgp_lab import Cluster, fib_nexthops, speakers_on, vtysh_json, wait_for
+from bgp_lab import Cluster, fib_nexthops, speakers_on, vtysh_json
 from bgp_objects import node, service
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from tests.objects import endpoint_slice
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bgp_lab import NODES, Cluster, Speakers, copy_topology, vtysh_json, wait_for
+from bgp_lab import NODES, Cluster, Speakers, copy_topology, vtysh_json
 from bgp_objects import service
 
 from ironlb.lab.fixture import require_netns, running_lab
 from ironlb.lab.runner import Lab
 from tests.objects import endpoint_slice
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
+from tests.waiting import wait_for
 
 T = TypeVar("T")
 
@@ -34,17 +34,6 @@ for _ in range(n):
         answers.append("error: " + type(exc).__name__)
 print(json.dumps(answers))
 """
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
 
 
 def answers(lab: Lab, ip: str, n: int = 60, node: str = "client") -> Counter[str]:
