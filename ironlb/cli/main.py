@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ironlb.cli import lab, plan, validate
+from ironlb.cli import convert, lab, plan, validate
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="ironlb: bare-metal LoadBalancer provider for Kubernetes.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, plan, lab):
+    for module in (validate, plan, lab, convert):
         module.register(subparsers)
     return parser
 

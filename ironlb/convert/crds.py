@@ -16,12 +16,14 @@ have a field that changes behaviour.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ironlb.config.decode import describe
 from ironlb.config.wire import Bool, Int, Text
+from ironlb.convert.findings import Source
 
 GROUP = "metallb.io"
 
@@ -59,7 +61,9 @@ class IPAddressPoolSpec(_Crd):
 
 class L2AdvertisementSpec(_Crd):
     ip_address_pools: list[Text] | None = Field(default=None, alias="ipAddressPools")
-    ip_address_pool_selectors: list[LabelSelector] | None = Field(default=None, alias="ipAddressPoolSelectors")
+    ip_address_pool_selectors: list[LabelSelector] | None = Field(
+        default=None, alias="ipAddressPoolSelectors"
+    )
     node_selectors: list[LabelSelector] | None = Field(default=None, alias="nodeSelectors")
     interfaces: list[Text] | None = None
 
@@ -70,7 +74,9 @@ class BGPAdvertisementSpec(_Crd):
     local_pref: Int | None = Field(default=None, alias="localPref")
     communities: list[Text] | None = None
     ip_address_pools: list[Text] | None = Field(default=None, alias="ipAddressPools")
-    ip_address_pool_selectors: list[LabelSelector] | None = Field(default=None, alias="ipAddressPoolSelectors")
+    ip_address_pool_selectors: list[LabelSelector] | None = Field(
+        default=None, alias="ipAddressPoolSelectors"
+    )
     node_selectors: list[LabelSelector] | None = Field(default=None, alias="nodeSelectors")
     peers: list[Text] | None = None
 
@@ -147,6 +153,16 @@ VERSIONS: dict[str, tuple[str, ...]] = {
     "BGPPeer": ("v1beta1", "v1beta2"),
 }
 """API versions accepted per kind (default: v1beta1 only)."""
+
+
+@dataclass(frozen=True)
+class Obj:
+    """A decoded MetalLB object."""
+
+    source: Source
+    labels: dict[str, str]
+    spec: Any
+
 
 M = TypeVar("M", bound=BaseModel)
 

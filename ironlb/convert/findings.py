@@ -57,6 +57,8 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        if self.field:
-            return f"{self.where}: {self.field}: {self.message}"
-        return f"{self.where}: {self.message}"
+        line = (
+            f"{self.where}: {self.field}: {self.message}" if self.field else f"{self.where}: {self.message}"
+        )
+        # One finding, one line: names and values from the input may hold control characters.
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)

@@ -34,57 +34,38 @@ How MetalLB's model maps onto the legacy one:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from ironlb.config import ConfigError, parse_config
 from ironlb.config import values as v
-from ironlb.config.convert import BFD_RANGES
 from ironlb.config.model import (
     AddressPool,
     AddressRange,
-    BfdProfile,
     BgpAdvertisement,
     Community,
     Config,
     L2Settings,
-    NodeSelector,
     Protocol,
-    SelectorRequirement,
 )
-from ironlb.config.render import render_config
-from ironlb.convert import crds
-from ironlb.convert.crds import BGPAdvertisementSpec, IPAddressPoolSpec, L2AdvertisementSpec, LabelSelector
+from ironlb.convert import crds, selectors
+from ironlb.convert.crds import BGPAdvertisementSpec, IPAddressPoolSpec, L2AdvertisementSpec, Obj
 from ironlb.convert.documents import Manifest
-from ironlb.convert import selectors
-from ironlb.convert.findings import Finding, Severity, Source
-from ironlb.convert.report import Report
+from ironlb.convert.findings import Finding, Source
 from ironlb.convert.peers import convert_peer
+from ironlb.convert.profiles import bfd_profiles, communities
+from ironlb.convert.report import Report
+from ironlb.convert.roundtrip import Sources, round_trip
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
 @dataclass(frozen=True)
 class Conversion:
-    """The converted config (``None`` when there are errors) and every finding, in input order."""
+    """The converted config (``None`` when there are errors) and every finding, in a stable order."""
 
     config: Config | None
     findings: tuple[Finding, ...]
-
-    def count(self, severity: Severity) -> int:
-        return sum(f.severity == severity for f in self.findings)
-
-
-@dataclass(frozen=True)
-class Obj:
-    """A decoded MetalLB object."""
-
-    source: Source
-    labels: dict[str, str]
-    spec: Any
 
 
 def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) -> Conversion:
@@ -93,9 +74,9 @@ def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) ->
     objects, broken = _decode_all(r, manifests)
     if not any(objects.values()) and not broken and not r.failed:
         r.add("error", "input", "", "no MetalLB configuration found (IPAddressPool, BGPPeer, ...)")
-    aliases = _communities(r, objects["Community"])
-    profiles = _bfd_profiles(r, objects["BFDProfile"])
-    pools = _pools(r, objects["IPAddressPool"])
+    aliases = communities(r, objects["Community"])
+    profiles = bfd_profiles(r, objects["BFDProfile"])
+    pools = _pools(r, objects["IPAddressPool"], broken)
     l2_ads = _advertisements(r, objects["L2Advertisement"], pools, broken)
     bgp_ads = _advertisements(r, objects["BGPAdvertisement"], pools, broken)
     bgp_values = {ad.source.name: _bgp_value(r, ad, aliases) for ad in bgp_ads}
@@ -120,13 +101,13 @@ def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) ->
         bfd_profiles=tuple(profiles),
         l2=L2Settings(interfaces),
     )
-    sources = _Sources(
+    sources = Sources(
         pools=[pools[p.name].source for p in layout.pools],
         ads=layout.ad_sources,
         peers=[s for s, _ in peers],
         bfd=[o.source for o in objects["BFDProfile"]],
     )
-    if not _round_trip(r, config, sources):
+    if not round_trip(r, config, sources):
         return Conversion(None, tuple(r.findings))
     return Conversion(config, tuple(r.findings))
 
@@ -152,8 +133,13 @@ def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, lis
         source = Source(m.origin, kind, name or "?")
         if kind not in crds.SPECS:
             if kind == "AddressPool":
-                r.add("lossy", source, "", "the deprecated AddressPool kind is not converted: rewrite it as an "
-                      "IPAddressPool plus an L2Advertisement or BGPAdvertisement, then convert again")
+                r.add(
+                    "lossy",
+                    source,
+                    "",
+                    "the deprecated AddressPool kind is not converted: rewrite it as an "
+                    "IPAddressPool plus an L2Advertisement or BGPAdvertisement, then convert again",
+                )
             else:
                 r.add("note", source, "", f"{kind} is not MetalLB configuration ironlb converts; ignored")
             continue
@@ -172,7 +158,8 @@ def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, lis
             namespaces.add(meta.namespace)
         spec, problems = crds.decode(crds.SPECS[kind], m.obj.get("spec"), "spec")
         if (kind, name) in seen:
-            r.add("error", source, "metadata.name", f"duplicate {kind} {name!r} (first at {seen[kind, name]})")
+            first = seen[kind, name].origin
+            r.add("error", source, "metadata.name", f"duplicate {kind} {name!r} (first at {first})")
             continue
         seen[kind, name] = source
         for path, message in problems:
@@ -181,88 +168,33 @@ def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, lis
             broken.setdefault(kind, set()).add(name)
             continue
         for path in crds.unknown_fields(spec, "spec"):
-            r.add("lossy", source, path, f"unknown {kind} field, not converted: check what it does in your "
-                  "MetalLB version and remove it, or configure its effect in ironlb by hand")
+            r.add(
+                "lossy",
+                source,
+                path,
+                f"unknown {kind} field, not converted: check what it does in your "
+                "MetalLB version and remove it, or configure its effect in ironlb by hand",
+            )
         objects[kind].append(Obj(source, dict(meta.labels or {}), spec))
     if len(namespaces) > 1:
-        r.add("warning", "input", "", f"objects from several namespaces ({', '.join(sorted(namespaces))}) are "
-              "merged into one config; MetalLB reads only its own namespace: convert that one alone")
+        r.add(
+            "warning",
+            "input",
+            "",
+            f"objects from several namespaces ({', '.join(sorted(namespaces))}) are "
+            "merged into one config; MetalLB reads only its own namespace: convert that one alone",
+        )
     if ignored:
         kinds = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(ignored.items()))
-        r.add("note", "input", "", f"ignored {sum(ignored.values())} object(s) that are not MetalLB "
-              f"configuration: {kinds}")
+        r.add(
+            "note",
+            "input",
+            "",
+            f"ignored {sum(ignored.values())} object(s) that are not MetalLB configuration: {kinds}",
+        )
     for items in objects.values():
         items.sort(key=lambda o: o.source.name)
     return objects, broken
-
-
-# --- communities and BFD profiles ---------------------------------------------------------------
-
-
-def _communities(r: Report, objs: list[Obj]) -> dict[str, tuple[Community, Source]]:
-    aliases: dict[str, tuple[Community, Source]] = {}
-    for obj in objs:
-        for i, alias in enumerate(obj.spec.communities or ()):
-            path = crds.join("spec.communities", i)
-            if not alias.name:
-                r.add("error", obj.source, crds.join(path, "name"), "required field is missing")
-                continue
-            try:
-                value = v.parse_community_literal(alias.value or "")
-            except ValueError as exc:
-                r.add("error", obj.source, crds.join(path, "value"), str(exc))
-                continue
-            name = str.__str__(alias.name)
-            if name in aliases and aliases[name][0] != value:
-                r.add("error", obj.source, crds.join(path, "name"), f"alias {name!r} is also defined with "
-                      f"another value by {aliases[name][1]}; keep one definition")
-                continue
-            aliases.setdefault(name, (value, obj.source))
-    return aliases
-
-
-_BFD_FIELDS = {
-    "receiveInterval": "receive-interval",
-    "transmitInterval": "transmit-interval",
-    "detectMultiplier": "detect-multiplier",
-    "echoInterval": "echo-interval",
-    "minimumTtl": "minimum-ttl",
-}
-
-
-def _bfd_profiles(r: Report, objs: list[Obj]) -> list[BfdProfile]:
-    out = []
-    for obj in objs:
-        spec: crds.BFDProfileSpec = obj.spec
-        numbers = {
-            "receiveInterval": spec.receive_interval,
-            "transmitInterval": spec.transmit_interval,
-            "detectMultiplier": spec.detect_multiplier,
-            "echoInterval": spec.echo_interval,
-            "minimumTtl": spec.minimum_ttl,
-        }
-        ok = True
-        for key, value in numbers.items():
-            low, high = BFD_RANGES[_BFD_FIELDS[key]]
-            if value is not None and not low <= value <= high:
-                r.add("error", obj.source, f"spec.{key}", f"{value} is out of range ({low}..{high})")
-                ok = False
-        if not ok:
-            continue
-        d = BfdProfile(name=obj.source.name)
-        out.append(
-            BfdProfile(
-                name=obj.source.name,
-                receive_interval=d.receive_interval if spec.receive_interval is None else spec.receive_interval,
-                transmit_interval=d.transmit_interval if spec.transmit_interval is None else spec.transmit_interval,
-                detect_multiplier=d.detect_multiplier if spec.detect_multiplier is None else spec.detect_multiplier,
-                echo_interval=d.echo_interval if spec.echo_interval is None else spec.echo_interval,
-                echo_mode=bool(spec.echo_mode),
-                passive_mode=bool(spec.passive_mode),
-                minimum_ttl=d.minimum_ttl if spec.minimum_ttl is None else spec.minimum_ttl,
-            )
-        )
-    return out
 
 
 # --- pools and advertisements -------------------------------------------------------------------
@@ -277,7 +209,8 @@ class Pool:
     avoid_buggy_ips: bool
 
 
-def _pools(r: Report, objs: list[Obj]) -> dict[str, Pool]:
+def _pools(r: Report, objs: list[Obj], broken: dict[str, set[str]]) -> dict[str, Pool]:
+    """The pools that convert; the names of those that do not are added to ``broken``."""
     out: dict[str, Pool] = {}
     for obj in objs:
         spec: IPAddressPoolSpec = obj.spec
@@ -295,13 +228,21 @@ def _pools(r: Report, objs: list[Obj]) -> dict[str, Pool]:
                 ok = False
                 continue
             if masked:
-                r.add("warning", obj.source, path, f"{text!r} has host bits set; using {next(rng.networks())} "
-                      "(as MetalLB does)")
+                r.add(
+                    "warning",
+                    obj.source,
+                    path,
+                    f"{text!r} has host bits set; using {next(rng.networks())} (as MetalLB does)",
+                )
             ranges.append(rng)
         _service_allocation(r, obj.source, spec.service_allocation)
         if ok:
             auto = True if spec.auto_assign is None else spec.auto_assign
-            out[obj.source.name] = Pool(obj.source, obj.labels, tuple(ranges), auto, bool(spec.avoid_buggy_ips))
+            out[obj.source.name] = Pool(
+                obj.source, obj.labels, tuple(ranges), auto, bool(spec.avoid_buggy_ips)
+            )
+        else:
+            broken.setdefault("IPAddressPool", set()).add(obj.source.name)
     return out
 
 
@@ -310,14 +251,31 @@ def _service_allocation(r: Report, source: Source, sa: crds.ServiceAllocation | 
         return
     base = "spec.serviceAllocation"
     if sa.priority is not None:
-        r.add("lossy", source, f"{base}.priority", "ironlb has no pool priority: it tries auto-assign pools "
-              "in config order (here: by name); move this pool in address-pools to change the order")
-    scoped = [name for name, val in (("namespaces", sa.namespaces), ("namespaceSelectors",
-              sa.namespace_selectors), ("serviceSelectors", sa.service_selectors)) if val]
+        r.add(
+            "lossy",
+            source,
+            f"{base}.priority",
+            "ironlb has no pool priority: it tries auto-assign pools "
+            "in config order (here: by name); move this pool in address-pools to change the order",
+        )
+    scoped = [
+        name
+        for name, val in (
+            ("namespaces", sa.namespaces),
+            ("namespaceSelectors", sa.namespace_selectors),
+            ("serviceSelectors", sa.service_selectors),
+        )
+        if val
+    ]
     for name in scoped:
-        r.add("lossy", source, f"{base}.{name}", "ironlb pools are not limited to namespaces or Services: any "
-              "Service may get an address from this pool; set autoAssign: false and annotate the Services "
-              "that should use it with ironlb.io/address-pool")
+        r.add(
+            "lossy",
+            source,
+            f"{base}.{name}",
+            "ironlb pools are not limited to namespaces or Services: any "
+            "Service may get an address from this pool; set autoAssign: false and annotate the Services "
+            "that should use it with ironlb.io/address-pool",
+        )
 
 
 @dataclass(frozen=True)
@@ -335,26 +293,34 @@ def _advertisements(
     for obj in objs:
         spec = obj.spec
         names = [str.__str__(n) for n in spec.ip_address_pools or ()]
-        selectors = selectors.label_selectors(r, obj.source, "spec.ipAddressPoolSelectors", spec.ip_address_pool_selectors)
-        if selectors is None:
+        wanted = selectors.label_selectors(
+            r, obj.source, "spec.ipAddressPoolSelectors", spec.ip_address_pool_selectors
+        )
+        if wanted is None:
             continue
         unbroken = broken.get("IPAddressPool", set())
         for i, name in enumerate(names):
             if name not in pools and name not in unbroken:
-                r.add("warning", obj.source, crds.join("spec.ipAddressPools", i), f"no IPAddressPool {name!r} "
-                      "in the input (MetalLB would announce nothing for it either); add its manifest if it exists")
+                r.add(
+                    "warning",
+                    obj.source,
+                    crds.join("spec.ipAddressPools", i),
+                    f"no IPAddressPool {name!r} in the input (MetalLB would announce nothing for it "
+                    "either); add its manifest if it exists",
+                )
         everything = not names and not spec.ip_address_pool_selectors
         chosen = frozenset(
-            name for name, pool in pools.items()
-            if everything or name in names or any(s.matches(pool.labels) for s in selectors)
+            name
+            for name, pool in pools.items()
+            if everything or name in names or any(s.matches(pool.labels) for s in wanted)
         )
         out.append(Advertisement(obj.source, spec, chosen))
     return out
 
 
-def _bgp_value(r: Report, ad: Advertisement, aliases: dict[str, tuple[Community, Source]]) -> (
-    BgpAdvertisement | None
-):
+def _bgp_value(
+    r: Report, ad: Advertisement, aliases: dict[str, tuple[Community, Source]]
+) -> BgpAdvertisement | None:
     spec = ad.spec
     assert isinstance(spec, BGPAdvertisementSpec)
     communities: list[Community] = []
@@ -363,7 +329,12 @@ def _bgp_value(r: Report, ad: Advertisement, aliases: dict[str, tuple[Community,
         try:
             c = aliases[text][0] if text in aliases else v.parse_community_literal(text)
         except ValueError as exc:
-            r.add("error", ad.source, crds.join("spec.communities", i), f"{exc} (nor a Community alias in the input)")
+            r.add(
+                "error",
+                ad.source,
+                crds.join("spec.communities", i),
+                f"{exc} (nor a Community alias in the input)",
+            )
             ok = False
             continue
         if c not in communities:
@@ -404,14 +375,24 @@ def _protocols(
         if l2 and bgp:
             both = ", ".join(str(ad.source.kind + "/" + ad.source.name) for ad in l2 + bgp)
             if prefer is None:
-                r.add("error", pool.source, "", f"selected by both layer-2 and BGP advertisements ({both}); an "
-                      "ironlb pool has one protocol: pass --prefer bgp or --prefer layer2, or split the pool")
+                r.add(
+                    "error",
+                    pool.source,
+                    "",
+                    f"selected by both layer-2 and BGP advertisements ({both}); an "
+                    "ironlb pool has one protocol: pass --prefer bgp or --prefer layer2, or split the pool",
+                )
                 continue
             protocol = prefer
             dropped = ", ".join(ad.source.name for ad in (l2 if prefer == "bgp" else bgp))
             other = "L2Advertisement" if prefer == "bgp" else "BGPAdvertisement"
-            r.add("warning", pool.source, "", f"selected by both protocols; --prefer {prefer}: announced by "
-                  f"{prefer} only, not by {other} {dropped}")
+            r.add(
+                "warning",
+                pool.source,
+                "",
+                f"selected by both protocols; --prefer {prefer}: announced by "
+                f"{prefer} only, not by {other} {dropped}",
+            )
         elif l2:
             protocol = "layer2"
         elif bgp:
@@ -419,9 +400,15 @@ def _protocols(
         else:
             protocol = prefer or "layer2"
             how = "ARP/NDP answers on the local network" if protocol == "layer2" else "BGP to every peer"
-            r.add("warning", pool.source, "", f"no L2Advertisement or BGPAdvertisement selects this pool: "
-                  f"MetalLB allocates from it but announces nothing; ironlb needs a protocol and uses "
-                  f"{protocol} ({how}). Pass --prefer to choose, or add the advertisement that selects it")
+            r.add(
+                "warning",
+                pool.source,
+                "",
+                f"no L2Advertisement or BGPAdvertisement selects this pool: "
+                f"MetalLB allocates from it but announces nothing; ironlb needs a protocol and uses "
+                f"{protocol} ({how}{', from --prefer' if prefer else ''}). Pass --prefer to choose, or add "
+                "the advertisement that selects it",
+            )
         ads: list[BgpAdvertisement] = []
         if protocol == "bgp":
             index = len(layout.pools)
@@ -439,8 +426,10 @@ def _protocols(
 
 def _interfaces(r: Report, ads: list[Advertisement]) -> tuple[str, ...]:
     """The one ``l2.interfaces`` list for the L2Advertisements in use."""
-    lists = [(ad, tuple(dict.fromkeys(str.__str__(i) for i in getattr(ad.spec, "interfaces", None) or ())))
-             for ad in ads]
+    lists = [
+        (ad, tuple(dict.fromkeys(str.__str__(i) for i in getattr(ad.spec, "interfaces", None) or ())))
+        for ad in ads
+    ]
     if not lists:
         return ()
     if len({frozenset(names) for _, names in lists}) == 1:
@@ -452,8 +441,13 @@ def _interfaces(r: Report, ads: list[Advertisement]) -> tuple[str, ...]:
     for ad, names in lists:
         if frozenset(names) != frozenset(chosen):
             wanted = ", ".join(names) if names else "every interface"
-            r.add("lossy", ad.source, "spec.interfaces", f"ironlb has one interface list for all layer2 pools "
-                  f"(l2.interfaces): it answers on {shown}, not only on {wanted}, for this advertisement's pools")
+            r.add(
+                "lossy",
+                ad.source,
+                "spec.interfaces",
+                f"ironlb has one interface list for all layer2 pools (l2.interfaces): it answers on "
+                f"{shown}, not only on {wanted}, for this advertisement's pools",
+            )
     return chosen
 
 
@@ -465,9 +459,14 @@ def _l2_lossy(r: Report, ad: Advertisement, layer2: set[str]) -> None:
         return
     assert isinstance(ad.spec, L2AdvertisementSpec)
     if ad.spec.node_selectors:
-        r.add("lossy", ad.source, "spec.nodeSelectors", "ironlb elects the announcing node among all eligible "
-              f"nodes, per IP, and cannot limit a pool to some nodes; label nodes that must never answer "
-              f"with {EXCLUDE_LABEL}=true (this applies to every pool)")
+        r.add(
+            "lossy",
+            ad.source,
+            "spec.nodeSelectors",
+            "ironlb elects the announcing node among all eligible "
+            f"nodes, per IP, and cannot limit a pool to some nodes; label nodes that must never answer "
+            f"with {EXCLUDE_LABEL}=true (this applies to every pool)",
+        )
 
 
 def _bgp_lossy(r: Report, ad: Advertisement, bgp: set[str]) -> None:
@@ -477,77 +476,19 @@ def _bgp_lossy(r: Report, ad: Advertisement, bgp: set[str]) -> None:
         return
     assert isinstance(ad.spec, BGPAdvertisementSpec)
     if ad.spec.node_selectors:
-        r.add("lossy", ad.source, "spec.nodeSelectors", "ironlb announces bgp pools from every node that has a "
-              "session (BGPPeer nodeSelectors still apply) and cannot limit one advertisement to some nodes; "
-              "if the limit holds for every pool, put it on the BGPPeers' nodeSelectors")
+        r.add(
+            "lossy",
+            ad.source,
+            "spec.nodeSelectors",
+            "ironlb announces bgp pools from every node that has a "
+            "session (BGPPeer nodeSelectors still apply) and cannot limit one advertisement to some nodes; "
+            "if the limit holds for every pool, put it on the BGPPeers' nodeSelectors",
+        )
     if ad.spec.peers:
-        r.add("lossy", ad.source, "spec.peers", "ironlb announces every bgp pool to every peer of the node; "
-              "a per-advertisement peer list cannot be expressed")
-
-
-# --- round trip ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Sources:
-    pools: list[Source]
-    ads: dict[tuple[int, int], Source]
-    peers: list[Source]
-    bfd: list[Source]
-
-
-_FIELDS = {
-    "addresses": "spec.addresses",
-    "aggregation-length": "spec.aggregationLength",
-    "aggregation-length-v6": "spec.aggregationLengthV6",
-    "localpref": "spec.localPref",
-    "communities": "spec.communities",
-    "my-asn": "spec.myASN",
-    "peer-asn": "spec.peerASN",
-    "peer-address": "spec.peerAddress",
-    "peer-port": "spec.peerPort",
-    "hold-time": "spec.holdTime",
-    "keepalive-time": "spec.keepaliveTime",
-    "router-id": "spec.routerID",
-    "source-address": "spec.sourceAddress",
-    "node-selectors": "spec.nodeSelectors",
-    "bfd-profile": "spec.bfdProfile",
-    "ebgp-multihop": "spec.ebgpMultiHop",
-    "name": "metadata.name",
-}
-_PATH = re.compile(r"(address-pools|peers|bfd-profiles)\[(\d+)\](?:\.bgp-advertisements\[(\d+)\])?\.?([^:]*)")
-_REF = re.compile(r"(address-pools|peers)\[(\d+)\]")
-
-
-def _round_trip(r: Report, config: Config, sources: _Sources) -> bool:
-    """Parse the rendered config with ironlb's parser; map its errors back to the CRD objects."""
-    try:
-        back = parse_config(render_config(config))
-    except ConfigError as exc:
-        for line in exc.errors:
-            path, _, message = line.partition(": ")
-            where: Source | str = "converted config"
-            spot = path
-            m = _PATH.fullmatch(path)
-            if m is not None:
-                section, index, ad, rest = m.group(1), int(m.group(2)), m.group(3), m.group(4)
-                table = {"address-pools": sources.pools, "peers": sources.peers, "bfd-profiles": sources.bfd}
-                if index < len(table[section]):
-                    where = table[section][index]
-                if ad is not None and (index, int(ad)) in sources.ads:
-                    where = sources.ads[index, int(ad)]
-                key, sep, tail = rest.partition("[")
-                spot = _FIELDS.get(key, f"spec.{key}" if key else "") + (sep + tail if sep else "")
-            r.add("error", where, spot, _REF.sub(lambda mm: _ref(mm, sources), message))
-        return False
-    if back != config:
-        r.add("error", "converted config", "", "internal error: the rendered config does not parse back to "
-              "the same config; please report this with the input")
-        return False
-    return True
-
-
-def _ref(m: re.Match[str], sources: _Sources) -> str:
-    table = sources.pools if m.group(1) == "address-pools" else sources.peers
-    index = int(m.group(2))
-    return f"{table[index].kind}/{table[index].name}" if index < len(table) else m.group(0)
+        r.add(
+            "lossy",
+            ad.source,
+            "spec.peers",
+            "ironlb announces every bgp pool to every peer of the node; "
+            "a per-advertisement peer list cannot be expressed",
+        )

@@ -17,9 +17,9 @@ from ironlb.convert.findings import Source
 from ironlb.convert.report import Report
 
 
-def label_selectors(r: Report, source: Source, path: str, raw: list[LabelSelector] | None) -> (
-    tuple[NodeSelector, ...] | None
-):
+def label_selectors(
+    r: Report, source: Source, path: str, raw: list[LabelSelector] | None
+) -> tuple[NodeSelector, ...] | None:
     """Kubernetes label selectors as domain selectors (labels sorted, as ironlb's parser keeps them)."""
     out: list[NodeSelector] = []
     ok = True
