@@ -7,6 +7,12 @@ anything else happens); a won IP is answered immediately and announced with a
 gratuitous ARP (request and reply) or unsolicited NA at once and then
 ``GRATUITOUS_REPEATS`` more times, spaced more than Linux's one-second ARP
 locktime apart so that neighbours that ignored the first one take a later one.
+When speakers this node held dead come back after it was cut off (its link
+returning, a healed partition: see :func:`rejoined_after_isolation`), interfaces
+are rescanned at once and the IPs it still owns are announced again the same
+way: while it was cut off, the others took them over and pointed the segment's
+neighbour caches elsewhere, and in this node's own view it never lost them, so
+nothing else would bring the traffic back until those caches expire.
 Interfaces are rescanned periodically and on config changes.
 """
 
@@ -30,6 +36,21 @@ GRATUITOUS_SPACING = 1.2
 RESCAN_INTERVAL = 5.0
 
 
+def rejoined_after_isolation(before: frozenset[str] | None, now: frozenset[str], me: str) -> frozenset[str]:
+    """The speakers back since ``before`` when this node may have been cut off from them, else none.
+
+    Cut off means: it held every other speaker dead, or several came back at once
+    (a healed partition). One speaker coming back is a restart or a new node: the
+    others never took this node's IPs, so re-announcing them all would only flood
+    the segment with gratuitous ARP on every rolling update.
+    """
+    if before is None:
+        return frozenset()
+    back = now - before - {me}
+    alone = before <= {me}
+    return back if back and (alone or len(back) > 1) else frozenset()
+
+
 class Layer2Announcer:
     def __init__(
         self,
@@ -48,6 +69,7 @@ class Layer2Announcer:
         self._rescan_lock = asyncio.Lock()
         self.node = ""
         self._scanned = False
+        self._live: frozenset[str] | None = None
 
     @property
     def name(self) -> AnnounceProtocol:
@@ -110,6 +132,9 @@ class Layer2Announcer:
         owned = {d.ip: d.services for d in decisions if d.owner == inputs.node}
         lost = [ip for ip in self._owned_ips if ip not in owned]
         won = [ip for ip in owned if ip not in self._owned_ips]
+        back = rejoined_after_isolation(self._live, inputs.live_speakers, inputs.node)
+        self._live = inputs.live_speakers
+        again = [ip for ip in owned if ip in self._owned_ips] if back else []
         # Stop answering lost IPs before anything else.
         for ip in lost:
             (self.owned.v4 if ip.version == 4 else self.owned.v6).discard(ip.packed)
@@ -119,6 +144,10 @@ class Layer2Announcer:
         for ip in won:
             (self.owned.v4 if ip.version == 4 else self.owned.v6).add(ip.packed)
         self._owned_ips = owned
+        if back:
+            # Cut off from the segment, this node may also have lost its links (and closed their
+            # responders): answer on them again now rather than at the next periodic rescan.
+            await self.rescan()
         if lost or won:
             for r in self._responders.values():
                 r.sync_groups()
@@ -129,6 +158,13 @@ class Layer2Announcer:
                 inputs.node,
                 extra={"services": list(owned[ip]), "event": "nodeAssigned"},
             )
+            self._bursts[ip] = asyncio.get_running_loop().create_task(self._burst(ip))
+        if again:
+            log.info("speakers back (%s): announcing %d owned IPs again", ", ".join(sorted(back)), len(again))
+        for ip in again:
+            task = self._bursts.pop(ip, None)
+            if task is not None:
+                task.cancel()
             self._bursts[ip] = asyncio.get_running_loop().create_task(self._burst(ip))
         for ip in lost:
             log.info("no longer announcing %s", ip)

@@ -9,6 +9,7 @@ manifest directory. ``close()`` tears everything down, even after failures.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,15 +18,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ironlb.lab.runner import Lab
+from ironlb.lab.system import NODE_SYSCTLS
 from ironlb.lab.topology import load_topology
 from tests.objects import endpoint_slice as endpoint_slice  # re-exported for the layer-2 tests
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TWO_SEGMENTS = Path(__file__).with_name("two-segments.clab.yml")
 KEY = "ironlb-test-membership-key-0123456789"
 
@@ -169,6 +173,39 @@ class L2Lab:
         """Cut a node off the allowed segment (or reconnect it) at its switch port."""
         sh("ip", "-n", self.sw, "link", "set", f"l2-{node}", "up" if up else "down")
 
+    def hold_vips(self, *ips: str) -> None:
+        """Every node accepts traffic for ``ips`` but leaves ARP/NDP to the speaker (kube-proxy IPVS).
+
+        Same approach as ``ironlb.lab.nodeagent`` with ``ironlb.lab.system``: the
+        IPs go on ``lo``, and ``arp_ignore=1``/``arp_announce=2`` keep the node's
+        kernel from answering ARP for them (LAB.md's trap).
+        """
+        for n in self.node_names:
+            ns_run(self.ns(n), "sysctl", "-qw", *NODE_SYSCTLS)
+            for ip in ips:
+                plen = 128 if ":" in ip else 32
+                ns_run(self.ns(n), "ip", "addr", "replace", f"{ip}/{plen}", "dev", "lo")
+
+    def start_ping(self, ip: str, interval: float, name: str) -> Ping:
+        """Ping ``ip`` from the client every ``interval`` s until :meth:`Ping.stop` (the lab reaps it)."""
+        log = self.dir / f"{name}.log"
+        log.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "tests.layer2.icmpprobe", ip, f"{interval:g}"]
+        ping = Ping(self.lab.spawn("client", argv, name=name, log_file=log, cwd=REPO_ROOT), log)
+        if not ping.wait_ready():
+            ping.stop()
+            raise RuntimeError(f"the ICMP probe did not start:\n{log.read_text(errors='replace')}")
+        return ping
+
+    def watch_neigh(self, ip: str, name: str) -> NeighWatch:
+        """Record every change of the client's neighbour entry for ``ip`` (``ip monitor neigh``)."""
+        log = self.dir / f"{name}.log"
+        log.unlink(missing_ok=True)
+        proc = self.lab.spawn("client", ["ip", "monitor", "neigh"], name=name, log_file=log)
+        # ip monitor prints nothing until a change: give it a moment to subscribe before the trial
+        time.sleep(0.1)
+        return NeighWatch(proc, log, ip)
+
     def metrics(self, node: str) -> str:
         code = (
             "import urllib.request as u\n"
@@ -184,6 +221,83 @@ class L2Lab:
         finally:
             self.lab.down()
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """What one :mod:`tests.layer2.icmpprobe` run saw."""
+
+    sent: int
+    received: int
+    lost: list[int]
+    """Sequence numbers without a reply (0 is the first request)."""
+    lost_at: list[float]
+    """When each lost request was sent, seconds after the first one."""
+    duplicates: int
+    send_errors: int
+    interval: float
+    duration: float
+    longest_gap: float
+    """Longest time between two consecutive replies, seconds."""
+    max_rtt: float
+    text: str
+
+
+class Ping:
+    """A running :mod:`tests.layer2.icmpprobe` in the client namespace."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    def wait_ready(self, timeout: float = 10) -> bool:
+        return bool(wait_for(lambda: "ready" in self.log.read_text(errors="replace"), timeout, 0.02))
+
+    def stop(self) -> PingResult:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        text = self.log.read_text(errors="replace")
+        lines = [line for line in text.splitlines() if line.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"the ICMP probe printed no result:\n{text[-2000:]}")
+        fields = json.loads(lines[-1])
+        return PingResult(text=text, **fields)
+
+
+class NeighWatch:
+    """A running ``ip monitor neigh`` in the client namespace, filtered to one IP."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path, ip: str) -> None:
+        self.proc = proc
+        self.log = log
+        self.ip = ip
+
+    def macs(self) -> list[str]:
+        """The MACs the entry took, in order, each change once (FAILED/INCOMPLETE ones left out)."""
+        out: list[str] = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            words = line.split()
+            if not words or words[0] != self.ip or "lladdr" not in words:
+                continue
+            mac = words[words.index("lladdr") + 1].lower()
+            if not out or out[-1] != mac:
+                out.append(mac)
+        return out
+
+    def stop(self) -> list[str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.macs()
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 10, interval: float = 0.1) -> Any:

@@ -1,0 +1,140 @@
+"""Packets and neighbour entries while the owner restarts or drops off the segment, seen by a real client.
+
+Three speakers on the layer-2 lab; every node holds the Service IP on ``lo``
+with ``arp_ignore=1``/``arp_announce=2`` (kube-proxy IPVS), so the node the
+client's neighbour entry points at answers its pings and only speakers answer
+ARP. Count-based, no timing asserts:
+
+- planned restart (issue 5: "healed with no lost packet"): the client pings
+  every 10 ms (``tests.layer2.icmpprobe``: exact per-packet accounting) while the
+  owner's speaker is stopped with SIGTERM and started again; every request is
+  answered, the client's entry did move to the successor (the handoff really
+  happened), and it ends on the owner's MAC once the owner took the IP back;
+- the owner's link goes down and up again: the owner, which never lost the IP
+  in its own view, announces it again when it sees the others, so the client's
+  entry comes back to it (instead of staying on the successor until it expires).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ironlb.announce.layer2 import owner
+from speaker.layer2.announcer import GRATUITOUS_SPACING
+from tests.layer2.lab import L2Lab, endpoint_slice, ns_run, service, wait_for
+
+pytestmark = pytest.mark.netns
+
+VIP = "172.30.0.200"
+INTERVAL = 0.01
+
+
+def _owner(nodes: list[str]) -> str:
+    o = owner(ipaddress.ip_address(VIP), nodes)
+    assert o is not None
+    return o
+
+
+def _all_live(lab: L2Lab) -> bool:
+    return all("ironlb_membership_members 3.0" in lab.metrics(n) for n in lab.node_names)
+
+
+@pytest.fixture(scope="module")
+def lab(l2lab: L2Lab) -> Iterator[L2Lab]:
+    l2lab.hold_vips(VIP)
+    for n in l2lab.node_names:  # the link-down test must not cost the nodes their IPv6 addresses
+        ns_run(l2lab.ns(n), "sysctl", "-qw", "net.ipv6.conf.eth1.keep_addr_on_down=1")
+    l2lab.write_manifests([service("web", [VIP])], [endpoint_slice("web", ["node1"])])
+    for n in l2lab.node_names:
+        l2lab.start_speaker(n)
+    ready = wait_for(lambda: _all_live(l2lab) and l2lab.arping(VIP, count=1, timeout=1), timeout=20)
+    assert ready, "speakers never answered:\n" + "\n".join(l2lab.log(n) for n in l2lab.node_names)
+    yield l2lab
+
+
+def _gratuitous(lab: L2Lab, node: str) -> float:
+    prefix = f'ironlb_layer2_gratuitous_sent_total{{ip="{VIP}"}} '
+    lines = [line for line in lab.metrics(node).splitlines() if line.startswith(prefix)]
+    return float(lines[0].split()[1]) if lines else 0.0
+
+
+def _wait_quiet(lab: L2Lab, node: str, timeout: float = 15) -> bool:
+    """Until ``node`` sent no gratuitous frame for longer than the burst's spacing (its bursts are over)."""
+    deadline = time.monotonic() + timeout
+    last, changed = _gratuitous(lab, node), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _gratuitous(lab, node)
+        if now != last:
+            last, changed = now, time.monotonic()
+        elif time.monotonic() - changed > GRATUITOUS_SPACING + 0.1:
+            return True
+    return False
+
+
+def test_owner_back_on_the_segment_announces_again(lab: L2Lab) -> None:
+    """A node cut off long enough to hold the others dead never lost the IP in its own view.
+
+    Meanwhile the successor took it over and moved the client's entry; when the
+    node's link comes back, it must announce the IP again (a full gratuitous
+    burst: more than the single announcement a reopened responder sends), and
+    the client's entry must come back to it.
+    """
+    old = _owner(lab.node_names)
+    new = _owner([n for n in lab.node_names if n != old])
+    ns_run(lab.client, "ping", "-c", "2", "-i", "0.2", "-W", "1", VIP)
+    assert lab.neigh(VIP) == lab.macs[old]
+    assert _wait_quiet(lab, old), "the owner's gratuitous burst never ended"
+    ns_run(lab.ns(old), "ip", "link", "set", "eth1", "down")
+    try:
+        moved = wait_for(lambda: lab.neigh(VIP) == lab.macs[new], timeout=10, interval=0.05)
+        assert moved, f"entry {lab.neigh(VIP)}; logs:\n{lab.log(new)[-2000:]}"
+        # the cut-off node itself holds the others dead (its metrics are reachable on its lo)
+        assert wait_for(lambda: "ironlb_membership_members 1.0" in lab.metrics(old), timeout=10)
+        before = _gratuitous(lab, old)
+    finally:
+        ns_run(lab.ns(old), "ip", "link", "set", "eth1", "up")
+    announced = wait_for(lambda: _gratuitous(lab, old) - before >= 4, timeout=10, interval=0.1)
+    assert announced, f"{_gratuitous(lab, old) - before} gratuitous frames; log:\n{lab.log(old)[-2000:]}"
+    assert wait_for(lambda: _all_live(lab) and lab.neigh(VIP) == lab.macs[old], timeout=10, interval=0.05)
+
+
+def test_owner_speaker_restart_loses_no_packet(lab: L2Lab) -> None:
+    old = _owner(lab.node_names)
+    new = _owner([n for n in lab.node_names if n != old])
+    ns_run(lab.client, "ping", "-c", "2", "-i", "0.2", "-W", "1", VIP)
+    assert lab.neigh(VIP) == lab.macs[old]
+
+    watch = lab.watch_neigh(VIP, "restart-neigh")
+    try:
+        ping = lab.start_ping(VIP, INTERVAL, "restart-ping")
+        try:
+            time.sleep(0.3)  # traffic flowing to the owner before it goes
+            speaker = lab.speakers[old]
+            lab.stop_speaker(old, signal.SIGTERM)
+            assert speaker.returncode == 0, lab.log(old)[-2000:]
+            lab.start_speaker(old)
+            settled = wait_for(
+                lambda: _all_live(lab) and lab.neigh(VIP) == lab.macs[old], timeout=10, interval=0.05
+            )
+            assert settled, f"entry {lab.neigh(VIP)}; logs:\n" + "\n".join(
+                lab.log(n)[-2000:] for n in lab.node_names
+            )
+            time.sleep(0.3)  # and traffic keeps flowing to the owner after it took the IP back
+        finally:
+            result = ping.stop()
+    finally:
+        moves = watch.stop()
+
+    assert result.sent > 50, result.text[-500:]
+    assert result.send_errors == 0
+    lost_at = f"{result.lost_at[0]:.2f}-{result.lost_at[-1]:.2f} s" if result.lost else ""
+    assert result.lost == [], f"lost {len(result.lost)} of {result.sent}, sent {lost_at} into the run"
+    names = [lab.owner_by_mac(m) for m in moves]
+    assert new in names, f"the client's entry never moved to the successor {new}: {names}"
+    assert lab.neigh(VIP) == lab.macs[old]
