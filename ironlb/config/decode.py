@@ -99,7 +99,6 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
 
 def _message(err: ErrorDetails) -> str:
     kind = err["type"]
-    got = describe(err.get("input"))
     if kind == "extra_forbidden":
         key = err["loc"][-1]
         model = _model_at(err["loc"])
@@ -109,19 +108,25 @@ def _message(err: ErrorDetails) -> str:
         if hint:
             return f"{msg}; did you mean {hint[0]!r}?"
         return f"{msg} (allowed: {', '.join(allowed)})" if allowed else msg
-    expected = {
-        "string_type": "a string",
-        "int_type": "an integer",
-        "int_from_float": "an integer",
-        "bool_type": "true or false",
-        "list_type": "a list",
-        "dict_type": "a mapping",
-        "model_type": "a mapping",
-        "model_attributes_type": "a mapping",
-    }.get(kind)
-    if expected:
-        return f"expected {expected}, got {got}"
-    return str(err["msg"])
+    return type_mismatch(kind, err.get("input")) or str(err["msg"])
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def type_mismatch(kind: str, value: Any) -> str | None:
+    """``expected a list, got a string ('x')`` for pydantic's type errors; None for other kinds."""
+    expected = _EXPECTED.get(kind)
+    return f"expected {expected}, got {describe(value)}" if expected else None
 
 
 def _path(loc: tuple[int | str, ...], kind: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ironlb.config.decode import describe
+from ironlb.config.decode import type_mismatch
 from ironlb.config.wire import Bool, Int, Text
 from ironlb.convert.findings import Source
 
@@ -177,24 +177,8 @@ def decode(model: type[M], raw: Any, base: str) -> tuple[M | None, list[tuple[st
         problems = []
         for err in exc.errors(include_url=False):
             path = join(base, *(p for p in err["loc"] if p != "[key]"))
-            problems.append((path, _message(err["type"], err.get("input"), str(err["msg"]))))
+            problems.append((path, type_mismatch(err["type"], err.get("input")) or str(err["msg"])))
         return None, problems
-
-
-def _message(kind: str, value: Any, fallback: str) -> str:
-    expected = {
-        "string_type": "a string",
-        "int_type": "an integer",
-        "int_from_float": "an integer",
-        "bool_type": "true or false",
-        "list_type": "a list",
-        "dict_type": "a mapping",
-        "model_type": "a mapping",
-        "model_attributes_type": "a mapping",
-    }.get(kind)
-    if expected:
-        return f"expected {expected}, got {describe(value)}"
-    return fallback
 
 
 def unknown_fields(model: BaseModel, base: str) -> list[str]:
