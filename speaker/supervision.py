@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import tenacity
 
@@ -55,6 +56,15 @@ async def supervise(
         async for attempt in retrying:
             with attempt:
                 await run_once()
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has finished (a backend's long-lived loops, on stop)."""
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await t
 
 
 class ChildProcess:

@@ -38,7 +38,7 @@ from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtoco
 from speaker.bfd import metrics
 from speaker.bfd.config import BfdDesired, bfd_sessions, render_bfdd_config, runtime_commands
 from speaker.options import SpeakerOptions
-from speaker.supervision import ChildProcess, supervise
+from speaker.supervision import ChildProcess, cancel_and_wait, supervise
 
 log = logging.getLogger(__name__)
 
@@ -262,11 +262,7 @@ class BfdAnnouncer:
         try:
             await self._stopping.wait()
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await cancel_and_wait(tasks)
             if self.process is not None:
                 await self.process.stop()
             metrics.BFDD_UP.set(0)

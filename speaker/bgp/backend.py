@@ -45,7 +45,7 @@ from speaker.bgp.exabgp_config import (
 )
 from speaker.bgp.exabgp_process import ExabgpProcess
 from speaker.options import SpeakerOptions
-from speaker.supervision import supervise
+from speaker.supervision import cancel_and_wait, supervise
 
 log = logging.getLogger(__name__)
 
@@ -211,11 +211,7 @@ class BgpAnnouncer:
         try:
             await self._stopping.wait()
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await cancel_and_wait(tasks)
             await self.driver.detach()
             if self.process is not None:
                 await self.process.stop(graceful_restart=self._graceful)
