@@ -13,13 +13,54 @@ incarnation numbers, as HashiCorp memberlist does:
   each retransmitted a few times;
 - a member stopping on purpose sends *leave*, so its successor acts at once.
 
+Where ironlb departs from SWIM/memberlist, and why. Ownership of a Service IP
+follows the live set, so one member wrongly marking a healthy peer dead moves
+IPs for a moment. In plain SWIM that happens when a member is *itself* cut off
+(its link went down): it suspects, then kills, every peer in turn and queues
+"B dead", "C dead" as gossip; when its link returns, that gossip reaches C,
+which holds B alive at the same incarnation and believes it until B refutes.
+Two rules keep an isolated member's verdicts to itself:
+
+1. *Verdicts reached without contact are not gossiped.* A member gossips a
+   suspicion it reached itself only if a ping-req helper acknowledged the
+   request (``req-ack``, sent at once by the helper, like Lifeguard's nack):
+   proof that its own link worked after the direct ping went unanswered. It
+   gossips a death only if the suspicion was gossiped (or learnt from a peer)
+   and it heard from some peer other than the suspect since the suspicion
+   began. Otherwise the likeliest explanation is its own isolation: it still
+   acts on the verdict (its live set shrinks, so a node whose peers really
+   all died still takes their IPs) but tells no one, and drops what it had
+   queued about that peer. A status-table test ("no peer held alive") comes
+   too late: probes are sequential, so an isolated member kills its first peer
+   while the ones it has not probed yet are still alive in its table, and a
+   "heard from anyone since the probe began" test is fooled when the link
+   returns in the middle of a probe whose packets were lost.
+   Cost for real deaths: none in practice. When B dies, A and C each ask the
+   other to ping B and get the req-ack within milliseconds, and each hears from
+   the other during the suspicion (the next probe goes to it), so both gossip
+   the suspicion and the death exactly as before. A member that has no peer
+   alive but the suspect (every 2-member cluster, or a 3-member one whose third
+   member is already suspect) has no helper, so its verdicts stay local; in a
+   2-member cluster there is nobody else to tell anyway, and otherwise each
+   survivor still finds the death through its own probes, within about
+   (peers) x ``probe_interval`` + ``probe_timeout`` + ``suspicion_timeout``.
+   Mixed versions: a speaker without this rule drops ``req-ack`` as malformed,
+   so during an upgrade the new speakers' verdicts about peers probed through
+   an old helper stay local, which delays nothing beyond that bound.
+2. *"You are dead, refute" goes only to its subject.* When a member we hold
+   dead talks to us (it is evidently alive), we tell it so that it refutes;
+   that notice rides on our reply to it (or on a bare ack with seq 0 if its
+   message needs no reply), never in the gossip queue shared by all peers,
+   so a member back from isolation does not tell everyone else that the first
+   peer it hears from is dead.
+
 Peers are not discovered: the speaker knows them from the Node objects, so the
 state machine is told the peer set (``set_peers``). Unknown peers start alive
 (optimistic), so a starting speaker claims only its own share.
 
 Hand-written on purpose: of PyPI's SWIM packages, ``swim-protocol`` (last
 release 2023) has no injectable clock nor sub-second tuning story and
-``swim-p2p`` needs ZeroMQ; the protocol core is ~250 lines and this one is
+``swim-p2p`` needs ZeroMQ; the protocol core is ~300 lines and this one is
 fully testable with fake time.
 """
 
@@ -28,7 +69,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from speaker.membership.wire import Gossip, MemberStatus, Message
 
@@ -55,6 +96,10 @@ class Member:
     status: MemberStatus = "alive"
     incarnation: int = 0
     since: float = 0.0
+    heard: float = -math.inf
+    """When a message from this member last arrived (evidence that our own link works)."""
+    local: bool = False
+    """Its current suspect/dead status is a verdict we reached without contact, not gossiped (rule 1)."""
 
 
 @dataclass
@@ -63,6 +108,8 @@ class _Probe:
     seq: int
     started: float
     indirect_sent: bool = False
+    confirmed: bool = False
+    """A ping-req helper acknowledged our request: our own link worked after the direct ping failed."""
 
 
 @dataclass
@@ -151,7 +198,8 @@ class Swim:
         t = self.timing
         for m in self.members.values():
             if m.status == "suspect" and now >= m.since + t.suspicion_timeout:
-                self._set(m, "dead", m.incarnation, now)
+                local = m.local or not self._in_contact(m.name, m.since)
+                self._set(m, "dead", m.incarnation, now, local=local)
         for seq, (_, _, _, expires) in list(self._relays.items()):
             if now >= expires:
                 del self._relays[seq]
@@ -162,7 +210,7 @@ class Swim:
                 self._probe = None
             elif now >= p.started + t.probe_timeout:
                 if target.status == "alive":
-                    self._set(target, "suspect", target.incarnation, now)
+                    self._set(target, "suspect", target.incarnation, now, local=not p.confirmed)
                     # Tell the suspect at once: if it is only slow, it refutes before the timeout.
                     out.append((target.addr, self._msg("ping", 0, target.name)))
                 self._probe = None
@@ -211,15 +259,25 @@ class Swim:
 
     # ---- state changes ---------------------------------------------------------
 
-    def _set(self, m: Member, status: MemberStatus, incarnation: int, now: float) -> None:
+    def _in_contact(self, subject: str, since: float) -> bool:
+        """Whether some peer other than ``subject`` was heard from at or after ``since`` (rule 1)."""
+        return any(m.heard >= since for m in self.members.values() if m.name != subject)
+
+    def _set(
+        self, m: Member, status: MemberStatus, incarnation: int, now: float, *, local: bool = False
+    ) -> None:
+        """Record a state change; gossip it unless ``local`` (a verdict reached without contact)."""
         if status == "suspect" and m.status != "suspect":
             self.stats.suspicions += 1
         if status == "dead" and m.status != "dead":
             self.stats.deaths += 1
         if status != m.status:
             self.transitions.append((m.name, m.status, status, incarnation))
-        m.status, m.incarnation, m.since = status, incarnation, now
-        self._spread(Gossip(m.name, status, incarnation))
+        m.status, m.incarnation, m.since, m.local = status, incarnation, now, local
+        if local:
+            self._gossip.pop(m.name, None)  # nor keep telling an older verdict about it
+        else:
+            self._spread(Gossip(m.name, status, incarnation))
 
     def _apply(self, g: Gossip, now: float) -> None:
         if g.name == self.name:
@@ -252,21 +310,25 @@ class Swim:
             return []
         out: list[tuple[Addr, Message]] = []
         known = msg.sender in self.members
+        notice: Gossip | None = None
         if not known:
             self.stats.unknown_senders += 1  # answered (it may be a node we have not seen yet), not believed
         elif msg.kind == "leave":
             self._apply(Gossip(msg.sender, "left", msg.incarnation), now)
         else:
             sender = self.members[msg.sender]
+            sender.heard = now
             self._apply(Gossip(msg.sender, "alive", msg.incarnation), now)
             if sender.status == "dead":
-                # Tell a member we hold dead that it is, so that it refutes (it is evidently alive).
-                self._spread(Gossip(sender.name, "dead", sender.incarnation))
+                # Tell a member we hold dead that it is, so that it refutes (it is evidently alive);
+                # only it: in the shared queue the notice would reach everyone (rule 2).
+                notice = Gossip(sender.name, "dead", sender.incarnation)
         for g in msg.gossip if known else ():
             self._apply(g, now)
         if msg.kind == "ping":
             out.append((src, self._msg("ack", msg.seq, self.name)))
         elif msg.kind == "ping-req" and msg.target in self.members:
+            out.append((src, self._msg("req-ack", msg.seq, msg.target)))  # "your link works" (rule 1)
             seq = self._next_seq()
             self._relays[seq] = (src, msg.seq, msg.target, now + self.timing.relay_ttl)
             out.append((self.members[msg.target].addr, self._msg("ping", seq, msg.target)))
@@ -279,7 +341,24 @@ class Swim:
             p = self._probe
             if p is not None and msg.seq == p.seq and msg.target == p.target:
                 self._probe = None
+        elif msg.kind == "req-ack":
+            p = self._probe
+            if known and p is not None and p.indirect_sent and msg.seq == p.seq and msg.target == p.target:
+                p.confirmed = True
+        if notice is not None:
+            out = self._notify(out, src, notice)
         return out
+
+    def _notify(
+        self, out: list[tuple[Addr, Message]], src: Addr, notice: Gossip
+    ) -> list[tuple[Addr, Message]]:
+        """Put ``notice`` on the reply going back to ``src``, or on a bare ack (seq 0 matches no probe)."""
+        for i, (addr, m) in enumerate(out):
+            if addr == src:
+                out[i] = (addr, replace(m, gossip=(notice, *m.gossip)))
+                return out
+        ack = self._msg("ack", 0, notice.name)
+        return [*out, (src, replace(ack, gossip=(notice, *ack.gossip)))]
 
     def leave(self) -> list[tuple[Addr, Message]]:
         """Announce a deliberate departure to every peer; the state machine stops."""

@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-MessageType = Literal["ping", "ack", "ping-req", "leave"]
+MessageType = Literal["ping", "ack", "ping-req", "req-ack", "leave"]
 MemberStatus = Literal["alive", "suspect", "dead", "left"]
-MESSAGE_TYPES: frozenset[str] = frozenset({"ping", "ack", "ping-req", "leave"})
+MESSAGE_TYPES: frozenset[str] = frozenset({"ping", "ack", "ping-req", "req-ack", "leave"})
 STATUSES: frozenset[str] = frozenset({"alive", "suspect", "dead", "left"})
 TAG_LEN = 32
 MAX_DATAGRAM = 8192
