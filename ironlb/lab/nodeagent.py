@@ -109,13 +109,15 @@ class NodeAgent:
         self.addresses: set[IPAddress] = set()
         self.servers: dict[Listener, _Server] = {}
         self.revision: str | None = None
+        self.failed: set[Listener] = set()  # could not listen yet: retried at every step
 
     def step(self) -> None:
         snapshot = self.source.snapshot()
-        if snapshot.revision == self.revision:
+        if snapshot.revision == self.revision and not self.failed:
             return
-        self.revision = snapshot.revision
+        self.revision = None  # until applied in full: an exception half-way means "again next step"
         self.apply(served(self.node, snapshot))
+        self.revision = snapshot.revision
 
     def apply(self, wanted: Mapping[Listener, str]) -> None:
         for listener in sorted(set(self.servers) - set(wanted), key=str):
@@ -123,13 +125,18 @@ class NodeAgent:
         ips = {ip for ip, _ in wanted}
         for ip in sorted(ips - self.addresses, key=str):
             self._address("add", ip)
+        self.failed &= set(wanted)
         for listener, key in sorted(wanted.items(), key=str):
             if listener not in self.servers:
                 try:
                     server = _Server(listener, self.node, key)
                 except OSError as exc:
-                    log.warning("cannot listen on %s port %d: %s", listener[0], listener[1], exc)
+                    if listener not in self.failed:
+                        ip, port = listener
+                        log.warning("cannot listen on %s port %d (retrying): %s", ip, port, exc)
+                    self.failed.add(listener)
                     continue
+                self.failed.discard(listener)
                 threading.Thread(target=server.serve_forever, name=f"http-{listener}", daemon=True).start()
                 self.servers[listener] = server
                 log.info("serving %s on %s port %d", key, listener[0], listener[1])
@@ -178,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 agent.step()
             except ClusterSourceUnavailable as exc:
                 log.warning("manifests unreadable, keeping the current state: %s", exc)
+            except (OSError, NetlinkError):
+                log.exception("could not apply the cluster state; retrying")
             stop.wait(args.poll_interval)
     finally:
         agent.close()

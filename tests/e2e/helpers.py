@@ -43,7 +43,7 @@ def answers(lab: Lab, ip: str, n: int = 60, node: str = "client") -> Counter[str
     return Counter(json.loads(result.stdout))
 
 
-def wait_served(lab: Lab, ip: str, nodes: Iterable[str], port: int = 80) -> None:
+def wait_served(system: IronlbSystem, ip: str, nodes: Iterable[str], port: int = 80) -> None:
     """Wait until the lab's node agent listens on ``ip``:``port`` on each of ``nodes``.
 
     The agent (the lab's kube-proxy stand-in) reads the cluster on its own schedule,
@@ -56,8 +56,16 @@ def wait_served(lab: Lab, ip: str, nodes: Iterable[str], port: int = 80) -> None
         lines = lab.exec(node, ["ss", "-Hltn"]).stdout.splitlines()
         return any(len(f) > 3 and f[3] == want for f in (line.split() for line in lines))
 
+    lab = system.lab
     for node in nodes:
-        wait_for(lambda: listening(node), what=f"{node}'s backend on {want}")  # noqa: B023
+        try:
+            wait_for(lambda: listening(node), what=f"{node}'s backend on {want}")  # noqa: B023
+        except AssertionError as exc:
+            agent = system.log_path(node, "ironlb-nodeagent")
+            tail = agent.read_text(errors="replace")[-3000:] if agent.exists() else "(no log)"
+            alive = system.procs[node, "ironlb-nodeagent"].poll() is None
+            note = f"node agent on {node} running={alive}; its log ends:\n{tail}"
+            raise AssertionError(f"{exc}\n{note}") from None
 
 
 def lb_ips(system: IronlbSystem, name: str) -> tuple[str, ...]:

@@ -52,7 +52,7 @@ def test_demo_service_answers_on_lb_ip_and_cluster_ip_from_every_node(system: Ir
     out = lab.exec("router", ["ip", "-4", "route", "show", "exact", ip]).stdout
     assert out.count("nexthop via") == 3, out  # one route, one next hop per node
     for target in (ip, "10.96.0.10"):
-        wait_served(lab, target, NODES)
+        wait_served(system, target, NODES)
         got = answers(lab, target)
         assert set(got) == set(NODES), got  # every answer is a node's name, and every node answers
 
@@ -69,11 +69,11 @@ def test_applied_service_gets_ip_route_and_answers_then_all_is_gone_on_delete(sy
         # externalTrafficPolicy Local: only the nodes with an endpoint announce it and answer
         local = frozenset({NODES["node2"], NODES["node3"]})
         wait_for(lambda: fib_nexthops(lab, ip) == local, what=f"{ip} via node2 and node3")
-        wait_served(lab, ip, ["node2", "node3"])
+        wait_served(system, ip, ["node2", "node3"])
         got = answers(lab, ip)
         assert set(got) == {"node2", "node3"}, got
         # its ClusterIP (internalTrafficPolicy Cluster) is reached through the range from every node
-        wait_served(lab, "10.96.0.20", NODES)
+        wait_served(system, "10.96.0.20", NODES)
         assert set(answers(lab, "10.96.0.20", 10)) <= set(NODES)
     finally:
         system.delete("shop")

@@ -50,6 +50,6 @@ def test_dual_stack_service_is_routed_and_answered_over_both_families(system: Ir
     for prefix, hops in ((v4, HOPS4), (v6, HOPS6), ("10.96.0.0/12", HOPS4), ("fd00:10:96::/112", HOPS6)):
         wait_for(routed(lab, prefix, hops), what=f"{prefix} via every node")
     for target in (v4, v6, "fd00:10:96::10"):
-        wait_served(lab, target, NODES)
+        wait_served(system, target, NODES)
         got = answers(lab, target)
         assert set(got) == set(NODES), (target, got)

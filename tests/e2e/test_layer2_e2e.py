@@ -53,7 +53,7 @@ def test_owner_answers_arp_and_takes_every_connection(system: IronlbSystem) -> N
     replies = wait_for(lambda: arping(lab, ip), what=f"an ARP reply for {ip}")
     assert len(set(replies)) == 1 and replies[0] in macs, replies  # one owner, a node's MAC
     owner = macs[replies[0]]
-    wait_served(lab, ip, [owner])
+    wait_served(system, ip, [owner])
     got = answers(lab, ip, 20)
     assert set(got) == {owner}, got  # every connection reaches the owner
 
@@ -72,11 +72,11 @@ def test_applied_dual_stack_service_answers_then_is_gone(system: IronlbSystem) -
         assert "default/shop" in StatusDir.of(system.cluster_dir).read_all()
         owners = {macs.get(m) for m in wait_for(lambda: arping(lab, v4), what=f"ARP for {v4}")}
         assert len(owners) == 1 and None not in owners
-        wait_served(lab, v4, [n for n in owners if n])
+        wait_served(system, v4, [n for n in owners if n])
         assert set(answers(lab, v4, 10)) == owners
         v6_owners = {macs.get(m) for m in wait_for(lambda: ndisc(lab, v6), what=f"NDP for {v6}")}
         assert len(v6_owners) == 1 and None not in v6_owners
-        wait_served(lab, v6, [n for n in v6_owners if n])
+        wait_served(system, v6, [n for n in v6_owners if n])
         assert set(answers(lab, v6, 5)) == v6_owners
     finally:
         system.delete("shop")
