@@ -7,7 +7,6 @@ and review the diff.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +15,9 @@ import pytest
 
 from ironlb.cli.main import main
 from ironlb.cli.plan import DEFAULT_CONFIG, DEFAULT_MANIFESTS, SAMPLES_DIR
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("IRONLB_UPDATE_GOLDEN") == "1"
 SAMPLE_CONFIGS = sorted(p.name for p in SAMPLES_DIR.glob("*.yaml"))
 
 
@@ -26,14 +25,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(["plan", *argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text)
-    assert path.exists(), f"{path} missing; run with IRONLB_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), f"{name} differs; if intended, refresh with IRONLB_UPDATE_GOLDEN=1"
 
 
 def test_samples_exist() -> None:
@@ -49,7 +40,7 @@ def test_plan_json_on_samples_matches_golden(capsys: pytest.CaptureFixture[str],
     for entry in doc["services"]:
         assert set(entry) == {"namespace", "name", "ips", "pool", "sharing_key", "error"}
         assert (entry["error"] is None) == bool(entry["ips"])
-    check_golden(f"plan-{Path(sample).stem}.json", out)
+    check_golden(GOLDEN / f"plan-{Path(sample).stem}.json", out)
 
 
 def test_plan_defaults_are_the_samples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +49,7 @@ def test_plan_defaults_are_the_samples(capsys: pytest.CaptureFixture[str]) -> No
     assert out == (GOLDEN / "plan-layer2.json").read_text()
     code, table, _ = run(capsys)
     assert code == 0
-    check_golden("plan-layer2.txt", table)
+    check_golden(GOLDEN / "plan-layer2.txt", table)
 
 
 def test_plan_console_script_from_elsewhere(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
 from pathlib import Path
 
 from hypothesis import given
@@ -26,6 +25,7 @@ from speaker.bfd.config import (
     render_bfdd_config,
     runtime_commands,
 )
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).with_name("golden")
 
@@ -67,17 +67,6 @@ def desired(config: str = CONFIG, node: NodeInfo = NODE) -> BfdDesired:
     return out
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("IRONLB_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"golden file {path} missing: run with IRONLB_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), (
-        f"{name} differs from the golden file (IRONLB_UPDATE_GOLDEN=1 to refresh)"
-    )
-
-
 def test_sessions_follow_the_bgp_peer_selection() -> None:
     d = desired()
     assert [(str(s.peer_address), str(s.local_address), s.multihop, s.profile) for s in d.sessions] == [
@@ -109,7 +98,7 @@ def test_a_peer_without_an_address_of_its_family_is_a_problem_not_a_crash() -> N
 
 
 def test_rendered_config_matches_golden() -> None:
-    check_golden("bfdd.conf", render_bfdd_config(desired()))
+    check_golden(GOLDEN / "bfdd.conf", render_bfdd_config(desired()))
 
 
 def test_rendering_is_deterministic_whatever_the_peer_order() -> None:

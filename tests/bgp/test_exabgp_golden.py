@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import subprocess
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from speaker.bgp.commands import UnsafeCommand, announce_line, difference
 from speaker.bgp.driver import ExabgpDriver, parse_ack, parse_event
 from speaker.bgp.exabgp_config import RenderError, neighbor_settings, render_config
 from speaker.bgp.exabgp_process import exabgp_command, exabgp_environment
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).with_name("golden")
 
@@ -39,24 +39,13 @@ NODE = NodeInfo(
 RELAY = ["/usr/bin/python3", "/opt/ironlb/relay.py", "/run/ironlb/api.sock"]
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("IRONLB_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"golden file {path} missing: run with IRONLB_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), (
-        f"{name} differs from the golden file (IRONLB_UPDATE_GOLDEN=1 to refresh)"
-    )
-
-
 def rendered() -> str:
     cfg = parse_config(CONFIG)
     return render_config([neighbor_settings(p, NODE) for p in cfg.peers], RELAY)
 
 
 def test_rendered_config_matches_golden() -> None:
-    check_golden("exabgp.conf", rendered())
+    check_golden(GOLDEN / "exabgp.conf", rendered())
 
 
 def test_rendered_config_is_valid_for_exabgp(tmp_path: Path) -> None:
@@ -121,7 +110,7 @@ def test_command_stream_for_a_change_matches_golden() -> None:
     for peer in sorted(AFTER):
         acked = {r.prefix: r for r in BEFORE.get(peer, [])}
         lines += [c.line for c in difference(peer, acked, AFTER[peer])]
-    check_golden("commands.txt", "\n".join(lines) + "\n")
+    check_golden(GOLDEN / "commands.txt", "\n".join(lines) + "\n")
 
 
 def test_nothing_to_send_when_acknowledged_equals_desired() -> None:
