@@ -37,7 +37,10 @@ agent.step()
 print("freed", sorted(str(ip) for ip, _ in agent.failed), sorted(str(ip) for ip, _ in agent.servers))
 with socket.create_connection(("10.96.0.10", 80), timeout=5) as s:
     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    print("answer", s.recv(4096).split(b"\r\n\r\n", 1)[1].decode().strip())
+    data = b""
+    while chunk := s.recv(4096):  # to the end: headers and body may come in separate segments
+        data += chunk
+    print("answer", data.split(b"\r\n\r\n", 1)[1].decode().strip())
 agent.close()
 """
 
