@@ -52,6 +52,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.bgp.bgp_objects import config_map, dump, node, service  # noqa: E402
+from tests.objects import endpoint_slice  # noqa: E402
+
 NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12", "node3": "172.30.0.13"}
 LB_IP = "198.51.100.10"
 PREFIX = f"{LB_IP}/32"
@@ -106,53 +109,8 @@ SCENARIOS = {
 
 
 def cluster_yaml(config: str) -> str:
-    objects: list[dict[str, Any]] = [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "ironlb", "namespace": "ironlb-system"},
-            "data": {"config": config},
-        }
-    ]
-    for name, address in NODES.items():
-        objects.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-                "status": {
-                    "addresses": [{"type": "InternalIP", "address": address}],
-                    "conditions": [{"type": "Ready", "status": "True"}],
-                },
-            }
-        )
-    objects.append(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {
-                "type": "LoadBalancer",
-                "externalTrafficPolicy": "Cluster",
-                "ports": [{"port": 80, "protocol": "TCP"}],
-            },
-            "status": {"loadBalancer": {"ingress": [{"ip": LB_IP}]}},
-        }
-    )
-    objects.append(
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {"name": "web-eps", "namespace": "default",
-                         "labels": {"kubernetes.io/service-name": "web"}},
-            "addressType": "IPv4",
-            "endpoints": [
-                {"addresses": [f"10.244.{i}.10"], "conditions": {"ready": True}, "nodeName": n}
-                for i, n in enumerate(NODES)
-            ],
-        }
-    )  # fmt: skip
-    return yaml.safe_dump_all(objects, sort_keys=False)
+    objects = [config_map(config), *(node(n, a) for n, a in NODES.items())]
+    return dump([*objects, service("web", lb_ips=[LB_IP]), endpoint_slice("web", list(NODES))])
 
 
 # ---------------------------------------------------------------- router FIB watcher

@@ -6,6 +6,7 @@ machine makes them slower, not red.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -25,3 +26,15 @@ def wait_for(
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or fn}; last={last!r}")
+
+
+def returns_within(fn: Callable[[], T], timeout: float = 5.0) -> T:
+    """``fn()`` called in a thread: a call that blocks (say, on a hung request) fails the test instead
+    of hanging it."""
+    out: list[T] = []
+    t = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    t.start()
+    t.join(timeout)
+    if not out:
+        raise AssertionError(f"{fn} did not return within {timeout} s (blocked by a hung request?)")
+    return out[0]

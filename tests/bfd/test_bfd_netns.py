@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import yaml
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
+from tests.bgp.bgp_objects import config_map, dump, node, service
 from tests.objects import endpoint_slice
 from tests.waiting import wait_for
 
@@ -49,36 +49,9 @@ address-pools:
 
 
 def write_cluster(directory: Path, config_yaml: str) -> None:
-    objects: list[dict[str, Any]] = [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "ironlb", "namespace": "ironlb-system"},
-            "data": {"config": config_yaml},
-        },
-        *(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": n, "labels": {"kubernetes.io/hostname": n}},
-                "status": {
-                    "addresses": [{"type": "InternalIP", "address": a}],
-                    "conditions": [{"type": "Ready", "status": "True"}],
-                },
-            }
-            for n, a in NODES.items()
-        ),
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Cluster", "ports": [{"port": 80}]},
-            "status": {"loadBalancer": {"ingress": [{"ip": LB_IP}]}},
-        },
-        endpoint_slice("web", list(NODES)),
-    ]
+    objects = [config_map(config_yaml), *(node(n, a) for n, a in NODES.items())]
     tmp = directory.parent / "cluster.tmp.yaml"
-    tmp.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    tmp.write_text(dump([*objects, service("web", lb_ips=[LB_IP]), endpoint_slice("web", list(NODES))]))
     os.replace(tmp, directory / "cluster.yaml")
 
 

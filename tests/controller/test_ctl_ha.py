@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 import urllib.request
-from collections.abc import Callable
 from itertools import groupby
 from typing import Any
+
+from tests.waiting import returns_within
 
 from .conftest import POOLS, Env, lb, wait_for
 
@@ -125,15 +125,6 @@ def test_sigterm_hands_over_at_once_not_at_the_standby_retry(env: Env) -> None:
 HANG = {"lease_duration": 3.0, "renew_deadline": 1.0, "retry_period": 0.2}
 
 
-def answers(fn: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """``fn()`` in a thread: an accessor blocked by a hung request fails the test instead of hanging it."""
-    out: list[bool] = []
-    t = threading.Thread(target=lambda: out.append(fn()), daemon=True)
-    t.start()
-    t.join(timeout)
-    if not out:
-        raise AssertionError(f"{fn} did not answer within {timeout} s")
-    return out[0]
 
 
 def status_patches(env: Env, user: str) -> list[Any]:
@@ -161,8 +152,8 @@ def test_leader_with_hung_lease_writes_stops_writing_before_the_standby_starts(e
         # ...and then its Lease renewals hang as well.
         env.server.hang("update", "leases", user="ctl-a")
         assert env.server.wait_hung(2, 20), "ctl-a's renewal is held"
-        wait_for(lambda: not answers(a.is_leader), 20, "ctl-a stops counting itself leader")
-        assert env.lease_holder() == "ctl-a" and not answers(b.is_leader)  # nobody may take over yet
+        wait_for(lambda: not returns_within(a.is_leader), 20, "ctl-a stops counting itself leader")
+        assert env.lease_holder() == "ctl-a" and not returns_within(b.is_leader)  # nobody may take over yet
         env.create(lb("during"))  # not hung: ctl-a must leave it to the next leader by itself
 
         wait_for(lambda: env.lease_holder() == "ctl-b", 20, "ctl-b takes over once the Lease expired")
@@ -225,7 +216,7 @@ def test_late_write_of_the_old_leader_to_a_service_the_new_leader_left_alone_is_
         assert env.server.wait_hung(1, 20), "ctl-a's status patch of 'b-first' is held"
         env.server.hang("update", "leases", user="ctl-a")
         assert env.server.wait_hung(2, 20), "ctl-a's renewal is held"
-        wait_for(lambda: not answers(a.is_leader), 20, "ctl-a stops counting itself leader")
+        wait_for(lambda: not returns_within(a.is_leader), 20, "ctl-a stops counting itself leader")
         env.create(lb("a-second"))
         wait_for(lambda: env.ips("a-second") == ["10.200.0.1"], 20, "ctl-b gives the IP to 'a-second'")
         wait_for(lambda: env.events("AllocationFailed", "b-first"), 20, "ctl-b refuses 'b-first'")

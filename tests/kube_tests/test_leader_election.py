@@ -29,6 +29,7 @@ from ironlb.kube.leader import (
 )
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from tests.kubeapi import KubeApiServer, by_plural
+from tests.waiting import returns_within
 
 from .conftest import Env
 
@@ -295,15 +296,6 @@ def test_leader_learns_at_once_that_another_holder_took_the_lease(env: Env) -> N
 HANG = {"lease_duration": 3.0, "renew_deadline": 1.0, "retry_period": 0.2}
 
 
-def answers(fn: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """``fn()``, called in a thread: an accessor that blocks on a hung request fails the test."""
-    out: list[bool] = []
-    t = threading.Thread(target=lambda: out.append(fn()), daemon=True)
-    t.start()
-    t.join(timeout)
-    if not out:
-        raise AssertionError(f"{fn} did not answer within {timeout} s (blocked by a hung request?)")
-    return out[0]
 
 
 @pytest.fixture
@@ -333,7 +325,7 @@ def test_leader_whose_renewal_hangs_stops_leading_before_a_standby_can_take_over
     b = LeaderElector(
         api_b,
         LeaderConfig("ironlb-system", LEASE, "b", **HANG),
-        on_started_leading=lambda: a_leads_when_b_starts.append(answers(a.is_leader)),
+        on_started_leading=lambda: a_leads_when_b_starts.append(returns_within(a.is_leader)),
     )
     try:
         wait_for(a.is_leader, 20, "a leads")
@@ -343,14 +335,14 @@ def test_leader_whose_renewal_hangs_stops_leading_before_a_standby_can_take_over
         assert env.server.wait_hung(1, 10), "a's renewal reaches the server and is held"
         # The accessor answers at once (it must not wait for the hung renewal) and turns False
         # by itself once the renew deadline has passed...
-        wait_for(lambda: not answers(a.is_leader), 20, "a stops counting itself leader")
+        wait_for(lambda: not returns_within(a.is_leader), 20, "a stops counting itself leader")
         # ...while the Lease still names a, so no standby could have taken over yet.
-        assert lease_spec_of(env)["holderIdentity"] == "a" and not answers(b.is_leader)
+        assert lease_spec_of(env)["holderIdentity"] == "a" and not returns_within(b.is_leader)
         # The elector thread is not stuck in the hung call: it gives up and steps down.
         assert lost.wait(20), "a's on_stopped_leading ran while its renewals still hang"
         wait_for(b.is_leader, 20, "b takes over once a's Lease expired")
         assert a_leads_when_b_starts == [False]  # b's first moment as leader: a had stopped
-        assert lease_spec_of(env)["holderIdentity"] == "b" and not answers(a.is_leader)
+        assert lease_spec_of(env)["holderIdentity"] == "b" and not returns_within(a.is_leader)
         # a's renewals arrive now, late: each carries the resourceVersion a read, which b's
         # acquisition made stale, so none is applied (409) and b keeps the Lease.
         assert env.server.unhang() >= 1
