@@ -1,8 +1,10 @@
 """``ironlb convert FILE_OR_DIR...``: MetalLB ≥0.13 CRD manifests → an ironlb ConfigMap.
 
 The imperative shell around the pure ``ironlb.convert``: find the manifest files
-(``ironlb.cluster.manifests.manifest_files``, as ``ironlb plan`` does), read them,
-convert, print the findings on stderr (one per line, each naming its source)
+(``ironlb.cluster.manifests.manifest_files``, as ``ironlb plan`` does), read them
+(``-`` reads standard input, as ``kubectl apply -f -`` does, so that
+``kubectl get ipaddresspools,l2advertisements -o yaml | ironlb convert -`` works;
+findings then name ``<stdin>``), convert, print the findings on stderr (one per line, each naming its source)
 and the ConfigMap (or, with ``--bare``, the config document) on stdout. The
 output is rendered by ``render_config`` and has been parsed back by ironlb's own
 parser, so what is printed is exactly what ironlb will run; it is deterministic,
@@ -28,6 +30,8 @@ from ironlb.convert import Finding, Manifest, convert, manifests_from_text
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 def register(subparsers: Any) -> None:
@@ -36,12 +40,19 @@ def register(subparsers: Any) -> None:
         help="convert MetalLB CRD manifests (0.13+) to an ironlb ConfigMap",
         description=(
             "Read MetalLB CRD manifests (IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, "
-            "BFDProfile, Community; files or directories, multi-document YAML, kind: List) and print an "
+            "BFDProfile, Community, and the deprecated AddressPool; files or directories, '-' for standard "
+            "input, multi-document YAML, kind: List as printed by kubectl get -o yaml) and print an "
             "ironlb ConfigMap. Anything ironlb's config cannot express is reported on stderr with its "
             "source. Exit 0 converted, 1 not convertible or lossy without --allow-lossy, 2 usage error."
         ),
     )
-    p.add_argument("paths", metavar="FILE_OR_DIR", nargs="+", type=Path, help="manifest files or directories")
+    p.add_argument(
+        "paths",
+        metavar="FILE_OR_DIR",
+        nargs="+",
+        type=Path,
+        help="manifest files or directories; '-' reads standard input",
+    )
     p.add_argument(
         "--prefer",
         choices=("bgp", "layer2"),
@@ -71,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         out=sys.stdout,
         err=sys.stderr,
+        stdin=sys.stdin,
     )
 
 
@@ -84,14 +96,21 @@ def convert_paths(
     name: str = "ironlb",
     out: TextIO,
     err: TextIO,
+    stdin: TextIO | None = None,
 ) -> int:
+    """Convert ``paths`` (``-``: ``stdin``, default ``sys.stdin``); print as the command does."""
     for path in paths:
-        if not path.exists():
+        if str(path) != STDIN and not path.exists():
             print(f"ironlb convert: {path}: no such file or directory", file=err)
             return EXIT_USAGE
+    if sum(str(path) == STDIN for path in paths) > 1:
+        print(f"ironlb convert: {STDIN!r} (standard input) can be given only once", file=err)
+        return EXIT_USAGE
     manifests: list[Manifest] = []
     read_findings: list[Finding] = []
-    files = manifest_files(paths)
+    files: list[Path | None] = []  # None: standard input, in its place among the paths
+    for path in paths:
+        files.extend([None] if str(path) == STDIN else manifest_files([path]))
     if not files:
         print(
             f"ironlb convert: no manifest files (*.yaml, *.yml, *.json) in {', '.join(map(str, paths))}",
@@ -100,11 +119,12 @@ def convert_paths(
         return EXIT_USAGE
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            text = _read_stdin(stdin or sys.stdin) if file is None else file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            print(f"ironlb convert: cannot read {file}: {getattr(exc, 'strerror', None) or exc}", file=err)
+            what = "standard input" if file is None else file
+            print(f"ironlb convert: cannot read {what}: {getattr(exc, 'strerror', None) or exc}", file=err)
             return EXIT_USAGE
-        found, findings = manifests_from_text(text, str(file))
+        found, findings = manifests_from_text(text, STDIN_NAME if file is None else str(file))
         manifests.extend(found)
         read_findings.extend(findings)
     result = convert(manifests, prefer="bgp" if prefer == "bgp" else "layer2" if prefer else None)
@@ -128,3 +148,12 @@ def convert_paths(
     else:
         out.write(render_configmap(result.config, name=name, namespace=namespace))
     return EXIT_OK
+
+
+def _read_stdin(stdin: TextIO) -> str:
+    """All of standard input, as UTF-8 whatever the locale (like the files)."""
+    raw = getattr(stdin, "buffer", None)  # a StringIO has none: it is text already
+    if raw is None:
+        return stdin.read()
+    data: bytes = raw.read()
+    return data.decode("utf-8")

@@ -1,14 +1,15 @@
 """``ironlb convert``: MetalLB ≥0.13 CRD manifests → ironlb's config, nothing dropped silently.
 
 MetalLB users since 0.13 configure it with CRDs (IPAddressPool, L2Advertisement,
-BGPAdvertisement, BGPPeer, BFDProfile, Community), while ironlb reads MetalLB's
-legacy ConfigMap format. This package maps the former onto the latter as a
+BGPAdvertisement, BGPPeer, BFDProfile, Community, and the deprecated AddressPool
+that the legacy format maps one to one), while ironlb reads MetalLB's legacy
+ConfigMap format. This package maps the former onto the latter as a
 domain :class:`~ironlb.config.model.Config`, with a finding (source, field,
 what ironlb does instead) for everything that cannot be carried over.
 
 Pure: ``documents`` turns text into objects, ``crds`` decodes them, ``mapping``
-(with ``selectors`` and ``peers``) builds the config; ``ironlb.cli.convert``
-reads files and prints.
+(with ``pools``, ``selectors`` and ``peers``) builds the config; ``ironlb.cli.convert``
+reads files (or standard input) and prints.
 """
 
 from __future__ import annotations

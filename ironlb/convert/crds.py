@@ -1,4 +1,4 @@
-"""MetalLB's CRDs (metallb.io v1beta1, and v1beta2 for BGPPeer) as strict pydantic models.
+"""MetalLB's CRDs (metallb.io v1beta1; also v1beta2 BGPPeer, v1alpha1 AddressPool) as strict pydantic models.
 
 This is the edge of ``ironlb convert``: a raw Kubernetes object (a dict from the
 YAML loader) becomes a typed spec, or a list of ``(field path, message)``
@@ -68,17 +68,36 @@ class L2AdvertisementSpec(_Crd):
     interfaces: list[Text] | None = None
 
 
-class BGPAdvertisementSpec(_Crd):
+class BgpAttributes(_Crd):
+    """The announcement attributes a ``BGPAdvertisement`` and an ``AddressPool``'s
+    ``bgpAdvertisements[]`` item (``LegacyBgpAdvertisement``) have in common."""
+
     aggregation_length: Int | None = Field(default=None, alias="aggregationLength")
     aggregation_length_v6: Int | None = Field(default=None, alias="aggregationLengthV6")
     local_pref: Int | None = Field(default=None, alias="localPref")
     communities: list[Text] | None = None
+
+
+class BGPAdvertisementSpec(BgpAttributes):
     ip_address_pools: list[Text] | None = Field(default=None, alias="ipAddressPools")
     ip_address_pool_selectors: list[LabelSelector] | None = Field(
         default=None, alias="ipAddressPoolSelectors"
     )
     node_selectors: list[LabelSelector] | None = Field(default=None, alias="nodeSelectors")
     peers: list[Text] | None = None
+
+
+class AddressPoolSpec(_Crd):
+    """The deprecated ``AddressPool`` (v1alpha1, v1beta1): a pool with its own protocol and advertisements.
+
+    ``avoidBuggyIPs`` is in v1beta1's schema only; it is read in both versions.
+    """
+
+    protocol: Text | None = None
+    addresses: list[Text] | None = None
+    auto_assign: Bool | None = Field(default=None, alias="autoAssign")
+    avoid_buggy_ips: Bool | None = Field(default=None, alias="avoidBuggyIPs")
+    bgp_advertisements: list[BgpAttributes] | None = Field(default=None, alias="bgpAdvertisements")
 
 
 class SecretReference(_Crd):
@@ -146,11 +165,13 @@ SPECS: dict[str, type[_Crd]] = {
     "BGPPeer": BGPPeerSpec,
     "BFDProfile": BFDProfileSpec,
     "Community": CommunitySpec,
+    "AddressPool": AddressPoolSpec,
 }
 """The kinds converted, each with its spec model."""
 
 VERSIONS: dict[str, tuple[str, ...]] = {
     "BGPPeer": ("v1beta1", "v1beta2"),
+    "AddressPool": ("v1alpha1", "v1beta1"),
 }
 """API versions accepted per kind (default: v1beta1 only)."""
 

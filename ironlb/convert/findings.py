@@ -10,7 +10,8 @@ does instead. Severities decide the exit code:
   missing BFDProfile); nothing is printed on stdout, exit 1.
 - ``lossy``: converted, but something is not kept; exit 1 unless ``--allow-lossy``.
 - ``warning``: converted with a choice the user should know about (a pool no
-  advertisement selects, ``--prefer`` dropping the other protocol); exit 0.
+  advertisement selects, ``--prefer`` dropping the other protocol, a deprecated
+  AddressPool); exit 0.
 - ``note``: for information (other kinds ignored); exit 0.
 """
 

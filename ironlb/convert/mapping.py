@@ -19,6 +19,14 @@ How MetalLB's model maps onto the legacy one:
   reach is the node's own L2 segment (ARP/NDP answers for addresses MetalLB
   already handed out from this pool), whereas ``bgp`` would push routes for
   them to every peer, i.e. into networks beyond the cluster.
+- A deprecated ``AddressPool`` (v1alpha1, v1beta1) is what the legacy format
+  was modelled on: it becomes an address pool with its own ``protocol`` and
+  ``bgpAdvertisements`` (communities resolved like a BGPAdvertisement's), with
+  a warning that the kind is deprecated. As in MetalLB, no L2Advertisement or
+  BGPAdvertisement selects it, and it shares one name space with the
+  IPAddressPools (a clash is an error) and one address space (overlaps are
+  errors, found by the round trip below). A layer2 AddressPool answers on
+  every interface, so ``l2.interfaces`` stays empty when there is one.
 - Pools are ordered by name: MetalLB tries auto-assign pools in alphabetical
   order when no ``serviceAllocation.priority`` is set, ironlb in config order.
 - ``L2Advertisement.interfaces`` becomes ironlb's one global ``l2.interfaces``;
@@ -38,26 +46,30 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ironlb.config import values as v
 from ironlb.config.model import (
     AddressPool,
-    AddressRange,
     BgpAdvertisement,
-    Community,
     Config,
     L2Settings,
     Protocol,
 )
 from ironlb.convert import crds, selectors
-from ironlb.convert.crds import BGPAdvertisementSpec, IPAddressPoolSpec, L2AdvertisementSpec, Obj
+from ironlb.convert.crds import (
+    BGPAdvertisementSpec,
+    L2AdvertisementSpec,
+    Obj,
+)
 from ironlb.convert.documents import Manifest
 from ironlb.convert.findings import Finding, Source
 from ironlb.convert.peers import convert_peer
+from ironlb.convert.pools import Pool, address_pools, bgp_advertisement, ip_address_pools
 from ironlb.convert.profiles import bfd_profiles, communities
 from ironlb.convert.report import Report
 from ironlb.convert.roundtrip import Sources, round_trip
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+POOL_KINDS = frozenset({"IPAddressPool", "AddressPool"})
+"""Kinds that become address pools: one name space, as in MetalLB (and in ironlb's config)."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +88,21 @@ def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) ->
         r.add("error", "input", "", "no MetalLB configuration found (IPAddressPool, BGPPeer, ...)")
     aliases = communities(r, objects["Community"])
     profiles = bfd_profiles(r, objects["BFDProfile"])
-    pools = _pools(r, objects["IPAddressPool"], broken)
-    l2_ads = _advertisements(r, objects["L2Advertisement"], pools, broken)
-    bgp_ads = _advertisements(r, objects["BGPAdvertisement"], pools, broken)
-    bgp_values = {ad.source.name: _bgp_value(r, ad, aliases) for ad in bgp_ads}
-    layout = _protocols(r, pools, l2_ads, bgp_ads, bgp_values, prefer)
-    interfaces = _interfaces(r, [ad for ad in l2_ads if ad.pools & layout.layer2])
+    pools = ip_address_pools(r, objects["IPAddressPool"], broken)
+    legacy = address_pools(r, objects["AddressPool"], aliases, broken)
+    l2_ads = _advertisements(r, objects["L2Advertisement"], pools, broken, legacy)
+    bgp_ads = _advertisements(r, objects["BGPAdvertisement"], pools, broken, legacy)
+    bgp_values: dict[str, BgpAdvertisement | None] = {}
+    for ad in bgp_ads:
+        assert isinstance(ad.spec, BGPAdvertisementSpec)
+        bgp_values[ad.source.name] = bgp_advertisement(r, ad.source, "spec", ad.spec, aliases)
+    all_pools = {**pools, **legacy}  # names are unique across both kinds (_decode_all)
+    layout = _protocols(r, all_pools, l2_ads, bgp_ads, bgp_values, prefer)
+    interfaces = _interfaces(
+        r,
+        [(ad.source, _interface_names(ad)) for ad in l2_ads if ad.pools & layout.layer2]
+        + [(p.source, ()) for p in legacy.values() if p.protocol == "layer2"],
+    )
     for ad in l2_ads:
         _l2_lossy(r, ad, layout.layer2)
     for ad in bgp_ads:
@@ -102,8 +123,9 @@ def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) ->
         l2=L2Settings(interfaces),
     )
     sources = Sources(
-        pools=[pools[p.name].source for p in layout.pools],
+        pools=[all_pools[p.name].source for p in layout.pools],
         ads=layout.ad_sources,
+        ad_fields=layout.ad_fields,
         peers=[s for s, _ in peers],
         bfd=[o.source for o in objects["BFDProfile"]],
     )
@@ -132,16 +154,7 @@ def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, lis
         name = (meta.name if meta else None) or ""
         source = Source(m.origin, kind, name or "?")
         if kind not in crds.SPECS:
-            if kind == "AddressPool":
-                r.add(
-                    "lossy",
-                    source,
-                    "",
-                    "the deprecated AddressPool kind is not converted: rewrite it as an "
-                    "IPAddressPool plus an L2Advertisement or BGPAdvertisement, then convert again",
-                )
-            else:
-                r.add("note", source, "", f"{kind} is not MetalLB configuration ironlb converts; ignored")
+            r.add("note", source, "", f"{kind} is not MetalLB configuration ironlb converts; ignored")
             continue
         if version not in crds.VERSIONS.get(kind, ("v1beta1",)):
             accepted = ", ".join(f"{crds.GROUP}/{x}" for x in crds.VERSIONS.get(kind, ("v1beta1",)))
@@ -157,11 +170,22 @@ def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, lis
         if meta.namespace:
             namespaces.add(meta.namespace)
         spec, problems = crds.decode(crds.SPECS[kind], m.obj.get("spec"), "spec")
-        if (kind, name) in seen:
-            first = seen[kind, name].origin
-            r.add("error", source, "metadata.name", f"duplicate {kind} {name!r} (first at {first})")
+        key = ("pool" if kind in POOL_KINDS else kind, name)
+        if key in seen:
+            first = seen[key]
+            if first.kind == kind:
+                message = f"duplicate {kind} {name!r} (first at {first.origin})"
+                r.add("error", source, "metadata.name", message)
+            else:
+                r.add(
+                    "error",
+                    source,
+                    "metadata.name",
+                    f"pool name {name!r} is also used by {first}: IPAddressPools and AddressPools "
+                    "share one name space (MetalLB refuses this too); rename one",
+                )
             continue
-        seen[kind, name] = source
+        seen[key] = source
         for path, message in problems:
             r.add("error", source, path, message)
         if spec is None:
@@ -197,85 +221,7 @@ def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, lis
     return objects, broken
 
 
-# --- pools and advertisements -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pool:
-    source: Source
-    labels: dict[str, str]
-    ranges: tuple[AddressRange, ...]
-    auto_assign: bool
-    avoid_buggy_ips: bool
-
-
-def _pools(r: Report, objs: list[Obj], broken: dict[str, set[str]]) -> dict[str, Pool]:
-    """The pools that convert; the names of those that do not are added to ``broken``."""
-    out: dict[str, Pool] = {}
-    for obj in objs:
-        spec: IPAddressPoolSpec = obj.spec
-        ranges = []
-        ok = True
-        if not spec.addresses:
-            r.add("error", obj.source, "spec.addresses", "a pool needs at least one CIDR or range")
-            ok = False
-        for i, text in enumerate(spec.addresses or ()):
-            path = crds.join("spec.addresses", i)
-            try:
-                rng, masked = v.parse_address_entry(text)
-            except ValueError as exc:
-                r.add("error", obj.source, path, str(exc))
-                ok = False
-                continue
-            if masked:
-                r.add(
-                    "warning",
-                    obj.source,
-                    path,
-                    f"{text!r} has host bits set; using {next(rng.networks())} (as MetalLB does)",
-                )
-            ranges.append(rng)
-        _service_allocation(r, obj.source, spec.service_allocation)
-        if ok:
-            auto = True if spec.auto_assign is None else spec.auto_assign
-            out[obj.source.name] = Pool(
-                obj.source, obj.labels, tuple(ranges), auto, bool(spec.avoid_buggy_ips)
-            )
-        else:
-            broken.setdefault("IPAddressPool", set()).add(obj.source.name)
-    return out
-
-
-def _service_allocation(r: Report, source: Source, sa: crds.ServiceAllocation | None) -> None:
-    if sa is None:
-        return
-    base = "spec.serviceAllocation"
-    if sa.priority is not None:
-        r.add(
-            "lossy",
-            source,
-            f"{base}.priority",
-            "ironlb has no pool priority: it tries auto-assign pools "
-            "in config order (here: by name); move this pool in address-pools to change the order",
-        )
-    scoped = [
-        name
-        for name, val in (
-            ("namespaces", sa.namespaces),
-            ("namespaceSelectors", sa.namespace_selectors),
-            ("serviceSelectors", sa.service_selectors),
-        )
-        if val
-    ]
-    for name in scoped:
-        r.add(
-            "lossy",
-            source,
-            f"{base}.{name}",
-            "ironlb pools are not limited to namespaces or Services: any "
-            "Service may get an address from this pool; set autoAssign: false and annotate the Services "
-            "that should use it with ironlb.io/address-pool",
-        )
+# --- advertisements and protocols -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -287,8 +233,9 @@ class Advertisement:
 
 
 def _advertisements(
-    r: Report, objs: list[Obj], pools: dict[str, Pool], broken: dict[str, set[str]]
+    r: Report, objs: list[Obj], pools: dict[str, Pool], broken: dict[str, set[str]], legacy: dict[str, Pool]
 ) -> list[Advertisement]:
+    """Each advertisement with the IPAddressPools it selects (never an AddressPool, as in MetalLB)."""
     out = []
     for obj in objs:
         spec = obj.spec
@@ -300,7 +247,15 @@ def _advertisements(
             continue
         unbroken = broken.get("IPAddressPool", set())
         for i, name in enumerate(names):
-            if name not in pools and name not in unbroken:
+            if name in legacy or name in broken.get("AddressPool", set()):
+                r.add(
+                    "warning",
+                    obj.source,
+                    crds.join("spec.ipAddressPools", i),
+                    f"{name!r} is an AddressPool: it has its own protocol and advertisements select only "
+                    "IPAddressPools (in MetalLB too); remove it here",
+                )
+            elif name not in pools and name not in unbroken:
                 r.add(
                     "warning",
                     obj.source,
@@ -318,44 +273,15 @@ def _advertisements(
     return out
 
 
-def _bgp_value(
-    r: Report, ad: Advertisement, aliases: dict[str, tuple[Community, Source]]
-) -> BgpAdvertisement | None:
-    spec = ad.spec
-    assert isinstance(spec, BGPAdvertisementSpec)
-    communities: list[Community] = []
-    ok = True
-    for i, text in enumerate(spec.communities or ()):
-        try:
-            c = aliases[text][0] if text in aliases else v.parse_community_literal(text)
-        except ValueError as exc:
-            r.add(
-                "error",
-                ad.source,
-                crds.join("spec.communities", i),
-                f"{exc} (nor a Community alias in the input)",
-            )
-            ok = False
-            continue
-        if c not in communities:
-            communities.append(c)
-    if not ok:
-        return None
-    return BgpAdvertisement(
-        aggregation_length=32 if spec.aggregation_length is None else spec.aggregation_length,
-        aggregation_length_v6=128 if spec.aggregation_length_v6 is None else spec.aggregation_length_v6,
-        localpref=spec.local_pref or None,  # MetalLB: 0 (omitempty) means "not set"
-        communities=tuple(communities),
-    )
-
-
 @dataclass
 class Layout:
     pools: list[AddressPool] = field(default_factory=list)
     layer2: set[str] = field(default_factory=set)
     bgp: set[str] = field(default_factory=set)
     ad_sources: dict[tuple[int, int], Source] = field(default_factory=dict)
-    """(pool index, bgp-advertisement index) → the BGPAdvertisement it came from."""
+    """(pool index, bgp-advertisement index) → the BGPAdvertisement (or AddressPool) it came from."""
+    ad_fields: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(pool index, bgp-advertisement index) → its field in an AddressPool (``spec.bgpAdvertisements[i]``)."""
 
 
 def _protocols(
@@ -372,7 +298,11 @@ def _protocols(
         l2 = [ad for ad in l2_ads if name in ad.pools]
         bgp = [ad for ad in bgp_ads if name in ad.pools]
         protocol: Protocol
-        if l2 and bgp:
+        candidates = [(ad.source, "", bgp_values.get(ad.source.name)) for ad in bgp]
+        if pool.protocol is not None:  # an AddressPool: advertisements never select it
+            protocol = pool.protocol
+            candidates = [(pool.source, base, value) for base, value in pool.bgp_ads]
+        elif l2 and bgp:
             both = ", ".join(str(ad.source.kind + "/" + ad.source.name) for ad in l2 + bgp)
             if prefer is None:
                 r.add(
@@ -412,10 +342,11 @@ def _protocols(
         ads: list[BgpAdvertisement] = []
         if protocol == "bgp":
             index = len(layout.pools)
-            for ad in bgp:
-                value = bgp_values.get(ad.source.name)
+            for source, base, value in candidates:
                 if value is not None and value not in ads:
-                    layout.ad_sources[index, len(ads)] = ad.source
+                    layout.ad_sources[index, len(ads)] = source
+                    if base:
+                        layout.ad_fields[index, len(ads)] = base
                     ads.append(value)
         (layout.bgp if protocol == "bgp" else layout.layer2).add(name)
         layout.pools.append(
@@ -424,12 +355,12 @@ def _protocols(
     return layout
 
 
-def _interfaces(r: Report, ads: list[Advertisement]) -> tuple[str, ...]:
-    """The one ``l2.interfaces`` list for the L2Advertisements in use."""
-    lists = [
-        (ad, tuple(dict.fromkeys(str.__str__(i) for i in getattr(ad.spec, "interfaces", None) or ())))
-        for ad in ads
-    ]
+def _interface_names(ad: Advertisement) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str.__str__(i) for i in getattr(ad.spec, "interfaces", None) or ()))
+
+
+def _interfaces(r: Report, lists: list[tuple[Source, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The one ``l2.interfaces`` list for the L2Advertisements (and layer2 AddressPools: all) in use."""
     if not lists:
         return ()
     if len({frozenset(names) for _, names in lists}) == 1:
@@ -438,12 +369,12 @@ def _interfaces(r: Report, ads: list[Advertisement]) -> tuple[str, ...]:
     if all(names for _, names in lists):
         chosen = tuple(sorted({n for _, names in lists for n in names}))
     shown = ", ".join(chosen) if chosen else "every interface"
-    for ad, names in lists:
+    for source, names in lists:
         if frozenset(names) != frozenset(chosen):
             wanted = ", ".join(names) if names else "every interface"
             r.add(
                 "lossy",
-                ad.source,
+                source,
                 "spec.interfaces",
                 f"ironlb has one interface list for all layer2 pools (l2.interfaces): it answers on "
                 f"{shown}, not only on {wanted}, for this advertisement's pools",

@@ -7,13 +7,14 @@ parsed back. Each error path of the legacy format (``address-pools[2].bgp-
 advertisements[1].aggregation-length``) is translated to the object and CRD
 field it came from (``BGPAdvertisement/agg: spec.aggregationLength``), and the
 parsed config must equal the built one, so what ``ironlb convert`` prints is
-exactly what ironlb runs.
+exactly what ironlb runs. An AddressPool's advertisement errors point into the
+AddressPool (``AddressPool/old: spec.bgpAdvertisements[0].aggregationLength``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ironlb.config import ConfigError, parse_config
 from ironlb.config.model import Config
@@ -28,10 +29,14 @@ class Sources:
     ads: dict[tuple[int, int], Source]
     peers: list[Source]
     bfd: list[Source]
+    ad_fields: dict[tuple[int, int], str] = field(default_factory=dict)
+    """Where an advertisement is a field of its source (an AddressPool's ``spec.bgpAdvertisements[i]``)."""
 
 
 _FIELDS = {
     "addresses": "spec.addresses",
+    "auto-assign": "spec.autoAssign",
+    "avoid-buggy-ips": "spec.avoidBuggyIPs",
     "aggregation-length": "spec.aggregationLength",
     "aggregation-length-v6": "spec.aggregationLengthV6",
     "localpref": "spec.localPref",
@@ -68,10 +73,14 @@ def round_trip(r: Report, config: Config, sources: Sources) -> bool:
                 table = {"address-pools": sources.pools, "peers": sources.peers, "bfd-profiles": sources.bfd}
                 if index < len(table[section]):
                     where = table[section][index]
+                base = "spec"
                 if ad is not None and (index, int(ad)) in sources.ads:
                     where = sources.ads[index, int(ad)]
+                    base = sources.ad_fields.get((index, int(ad)), base)
                 key, sep, tail = rest.partition("[")
                 spot = _FIELDS.get(key, f"spec.{key}" if key else "") + (sep + tail if sep else "")
+                if base != "spec":  # spec.aggregationLength -> spec.bgpAdvertisements[1].aggregationLength
+                    spot = base + spot.removeprefix("spec")
             r.add("error", where, spot, _REF.sub(lambda mm: _ref(mm, sources), message))
         return False
     if back != config:

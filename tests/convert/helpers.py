@@ -33,6 +33,11 @@ def pool(name: str, *addresses: str, **spec: Any) -> dict[str, Any]:
     )
 
 
+def address_pool(name: str, protocol: str, *addresses: str, **spec: Any) -> dict[str, Any]:
+    """The deprecated AddressPool kind (metallb.io/v1beta1)."""
+    return obj("AddressPool", name, {"protocol": protocol, "addresses": list(addresses), **spec})
+
+
 def l2(name: str, *pools: str, **spec: Any) -> dict[str, Any]:
     return obj("L2Advertisement", name, {**({"ipAddressPools": list(pools)} if pools else {}), **spec})
 

@@ -4,6 +4,8 @@ converted losslessly, then run through ``ironlb validate`` and ``ironlb plan``."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from ironlb.cli.main import main
 from ironlb.config import parse_config
 from ironlb.config.render import render_config
 
-from .helpers import bgp, l2, peer, pool, text
+from .helpers import address_pool, bgp, l2, peer, pool, text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "samples" / "metallb-crds"
@@ -56,6 +58,127 @@ def test_sample_converts_without_loss_and_validates_and_plans(
     assert (plan["shop", "web"]["pool"], plan["shop", "web"]["error"]) == ("default", None)
     assert plan["shop", "api"]["ips"] == ["172.30.0.220"]
     assert plan["ops", "grafana"]["pool"] == "reserved"
+
+
+def convert_stdin(data: bytes, *argv: str) -> tuple[int, str, str]:
+    """The real command in a child process, ``data`` on its standard input through a pipe."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ironlb", "convert", *argv],
+        input=data,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+# What `kubectl get ipaddresspools,l2advertisements,addresspools -A -o yaml` prints (server fields and
+# all), followed by a typed list as the API itself returns it.
+KUBECTL_LIST = """\
+apiVersion: v1
+items:
+- apiVersion: metallb.io/v1beta1
+  kind: IPAddressPool
+  metadata:
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: |
+        {"apiVersion":"metallb.io/v1beta1","kind":"IPAddressPool"}
+    creationTimestamp: "2026-11-02T09:14:07Z"
+    generation: 1
+    name: default
+    namespace: metallb-system
+    resourceVersion: "81723"
+    uid: 5b0f2c1e-8a61-4f0e-9d53-0c1d2e3f4a5b
+  spec:
+    addresses:
+    - 172.30.0.0/24
+    autoAssign: true
+    avoidBuggyIPs: false
+  status: {}
+- apiVersion: metallb.io/v1beta1
+  kind: L2Advertisement
+  metadata:
+    creationTimestamp: "2026-11-02T09:14:07Z"
+    generation: 1
+    name: l2
+    namespace: metallb-system
+    resourceVersion: "81724"
+    uid: 6c1f3d2f-9b72-4a1f-8e64-1d2e3f4a5b6c
+  spec:
+    ipAddressPools:
+    - default
+- apiVersion: metallb.io/v1beta1
+  kind: AddressPool
+  metadata:
+    creationTimestamp: "2021-06-01T10:00:00Z"
+    generation: 3
+    name: legacy
+    namespace: metallb-system
+    resourceVersion: "1234"
+    uid: 7d2a4e3a-ac83-4b2a-9f75-2e3f4a5b6c7d
+  spec:
+    addresses:
+    - 198.51.100.0/24
+    autoAssign: false
+    avoidBuggyIPs: true
+    bgpAdvertisements:
+    - aggregationLength: 32
+      aggregationLengthV6: 128
+      communities:
+      - 64512:7
+      localPref: 150
+    protocol: bgp
+  status: {}
+kind: List
+metadata:
+  resourceVersion: ""
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeerList
+metadata:
+  resourceVersion: "81800"
+items:
+- apiVersion: metallb.io/v1beta2
+  kind: BGPPeer
+  metadata: {name: tor, namespace: metallb-system}
+  spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1}
+"""
+
+
+def test_kubectl_list_on_stdin_converts() -> None:
+    code, out, err = convert_stdin(KUBECTL_LIST.encode(), "--bare", "-")
+    assert code == 0, err
+    assert err.splitlines() == [
+        "warning: <stdin>:doc#1.items[2] AddressPool/legacy: AddressPool is deprecated in MetalLB "
+        "(replaced there by IPAddressPool plus L2Advertisement or BGPAdvertisement); converted one to one "
+        "into an ironlb address pool"
+    ]
+    config = parse_config(out)
+    assert [(p.name, p.protocol, p.auto_assign, p.avoid_buggy_ips) for p in config.pools] == [
+        ("default", "layer2", True, False),
+        ("legacy", "bgp", False, True),
+    ]
+    (ad,) = config.pool("legacy").bgp_advertisements  # type: ignore[union-attr]
+    assert (ad.localpref, [c.value for c in ad.communities]) == (150, ["64512:7"])
+    assert [str(p.peer_address) for p in config.peers] == ["192.0.2.1"]
+
+
+def test_stdin_with_files_names_each_source(tmp_path: Path) -> None:
+    f = tmp_path / "old.yaml"
+    f.write_text(text(address_pool("x", "layer2", "10.0.1.0/24")))
+    code, out, err = convert_stdin(text(pool("x", "10.0.0.0/24"), l2("l")).encode(), "-", str(f))
+    assert (code, out) == (1, "")
+    assert (
+        f"error: {f}:doc#1 AddressPool/x: metadata.name: pool name 'x' is also used by "
+        "<stdin>:doc#1 IPAddressPool/x" in err
+    )
+    code, out, err = convert_stdin(b"\xff\xfe\x00garbage", "-")
+    assert (code, out) == (2, "") and "cannot read standard input" in err
+
+
+def test_stdin_only_once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = convert(capsys, "-", str(SAMPLE), "-")
+    assert (code, out) == (2, "") and "'-' (standard input) can be given only once" in err
 
 
 def test_output_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:

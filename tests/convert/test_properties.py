@@ -1,8 +1,8 @@
 """Property and fuzz tests of ``ironlb convert``.
 
-- Random *valid* MetalLB CRD sets convert without errors or losses, to a config
-  that ironlb's parser reads back unchanged and that has the pools, protocols
-  and peers the CRDs describe.
+- Random *valid* MetalLB CRD sets (deprecated AddressPools among them) convert
+  without errors or losses, to a config that ironlb's parser reads back
+  unchanged and that has the pools, protocols and peers the CRDs describe.
 - Random or mangled YAML, and CRD-shaped objects full of noise, never crash the
   conversion: only findings come out, and any config that does come out
   round-trips.
@@ -22,7 +22,7 @@ from ironlb.config.render import render_config
 from ironlb.convert import Conversion, convert, manifests_from_text
 from ironlb.convert.crds import SPECS
 
-from .helpers import bgp, l2, obj, peer, pool
+from .helpers import address_pool, bgp, l2, obj, peer, pool
 
 PROPERTY = settings(
     max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -71,13 +71,18 @@ def crd_sets(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, str], int
             extra["autoAssign"] = draw(st.booleans())
         if draw(st.booleans()):
             extra["avoidBuggyIPs"] = draw(st.booleans())
-        objects.append(pool(name, *addresses, **extra))
-        kind = draw(st.sampled_from(["layer2", "bgp", "none"]))
+        # The deprecated AddressPool: its own protocol; a layer2 one answers on every interface, which
+        # L2Advertisements limited to some interfaces could not express without loss.
+        legacy = draw(st.sampled_from(["no", "bgp"] if interfaces else ["no", "bgp", "layer2"]))
+        kind = legacy if legacy != "no" else draw(st.sampled_from(["layer2", "bgp", "none"]))
         expected[name] = "layer2" if kind == "none" else kind
-        if kind == "layer2":
+        legacy_ads: list[dict[str, Any]] = []
+        if legacy == "no":
+            objects.append(pool(name, *addresses, **extra))
+        if kind == "layer2" and legacy == "no":
             objects.append(l2(f"l2-{name}", name, **({"interfaces": interfaces} if interfaces else {})))
         elif kind == "bgp":
-            for j in range(draw(st.integers(1, 2))):
+            for j in range(draw(st.integers(0 if legacy != "no" else 1, 2))):
                 spec: dict[str, Any] = {}
                 if draw(st.booleans()):
                     spec["aggregationLength"] = draw(st.sampled_from([32, 30 if ranged else prefix]))
@@ -87,7 +92,13 @@ def crd_sets(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, str], int
                 spec["communities"] = draw(
                     st.lists(st.sampled_from([*aliases, "65000:1", "large:1:2:3"]), max_size=3)
                 )
-                objects.append(bgp(f"bgp-{name}-{j}", name, **spec))
+                if legacy != "no":
+                    legacy_ads.append(spec)
+                else:
+                    objects.append(bgp(f"bgp-{name}-{j}", name, **spec))
+        if legacy != "no":
+            ads = {"bgpAdvertisements": legacy_ads} if legacy_ads else {}
+            objects.append(address_pool(name, legacy, *addresses, **ads, **extra))
     profiles = draw(st.lists(names, max_size=2, unique=True))
     for name in profiles:
         objects.append(

@@ -1,0 +1,189 @@
+"""MetalLB ``IPAddressPool`` and deprecated ``AddressPool`` objects → pools, for ``ironlb.convert.mapping``.
+
+Both kinds become ironlb address pools and are read the same way (addresses,
+``autoAssign``, ``avoidBuggyIPs``, MetalLB's defaults). They differ in where
+the protocol comes from: an IPAddressPool's from the advertisements that select
+it (decided in ``mapping``), an AddressPool's from its own ``protocol`` and
+``bgpAdvertisements``, exactly the legacy format's pool. Advertisement
+attributes (aggregation lengths, ``localPref``, communities with their
+``Community`` aliases) are read by one function for a BGPAdvertisement and for
+an AddressPool's ``bgpAdvertisements[i]``. Checks that span pools (overlaps)
+are left to ironlb's parser (``roundtrip``); the shared name space is enforced
+where objects are decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ironlb.config import values as v
+from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol
+from ironlb.convert import crds
+from ironlb.convert.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj
+from ironlb.convert.findings import Source
+from ironlb.convert.report import Report
+
+
+@dataclass(frozen=True)
+class Pool:
+    source: Source
+    labels: dict[str, str]
+    ranges: tuple[AddressRange, ...]
+    auto_assign: bool
+    avoid_buggy_ips: bool
+    protocol: Protocol | None = None
+    """An AddressPool's own protocol; ``None`` for an IPAddressPool (its advertisements decide)."""
+    bgp_ads: tuple[tuple[str, BgpAdvertisement], ...] = ()
+    """An AddressPool's ``bgpAdvertisements``, each with its field path (``spec.bgpAdvertisements[i]``)."""
+
+
+def ip_address_pools(r: Report, objs: list[Obj], broken: dict[str, set[str]]) -> dict[str, Pool]:
+    """The IPAddressPools that convert; the names of those that do not are added to ``broken``."""
+    out: dict[str, Pool] = {}
+    for obj in objs:
+        spec: IPAddressPoolSpec = obj.spec
+        ranges = _ranges(r, obj.source, spec.addresses)
+        _service_allocation(r, obj.source, spec.service_allocation)
+        if ranges is not None:
+            auto = True if spec.auto_assign is None else spec.auto_assign
+            out[obj.source.name] = Pool(obj.source, obj.labels, ranges, auto, bool(spec.avoid_buggy_ips))
+        else:
+            broken.setdefault("IPAddressPool", set()).add(obj.source.name)
+    return out
+
+
+def address_pools(
+    r: Report, objs: list[Obj], aliases: dict[str, tuple[Community, Source]], broken: dict[str, set[str]]
+) -> dict[str, Pool]:
+    """The deprecated AddressPools that convert; the names of those that do not are added to ``broken``."""
+    out: dict[str, Pool] = {}
+    for obj in objs:
+        spec: AddressPoolSpec = obj.spec
+        r.add(
+            "warning",
+            obj.source,
+            "",
+            "AddressPool is deprecated in MetalLB (replaced there by IPAddressPool plus "
+            "L2Advertisement or BGPAdvertisement); converted one to one into an ironlb address pool",
+        )
+        ranges = _ranges(r, obj.source, spec.addresses)
+        ok = ranges is not None
+        protocol: Protocol | None = None
+        if not spec.protocol:
+            r.add("error", obj.source, "spec.protocol", "required field is missing (layer2 or bgp)")
+            ok = False
+        elif spec.protocol not in ("layer2", "bgp"):
+            r.add("error", obj.source, "spec.protocol", f"unknown protocol {spec.protocol!r} (layer2 or bgp)")
+            ok = False
+        else:
+            protocol = "bgp" if spec.protocol == "bgp" else "layer2"
+        ads: list[tuple[str, BgpAdvertisement]] = []
+        if spec.bgp_advertisements and protocol == "layer2":
+            r.add(
+                "error",
+                obj.source,
+                "spec.bgpAdvertisements",
+                "not allowed in a layer2 AddressPool (MetalLB refuses it too): set protocol: bgp or "
+                "remove them",
+            )
+            ok = False
+        elif protocol == "bgp":
+            for i, item in enumerate(spec.bgp_advertisements or ()):
+                base = crds.join("spec.bgpAdvertisements", i)
+                ad = bgp_advertisement(r, obj.source, base, item, aliases)
+                if ad is None:
+                    ok = False
+                else:
+                    ads.append((base, ad))
+        if ok and ranges is not None and protocol is not None:
+            auto = True if spec.auto_assign is None else spec.auto_assign
+            out[obj.source.name] = Pool(
+                obj.source, obj.labels, ranges, auto, bool(spec.avoid_buggy_ips), protocol, tuple(ads)
+            )
+        else:
+            broken.setdefault("AddressPool", set()).add(obj.source.name)
+    return out
+
+
+def _ranges(r: Report, source: Source, addresses: list[str] | None) -> tuple[AddressRange, ...] | None:
+    """A pool's ``spec.addresses``, or ``None`` when any entry is wrong (each reported)."""
+    ranges = []
+    ok = True
+    if not addresses:
+        r.add("error", source, "spec.addresses", "a pool needs at least one CIDR or range")
+        ok = False
+    for i, text in enumerate(addresses or ()):
+        path = crds.join("spec.addresses", i)
+        try:
+            rng, masked = v.parse_address_entry(text)
+        except ValueError as exc:
+            r.add("error", source, path, str(exc))
+            ok = False
+            continue
+        if masked:
+            r.add(
+                "warning",
+                source,
+                path,
+                f"{text!r} has host bits set; using {next(rng.networks())} (as MetalLB does)",
+            )
+        ranges.append(rng)
+    return tuple(ranges) if ok else None
+
+
+def _service_allocation(r: Report, source: Source, sa: crds.ServiceAllocation | None) -> None:
+    if sa is None:
+        return
+    base = "spec.serviceAllocation"
+    if sa.priority is not None:
+        r.add(
+            "lossy",
+            source,
+            f"{base}.priority",
+            "ironlb has no pool priority: it tries auto-assign pools "
+            "in config order (here: by name); move this pool in address-pools to change the order",
+        )
+    scoped = [
+        name
+        for name, val in (
+            ("namespaces", sa.namespaces),
+            ("namespaceSelectors", sa.namespace_selectors),
+            ("serviceSelectors", sa.service_selectors),
+        )
+        if val
+    ]
+    for name in scoped:
+        r.add(
+            "lossy",
+            source,
+            f"{base}.{name}",
+            "ironlb pools are not limited to namespaces or Services: any "
+            "Service may get an address from this pool; set autoAssign: false and annotate the Services "
+            "that should use it with ironlb.io/address-pool",
+        )
+
+
+def bgp_advertisement(
+    r: Report, source: Source, base: str, spec: BgpAttributes, aliases: dict[str, tuple[Community, Source]]
+) -> BgpAdvertisement | None:
+    """A BGPAdvertisement's attributes (``base``: ``spec``), or an AddressPool's ``bgpAdvertisements[i]``."""
+    communities: list[Community] = []
+    ok = True
+    for i, text in enumerate(spec.communities or ()):
+        try:
+            c = aliases[text][0] if text in aliases else v.parse_community_literal(text)
+        except ValueError as exc:
+            path = crds.join(base, "communities", i)
+            r.add("error", source, path, f"{exc} (nor a Community alias in the input)")
+            ok = False
+            continue
+        if c not in communities:
+            communities.append(c)
+    if not ok:
+        return None
+    return BgpAdvertisement(
+        aggregation_length=32 if spec.aggregation_length is None else spec.aggregation_length,
+        aggregation_length_v6=128 if spec.aggregation_length_v6 is None else spec.aggregation_length_v6,
+        localpref=spec.local_pref or None,  # MetalLB: 0 (omitempty) means "not set"
+        communities=tuple(communities),
+    )
