@@ -8,6 +8,8 @@ time by a small collector, so it can never drift from the allocator's state.
 The HTTP server is a few lines on ``http.server`` rather than prometheus-client's
 ``start_http_server``, because that one serves only metrics and the probes must be
 on the same port; the exposition itself is prometheus-client's ``generate_latest``.
+A 503 ``/readyz`` says why in its body (the API server cannot be used, not listed yet,
+no valid config): the kubelet only sees the 503, a person asking the port sees the reason.
 """
 
 from __future__ import annotations
@@ -73,6 +75,15 @@ class ControllerMetrics:
             "1 when the latest config is invalid or missing and the last good one is in use",
             registry=self.registry,
         )
+        self.client_errors = Counter(
+            "ironlb_k8s_client_errors",
+            "Requests to the API server that failed for a reason retrying alone will not fix: "
+            "tls (certificate did not verify), unauthorized (401), forbidden (403)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("tls", "unauthorized", "forbidden"):
+            self.client_errors.labels(reason)  # exported as 0 until it happens
         leader = Gauge(
             "ironlb_leader_bool", "1 when this replica is the active leader", registry=self.registry
         )
@@ -97,8 +108,11 @@ class _Handler(BaseHTTPRequestHandler):
             ok = srv.healthy()
             self._reply(200 if ok else 503, b"ok\n" if ok else b"unhealthy\n")
         elif path == "/readyz":
-            ok = srv.ready()
-            self._reply(200 if ok else 503, b"ok\n" if ok else b"not ready\n")
+            reason = srv.readiness()
+            if reason is None:
+                self._reply(200, b"ok\n")
+            else:
+                self._reply(503, f"not ready: {reason}\n".encode())
         else:
             self._reply(404, b"not found\n")
 
@@ -115,7 +129,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     metrics: ControllerMetrics
     healthy: Callable[[], bool]
-    ready: Callable[[], bool]
+    readiness: Callable[[], str | None]
 
 
 class _Server6(_Server):
@@ -132,13 +146,14 @@ class MetricsServer:
         metrics: ControllerMetrics,
         *,
         healthy: Callable[[], bool],
-        ready: Callable[[], bool],
+        readiness: Callable[[], str | None],
     ) -> None:
+        """``readiness`` returns None when ready, else why not (the body of a 503 ``/readyz``)."""
         server_class = _Server6 if ":" in host else _Server
         self._httpd = server_class((host, port), _Handler)
         self._httpd.metrics = metrics
         self._httpd.healthy = healthy
-        self._httpd.ready = ready
+        self._httpd.readiness = readiness
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="metrics", daemon=True
         )

@@ -23,6 +23,10 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
 - Once per term of leadership (and never on a standby), the speakers' membership Secret
   is created if it is missing (``--membership-secret``); an existing one is never
   touched. Allocation does not wait for it; a failure is retried through the queue.
+- An API server that cannot be used until a person acts (wrong CA, 401, 403) is named
+  once by the client's ``ApiHealth`` (``ironlb.kube.health``), counted in
+  ``ironlb_k8s_client_errors_total{reason}`` and given as ``/readyz``'s reason; every path
+  here keeps retrying with backoff, logging those retries at DEBUG only.
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcil
 from ironlb import services as svc
 from ironlb.allocator import Allocator, PoolUsage, Refusal, request_from_service
 from ironlb.config import Config
-from ironlb.kube.client import make_api_client
-from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError
+from ironlb.kube.client import health_of, make_api_client
+from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
 from ironlb.kube.events import CONFIG_INVALID, CONFIG_LOADED, EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
@@ -56,6 +60,7 @@ from ironlb.kube_types import ConfigMap, Service
 log = logging.getLogger(__name__)
 
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
+RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
 
 
 def _rv(obj: Mapping[str, Any] | None) -> str:
@@ -81,7 +86,9 @@ class _Written:
 class Controller:
     def __init__(self, opts: ControllerOptions, *, api_client: Any = None) -> None:
         self.opts = opts
-        self.api = api_client if api_client is not None else make_api_client(opts.kubeconfig)
+        self.api = (
+            api_client if api_client is not None else make_api_client(opts.kubeconfig, rbac_hint=RBAC_HINT)
+        )
         self.queue: WorkQueue[ObjectRef] = WorkQueue(backoff=tenacity_backoff(0.05, 10.0))
         self.source = KubeClusterSource(
             self.api,
@@ -111,6 +118,9 @@ class Controller:
                 on_stopped_leading=self._on_leadership_change,
             )
         self.metrics = ControllerMetrics(pool_usage=self._pool_usage, is_leader=self.is_leader)
+        self.api_health = health_of(self.api)  # None for a client not made by ironlb.kube
+        if self.api_health is not None:
+            self.api_health.subscribe(lambda p: self.metrics.client_errors.labels(p.cause).inc())
         self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
         self._session: _Session | None = None
         self._generation = 0
@@ -129,7 +139,9 @@ class Controller:
     def start(self, *, serve_metrics: bool = True) -> Controller:
         if serve_metrics:
             host, port = split_address(self.opts.metrics_address)
-            self._server = MetricsServer(host, port, self.metrics, healthy=self.healthy, ready=self.ready)
+            self._server = MetricsServer(
+                host, port, self.metrics, healthy=self.healthy, readiness=self.readiness
+            )
             self._server.start()
         for i in range(self.opts.workers):
             t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
@@ -183,7 +195,19 @@ class Controller:
         return not self._stopping.is_set() and all(t.is_alive() for t in self._workers)
 
     def ready(self) -> bool:
-        return self.source.synced and self._config is not None
+        return self.readiness() is None
+
+    def readiness(self) -> str | None:
+        """None when ready; else why not: the API server cannot be used, not listed yet, no config."""
+        problem = self.api_health.reason() if self.api_health is not None else None
+        if problem is not None:
+            return problem
+        if not self.source.synced:
+            pending = ", ".join(inf.name for inf in self.source.informers if not inf.synced)
+            return f"waiting for the first list of {pending} from the Kubernetes API server"
+        if self._config is None:
+            return f"no valid config in ConfigMap {self.opts.namespace}/{self.opts.configmap} yet"
+        return None
 
     def active(self) -> bool:
         """Leading with a session: adoption done, allocating."""
@@ -255,7 +279,13 @@ class Controller:
         except PermanentKubeError as exc:
             log.error("membership Secret %s/%s: %s; not retrying", self.opts.namespace, name, exc)
         except KubeError as exc:
-            log.warning("membership Secret %s/%s: %s; will retry", self.opts.namespace, name, exc)
+            log.log(
+                retry_log_level(exc),
+                "membership Secret %s/%s: %s; will retry",
+                self.opts.namespace,
+                name,
+                exc,
+            )
             return "retry"
         self._secret_checked = generation
         return "done"
@@ -351,7 +381,9 @@ class Controller:
         try:
             services = list_services(self.api, page_size=2000)
         except KubeError as exc:
-            log.warning("cannot list Services to adopt their assignments: %s; retrying", exc)
+            log.log(
+                retry_log_level(exc), "cannot list Services to adopt their assignments: %s; retrying", exc
+            )
             return "retry"
         allocator = Allocator(self._config)
         adopted = refused = 0
@@ -460,7 +492,7 @@ class Controller:
             if isinstance(exc, PermanentKubeError):
                 log.error("%s: write refused, not retrying: %s", key, exc)
                 return "done"
-            log.warning("%s: write failed, will retry: %s", key, exc)
+            log.log(retry_log_level(exc), "%s: write failed, will retry: %s", key, exc)
             return "retry"
         finally:
             if older:

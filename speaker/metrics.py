@@ -45,3 +45,9 @@ CONFIG_LOADED = Gauge("ironlb_config_loaded_bool", "1 when a valid config has be
 SOURCE_UNAVAILABLE = Gauge(
     "ironlb_cluster_source_unavailable_bool", "1 while the cluster-state source cannot be read"
 )
+K8S_CLIENT_ERRORS = Counter(
+    "ironlb_k8s_client_errors",
+    "Requests to the API server that failed for a reason retrying alone will not fix: "
+    "tls (certificate did not verify), unauthorized (401), forbidden (403)",
+    ["reason"],
+)

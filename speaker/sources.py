@@ -8,7 +8,9 @@ Two sources behind the one seam (``ironlb.cluster.seam``):
   snapshot's revision is a local change counter, so watch bookmarks (which move
   resourceVersions without changing anything) cause no work. An unreachable API
   server changes nothing: the informers keep their caches and retry, and the
-  snapshot stays what was last known.
+  snapshot stays what was last known; a cause that needs a person (wrong CA, rejected
+  token, missing RBAC verb) is logged once, clearly, and counted
+  (``ironlb_k8s_client_errors_total{reason}``).
 - a manifest directory (``StatCachedSource`` over ``ManifestSource``): polled, but
   re-read and re-parsed only when a file's (or directory's) mtime, ctime, size or
   inode changed; parsing every file on every 0.2 s poll cost several percent of a
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource
+from speaker import metrics
 from speaker.events import EventSink, LogSink
 from speaker.options import SpeakerOptions
 
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
     from ironlb.kube.source import KubeClusterSource, ObjectRef
 
 log = logging.getLogger(__name__)
+
+RBAC_HINT = "config/default/rbac-speaker.yaml (ClusterRole and Role for ServiceAccount speaker)"
 
 RACY_NS = 2_000_000_000
 """A file modified less than this before a read may change again unseen within the same timestamp."""
@@ -172,9 +177,12 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     from ironlb.kube.source import KubeClusterSource
 
     try:
-        api = make_api_client(options.kubeconfig)
+        api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT)
     except Exception as exc:  # the client's ConfigException: no kubeconfig, no in-cluster token
         raise ValueError(f"no Kubernetes credentials: {exc}") from exc
+    # A wrong CA, a rejected token or a missing RBAC verb: logged once by the client's health
+    # record, counted here; the informers keep retrying and the speaker keeps announcing.
+    api.health.subscribe(lambda problem: metrics.K8S_CLIENT_ERRORS.labels(problem.cause).inc())
     source = KubeSource(
         lambda on: KubeClusterSource(
             api, config_namespace=options.config_namespace, config_name=options.configmap, on_change=on

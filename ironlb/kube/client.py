@@ -5,6 +5,15 @@ so two clients in one process (tests, or a controller talking with two identitie
 cannot leak credentials into each other. The trap from K8S-API.md: a copied
 ``Configuration`` keeps the kubeconfig's ``refresh_api_key_hook``, which writes the
 kubeconfig's token back before every request; ``client_with_token`` clears it.
+
+Every client is an ``ObservedApiClient``: the one method every request passes through
+(``call_api``) reports each answer and failure to the client's ``ApiHealth``, so a wrong
+CA, a rejected token or a missing RBAC verb is logged once with what to do, counted, and
+shown by ``/readyz``, whichever informer, elector or writer hit it, and its recovery is
+noticed by whichever request succeeds first. A subclass, not a patch of the client: the
+client's own behaviour is unchanged. urllib3 retries a failed TLS handshake three times
+within one request; ``_Retry`` does not retry a certificate that did not verify (it will
+not verify on the next try either), which also spares the log three warnings per request.
 """
 
 from __future__ import annotations
@@ -12,8 +21,18 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from pathlib import Path
+from typing import Any
 
+import urllib3
+import yaml
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config import incluster_config
+
+from ironlb.kube.access import ClientIdentity, request_info, service_account_of_token, verify_failure
+from ironlb.kube.errors import CALL_ERRORS
+from ironlb.kube.health import ApiHealth
 
 log = logging.getLogger(__name__)
 
@@ -24,28 +43,137 @@ never answers holds its worker forever (a hung write). 5 s is the default Lease'
 (duration 15 s - renew deadline 10 s); urllib3 does not retry a timed-out PATCH or POST, so
 one call lasts at most this long, then the work queue retries it with backoff."""
 
+DEFAULT_RBAC_HINT = "config/default (rbac-controller.yaml, rbac-speaker.yaml)"
 
-def make_api_client(kubeconfig: str | None = None, *, context: str | None = None) -> client.ApiClient:
-    """Kubeconfig if given (or ``$KUBECONFIG``), else in-cluster credentials, else ``~/.kube/config``."""
+
+class _Retry(urllib3.util.Retry):
+    """urllib3's default retries (3), except for a server certificate that did not verify."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _Retry:
+        if error is not None and verify_failure(error) is not None:
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error) from error
+        out: _Retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        return out
+
+
+class ObservedApiClient(client.ApiClient):
+    """An ``ApiClient`` that reports every request's outcome to ``health``."""
+
+    def __init__(self, configuration: Any, identity: ClientIdentity) -> None:
+        super().__init__(configuration=configuration)
+        self.health = ApiHealth(identity)
+
+    def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        request = request_info(method, url)
+        try:
+            resp = super().call_api(method, url, *args, **kwargs)
+        except CALL_ERRORS as exc:
+            self.health.failed(request, exc)
+            raise
+        self.health.answered(request, int(resp.status))  # a 403 still proves TLS and the token work
+        if resp.status in (401, 403):
+            resp.read()  # type: ignore[no-untyped-call]  # cached: the client raises from these bytes
+            self.health.failed(request, ApiException(http_resp=resp))
+        return resp
+
+
+def health_of(api_client: Any) -> ApiHealth | None:
+    """The ``ApiHealth`` of a client made here (None for any other client)."""
+    return api_client.health if isinstance(api_client, ObservedApiClient) else None
+
+
+def _ca_file(path: str | None) -> str:
+    return f"CA file {path}" if path else "system trust store"
+
+
+def _kubeconfig_identity(cfg: Any, path: str | None, context: str | None) -> tuple[str, str]:
+    """(credential source, CA description) from the kubeconfig, best effort."""
+    shown = path or "~/.kube/config"
+    user = cluster = None
+    ca = _ca_file(cfg.ssl_ca_cert)
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
+        chosen = next((c for c in contexts if c.get("name") == context), current) if context else current
+        user = (chosen.get("context") or {}).get("user")
+        cluster = (chosen.get("context") or {}).get("cluster")
+        files = (path or os.path.expanduser("~/.kube/config")).split(os.pathsep)
+        for f in files:
+            doc = yaml.safe_load(Path(f).read_text()) or {}
+            for c in doc.get("clusters") or []:
+                if c.get("name") == cluster and "certificate-authority-data" in (c.get("cluster") or {}):
+                    ca = f"CA in certificate-authority-data of cluster {cluster!r} in {f}"
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError, config.ConfigException) as exc:
+        log.debug("kubeconfig %s: could not describe its user and CA: %s", shown, exc)
+    credentials = f"kubeconfig {shown}" + (f" (user {user!r})" if user else "")
+    return credentials, ca
+
+
+def make_api_client(
+    kubeconfig: str | None = None, *, context: str | None = None, rbac_hint: str = DEFAULT_RBAC_HINT
+) -> ObservedApiClient:
+    """Kubeconfig if given (or ``$KUBECONFIG``), else in-cluster credentials, else ``~/.kube/config``.
+
+    ``rbac_hint`` is where a user finds the RBAC rules to fix when the server answers 403.
+    """
     cfg = client.Configuration()
     path = kubeconfig or os.environ.get("KUBECONFIG")
     if path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
         # In-cluster: the hook re-reads the projected service-account token as it rotates.
         config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
         log.info("using in-cluster credentials for %s", cfg.host)
+        token_file = incluster_config.SERVICE_TOKEN_FILENAME
+        try:
+            sa = service_account_of_token(Path(token_file).read_text())
+        except OSError:
+            sa = None
+        identity = ClientIdentity(
+            cfg.host,
+            ca=_ca_file(cfg.ssl_ca_cert),
+            credentials=f"the ServiceAccount token {token_file}",
+            service_account=sa,
+            in_cluster=True,
+            rbac_hint=rbac_hint,
+        )
     else:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=context, client_configuration=cfg, persist_config=False
         )
         log.info("using kubeconfig %s for %s", path or "~/.kube/config", cfg.host)
+        credentials, ca = _kubeconfig_identity(cfg, path, context)
+        sa = None
+        keys = cfg.api_key or {}
+        token = str(keys.get("BearerToken") or keys.get("authorization") or "")
+        if token:
+            sa = service_account_of_token(token.split(" ", 1)[-1])
+        identity = ClientIdentity(
+            cfg.host, ca=ca, credentials=credentials, service_account=sa, rbac_hint=rbac_hint
+        )
     cfg.connection_pool_maxsize = POOL_SIZE
-    return client.ApiClient(configuration=cfg)
+    cfg.retries = _Retry(total=3)  # urllib3's default, minus retrying a certificate that failed
+    return ObservedApiClient(cfg, identity)
 
 
-def client_with_token(base: client.ApiClient, token: str) -> client.ApiClient:
+def client_with_token(base: client.ApiClient, token: str) -> ObservedApiClient:
     """A client for the same server as ``base`` that authenticates with ``token``."""
     cfg = copy.deepcopy(base.configuration)
     cfg.refresh_api_key_hook = None  # else the kubeconfig's token comes back on every request
     cfg.api_key = {"BearerToken": f"Bearer {token}"}
     cfg.api_key_prefix = {}
-    return client.ApiClient(configuration=cfg)
+    old = health_of(base)
+    identity = ClientIdentity(
+        cfg.host,
+        ca=old.identity.ca if old else _ca_file(cfg.ssl_ca_cert),
+        credentials="a token given to client_with_token",
+        service_account=service_account_of_token(token),
+        in_cluster=old.identity.in_cluster if old else False,
+        rbac_hint=old.identity.rbac_hint if old else DEFAULT_RBAC_HINT,
+    )
+    return ObservedApiClient(cfg, identity)

@@ -4,11 +4,17 @@ The client raises ``ApiException`` for HTTP errors and urllib3/socket errors for
 transport failures; callers should only need to know "retry later (with backoff)"
 versus "retrying will not help" (kopf's temporary/permanent split), plus "the
 object is gone", which ends the work for a key without being an error.
+
+401 and 403 are temporary: a rotated token or a fixed RBAC rule makes the same request
+succeed later, so the work is retried with backoff rather than dropped (client-go's
+informers and MetalLB do the same). ``retry_log_level`` lets the retry loops log those
+attempts quietly: ``ironlb.kube.health`` already says once, clearly, what is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -17,9 +23,11 @@ import tenacity
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
+from ironlb.kube.access import classify
+
 T = TypeVar("T")
 
-_RETRYABLE = {403, 409, 429, 500, 502, 503, 504}
+_RETRYABLE = {401, 403, 409, 429, 500, 502, 503, 504}
 
 
 class KubeError(Exception):
@@ -30,7 +38,8 @@ class KubeError(Exception):
 
 
 class TemporaryKubeError(KubeError):
-    """Retry later: conflict, throttling, server or transport trouble, missing RBAC grant."""
+    """Retry later: conflict, throttling, server or transport trouble, rejected credentials,
+    missing RBAC grant."""
 
 
 class PermanentKubeError(KubeError):
@@ -64,6 +73,12 @@ def translate(exc: BaseException) -> KubeError:
             return TemporaryKubeError(text, status=status, reason=reason)
         return PermanentKubeError(text, status=status, reason=reason)
     return TemporaryKubeError(f"transport: {type(exc).__name__}: {exc}")
+
+
+def retry_log_level(exc: BaseException, level: int = logging.WARNING) -> int:
+    """The level for a retry loop's line about ``exc``: DEBUG when it is an access problem
+    (wrong CA, 401, 403), which the client's ``ApiHealth`` reports once for everyone."""
+    return logging.DEBUG if classify(exc) is not None else level
 
 
 TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)

@@ -23,7 +23,7 @@ from typing import Any
 from kubernetes import client
 
 from ironlb.kube.client import WRITE_TIMEOUT
-from ironlb.kube.errors import KubeError, call_with_retry
+from ironlb.kube.errors import KubeError, call_with_retry, retry_log_level
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,13 @@ class EventRecorder:
                 self.sent += 1
             except KubeError as exc:
                 self.failed += 1
-                log.warning("could not record event %s on %s: %s", p.reason, p.involved.get("name"), exc)
+                log.log(
+                    retry_log_level(exc),
+                    "could not record event %s on %s: %s",
+                    p.reason,
+                    p.involved.get("name"),
+                    exc,
+                )
             finally:
                 self._finish()
 

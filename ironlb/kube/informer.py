@@ -20,6 +20,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from ironlb.kube.cache import Change, Obj, apply_change, event_change, key_of, relist_changes, rv_of
+from ironlb.kube.errors import retry_log_level
 from ironlb.kube.workqueue import tenacity_backoff
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class Informer:
                 gone = exc.status == 410
                 need_list = need_list or gone
                 log.log(
-                    logging.INFO if gone else logging.WARNING,
+                    logging.INFO if gone else retry_log_level(exc),
                     "%s: API error %s %s%s",
                     self.name,
                     exc.status,
@@ -198,7 +199,13 @@ class Informer:
                 if self._stop.is_set():
                     break
                 gone = False
-                log.warning("%s: connection lost (%s); resuming from %s", self.name, exc, self._rv or "0")
+                log.log(
+                    retry_log_level(exc),
+                    "%s: connection lost (%s); resuming from %s",
+                    self.name,
+                    exc,
+                    self._rv or "0",
+                )
             failures, wait = retry_step(failures, progressed=self._progress, gone=gone)
             if wait:
                 self.errors += 1

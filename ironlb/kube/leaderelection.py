@@ -30,7 +30,7 @@ from typing import Any
 from kubernetes import client
 
 from ironlb.kube.cache import Change
-from ironlb.kube.errors import KubeError, ObjectGone, api_errors
+from ironlb.kube.errors import KubeError, ObjectGone, api_errors, retry_log_level
 from ironlb.kube.informer import Informer
 from ironlb.kube.leader import (
     LeaseRecord,
@@ -213,7 +213,7 @@ class LeaderElector:
         try:
             self.attempt(self.read())
         except KubeError as exc:
-            log.warning("lease %s: %s", self.cfg.name, exc)
+            log.log(retry_log_level(exc), "lease %s: %s", self.cfg.name, exc)
         with self._lock:
             if self._leading and not still_leader(self._last_renew, self.cfg.renew_deadline, self._clock()):
                 self._lose("could not renew within the renew deadline")

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +68,14 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     api: KubeApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that closes a kept-alive connection (a process killed, a pool trimmed) is
+        # normal for an API server; socketserver would print a traceback for each one.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("%s: connection closed by the client", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

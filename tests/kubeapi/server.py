@@ -5,7 +5,8 @@ a placeholder resourceVersion and has no rv-based watch, 410, 409, status
 subresource or selectors. The wire protocol is in ``handler``, the objects in
 ``store``; this module owns the listening socket (so it can refuse connections for a
 while), the open connections (so it can cut them), the request log and the
-optional bearer tokens with per-(verb, resource) grants (401/403).
+optional bearer tokens with per-(verb, resource) grants (401/403), which ``set_token``
+and ``revoke_token`` change while clients run.
 
 ``hang(verb, resource)`` holds matching requests without an answer (the TCP connection
 is accepted, the request read, nothing comes back), as a kube-apiserver behind a stalled
@@ -17,7 +18,9 @@ their connections unapplied (the request was lost on the way).
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import socket
 import threading
@@ -148,8 +151,10 @@ class KubeApiServer:
         scheme = "https" if self.tls is not None else "http"
         return f"{scheme}://{self._host}:{self._port}"
 
-    def write_kubeconfig(self, path: str | Path, token: str | None = None) -> Path:
-        return write_kubeconfig(path, self.url, token=token)
+    def write_kubeconfig(
+        self, path: str | Path, token: str | None = None, *, ca_file: str | Path | None = None
+    ) -> Path:
+        return write_kubeconfig(path, self.url, token=token, ca_file=ca_file)
 
     # -- fault injection ------------------------------------------------------
     def _track(self, conn: socket.socket, *, add: bool) -> None:
@@ -283,9 +288,10 @@ class KubeApiServer:
             return None, None
         # The scheme is case-insensitive, as in kube-apiserver: in-cluster credentials send "bearer".
         token = header[7:] if header and header[:7].lower() == "bearer " else None
-        if token is None or token not in self.tokens:
+        known = self.tokens.copy()  # one consistent view while set_token/revoke_token run
+        if token is None or token not in known:
             return None, ApiError(401, "Unauthorized", "Unauthorized")
-        grants = self.tokens[token]
+        grants = known[token]
         res = f"{p.resource.plural}/{p.subresource}" if p.subresource else p.resource.plural
         if grants is None or any(v in (verb, "*") and r in (res, "*") for v, r in grants):
             return token, None
@@ -294,11 +300,26 @@ class KubeApiServer:
             f'{p.resource.plural} "{p.name}" is forbidden' if p.name else f"{p.resource.plural} is forbidden"
         )
         msg = (
-            f'{what}: User "{token}" cannot {verb} resource "{res}" in API group "{p.resource.group}"{where}'
+            f'{what}: User "{_username(token)}" cannot {verb} resource "{res}" in API group '
+            f'"{p.resource.group}"{where}'
         )
         return token, ApiError(
             403, "Forbidden", msg, name=p.name, kind=p.resource.plural, group=p.resource.group
         )
+
+    def set_token(self, token: str, grants: Iterable[tuple[str, str]] | None = None) -> None:
+        """Accept ``token`` from now on, with these (verb, resource) grants (None: everything).
+
+        Rotating a credential or fixing RBAC while clients run: the next request sees it.
+        Needs a double started with ``tokens`` (one started without accepts everyone)."""
+        if self.tokens is None:
+            raise ValueError("this double authorises nobody: start it with tokens={...}")
+        self.tokens[token] = None if grants is None else frozenset(grants)
+
+    def revoke_token(self, token: str) -> None:
+        """Answer 401 to ``token`` from now on."""
+        if self.tokens is not None:
+            self.tokens.pop(token, None)
 
     # -- discovery --------------------------------------------------------------
     def _discovery(self, path: str) -> dict[str, Any] | None:
@@ -336,6 +357,20 @@ class KubeApiServer:
                     ],
                 }
         return None
+
+
+def _username(token: str) -> str:
+    """The user a token authenticates as: a JWT's ``sub`` (as a ServiceAccount token's
+    ``system:serviceaccount:NS:NAME``), else the token itself (the double's plain tokens)."""
+    parts = token.split(".")
+    if len(parts) == 3:
+        try:
+            sub = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))).get("sub")
+        except (ValueError, AttributeError):
+            sub = None
+        if isinstance(sub, str) and sub:
+            return sub
+    return token
 
 
 def _resource_entry(r: ResourceType, sub: str | None = None) -> dict[str, Any]:
