@@ -15,10 +15,14 @@ LAYER2_GRATUITOUS = Counter(
     "ironlb_layer2_gratuitous_sent", "Gratuitous ARP / unsolicited NA frames sent", ["ip"]
 )
 LAYER2_DROPPED = Counter(
-    "ironlb_layer2_frames_dropped", "Frames the responder ignored, by reason", ["interface", "reason"]
+    "ironlb_layer2_frames_dropped",
+    "Frames the responder did not answer, by reason (ignored traffic and malformed frames)",
+    ["interface", "reason"],
 )
 LAYER2_MALFORMED = Counter(
-    "ironlb_layer2_malformed_frames", "Frames that could not be decoded (subset of dropped)", ["interface"]
+    "ironlb_layer2_malformed_frames",
+    "Truncated or invalid frames (subset of dropped); not ARP replies, DAD probes or other normal traffic",
+    ["interface"],
 )
 LAYER2_KERNEL_DROPS = Counter(
     "ironlb_layer2_kernel_drops",

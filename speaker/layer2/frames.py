@@ -2,7 +2,10 @@
 
 The responder's hot path must stay cheap (LAB.md: scapy answers ~1,700 frames/s,
 a raw-socket loop 20,000/s+), so decoding is a hand-written pure function over
-bytes that returns either a request or a drop reason and never raises; scapy
+bytes that returns a request, or why the frame is dropped, and never raises:
+*ignored* (valid traffic that is not a request for us, such as the gratuitous
+ARP replies of every failover or DAD probes) apart from *malformed* (truncated
+or invalid), so that only the latter feed the malformed-frame alert. scapy
 builds the frame templates once per interface, and answers are spliced from
 them. The ICMPv6 checksum is computed here (a few lines) because scapy's
 per-packet build would dominate the cost of an NDP answer.
@@ -27,26 +30,37 @@ ALL_NODES = ipaddress.IPv6Address("ff02::1").packed
 ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
 MIN_FRAME = 60
 
-# Drop reasons (the label values of ironlb_layer2_malformed/dropped counters).
-DROP_TRUNCATED = "truncated"
-DROP_ETHERTYPE = "not-arp-or-ipv6"
-DROP_VLAN = "vlan-tagged"
-DROP_ARP_HEADER = "arp-bad-header"
-DROP_ARP_OP = "arp-not-request"
-DROP_ARP_SOURCE = "arp-bad-sender"
-DROP_IPV6_HEADER = "ipv6-bad-header"
-DROP_NOT_ICMPV6 = "ipv6-not-icmpv6"
-DROP_NOT_NS = "icmpv6-not-ns"
-DROP_HOP_LIMIT = "ns-hop-limit-not-255"
-DROP_CHECKSUM = "ns-bad-checksum"
-DROP_NS_TARGET = "ns-bad-target"
-DROP_NS_OPTION = "ns-bad-option"
-DROP_DAD = "ns-duplicate-address-detection"
+# Why a frame is not answered: the label values of ironlb_layer2_frames_dropped{reason}.
+# Ignored: well-formed traffic that is simply not a request for us. ARP replies (every
+# gratuitous reply at a failover), DAD probes and other ICMPv6 are normal on a segment.
+IGNORE_ETHERTYPE = "not-arp-or-ipv6"
+IGNORE_VLAN = "vlan-tagged"
+IGNORE_ARP_PROTOCOL = "arp-not-ethernet-ipv4"
+IGNORE_ARP_OP = "arp-not-request"
+IGNORE_NOT_ICMPV6 = "ipv6-not-icmpv6"
+IGNORE_NOT_NS = "icmpv6-not-ns"
+IGNORE_DAD = "ns-duplicate-address-detection"
+# Malformed: truncated, inconsistent, or invalid per RFC 826 / RFC 4861 section 7.1.1
+# (the only ones ironlb_layer2_malformed_frames counts: a rise means a broken or hostile sender).
+MALFORMED_TRUNCATED = "truncated"
+MALFORMED_ARP_HEADER = "arp-bad-header"
+MALFORMED_ARP_SOURCE = "arp-bad-sender"
+MALFORMED_IPV6_HEADER = "ipv6-bad-header"
+MALFORMED_NS_CODE = "ns-bad-code"
+MALFORMED_HOP_LIMIT = "ns-hop-limit-not-255"
+MALFORMED_CHECKSUM = "ns-bad-checksum"
+MALFORMED_NS_TARGET = "ns-bad-target"
+MALFORMED_NS_OPTION = "ns-bad-option"
+MALFORMED_DAD_LLADDR = "ns-dad-with-source-lladdr"
 
-DROP_REASONS = (
-    DROP_TRUNCATED, DROP_ETHERTYPE, DROP_VLAN, DROP_ARP_HEADER, DROP_ARP_OP, DROP_ARP_SOURCE,
-    DROP_IPV6_HEADER, DROP_NOT_ICMPV6, DROP_NOT_NS, DROP_HOP_LIMIT, DROP_CHECKSUM, DROP_NS_TARGET,
-    DROP_NS_OPTION, DROP_DAD,
+IGNORE_REASONS = (
+    IGNORE_ETHERTYPE, IGNORE_VLAN, IGNORE_ARP_PROTOCOL, IGNORE_ARP_OP, IGNORE_NOT_ICMPV6,
+    IGNORE_NOT_NS, IGNORE_DAD,
+)  # fmt: skip
+MALFORMED_REASONS = (
+    MALFORMED_TRUNCATED, MALFORMED_ARP_HEADER, MALFORMED_ARP_SOURCE, MALFORMED_IPV6_HEADER,
+    MALFORMED_NS_CODE, MALFORMED_HOP_LIMIT, MALFORMED_CHECKSUM, MALFORMED_NS_TARGET,
+    MALFORMED_NS_OPTION, MALFORMED_DAD_LLADDR,
 )  # fmt: skip
 
 
@@ -80,11 +94,21 @@ class NeighborSolicitation:
 
 
 @dataclass(frozen=True, slots=True)
-class Drop:
+class Ignored:
+    """A well-formed frame that is not a request we answer (one of ``IGNORE_REASONS``)."""
+
     reason: str
 
 
-Decoded = ArpRequest | NeighborSolicitation | Drop
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A truncated, inconsistent or invalid frame (one of ``MALFORMED_REASONS``)."""
+
+    reason: str
+
+
+Drop = Ignored | Malformed
+Decoded = ArpRequest | NeighborSolicitation | Ignored | Malformed
 
 
 def checksum(data: bytes) -> int:
@@ -103,29 +127,38 @@ def icmpv6_checksum(src: bytes, dst: bytes, icmp: bytes) -> int:
 
 
 def decode(frame: bytes) -> Decoded:
-    """Decode an Ethernet frame into an ARP request, a Neighbor Solicitation, or a drop reason."""
+    """Decode an Ethernet frame into an ARP request, a Neighbor Solicitation, or why it is dropped.
+
+    Traffic that is valid but not a request for us is ``Ignored``; only frames that
+    are broken (truncated, inconsistent lengths, bad checksum, invalid fields) are
+    ``Malformed``, so a malformed-frame alert does not fire on a normal failover.
+    """
     if len(frame) < 14:
-        return Drop(DROP_TRUNCATED)
+        return Malformed(MALFORMED_TRUNCATED)
     ethertype = (frame[12] << 8) | frame[13]
     if ethertype == ETH_P_ARP:
         return _decode_arp(frame)
     if ethertype == ETH_P_IPV6:
         return _decode_ns(frame)
     if ethertype == ETH_P_8021Q:
-        return Drop(DROP_VLAN)
-    return Drop(DROP_ETHERTYPE)
+        return Ignored(IGNORE_VLAN)
+    return Ignored(IGNORE_ETHERTYPE)
 
 
 def _decode_arp(frame: bytes) -> Decoded:
+    if len(frame) < 22:
+        return Malformed(MALFORMED_TRUNCATED)
+    if frame[14:18] != b"\x00\x01\x08\x00":
+        return Ignored(IGNORE_ARP_PROTOCOL)  # ARP for another hardware or protocol type
+    if frame[18:20] != b"\x06\x04":
+        return Malformed(MALFORMED_ARP_HEADER)  # Ethernet/IPv4 with other address lengths
     if len(frame) < 42:
-        return Drop(DROP_TRUNCATED)
-    if frame[14:20] != b"\x00\x01\x08\x00\x06\x04":
-        return Drop(DROP_ARP_HEADER)
+        return Malformed(MALFORMED_TRUNCATED)
     if frame[20:22] != b"\x00\x01":
-        return Drop(DROP_ARP_OP)
+        return Ignored(IGNORE_ARP_OP)  # replies (gratuitous ones at every failover), other ops
     sender_mac = frame[22:28]
     if sender_mac[0] & 1 or sender_mac == b"\0" * 6:
-        return Drop(DROP_ARP_SOURCE)
+        return Malformed(MALFORMED_ARP_SOURCE)
     return ArpRequest(
         eth_src=frame[6:12],
         eth_dst=frame[0:6],
@@ -137,37 +170,42 @@ def _decode_arp(frame: bytes) -> Decoded:
 
 def _decode_ns(frame: bytes) -> Decoded:
     if len(frame) < 54:
-        return Drop(DROP_TRUNCATED)
+        return Malformed(MALFORMED_TRUNCATED)
     if frame[14] >> 4 != 6:
-        return Drop(DROP_IPV6_HEADER)
+        return Malformed(MALFORMED_IPV6_HEADER)
     payload_len = (frame[18] << 8) | frame[19]
     if frame[20] != IPPROTO_ICMPV6:
-        return Drop(DROP_NOT_ICMPV6)
-    if len(frame) < 54 + payload_len:
-        return Drop(DROP_TRUNCATED)
+        return Ignored(IGNORE_NOT_ICMPV6)  # other protocols, or extension headers (MLD reports)
+    if len(frame) < 54 + payload_len or payload_len < 4:
+        return Malformed(MALFORMED_TRUNCATED)
     icmp = frame[54 : 54 + payload_len]
-    if len(icmp) < 4 or icmp[0] != ND_NEIGHBOR_SOLICIT or icmp[1] != 0:
-        return Drop(DROP_NOT_NS)
+    if icmp[0] != ND_NEIGHBOR_SOLICIT:
+        return Ignored(IGNORE_NOT_NS)  # advertisements, router discovery, echo, MLD, ...
+    if icmp[1] != 0:
+        return Malformed(MALFORMED_NS_CODE)
     if len(icmp) < 24:
-        return Drop(DROP_TRUNCATED)
+        return Malformed(MALFORMED_TRUNCATED)
     if frame[21] != 255:
-        return Drop(DROP_HOP_LIMIT)
+        return Malformed(MALFORMED_HOP_LIMIT)  # forwarded by a router: off-link, hence forged
     src, dst = frame[22:38], frame[38:54]
     if icmpv6_checksum(src, dst, icmp) != 0:
-        return Drop(DROP_CHECKSUM)
+        return Malformed(MALFORMED_CHECKSUM)
     target = icmp[8:24]
     if target[0] == 0xFF:
-        return Drop(DROP_NS_TARGET)
+        return Malformed(MALFORMED_NS_TARGET)
     lladdr: bytes | None = None
     opts = icmp[24:]
     while opts:
         if len(opts) < 2 or opts[1] == 0 or len(opts) < opts[1] * 8:
-            return Drop(DROP_NS_OPTION)
+            return Malformed(MALFORMED_NS_OPTION)
         if opts[0] == ND_OPT_SOURCE_LLADDR and opts[1] == 1:
             lladdr = opts[2:8]
         opts = opts[opts[1] * 8 :]
     if src == b"\0" * 16:
-        return Drop(DROP_DAD)
+        # Duplicate Address Detection: a host probing whether an address is free.
+        if lladdr is not None:
+            return Malformed(MALFORMED_DAD_LLADDR)
+        return Ignored(IGNORE_DAD)
     return NeighborSolicitation(
         eth_src=frame[6:12],
         eth_dst=frame[0:6],

@@ -4,8 +4,10 @@ A classic BPF program in the kernel passes only ARP frames and ICMPv6 Neighbor
 Solicitations that were not sent by this host, so the Python side sees little
 else. Each readable event drains the socket; every frame is decoded by the pure
 ``frames.decode`` and either answered (if the target is owned right now) or
-dropped with a counted reason. The BPF program is assembled by hand (eleven
-instructions) because neither scapy nor pyroute2 offers a non-libpcap compiler.
+dropped with a counted reason; only truncated or invalid frames also count as
+malformed (ARP replies, DAD probes and requests for other IPs are normal
+traffic). The BPF program is assembled by hand (eleven instructions) because
+neither scapy nor pyroute2 offers a non-libpcap compiler.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class InterfaceResponder:
         self._groups: set[bytes] = set()
         self._counters: dict[bytes, _IPCounters] = {}
         self._drops: dict[str, Callable[[], None]] = {}
+        self._malformed: Callable[[], None] | None = None
         self.answered = 0
 
     def open(self) -> None:
@@ -213,7 +216,10 @@ class InterfaceResponder:
                     c.responses()
         else:
             self._drop(d.reason)
-            metrics.LAYER2_MALFORMED.labels(self.link.name).inc()
+            if isinstance(d, frames.Malformed):
+                if self._malformed is None:
+                    self._malformed = metrics.LAYER2_MALFORMED.labels(self.link.name).inc
+                self._malformed()
 
     def send(self, frame: bytes) -> bool:
         sock = self._sock

@@ -159,6 +159,15 @@ class L2Lab:
             if "Target link-layer" in line
         ]
 
+    def solicit(self, ip: str, dev: str = "eth1", wait: float = 1.0) -> list[str]:
+        """Target MACs of every solicited NA the client got on ``dev`` within ``wait`` s (``ndprobe``)."""
+        argv = [sys.executable, "-m", "tests.layer2.ndprobe", ip, dev, f"{wait:g}"]
+        r = subprocess.run(
+            ["ip", "netns", "exec", self.client, *argv],
+            capture_output=True, text=True, timeout=wait + 30, cwd=REPO_ROOT, check=True,
+        )  # fmt: skip
+        return r.stdout.split()
+
     def neigh(self, ip: str) -> str | None:
         out = ns_run(self.client, "ip", "neigh", "show", ip).stdout.split()
         return out[out.index("lladdr") + 1].lower() if "lladdr" in out else None

@@ -14,12 +14,16 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from speaker.membership import wire
 from speaker.membership.service import Membership
+from speaker.membership.swim import Timing
 
 KEY = b"a-test-key-of-32-bytes-exactly!!"
 NAMES = ("m1", "m2", "m3")
+SUSPICIONS = "ironlb_membership_suspicions_total"
+DEATHS = "ironlb_membership_deaths_total"
 
 
 def free_port() -> int:
@@ -39,9 +43,11 @@ async def eventually(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
     return pred()
 
 
-async def start_cluster(port: int) -> tuple[dict[str, Membership], list[asyncio.Task[None]]]:
+async def start_cluster(
+    port: int, timing: Timing | None = None
+) -> tuple[dict[str, Membership], list[asyncio.Task[None]]]:
     peers = {n: (f"127.0.0.{i}", port) for i, n in enumerate(NAMES, start=1)}
-    members = {n: Membership(n, KEY, bind=peers[n][0], port=port) for n in NAMES}
+    members = {n: Membership(n, KEY, bind=peers[n][0], port=port, timing=timing) for n in NAMES}
     tasks = []
     for m in members.values():
         m.set_peers(peers)
@@ -114,6 +120,45 @@ def test_forged_and_malformed_datagrams_are_counted_and_change_nothing() -> None
             assert after == {n: s for n, (s, _) in before.items()} == {"m2": "alive", "m3": "alive"}
             assert all(m.incarnation < 2**62 for m in m1.swim.members.values())
             assert m1.live == {"m1", "m2", "m3"}
+        finally:
+            await stop_all(members, tasks)
+
+    asyncio.run(scenario())
+
+
+def served(name: str) -> float:
+    """A metric of the speaker's registry, as /metrics serves it."""
+    return REGISTRY.get_sample_value(name) or 0
+
+
+def test_suspected_but_alive_member_refutes_and_the_suspicion_is_counted() -> None:
+    """m2 (authenticated) tells m1 that m3 is suspect; m3 hears it, refutes, and stays alive everywhere."""
+
+    async def scenario() -> None:
+        port = free_port()
+        # A long suspicion timeout: the refutation wins on any machine, so no death may be counted.
+        members, tasks = await start_cluster(port, Timing(suspicion_timeout=10.0))
+        try:
+            assert await eventually(
+                lambda: all(
+                    m.swim.members[o].incarnation > 0 for m in members.values() for o in m.swim.members
+                )
+            )
+            suspicions, deaths = served(SUSPICIONS), served(DEATHS)
+            m1, m3 = members["m1"], members["m3"]
+            incarnation = m1.swim.members["m3"].incarnation
+            rumour = wire.Message("ack", "m2", members["m2"].swim.incarnation, 0, "m1", (
+                wire.Gossip("m3", "suspect", incarnation),
+            ))  # fmt: skip
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(wire.encode(rumour, KEY), ("127.0.0.1", port))
+            assert await eventually(lambda: served(SUSPICIONS) > suspicions)
+            assert await eventually(
+                lambda: all(m.swim.members["m3"].incarnation > incarnation for m in (m1, members["m2"]))
+            )
+            assert m3.swim.stats.refutations >= 1
+            assert all(m.live == {"m1", "m2", "m3"} for m in members.values())
+            assert served(DEATHS) == deaths
         finally:
             await stop_all(members, tasks)
 

@@ -11,11 +11,14 @@ import ipaddress
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ironlb.announce.layer2 import owner
+from speaker.layer2.responder import solicited_node
 from speaker.membership import wire
 from tests.layer2.lab import L2Lab, endpoint_slice, ns_run, service, wait_for
 
@@ -41,21 +44,27 @@ V6 = next(f"fd00:30::{i:x}" for i in range(0x200, 0x221) if _ranking(f"fd00:30::
 LOCAL = "172.30.0.201"
 UNOWNED = "172.30.0.210"
 UNOWNED6 = "fd00:30::221"  # outside the pool
+LOCAL6 = next(f"fd00:30::{i:x}" for i in range(0x210, 0x221) if f"fd00:30::{i:x}" != V6)
 
 
 def base_manifests(
-    lab: L2Lab, local_nodes: list[str] | None = None, interfaces: list[str] | None = None
+    lab: L2Lab,
+    local_nodes: list[str] | None = None,
+    interfaces: list[str] | None = None,
+    extra: Sequence[tuple[dict[str, Any], dict[str, Any]]] = (),
 ) -> None:
+    """The cluster: ``web`` (V4, V6), ``loc`` (LOCAL, eTP Local), plus ``extra`` (Service, slice) pairs."""
     config = (
         "address-pools:\n- name: l2\n  protocol: layer2\n"
         "  addresses: [172.30.0.200-172.30.0.220, 'fd00:30::200-fd00:30::220']\n"
         f"l2:\n  interfaces: [{', '.join(interfaces or ['eth1'])}]\n"
     )
     lab.write_manifests(
-        [service("web", [V4, V6]), service("loc", [LOCAL], etp="Local")],
+        [service("web", [V4, V6]), service("loc", [LOCAL], etp="Local"), *(svc for svc, _ in extra)],
         [
             endpoint_slice("web", ["node1"]),
             endpoint_slice("loc", ["node2"] if local_nodes is None else local_nodes),
+            *(eps for _, eps in extra),
         ],
         config=config,
     )
@@ -84,6 +93,16 @@ def lab(l2lab: L2Lab) -> Iterator[L2Lab]:
     yield l2lab
 
 
+def samples(text: str, name: str, **labels: str) -> list[float]:
+    """Values of ``name`` in a /metrics page whose labels include ``labels``."""
+    return [
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    ]
+
+
 def restart(lab: L2Lab, node: str) -> None:
     lab.stop_speaker(node, signal.SIGKILL)
     lab.start_speaker(node)
@@ -100,6 +119,7 @@ def test_owner_answers_arp_and_ndp_exactly_once(lab: L2Lab) -> None:
     v4_owner, v6_owner = expected(V4, all_nodes), expected(V6, all_nodes)
     assert lab.arping(V4, count=2) == [lab.macs[v4_owner]] * 2
     assert lab.ndisc(V6) == [lab.macs[v6_owner]]
+    assert lab.solicit(V6) == [lab.macs[v6_owner]]  # exactly one solicited answer (ndisc6 stops at one)
     ns_run(lab.client, "ping", "-c", "1", "-W", "1", V4, check=False)
     assert lab.neigh(V4) == lab.macs[v4_owner]
     metrics = lab.metrics(v4_owner)
@@ -114,6 +134,50 @@ def test_no_answer_for_unowned_ip_or_on_disallowed_interface(lab: L2Lab) -> None
     assert lab.arping(UNOWNED, count=1, timeout=1) == []
     assert lab.arping(V4, dev="eth2", count=1, timeout=1) == []
     assert lab.ndisc(UNOWNED6) == []
+    # not ndisc6: it also takes the announcement burst on eth1 for an answer (tests/layer2/ndprobe.py)
+    assert lab.solicit(V6, dev="eth2") == []  # answered on eth2 once allowed: see the config-change test
+
+
+def solicited(ip: str) -> ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(solicited_node(ipaddress.IPv6Address(ip).packed))
+
+
+def groups(lab: L2Lab, node: str, dev: str = "eth1") -> set[ipaddress.IPv6Address]:
+    """The IPv6 multicast groups ``dev`` of ``node`` is a member of, as the kernel lists them."""
+    out = ns_run(lab.ns(node), "ip", "-6", "maddr", "show", "dev", dev).stdout.split()
+    return {ipaddress.IPv6Address(out[i + 1]) for i, word in enumerate(out[:-1]) if word == "inet6"}
+
+
+def members(lab: L2Lab, ip: str) -> set[str]:
+    """The nodes whose eth1 joined the solicited-node group of ``ip``."""
+    return {n for n in lab.node_names if solicited(ip) in groups(lab, n)}
+
+
+def test_owner_joins_the_solicited_node_groups_of_its_ipv6_ips(lab: L2Lab) -> None:
+    """The bridge floods multicast, so NDP works without the join: check the membership itself."""
+    nodes = lab.node_names
+    for n in nodes:  # the kernel joins the groups of eth1's own addresses: none may share ours
+        own = ns_run(lab.ns(n), "ip", "-6", "-o", "addr", "show", "dev", "eth1").stdout.split()
+        addrs = [own[i + 1].split("/")[0] for i, w in enumerate(own[:-1]) if w == "inet6"]
+        assert addrs and not {solicited(a) for a in addrs} & {solicited(V6), solicited(LOCAL6)}
+    v6_owner = expected(V6, nodes)
+    assert wait_for(lambda: members(lab, V6) == {v6_owner}, timeout=10), members(lab, V6)
+    first, second = (n for n in nodes if n != v6_owner)  # hosts of a Local service's endpoint
+    try:
+        base_manifests(
+            lab, extra=[(service("v6loc", [LOCAL6], etp="Local"), endpoint_slice("v6loc", [first]))]
+        )
+        assert wait_for(lambda: members(lab, LOCAL6) == {first}, timeout=10), members(lab, LOCAL6)
+        base_manifests(
+            lab, extra=[(service("v6loc", [LOCAL6], etp="Local"), endpoint_slice("v6loc", [second]))]
+        )
+        # the IP moved: the new owner joined and the old one, still running, left
+        assert wait_for(lambda: members(lab, LOCAL6) == {second}, timeout=10), members(lab, LOCAL6)
+        assert lab.ndisc(LOCAL6) == [lab.macs[second]]
+    finally:
+        base_manifests(lab)  # the Service is deleted: its group is left everywhere
+    assert wait_for(lambda: members(lab, LOCAL6) == set(), timeout=10), members(lab, LOCAL6)
+    assert members(lab, V6) == {v6_owner}
 
 
 def test_config_change_moves_answers_to_another_interface(lab: L2Lab) -> None:
@@ -121,10 +185,13 @@ def test_config_change_moves_answers_to_another_interface(lab: L2Lab) -> None:
         base_manifests(lab, interfaces=["eth2"])
         assert wait_for(lambda: lab.arping(V4, dev="eth2", count=1, timeout=1), timeout=10)
         assert lab.arping(V4, count=1, timeout=1) == []
+        assert lab.solicit(V6, dev="eth2") == [lab.mac(lab.ns(expected(V6, lab.node_names)), "eth2")]
+        assert lab.solicit(V6) == []
     finally:
         base_manifests(lab)
     assert wait_for(lambda: lab.arping(V4, count=1, timeout=1), timeout=10)
     assert lab.arping(V4, dev="eth2", count=1, timeout=1) == []
+    assert lab.solicit(V6, dev="eth2") == []
 
 
 def test_local_traffic_policy_follows_the_endpoint(lab: L2Lab) -> None:
@@ -182,6 +249,11 @@ def test_owner_failure_moves_the_neighbour_entry(lab: L2Lab, how: str) -> None:
         assert got == [lab.macs[new]] * 2, f"{got} {lab.macs}\n" + "\n".join(
             lab.log(n)[-3000:] for n in lab.node_names
         )
+        # the segment's failover traffic (the new owner's gratuitous ARP replies) is no malformed frame
+        for n in (new, *(m for m in lab.node_names if m not in (old, new))):
+            text = lab.metrics(n)
+            assert samples(text, "ironlb_layer2_malformed_frames_total") in ([], [0.0])
+            assert sum(samples(text, "ironlb_layer2_frames_dropped_total", reason="arp-not-request")) > 0
     finally:
         if how == "cut":
             lab.set_link(old, up=True)

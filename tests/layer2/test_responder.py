@@ -8,9 +8,10 @@ import socket
 from prometheus_client import REGISTRY
 from scapy.layers.l2 import ARP, Ether
 
+from speaker.layer2 import frames
 from speaker.layer2.interfaces import Link
 from speaker.layer2.responder import InterfaceResponder, Owned
-from tests.layer2.test_frames import arp_request, ns
+from tests.layer2.test_frames import arp_request, dad_ns, gratuitous_arp_reply, ns, ns_with_zero_length_option
 
 MAC = bytes.fromhex("020000000001")
 
@@ -35,17 +36,29 @@ def received(s: socket.socket) -> list[bytes]:
             return out
 
 
+def sample(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
 def dropped(iface: str, reason: str) -> float:
+    return sample("ironlb_layer2_frames_dropped_total", {"interface": iface, "reason": reason})
+
+
+def malformed(iface: str) -> float:
+    return sample("ironlb_layer2_malformed_frames_total", {"interface": iface})
+
+
+def per_ip(ip: str) -> tuple[float, float]:
+    """(requests received, responses sent) for ``ip``, as served."""
     return (
-        REGISTRY.get_sample_value(
-            "ironlb_layer2_frames_dropped_total", {"interface": iface, "reason": reason}
-        )
-        or 0
+        sample("ironlb_layer2_requests_received_total", {"ip": ip}),
+        sample("ironlb_layer2_responses_sent_total", {"ip": ip}),
     )
 
 
 def test_answers_only_owned_targets_and_counts_the_rest() -> None:
     r, wire = responder("t-resp1")
+    v4, v6, unowned = per_ip("192.0.2.10"), per_ip("2001:db8::10"), per_ip("192.0.2.11")
     r.handle(arp_request("192.0.2.10"))
     r.handle(arp_request("192.0.2.10", dst="02:00:00:00:00:01"))  # unicast to our MAC
     r.handle(ns("2001:db8::10"))
@@ -60,8 +73,31 @@ def test_answers_only_owned_targets_and_counts_the_rest() -> None:
     assert dropped("t-resp1", "not-owned") == 2
     assert dropped("t-resp1", "not-for-us") == 1
     assert dropped("t-resp1", "truncated") == 1
-    sent = REGISTRY.get_sample_value("ironlb_layer2_responses_sent_total", {"ip": "192.0.2.10"}) or 0
-    assert sent >= 2
+    assert per_ip("192.0.2.10") == (v4[0] + 2, v4[1] + 2)
+    assert per_ip("2001:db8::10") == (v6[0] + 1, v6[1] + 1)
+    assert per_ip("192.0.2.11") == unowned  # requests for IPs we do not own are not "received" for them
+
+
+def test_normal_segment_traffic_is_not_counted_as_malformed() -> None:
+    """Other speakers' gratuitous ARP replies (every failover) and DAD probes are dropped, not alarming."""
+    r, wire = responder("t-resp4")
+    r.handle(gratuitous_arp_reply("192.0.2.10", mac="02:00:00:00:00:02"))
+    r.handle(gratuitous_arp_reply("192.0.2.77"))
+    r.handle(dad_ns("2001:db8::10"))
+    r.handle(dad_ns("2001:db8::99"))
+    assert received(wire) == []
+    assert dropped("t-resp4", frames.IGNORE_ARP_OP) == 2
+    assert dropped("t-resp4", frames.IGNORE_DAD) == 2
+    assert malformed("t-resp4") == 0
+    bad_ck = bytearray(ns("2001:db8::10"))
+    bad_ck[56] ^= 0xFF
+    for frame in (arp_request("192.0.2.10")[:40], ns_with_zero_length_option(), bytes(bad_ck)):
+        r.handle(frame)
+    assert received(wire) == []
+    assert malformed("t-resp4") == 3
+    assert dropped("t-resp4", frames.MALFORMED_TRUNCATED) == 1
+    assert dropped("t-resp4", frames.MALFORMED_NS_OPTION) == 1
+    assert dropped("t-resp4", frames.MALFORMED_CHECKSUM) == 1
 
 
 def test_losing_an_ip_stops_answers_at_once() -> None:

@@ -110,7 +110,7 @@ def test_stopped_member_is_declared_dead_by_everyone_within_a_second() -> None:
     assert net.nodes["n0"].status("n2") == "dead"
 
 
-def test_suspected_but_alive_member_refutes() -> None:
+def test_member_reachable_only_indirectly_is_never_suspected() -> None:
     net = cluster(3)
     net.run(1)
     net.cut |= {("n0", "n2"), ("n2", "n0")}  # n0 cannot reach n2 directly; n1 relays
@@ -119,6 +119,19 @@ def test_suspected_but_alive_member_refutes() -> None:
     net.run(2)
     assert all(s.live() == {"n0", "n1", "n2"} for s in net.nodes.values())
     assert not any(dead == "n2" for _, _, dead in net.deaths)
+    assert sum(s.stats.suspicions for s in net.nodes.values()) == 0  # the ping-req answered in time
+
+
+def test_suspected_but_alive_member_refutes() -> None:
+    net = cluster(3)
+    net.run(1)
+    net.stalled_until["n2"] = net.now + 0.4  # past the probe timeout, within the suspicion timeout
+    net.run(3)
+    assert all(s.live() == {"n0", "n1", "n2"} for s in net.nodes.values())
+    assert net.deaths == []
+    # the stall was noticed (this is what ironlb_membership_suspicions_total counts) and refuted
+    assert net.nodes["n0"].stats.suspicions == net.nodes["n1"].stats.suspicions == 1
+    assert net.nodes["n2"].stats.refutations == 1
 
 
 def test_partition_heals_by_refutation() -> None:
