@@ -149,6 +149,11 @@ class Cluster:
         status = self.server.store.get(SERVICES, APPS, "web").get("status") or {}
         return [e["ip"] for e in (status.get("loadBalancer") or {}).get("ingress") or []]
 
+    def assigned(self) -> list[str]:
+        """The status IPs once the pool annotation, the controller's second write, is there too."""
+        annotations = self.server.store.get(SERVICES, APPS, "web")["metadata"].get("annotations") or {}
+        return self.ingress() if "ironlb.io/ip-allocated-from-pool" in annotations else []
+
 
 def _cluster(tmp: Path, token: str) -> Cluster:
     certs = make_certs(tmp / "pki")
@@ -184,8 +189,14 @@ def test_controller_authenticates_with_the_service_account(tmp_path: Path) -> No
             argv, program_env(tmp_path, c.server.port), tmp_path / "ctl.log", in_cluster(sa)
         ) as prog:
             try:
+                # Both writes (status, then the pool annotation) before SIGTERM, or the signal
+                # may fall between them (the next leader would add the annotation).
                 ips = wait_for(
-                    "web's IP in status", c.ingress, TIMEOUT, prog.proc, lambda: _failed(c.server.requests())
+                    "web's IP in status and its pool annotation",
+                    c.assigned,
+                    TIMEOUT,
+                    prog.proc,
+                    lambda: _failed(c.server.requests()),
                 )
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n--- controller output ---\n{prog.output()[-4000:]}") from None
