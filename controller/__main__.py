@@ -1,5 +1,8 @@
 """``ironlb-controller`` / ``python -m controller``: parse flags, set up logs, run until signalled.
 
+With ``--manifests DIR`` (env ``IRONLB_MANIFESTS``) it runs over a manifest directory
+instead of the Kubernetes API (``controller.standalone``), as the lab does.
+
 SIGTERM and SIGINT end the run gracefully: writing stops, then the Lease is released
 so the standby, which watches the Lease, takes over at once instead of waiting out the lease.
 """
@@ -10,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from controller.options import parse_options
@@ -27,6 +31,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if opts.manifests is not None:
+        from controller import standalone
+
+        return standalone.run(
+            Path(opts.manifests),
+            stop,
+            namespace=opts.namespace,
+            configmap=opts.configmap,
+            lb_class=opts.lb_class,
+            poll_interval=opts.poll_interval,
+        )
     return run(opts, stop)
 
 

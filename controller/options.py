@@ -36,6 +36,10 @@ class ControllerOptions:
     log_format: Literal["text", "json"] = "text"
     workers: int = 8
     membership_secret: str = DEFAULT_MEMBERSHIP_SECRET  # "" disables creating it
+    manifests: str | None = None
+    """A manifest directory instead of the Kubernetes API (``controller.standalone``)."""
+    poll_interval: float = 0.2
+    """Seconds between reads of ``manifests``."""
 
     @property
     def lease_namespace(self) -> str:
@@ -57,10 +61,8 @@ def _bool_env(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def parse_options(
-    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
-) -> ControllerOptions:
-    env = os.environ if env is None else env
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    """The flags, with defaults from ``env``; every flag names its environment variable in its help."""
 
     def e(name: str, default: str | None = None) -> str | None:
         value = env.get(name)
@@ -77,7 +79,7 @@ def parse_options(
     )
     p.add_argument(
         "--kubeconfig",
-        default=e("KUBECONFIG"),
+        default=None,
         help="kubeconfig file (env KUBECONFIG); default: in-cluster credentials",
     )
     p.add_argument(
@@ -145,7 +147,7 @@ def parse_options(
         "--workers",
         type=int,
         default=int(e("IRONLB_WORKERS", "8") or 8),
-        help="Services reconciled in parallel (decisions stay serial; writes overlap)",
+        help="Services reconciled in parallel (decisions stay serial; writes overlap) (env IRONLB_WORKERS)",
     )
     p.add_argument(
         "--membership-secret",
@@ -154,7 +156,30 @@ def parse_options(
         help="Secret holding the speakers' membership key, created by the leader when missing "
         "(env IRONLB_MEMBERSHIP_SECRET); empty: never create it",
     )
+    p.add_argument(
+        "--manifests",
+        default=e("IRONLB_MANIFESTS"),
+        help="run without Kubernetes over this manifest directory (env IRONLB_MANIFESTS): "
+        "assign IPs to its Services and write their statuses to DIR/.ironlb-status/ "
+        "(no leader election, no metrics server)",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=positive,
+        default=float(e("IRONLB_POLL_INTERVAL", "0.2") or 0.2),
+        help="with --manifests: seconds between reads of the directory (env IRONLB_POLL_INTERVAL)",
+    )
+    return p
+
+
+def parse_options(
+    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> ControllerOptions:
+    env = os.environ if env is None else env
+    p = build_parser(env)
     a = p.parse_args(argv)
+    if a.manifests and a.kubeconfig:
+        p.error("--manifests and --kubeconfig are two different cluster sources: give one")
     if not a.lease_duration > a.renew_deadline > a.retry_period:
         p.error("need --lease-duration > --renew-deadline > --retry-period")
     if a.workers < 1:
@@ -164,7 +189,7 @@ def parse_options(
     except ValueError as exc:
         p.error(str(exc))
     return ControllerOptions(
-        kubeconfig=a.kubeconfig,
+        kubeconfig=None if a.manifests else (a.kubeconfig or env.get("KUBECONFIG") or None),
         namespace=a.namespace,
         configmap=a.configmap,
         lb_class=a.lb_class or None,
@@ -178,4 +203,6 @@ def parse_options(
         log_format="json" if a.log_format == "json" else "text",
         workers=a.workers,
         membership_secret=a.membership_secret.strip(),
+        manifests=a.manifests or None,
+        poll_interval=a.poll_interval,
     )

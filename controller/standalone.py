@@ -1,4 +1,4 @@
-"""``python -m controller.standalone --manifests DIR``: the controller without Kubernetes.
+"""``ironlb-controller --manifests DIR`` (or ``python -m controller.standalone``): no Kubernetes.
 
 Why: the lab, demos and standalone users have no API server, only a directory
 of manifests (Services, the ConfigMap...). This mode runs the same decisions as
@@ -202,15 +202,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m controller.standalone",
         description="ironlb controller over a manifest directory (no Kubernetes): "
-        "assigns IPs and writes statuses to DIR/.ironlb-status/",
+        "assigns IPs and writes statuses to DIR/.ironlb-status/ "
+        "(the same as `ironlb-controller --manifests DIR`)",
     )
     p.add_argument("--manifests", required=True, type=Path, help="the manifest directory (cluster state)")
-    p.add_argument("--config-namespace", default=DEFAULT_NAMESPACE)
+    p.add_argument("--namespace", "--config-namespace", dest="namespace", default=DEFAULT_NAMESPACE)
     p.add_argument("--configmap", default=DEFAULT_CONFIGMAP)
     p.add_argument("--lb-class", default=None)
     p.add_argument("--poll-interval", type=float, default=0.2, help="seconds between reads of DIR")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     return p.parse_args(argv)
+
+
+def run(
+    manifests: Path,
+    stop: threading.Event,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    configmap: str = DEFAULT_CONFIGMAP,
+    lb_class: str | None = None,
+    poll_interval: float = 0.2,
+) -> int:
+    """Converge ``manifests`` every ``poll_interval`` seconds until ``stop`` is set."""
+    controller = StandaloneController(
+        manifests, config_namespace=namespace, configmap=configmap, lb_class=lb_class
+    )
+    log.info("standalone controller on %s", manifests)
+    unavailable = False
+    while True:
+        try:
+            controller.step()
+            unavailable = False
+        except ClusterSourceUnavailable as exc:
+            if not unavailable:
+                log.warning("manifests unreadable, changing nothing until they are: %s", exc)
+            unavailable = True
+        if stop.wait(poll_interval):
+            break
+    log.info("standalone controller stopped")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,26 +253,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    controller = StandaloneController(
+    return run(
         args.manifests,
-        config_namespace=args.config_namespace,
+        stop,
+        namespace=args.namespace,
         configmap=args.configmap,
         lb_class=args.lb_class,
+        poll_interval=args.poll_interval,
     )
-    log.info("standalone controller on %s", args.manifests)
-    unavailable = False
-    while True:
-        try:
-            controller.step()
-            unavailable = False
-        except ClusterSourceUnavailable as exc:
-            if not unavailable:
-                log.warning("manifests unreadable, changing nothing until they are: %s", exc)
-            unavailable = True
-        if stop.wait(args.poll_interval):
-            break
-    log.info("standalone controller stopped")
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 # next hop per node, curl from the client answered by different nodes (LoadBalancer IP and
 # ClusterIP), a Service applied and deleted. Everything is torn down at the end, also on
 # Ctrl-C or failure. Needs root (network namespaces). Takes about half a minute.
+# IRONLB_SKIP_SETUP=1 skips scripts/setup.sh (packages and .venv already there; the tests use it);
+# IRONLB_DEMO_LAB names the lab (default ironlb-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,9 +18,11 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-bash scripts/setup.sh
+if [ "${IRONLB_SKIP_SETUP:-}" != 1 ]; then
+  bash scripts/setup.sh
+fi
 
-LAB=ironlb-demo
+LAB=${IRONLB_DEMO_LAB:-ironlb-demo}
 BIN=$PWD/.venv/bin
 ironlb() { "$BIN/ironlb" "$@"; }
 say() { printf '\n### %s\n' "$*"; }
@@ -54,7 +58,7 @@ curl_many() {  # N connections from the client, how many each node answered
 }
 
 say "bring up the bgp-ecmp lab with ironlb on it (FRR router, node1-3, client)"
-run ironlb lab up bgp-ecmp --name "$LAB" --with-ironlb
+run ironlb lab up containerlab/bgp-ecmp.clab.yml --name "$LAB"   # ironlb runs on it: it ships ironlb/ manifests
 run ironlb lab status "$LAB"
 
 say "the controller gave the Service 'web' an IP from the pool 198.51.100.0/26"

@@ -55,8 +55,21 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         help="read cluster state from the Kubernetes API with this kubeconfig (env KUBECONFIG); "
         "default without --manifests: in-cluster credentials when KUBERNETES_SERVICE_HOST is set",
     )
-    p.add_argument("--config-namespace", default=e("IRONLB_CONFIG_NAMESPACE", DEFAULT_NAMESPACE))
-    p.add_argument("--configmap", default=e("IRONLB_CONFIGMAP", DEFAULT_CONFIGMAP))
+    p.add_argument(
+        "--namespace",
+        "--config-namespace",
+        dest="config_namespace",
+        metavar="NAMESPACE",
+        # IRONLB_CONFIG_NAMESPACE: the older name, still read (a manifest may set it)
+        default=e("IRONLB_NAMESPACE") or e("IRONLB_CONFIG_NAMESPACE") or DEFAULT_NAMESPACE,
+        help="namespace of the ConfigMap (env IRONLB_NAMESPACE; --config-namespace and "
+        "IRONLB_CONFIG_NAMESPACE are older names)",
+    )
+    p.add_argument(
+        "--configmap",
+        default=e("IRONLB_CONFIGMAP", DEFAULT_CONFIGMAP),
+        help="name of the ConfigMap (env IRONLB_CONFIGMAP)",
+    )
     p.add_argument(
         "--membership-key-file",
         default=e("IRONLB_MEMBERSHIP_KEY_FILE"),

@@ -18,27 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ironlb.lab import netns
+from ironlb.lab.locate import not_found_message, resolve_topology
 from ironlb.lab.runner import Lab, LabError, read_status, teardown
 from ironlb.lab.state import StateDir, state_root
-from ironlb.lab.topology import REPO_CONTAINERLAB, Topology, TopologyError, load_topology
+from ironlb.lab.topology import Topology, TopologyError, load_topology
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
-
-def resolve_topology(arg: str) -> Path | None:
-    """A ``.clab.yml`` file, a directory holding one, or a topology name under ``containerlab/``."""
-    path = Path(arg)
-    if path.is_file():
-        return path
-    candidates = [path] if path.is_dir() else []
-    candidates += [Path("containerlab") / arg, REPO_CONTAINERLAB / arg]
-    for directory in candidates:
-        if directory.is_dir():
-            found = sorted(directory.glob("*.clab.yml")) + sorted(directory.glob("*.clab.yaml"))
-            if len(found) == 1:
-                return found[0]
-    return None
+__all__ = ["register", "resolve_topology", "wants_ironlb"]
 
 
 def _instance(args: argparse.Namespace) -> tuple[str, Topology | None]:
@@ -52,6 +40,26 @@ def _instance(args: argparse.Namespace) -> tuple[str, Topology | None]:
     return instance, topology
 
 
+def _unknown(arg: str, root: Path) -> str:
+    """Neither a topology nor a running lab: say what exists."""
+    names = [d.name for d in root.iterdir()] if root.is_dir() else []
+    running = sorted(n for n in names if StateDir(root, n).exists())
+    return f"{not_found_message(arg)}; running labs: {', '.join(running) or 'none'}"
+
+
+def wants_ironlb(topology: Topology, *, with_ironlb: bool, no_ironlb: bool) -> bool:
+    """Run ironlb on the lab? By default when the topology ships its manifests (``ironlb/``).
+
+    ``--no-ironlb`` gives routers and hosts only; ``--with-ironlb`` (the default
+    since issue 7) still insists, so a topology without manifests fails loudly.
+    """
+    from ironlb.lab.system import ships_ironlb
+
+    if no_ironlb:
+        return False
+    return with_ironlb or ships_ironlb(topology)
+
+
 def _supervisor_log(root: Path, instance: str) -> Path:
     return root / f"{instance}.supervisor.log"
 
@@ -59,27 +67,24 @@ def _supervisor_log(root: Path, instance: str) -> Path:
 def cmd_up(args: argparse.Namespace) -> int:
     path = resolve_topology(args.topology)
     if path is None:
-        print(
-            f"ironlb lab: no topology {args.topology!r} (a .clab.yml, its directory, or a name)",
-            file=sys.stderr,
-        )
+        print(f"ironlb lab up: {not_found_message(args.topology)}", file=sys.stderr)
         return EXIT_FAILED
     topology = load_topology(path)
     root = state_root(args.state_dir)
     lab = Lab(topology, instance=args.name, state_root_dir=root)
     lab.check()
+    with_ironlb = wants_ironlb(topology, with_ironlb=args.with_ironlb, no_ironlb=args.no_ironlb)
+    extra = ["--with-ironlb"] if with_ironlb else []
     if args.foreground:
         from ironlb.lab import supervisor
 
-        extra = ["--with-ironlb"] if args.with_ironlb else []
         return supervisor.main([str(path), "--instance", lab.instance, "--state-root", str(root), *extra])
     root.mkdir(parents=True, exist_ok=True)
     log_path = _supervisor_log(root, lab.instance)
     with log_path.open("ab") as log_file:
         child = subprocess.Popen(
             [sys.executable, "-m", "ironlb.lab.supervisor", str(path.resolve()),
-             "--instance", lab.instance, "--state-root", str(root),
-             *(["--with-ironlb"] if args.with_ironlb else [])],
+             "--instance", lab.instance, "--state-root", str(root), *extra],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -91,11 +96,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     if line == "READY":
         print(f"lab {lab.instance} is up (supervisor pid {child.pid}, state {lab.state_dir.path})")
         print(f"  ironlb lab status {lab.instance}  |  ironlb lab exec {lab.instance} NODE -- CMD")
-        if args.with_ironlb:
+        if with_ironlb:
             cluster = lab.state_dir.path / "cluster"
             print(f"  ironlb runs: cluster manifests in {cluster} (add or remove Service files there)")
             logs = lab.state_dir.path / "nodes" / "NODE" / "ironlb-*.log"
             print(f"  ironlb lab services {lab.instance}  |  logs: {logs}")
+        else:
+            print("  routers and hosts only (no ironlb)")
         return EXIT_OK
     child.wait()
     message = line.removeprefix("ERROR ").replace("\\n", "\n") or f"supervisor exited; see {log_path}"
@@ -139,7 +146,10 @@ def _print_status(data: dict[str, Any]) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     instance, topology = _instance(args)
     state_dir = StateDir(state_root(args.state_dir), instance)
-    if topology is None or not state_dir.exists():
+    if topology is None:
+        print(f"ironlb lab status: {_unknown(args.topology, state_root(args.state_dir))}", file=sys.stderr)
+        return EXIT_FAILED
+    if not state_dir.exists():
         print(f"lab {instance} is not up", file=sys.stderr)
         return EXIT_FAILED
     data = read_status(topology, state_dir).as_dict()
@@ -155,7 +165,10 @@ def cmd_exec(args: argparse.Namespace) -> int:
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
-    if topology is None or not command:
+    if topology is None:
+        print(f"ironlb lab exec: {_unknown(args.topology, state_root(args.state_dir))}", file=sys.stderr)
+        return EXIT_FAILED
+    if not command:
         print("ironlb lab exec: needs a running lab, a node and a command after --", file=sys.stderr)
         return EXIT_FAILED
     state = StateDir(state_root(args.state_dir), instance)
@@ -175,7 +188,7 @@ def cmd_services(args: argparse.Namespace) -> int:
     instance, _ = _instance(args)
     cluster = StateDir(state_root(args.state_dir), instance).path / "cluster"
     if not cluster.is_dir():
-        print(f"lab {instance} does not run ironlb (see `ironlb lab up --with-ironlb`)", file=sys.stderr)
+        print(f"lab {instance} does not run ironlb (it was started with --no-ironlb?)", file=sys.stderr)
         return EXIT_FAILED
     try:
         print(services_table(ManifestSource([cluster])))
@@ -221,20 +234,32 @@ def register(subparsers: Any) -> None:
             help=f"state root (default $IRONLB_LAB_STATE or {state_root(None)})",
         )  # fmt: skip
 
-    up = commands.add_parser("up", help="create namespaces, links, addresses; start routers")
+    up = commands.add_parser(
+        "up",
+        help="create namespaces, links, addresses; start routers and ironlb",
+        description="Bring a topology up. When it ships ironlb manifests (an ironlb/ directory next to "
+        "it), ironlb runs on it too: ironlb-controller --manifests over the lab's cluster directory, "
+        "ironlb-speaker and a test backend on every node labelled ironlb.io/kubernetes-node.",
+    )
     common(up)
     up.add_argument("--foreground", action="store_true", help="stay in the foreground until SIGINT/SIGTERM")
-    up.add_argument(
+    which = up.add_mutually_exclusive_group()
+    which.add_argument(
+        "--no-ironlb",
+        action="store_true",
+        help="routers and hosts only: do not run ironlb's controller, speakers and test backends",
+    )
+    which.add_argument(
         "--with-ironlb",
         action="store_true",
-        help="also run ironlb: the standalone controller, a speaker and a test backend per node, "
-        "against a manifest directory in the lab's state (the topology's ironlb/ manifests)",
+        help="run ironlb (the default when the topology ships an ironlb/ directory of manifests; "
+        "kept for compatibility)",
     )
     common(commands.add_parser("down", help="stop everything the lab started and delete its namespaces"))
     status = commands.add_parser("status", help="nodes, links, router processes and BGP sessions")
     common(status)
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
-    common(commands.add_parser("services", help="the lab cluster's Services and their IPs (--with-ironlb)"))
+    common(commands.add_parser("services", help="the lab cluster's Services and their IPs (with ironlb)"))
     exec_ = commands.add_parser("exec", help="run a command inside a node: exec TOPOLOGY NODE -- CMD...")
     common(exec_)
     exec_.add_argument("node", metavar="NODE")

@@ -1,5 +1,9 @@
 """Helpers for tests that need a running lab: ``running_lab`` always tears down.
 
+pytest users get it as the ``ironlb_lab`` fixture (``ironlb.lab.pytest_plugin``,
+registered when ironlb is installed); this module stays free of pytest imports
+at module level so the library never needs pytest.
+
 Why: every network test in ironlb brings a topology up and must leave nothing
 behind even when it fails. ``running_lab`` is the one way to do it::
 

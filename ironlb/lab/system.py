@@ -11,10 +11,11 @@ a running :class:`~ironlb.lab.runner.Lab` into such a cluster:
   object per topology node labelled ``ironlb.io/kubernetes-node: "true"`` (its
   InternalIPs are the node's lab addresses). Users and tests apply and delete
   Services by adding and removing files there (:meth:`apply`, :meth:`delete`);
-- the real standalone controller (``python -m controller.standalone``) allocates
-  and writes statuses back into that directory (``ironlb.cluster.statusdir``);
-- the real speaker (``python -m speaker``) runs on every node, with BGP through
-  ExaBGP and the layer-2 responder;
+- the real controller (``ironlb-controller --manifests DIR``, its manifest-directory
+  mode ``controller.standalone``) allocates and writes statuses back into that
+  directory (``ironlb.cluster.statusdir``);
+- the real speaker (``ironlb-speaker --manifests DIR``) runs on every node, with BGP
+  through ExaBGP and the layer-2 responder;
 - ``ironlb.lab.nodeagent`` on every node puts the served Service IPs on ``lo``
   and answers HTTP with the node's name (kube-proxy and a pod, in one).
 
@@ -54,6 +55,16 @@ NODE_SYSCTLS = ("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announc
 def kubernetes_nodes(topology: Topology) -> list[str]:
     """The topology's nodes that play Kubernetes nodes (label ``ironlb.io/kubernetes-node: "true"``)."""
     return [n.name for n in topology.nodes if (n.label(NODE_LABEL) or "").lower() == "true"]
+
+
+def ships_ironlb(topology: Topology) -> bool:
+    """Whether ``ironlb lab up`` runs ironlb on ``topology`` by default.
+
+    True when the topology has an ``ironlb/`` directory of manifests next to it and
+    at least one node labelled ``ironlb.io/kubernetes-node: "true"`` -- what
+    :class:`IronlbSystem` needs.
+    """
+    return (topology.path.parent / TEMPLATE_DIRNAME).is_dir() and bool(kubernetes_nodes(topology))
 
 
 def node_object(name: str, addresses: Sequence[IPAddress]) -> dict[str, Any]:
@@ -139,16 +150,13 @@ class IronlbSystem:
             if result.returncode != 0:
                 raise LabError(f"node {node}: sysctl failed: {result.stderr.strip()}")
         cluster = str(self.cluster_dir)
-        self._spawn(
-            self.nodes[0],
-            "ironlb-controller",
-            ["-m", "controller.standalone", "--manifests", cluster, "--poll-interval", "0.1"],
-        )
+        controller = [*self.program("ironlb-controller", "controller"), "--manifests", cluster]
+        self._spawn(self.nodes[0], "ironlb-controller", [*controller, "--poll-interval", "0.1"])
         for node in self.nodes:
             self._spawn(
                 node,
                 "ironlb-speaker",
-                ["-m", "speaker", "--node", node, "--manifests", cluster,
+                [*self.program("ironlb-speaker", "speaker"), "--node", node, "--manifests", cluster,
                  "--membership-key-file", str(key), "--poll-interval", "0.1",
                  "--bgp-workdir", str(self.work_dir / f"bgp-{node}"),
                  "--bfd-workdir", str(self.work_dir / f"bfd-{node}")],
@@ -156,14 +164,25 @@ class IronlbSystem:
             self._spawn(
                 node,
                 "ironlb-nodeagent",
-                ["-m", "ironlb.lab.nodeagent", "--node", node, "--manifests", cluster],
+                [self.python, "-m", "ironlb.lab.nodeagent", "--node", node, "--manifests", cluster],
             )
         return self
 
-    def _spawn(self, node: str, name: str, args: Sequence[str]) -> None:
+    def program(self, script: str, module: str) -> list[str]:
+        """The installed program ``script`` next to ``self.python``, else ``python -m module``.
+
+        Both are the same entry point (``[project.scripts]``); the installed name is what
+        users run and what ``ps`` in the lab shows.
+        """
+        installed = Path(self.python).parent / script
+        if installed.is_file() and os.access(installed, os.X_OK):
+            return [str(installed)]
+        return [self.python, "-m", module]
+
+    def _spawn(self, node: str, name: str, argv: Sequence[str]) -> None:
         self.procs[node, name] = self.lab.spawn(
             node,
-            [self.python, *args],
+            list(argv),
             name=name,
             log_file=self.log_path(node, name),
             cwd=REPO_ROOT,
@@ -237,4 +256,6 @@ def services_table(source: ManifestSource) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
-__all__ = ["NODE_LABEL", "IronlbSystem", "kubernetes_nodes", "node_object", "services_table"]
+__all__ = [
+    "NODE_LABEL", "IronlbSystem", "kubernetes_nodes", "node_object", "services_table", "ships_ironlb",
+]  # fmt: skip

@@ -1,6 +1,9 @@
-"""``ironlb lab up --with-ironlb`` (the README's main command) and ``down``, through the CLI.
+"""``ironlb lab up containerlab/bgp-ecmp.clab.yml`` (issue 7's main-job command) and ``down``.
 
-The detached supervisor runs the lab and ironlb; ``up`` returns once the router's
+Run as issue 7 writes it: from the repository, the flat ``containerlab/X.clab.yml``
+path (the file lives in ``containerlab/X/``) and no flag -- ironlb runs by default
+because the topology ships its manifests. The detached supervisor runs the lab and
+ironlb; ``up`` returns once the router's
 sessions are Established; ``services`` shows the allocated IP; the client's curl is
 answered by a node; ``down`` leaves no namespace and no process behind.
 """
@@ -15,8 +18,9 @@ from collections.abc import Iterator
 import pytest
 
 from ironlb.lab import netns, procs
-from ironlb.lab.fixture import require_netns, topology_path
+from ironlb.lab.fixture import require_netns
 from ironlb.lab.state import StateDir, state_root
+from ironlb.lab.topology import REPO_CONTAINERLAB
 from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.netns
@@ -35,6 +39,7 @@ def subreaper() -> Iterator[None]:
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ironlb", "lab", *args],
+        cwd=REPO_CONTAINERLAB.parent,
         capture_output=True,
         text=True,
         timeout=120,
@@ -42,18 +47,25 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_up_with_ironlb_serves_the_demo_service_and_down_removes_everything(subreaper: None) -> None:
+def test_up_runs_ironlb_by_default_serves_the_demo_service_and_down_removes_everything(
+    subreaper: None,
+) -> None:
     instance = f"e2e-cli-{os.getpid()}"
     state_dir = StateDir(state_root(), instance)
     seen: list[procs.ProcessRef] = []
     try:
-        up = cli("up", str(topology_path("bgp-ecmp")), "--name", instance, "--with-ironlb")
+        up = cli("up", "containerlab/bgp-ecmp.clab.yml", "--name", instance)
         assert up.returncode == 0, up.stdout + up.stderr
+        assert "ironlb runs" in up.stdout
         state = state_dir.load()
         assert state.owner is not None
         seen += [state.owner, *(p.ref for p in state.processes)]
         names = {p.name for p in state.processes}
         assert {"ironlb-controller", "ironlb-speaker", "ironlb-nodeagent"} <= names
+        controller = next(p for p in state.processes if p.name == "ironlb-controller")
+        # the documented program in its manifest-directory mode, not python -m controller.standalone
+        assert any(arg.endswith("/ironlb-controller") for arg in controller.argv), controller.argv
+        assert "--manifests" in controller.argv and "controller.standalone" not in controller.argv
 
         def web_ip() -> str | None:
             out = cli("services", instance).stdout

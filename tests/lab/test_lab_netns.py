@@ -17,6 +17,7 @@ import pytest
 from ironlb.lab import netns, procs
 from ironlb.lab.exabgp import exabgp_config, start_exabgp
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
+from ironlb.lab.pytest_plugin import LabFactory
 from ironlb.lab.runner import Lab, LabError, teardown_dead
 from ironlb.lab.state import StateDir, state_root
 from ironlb.lab.topology import load_topology
@@ -75,17 +76,37 @@ def assert_gone(lab_instance: str, pids: list[procs.ProcessRef], links_before: s
     assert not StateDir(state_root(), lab_instance).path.exists()
 
 
+class LeftoverCheck:
+    """What a lab started; checked against the system after the lab is down."""
+
+    def __init__(self) -> None:
+        self.links_before = root_links()
+        self.instances: list[str] = []
+        self.seen: list[procs.ProcessRef] = []
+
+    def track(self, lab: Lab) -> None:
+        self.instances.append(lab.instance)
+
+
 @pytest.fixture
-def checked_lab(request: pytest.FixtureRequest) -> Iterator[tuple[Lab, list[procs.ProcessRef]]]:
-    """running_lab plus a check, after teardown, that nothing is left behind."""
+def nothing_left() -> Iterator[LeftoverCheck]:
+    """Set up before ``ironlb_lab``, so its check runs after the plugin has torn the labs down."""
     require_netns()
-    links_before = root_links()
-    seen: list[procs.ProcessRef] = []
-    with running_lab(topology_path(request.param)) as lab:
-        yield lab, seen
-        seen.extend(p.ref for p in lab.state.processes)
-        instance = lab.instance
-    assert_gone(instance, seen, links_before)
+    check = LeftoverCheck()
+    yield check
+    for instance in check.instances:
+        assert_gone(instance, check.seen, check.links_before)
+
+
+@pytest.fixture
+def checked_lab(
+    request: pytest.FixtureRequest, nothing_left: LeftoverCheck, ironlb_lab: LabFactory
+) -> Iterator[tuple[Lab, list[procs.ProcessRef]]]:
+    """A lab from the ``ironlb_lab`` plugin fixture, then a check that nothing is left behind."""
+    lab = ironlb_lab(request.param)
+    nothing_left.track(lab)
+    yield lab, nothing_left.seen
+    nothing_left.seen.extend(p.ref for p in lab.state.processes)  # before ironlb_lab's teardown
 
 
 @pytest.mark.parametrize("checked_lab", ["bgp-ecmp", "bgp-ecmp-bird"], indirect=True)
@@ -163,17 +184,21 @@ def test_cli_up_survives_killed_runner_and_down_cleans_everything() -> None:
     state_dir = StateDir(state_root(), instance)
     seen: list[procs.ProcessRef] = []
     try:
-        first = _cli("up", path, "--name", instance)
+        first = _cli("up", path, "--name", instance, "--no-ironlb")
         assert first.returncode == 0, first.stderr
+        assert "no ironlb" in first.stdout
         state = state_dir.load()
         assert state.owner is not None and procs.is_running(state.owner)  # up returned, lab still runs
         seen += [state.owner, *(p.ref for p in state.processes)]
-        twice = _cli("up", path, "--name", instance)
+        twice = _cli("up", path, "--name", instance, "--no-ironlb")
         assert twice.returncode == 1 and "already up" in twice.stderr
         status = _cli("status", instance, "-o", "json")
         assert status.returncode == 0, status.stderr
         data = json.loads(status.stdout)
+        # --no-ironlb: the routers only, no controller, speaker or backend (they would be listed here)
+        assert {p["name"] for p in data["processes"]} == {"zebra", "bgpd"}
         assert {p["name"] for p in data["processes"] if p["running"]} == {"zebra", "bgpd"}
+        assert not (state_dir.path / "cluster").exists()
         assert set(data["sessions"]["router"]) == set(NODES4.values())  # FRR answers about its peers
         ping = _cli("exec", instance, "node1", "--", "ping", "-c", "1", "-W", "2", ROUTER4)
         assert ping.returncode == 0, ping.stdout + ping.stderr
@@ -185,7 +210,8 @@ def test_cli_up_survives_killed_runner_and_down_cleans_everything() -> None:
             time.sleep(0.02)
         assert all(procs.is_running(p.ref) for p in state.processes)
 
-        second = _cli("up", path, "--name", instance)  # recovers: cleans the leftovers, comes up
+        # recovers: cleans the leftovers, comes up
+        second = _cli("up", path, "--name", instance, "--no-ironlb")
         assert second.returncode == 0, second.stderr
         for old in state.processes:
             procs.reap(old.pid)

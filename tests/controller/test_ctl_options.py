@@ -1,0 +1,104 @@
+"""``ironlb-controller`` flags: env equivalents named in --help, and the manifest-directory mode."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controller.options import build_parser, parse_options
+from ironlb.cluster.manifests import ManifestSource
+
+
+def _help() -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        parse_options(["--help"], env={})
+    return " ".join(out.getvalue().split())  # argparse wraps lines
+
+
+def test_workers_flag_names_its_environment_variable() -> None:
+    assert "(env IRONLB_WORKERS)" in _help()
+    assert parse_options([], env={"IRONLB_WORKERS": "3"}).workers == 3
+    assert parse_options(["--workers", "5"], env={"IRONLB_WORKERS": "3"}).workers == 5
+
+
+def test_every_flag_names_its_environment_variable() -> None:
+    parser = build_parser({})
+    flags = {a.option_strings[-1]: a.help or "" for a in parser._actions if a.dest != "help"}
+    assert {"--workers", "--manifests", "--poll-interval", "--namespace"} <= set(flags)
+    for flag, text in flags.items():
+        assert "(env " in text, f"{flag}: {text!r}"
+
+
+def test_manifests_mode_from_flag_or_environment() -> None:
+    assert parse_options([], env={}).manifests is None
+    o = parse_options(["--manifests", "/m", "--poll-interval", "0.5"], env={"KUBECONFIG": "/k"})
+    assert (o.manifests, o.poll_interval, o.kubeconfig) == ("/m", 0.5, None)  # KUBECONFIG is not used
+    o = parse_options([], env={"IRONLB_MANIFESTS": "/e", "IRONLB_POLL_INTERVAL": "2"})
+    assert (o.manifests, o.poll_interval) == ("/e", 2.0)
+    assert parse_options([], env={"KUBECONFIG": "/k"}).kubeconfig == "/k"  # the API mode still reads it
+    assert parse_options(["--kubeconfig", "/f"], env={"KUBECONFIG": "/k"}).kubeconfig == "/f"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--manifests", "/m", "--kubeconfig", "/k"], ["--manifests", "/m", "--poll-interval", "0"]]
+)
+def test_manifests_mode_refuses_nonsense(argv: list[str]) -> None:
+    with contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit) as exc:
+        parse_options(argv, env={})
+    assert exc.value.code == 2
+
+
+CONFIG = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "ironlb", "namespace": "lb"},
+    "data": {"config": "address-pools:\n- name: p\n  protocol: bgp\n  addresses: [198.51.100.7/32]\n"},
+}
+SERVICE = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"type": "LoadBalancer", "ports": [{"port": 80, "protocol": "TCP"}]},
+}
+
+
+def _ingress(directory: Path) -> list[str]:
+    (web,) = ManifestSource([directory]).snapshot().services
+    return [e["ip"] for e in ((web.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+
+
+def test_the_program_runs_over_a_manifest_directory(tmp_path: Path) -> None:
+    """``ironlb-controller --manifests DIR`` (the installed program) allocates and stops on SIGTERM."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(SERVICE))
+    program = Path(sys.executable).parent / "ironlb-controller"
+    argv = [str(program)] if program.is_file() else [sys.executable, "-m", "controller"]
+    child = subprocess.Popen(
+        [*argv, "--manifests", str(tmp_path), "--poll-interval", "0.05"],
+        env={**os.environ, "IRONLB_NAMESPACE": "lb"},  # the ConfigMap's namespace, as in the API mode
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _ingress(tmp_path) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _ingress(tmp_path) == ["198.51.100.7"]
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=10) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        assert child.stderr is not None
+        child.stderr.close()
