@@ -1,7 +1,7 @@
 # Thin wrappers around the scripts in scripts/ and the usual tools; no logic lives here.
 #   make image   build the container image (both programs, ExaBGP included)
 #   make deploy  install on the current kubectl context (then apply a ConfigMap from config/samples/)
-#   make lab     the lab with ironlb running on it: `ironlb lab up $(TOPOLOGY) --with-ironlb` (make lab-down ends it)
+#   make lab     the lab with ironlb running on it: `ironlb lab up $(TOPOLOGY)` (make lab-down ends it)
 #   make test    every CI check: ruff, mypy --strict, import layers, pytest
 
 IMG ?= ghcr.io/ironlb/ironlb:0.1.0
@@ -26,7 +26,7 @@ manifests:
 
 lab:
 	bash scripts/setup.sh
-	.venv/bin/ironlb lab up $(TOPOLOGY) --with-ironlb
+	.venv/bin/ironlb lab up $(TOPOLOGY)
 
 lab-down:
 	.venv/bin/ironlb lab down $(TOPOLOGY)
