@@ -29,7 +29,8 @@ class Plan:
     layer2: tuple[IPDecision, ...] = ()
     """Layer-2 owner (or why none) of every assigned IP of a layer2 pool; all nodes' speakers live."""
     bgp: tuple[NodeRoutes, ...] = ()
-    """Per node (with BGP peers) and peer: the prefixes it would announce, with attributes."""
+    """Per node (with BGP peers) and peer: next hop, the prefixes it would announce with attributes,
+    or why the node cannot open that session; and the node's BGP problems (e.g. IPs no session carries)."""
 
 
 def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None) -> Plan:

@@ -25,6 +25,14 @@ Rules (ARCHITECTURE.md and issue 6):
   peers. ironlb does not carry IPv6 over an IPv4 session (MP-BGP with a foreign
   next hop) because the next hop must be an address of the session's family on
   the node, which the session itself provides only for its own family.
+- A selected peer is *usable* when the node can open the session: it has a local
+  address of the peer's family (``source-address`` or the Node's address, which is
+  also the next hop) and a router id. An unusable peer carries nothing and is
+  reported with its reason.
+- An IP counts as announced (``Announcement``: Events, ``ironlb_speaker_announced``)
+  only when its routes land on at least one usable session; otherwise the decision
+  says why in ``problems`` (no peer of the IP's family for this node, or none
+  usable), so a route that is never sent is never reported as announced.
 - Two sources giving the same prefix to one peer (a shared IP, two
   advertisements with the same length, a ClusterIP also in the CIDR list) make
   one route: communities are united, the highest localpref wins. A BGP session
@@ -38,7 +46,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ironlb.announce.eligibility import node_refusal
-from ironlb.announce.inputs import AnnounceInputs, Announcement, ServiceInfo
+from ironlb.announce.inputs import AnnounceInputs, Announcement, NodeInfo, ServiceInfo
 from ironlb.config.model import (
     ClusterIPAdvertisement,
     Community,
@@ -75,6 +83,10 @@ class PeerRoutes:
 
     peer: Peer
     routes: tuple[BgpRoute, ...]
+    next_hop: IPAddress | None = None
+    """The session's local address (``source-address`` or the node's), i.e. the routes' next hop."""
+    unusable: str | None = None
+    """Why this node cannot open the session (then ``routes`` is empty); None when it can."""
 
     @property
     def peer_id(self) -> str:
@@ -91,7 +103,8 @@ class BgpDecision:
     peers: tuple[PeerRoutes, ...] = ()
     announcements: tuple[Announcement, ...] = ()
     problems: tuple[str, ...] = ()
-    """Per-Service annotation errors (the bad value is ignored, the rest announced)."""
+    """What the user should fix: annotation errors (the bad value is ignored, the rest announced),
+    unusable peers, IPs or CIDRs no usable session carries."""
 
 
 @dataclass
@@ -118,6 +131,50 @@ class _ServiceAttrs:
 def peer_id(peer: Peer) -> str:
     """The label a peer goes by in metrics, logs and ExaBGP neighbor selectors: its address."""
     return str(peer.peer_address)
+
+
+def session_local_address(peer: Peer, node: NodeInfo) -> IPAddress | None:
+    """The address this node opens ``peer``'s session from (and the next hop of its routes)."""
+    if peer.source_address is not None:
+        return peer.source_address
+    version = peer.peer_address.version
+    return next((a for a in node.addresses if a.version == version), None)
+
+
+def peer_refusal(peer: Peer, node: NodeInfo) -> str | None:
+    """Why ``node`` cannot open a session with ``peer``, or None when it can."""
+    version = peer.peer_address.version
+    local = session_local_address(peer, node)
+    if local is None:
+        return (
+            f"node {node.name} has no IPv{version} address to peer from "
+            f"(give the Node an IPv{version} InternalIP or set the peer's source-address)"
+        )
+    if local.version != version:
+        return f"source-address {local} is not an IPv{version} address like the peer's"
+    if peer.router_id is None and not any(a.version == 4 for a in node.addresses):
+        return f"no router-id configured and node {node.name} has no IPv4 address to use as one"
+    return None
+
+
+def keepalive_warnings(config: Config) -> tuple[str, ...]:
+    """Peers whose ``keepalive-time`` the ExaBGP backend cannot honour.
+
+    ExaBGP 5.0 has no keepalive setting: it sends keepalives every third of the
+    *negotiated* hold time (``HoldTime.keepalive()`` in exabgp/bgp/message/open/
+    holdtime.py). A keepalive-time other than hold-time/3 is accepted (MetalLB
+    accepts it) but has no effect; ``ironlb validate``/``plan`` and the speaker say so.
+    """
+    out: list[str] = []
+    for i, peer in enumerate(config.peers):
+        hold, keepalive = int(peer.hold_time), int(peer.keepalive_time)
+        if keepalive != hold // 3:
+            out.append(
+                f"peers[{i}].keepalive-time: {keepalive}s is ignored: the ExaBGP backend has no keepalive "
+                f"setting and sends keepalives every third of the negotiated hold time "
+                f"({hold // 3}s with hold-time {hold}s)"
+            )
+    return tuple(out)
 
 
 def _annotation(svc: ServiceInfo, name: str) -> str | None:
@@ -208,7 +265,10 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
     labels = dict(node.labels) if node else {}
     problems: list[str] = []
     pending: dict[IPNetwork, _Pending] = {}
-    announced: set[Announcement] = set()
+    announced: set[Announcement] = set()  # one per (Service, IP): a dual-stack Service has two
+
+    def announce(svc: ServiceInfo, ip: IPAddress) -> None:
+        announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
 
     def add(prefix: IPNetwork, communities: Iterable[Community], localpref: int | None, source: str) -> None:
         pending.setdefault(prefix, _Pending()).add(communities, localpref, source)
@@ -227,19 +287,19 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
         if wants_lb and external_ok:
             for ip, prefix, communities, localpref in _lb_routes(config, svc, attrs):
                 add(prefix, communities, localpref, f"service {svc.key}")
-                announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
+                announce(svc, ip)
         if cia is None:
             continue
         cia_lp = attrs.localpref if attrs.localpref is not None else cia.localpref
         if wants_ext and external_ok:
             for ip in svc.external_ips:
                 add(_host(ip), cia.communities + attrs.communities, cia_lp, f"external-ip {svc.key}")
-                announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
+                announce(svc, ip)
         if wants_local and node_refusal(node, eps, policy="Local") is None:
             for ip in svc.cluster_ips:
                 if any(ip in c for c in cia.cidrs):
                     add(_host(ip), cia.communities + attrs.communities, cia_lp, f"cluster-ip {svc.key}")
-                    announced.add(Announcement(svc.key, "bgp", inputs.node, ip))
+                    announce(svc, ip)
     if cia is not None and cia_here:
         for cidr in cia.cidrs:
             add(cidr, cia.communities, cia.localpref, "cluster-ip-cidr")
@@ -247,17 +307,50 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
     peers: list[PeerRoutes] = []
     if node is not None:
         for peer in selected_peers(config, inputs.node, labels, problems):
+            refusal = peer_refusal(peer, node)
+            if refusal is not None:
+                problems.append(f"peer {peer.peer_address}: cannot peer from node {inputs.node}: {refusal}")
+                peers.append(PeerRoutes(peer=peer, routes=(), unusable=refusal))
+                continue
             routes = [
                 _project(prefix, p, peer)
                 for prefix, p in pending.items()
                 if prefix.version == peer.peer_address.version
             ]
             routes.sort(key=lambda r: (r.prefix.version, r.prefix))
-            peers.append(PeerRoutes(peer=peer, routes=tuple(routes)))
-    return BgpDecision(
-        peers=tuple(peers),
-        announcements=tuple(sorted(announced)) if peers else (),
-        problems=tuple(dict.fromkeys(problems)),
+            peers.append(
+                PeerRoutes(peer=peer, routes=tuple(routes), next_hop=session_local_address(peer, node))
+            )
+    kept: list[Announcement] = []
+    if peers:
+        usable = {pr.peer.peer_address.version for pr in peers if pr.unusable is None}
+        for a in sorted(announced, key=lambda a: (a.service, a.ip.version, a.ip)):
+            if a.ip.version in usable:
+                kept.append(a)
+            else:
+                remedy = f"make the Service IPv{10 - a.ip.version}-only (spec.ipFamilies)"
+                problems.append(_unsent(f"service {a.service}", a.ip, inputs.node, peers, remedy))
+        if cia is not None and cia_here:
+            for cidr in cia.cidrs:
+                if cidr.version not in usable:
+                    remedy = "remove the CIDR from cluster-ip-advertisement"
+                    problems.append(_unsent("cluster-ip-advertisement", cidr, inputs.node, peers, remedy))
+    return BgpDecision(peers=tuple(peers), announcements=tuple(kept), problems=tuple(dict.fromkeys(problems)))
+
+
+def _unsent(what: str, target: IPAddress | IPNetwork, node: str, peers: list[PeerRoutes], remedy: str) -> str:
+    """The problem line for an IP or CIDR that no usable session of this node carries."""
+    v = target.version
+    same = [pr for pr in peers if pr.peer.peer_address.version == v]
+    if not same:
+        return (
+            f"{what}: no IPv{v} BGP peer for {target} on node {node}, so it is not announced from there; "
+            f"add an IPv{v} peer that selects this node, or {remedy}"
+        )
+    reasons = "; ".join(f"peer {pr.peer.peer_address}: {pr.unusable}" for pr in same)
+    return (
+        f"{what}: no usable IPv{v} BGP session for {target} on node {node}, "
+        f"so it is not announced from there ({reasons})"
     )
 
 
@@ -311,7 +404,11 @@ def route_json(route: BgpRoute) -> dict[str, object]:
 
 
 def bgp_plan_json(plan: Iterable[NodeRoutes]) -> list[dict[str, object]]:
-    """``ironlb plan -o json`` key ``"bgp"``: per node, per peer, the prefixes with attributes."""
+    """``ironlb plan -o json`` key ``"bgp"``: per node, per peer, next hop and prefixes with attributes.
+
+    ``unusable`` is null for a session the node can open, else the reason it cannot
+    (then ``next_hop`` is null and ``routes`` empty).
+    """
     return [
         {
             "node": n.node,
@@ -320,6 +417,8 @@ def bgp_plan_json(plan: Iterable[NodeRoutes]) -> list[dict[str, object]]:
                     "peer": pr.peer_id,
                     "peer_asn": pr.peer.peer_asn,
                     "my_asn": pr.peer.my_asn,
+                    "next_hop": str(pr.next_hop) if pr.next_hop is not None else None,
+                    "unusable": pr.unusable,
                     "routes": [route_json(r) for r in pr.routes],
                 }
                 for pr in n.decision.peers
@@ -331,19 +430,26 @@ def bgp_plan_json(plan: Iterable[NodeRoutes]) -> list[dict[str, object]]:
 
 
 def bgp_plan_table(plan: Iterable[NodeRoutes]) -> list[str]:
-    """Table lines (after a blank line) for ``ironlb plan``: one row per node, peer and prefix."""
-    rows = [("BGP-NODE", "PEER", "PREFIX", "ATTRIBUTES")]
+    """Lines (after a blank line) for ``ironlb plan``: a row per node, peer and prefix, then problems."""
+    plan = tuple(plan)
+    rows = [("BGP-NODE", "PEER", "NEXT-HOP", "PREFIX", "ATTRIBUTES")]
     for n in plan:
         for pr in n.decision.peers:
-            if not pr.routes:
-                rows.append((n.node, pr.peer_id, "-", "(nothing announced)"))
+            hop = str(pr.next_hop) if pr.next_hop is not None else "-"
+            if pr.unusable is not None:
+                rows.append((n.node, pr.peer_id, hop, "-", f"(no session: {pr.unusable})"))
+            elif not pr.routes:
+                rows.append((n.node, pr.peer_id, hop, "-", "(nothing announced)"))
             for r in pr.routes:
                 attrs = [f"communities={','.join(r.communities)}"] if r.communities else []
                 attrs += [f"large={','.join(r.large_communities)}"] if r.large_communities else []
                 attrs += [f"localpref={r.localpref}"] if r.localpref is not None else []
-                rows.append((n.node, pr.peer_id, str(r.prefix), " ".join(attrs) or "-"))
-    if len(rows) == 1:
+                rows.append((n.node, pr.peer_id, hop, str(r.prefix), " ".join(attrs) or "-"))
+    problems = list(dict.fromkeys(p for n in plan for p in n.decision.problems))
+    if len(rows) == 1 and not problems:
         return []
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows]
+    if problems:
+        lines += ["", "BGP problems:", *(f"  {p}" for p in problems)]
     return ["", *lines]

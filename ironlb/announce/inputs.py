@@ -72,14 +72,14 @@ class AnnounceInputs:
         return self.endpoints.get(service_key, NO_ENDPOINTS)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Announcement:
     """One thing this node announces: the unit of ``ironlb_speaker_announced`` and ``nodeAssigned``."""
 
     service: str
     protocol: AnnounceProtocol
     node: str
-    ip: IPAddress = field(compare=False)
+    ip: IPAddress  # compared too: a dual-stack Service announces two IPs, two series
 
 
 def parse_ip(text: object) -> IPAddress | None:

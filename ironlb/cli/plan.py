@@ -3,7 +3,8 @@
 Imperative shell only: read the config file and the manifests, call the pure
 ``ironlb.planner.build_plan``, print. With no ``-c``/``-f`` it runs on the
 samples bundled in a source checkout (``config/samples/``), which is the
-README's "main job" command.
+README's "main job" command. Warnings (config notes, a ``keepalive-time`` the BGP
+backend cannot honour) go to stderr and do not change the exit code.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ironlb.announce.bgp import keepalive_warnings
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSourceUnavailable
-from ironlb.config import ConfigError, config_from_configmap, parse_config
+from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
+from ironlb.config.parse import parse_config_report
 from ironlb.planner import build_plan, plan_to_json, render_table
 
 EXIT_OK = 0
@@ -68,9 +71,12 @@ def _read_config(path: Path) -> Config | list[str]:
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror}"]
     try:
-        return parse_config(text)
+        result = parse_config_report(text)
     except ConfigError as exc:
         return [f"{path}: {error}" for error in exc.errors]
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return result.config
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return EXIT_INVALID
 
+    for warning in keepalive_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     plan = build_plan(config, snapshot, lb_class=args.lb_class)
     if args.output == "json":
         sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")

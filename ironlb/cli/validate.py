@@ -2,8 +2,10 @@
 
 FILE is a ConfigMap manifest (``data.config``) or a bare config document; ``-``
 reads standard input. Exit codes: 0 valid (a short summary on stdout, warnings on
-stderr), 1 invalid (every error on stderr, one per line, each naming its path),
-2 usage error (including a file that cannot be read).
+stderr: what the config parser noticed and what the BGP backend cannot honour, such
+as a ``keepalive-time`` ExaBGP has no setting for), 1 invalid (every error on
+stderr, one per line, each naming its path), 2 usage error (including a file that
+cannot be read).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
+from ironlb.announce.bgp import keepalive_warnings
 from ironlb.config import ConfigError
 from ironlb.config.model import AddressPool, AddressRange, Config, NodeSelector
 from ironlb.config.parse import parse_config_report
@@ -59,7 +62,7 @@ def validate_file(path: str, *, key: str, quiet: bool, out: TextIO, err: TextIO)
             print(line, file=err)
         print(f"{path}: invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})", file=err)
         return EXIT_INVALID
-    for warning in result.warnings:
+    for warning in (*result.warnings, *keepalive_warnings(result.config)):
         print(f"warning: {warning}", file=err)
     if not quiet:
         out.write(f"{path}: valid\n")

@@ -12,6 +12,10 @@ It wires the pieces together and owns the imperative loops:
   when the new relay connects.
 - sync: whenever the desired state or a session changes, the driver sends the
   difference.
+- reporting: the decision's problems (unusable peers, IPs no session carries) and
+  keepalive-times ExaBGP cannot honour are logged once each (again only if one goes
+  away and comes back); every peer selected for this node has an
+  ``ironlb_bgp_session_up`` series from the first ``apply`` on.
 
 A cluster-state source that goes away never reaches here as an empty snapshot
 (the core keeps the last one), so nothing is withdrawn when the source is lost.
@@ -31,7 +35,7 @@ from pathlib import Path
 
 import tenacity
 
-from ironlb.announce.bgp import BgpDecision, decide, peer_id
+from ironlb.announce.bgp import BgpDecision, decide, keepalive_warnings, peer_id
 from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtocol
 from ironlb.config.model import Peer
 from speaker.bgp import metrics
@@ -104,6 +108,8 @@ class BgpAnnouncer:
         self.last_decision = BgpDecision()
         self.restarts = 0
         self._config_text: str | None = None
+        self._reported: set[str] = set()
+        """Problems and warnings already logged (each is logged once while it lasts)."""
         self._configured = asyncio.Event()
         """Set while the configuration has at least one neighbor (ExaBGP runs only then)."""
         self._stopping = asyncio.Event()
@@ -131,6 +137,8 @@ class BgpAnnouncer:
             return []
         out: list[NeighborSettings] = []
         for pr in decision.peers:
+            if pr.unusable is not None:
+                continue  # reported as a problem of the decision
             try:
                 out.append(
                     neighbor_settings(
@@ -149,8 +157,8 @@ class BgpAnnouncer:
 
     async def apply(self, inputs: AnnounceInputs) -> Sequence[Announcement]:
         decision = decide(inputs)
-        for problem in decision.problems:
-            log.warning("%s", problem)
+        self._report(decision.problems, keepalive_warnings(inputs.config))
+        self.driver.track_sessions(pr.peer_id for pr in decision.peers)
         neighbors = self._neighbors(inputs, decision)
         usable = {str(n.peer_address) for n in neighbors}
         text = render_config(neighbors, self._relay_command())
@@ -168,6 +176,14 @@ class BgpAnnouncer:
         )
         self.last_decision = decision
         return decision.announcements
+
+    def _report(self, problems: Sequence[str], warnings: Sequence[str]) -> None:
+        """Log each problem and warning once, when it first appears; forget those that went away."""
+        current = set(problems) | set(warnings)
+        for line in [*problems, *warnings]:
+            if line not in self._reported:
+                log.warning("%s", line)
+        self._reported = current
 
     def _write_config(self, text: str) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)

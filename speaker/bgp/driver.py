@@ -14,6 +14,12 @@ reload, every desired route of the peers concerned is announced again; the
 acknowledged set is kept so that withdrawals are never lost (withdrawing a route
 ExaBGP no longer holds is harmless: it answers ``done``).
 
+``ironlb_bgp_session_up{peer}`` has a series for every peer the backend tracks
+(:meth:`ExabgpDriver.track_sessions`: the peers selected for this node), 0 until
+ExaBGP reports the session up, so a session that never opens (wrong password or
+ASN, router unreachable: ExaBGP then emits no state event at all) still reads 0;
+a peer that leaves the config loses its series.
+
 ``error`` means ExaBGP refused a command we built: a bug, logged loudly and not
 retried until the route changes. A missing ack is a hung ExaBGP:
 :class:`ExabgpUnresponsive` tells the supervisor to kill and restart it.
@@ -120,6 +126,7 @@ class ExabgpDriver:
         self._force_all = False
         self._eor_due: set[str] = set()
         self.sessions: dict[str, str] = {}
+        self._tracked: frozenset[str] = frozenset()
         self.connected = asyncio.Event()
         self.changed = asyncio.Event()
         """Set whenever a sync is due (new desired state, reconnect, session up)."""
@@ -151,9 +158,9 @@ class ExabgpDriver:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-        for peer in list(self.sessions):
-            metrics.SESSION_UP.labels(peer=peer).set(0)
         self.sessions.clear()
+        for peer in self._tracked:
+            metrics.SESSION_UP.labels(peer=peer).set(0)
 
     def _fail_pending(self, exc: Exception) -> None:
         while self._acks:
@@ -197,7 +204,8 @@ class ExabgpDriver:
     def _session_event(self, event: SessionEvent) -> None:
         previous = self.sessions.get(event.peer)
         self.sessions[event.peer] = event.state
-        metrics.SESSION_UP.labels(peer=event.peer).set(1 if event.state == "up" else 0)
+        if event.peer in self._tracked:  # not a peer just removed from the config (its "down" on reload)
+            metrics.SESSION_UP.labels(peer=event.peer).set(1 if event.state == "up" else 0)
         if event.state != previous:
             log.info("BGP session with %s: %s", event.peer, event.state)
         if event.state in ("up", "down"):
@@ -216,6 +224,15 @@ class ExabgpDriver:
 
     # ---- desired state ----------------------------------------------------------------------------
 
+    def track_sessions(self, peers: Iterable[str]) -> None:
+        """The peers whose session state is exported: a series each (0 until up); others removed."""
+        wanted = frozenset(peers)
+        for peer in self._tracked - wanted:
+            metrics.SESSION_UP.remove(peer)
+        for peer in wanted:
+            metrics.SESSION_UP.labels(peer=peer).set(1 if self.sessions.get(peer) == "up" else 0)
+        self._tracked = wanted
+
     def set_desired(self, desired: Mapping[str, Iterable[BgpRoute]]) -> None:
         """The complete desired routes per peer id; peers absent here get nothing."""
         self._desired = {peer: tuple(routes) for peer, routes in desired.items()}
@@ -224,7 +241,7 @@ class ExabgpDriver:
                 # The peer left the config: ExaBGP dropped its neighbor and with it the routes.
                 del self._acked[peer]
                 self._rejected.pop(peer, None)
-                metrics.ANNOUNCED.labels(peer=peer).set(0)
+                metrics.ANNOUNCED.remove(peer)
         self.changed.set()
 
     def resend(self, peers: Iterable[str] | None = None) -> None:

@@ -12,7 +12,11 @@ checked by golden files and by ``exabgp validate`` in the tests.
 Notes on the mapping (ExaBGP 5.0.x):
 
 - ``keepalive-time`` has no ExaBGP setting: ExaBGP sends keepalives at a third of
-  the negotiated hold time (the BGP default ratio).
+  the negotiated hold time (``HoldTime.keepalive()``, verified in 5.0.15). Other
+  values are reported by :func:`ironlb.announce.bgp.keepalive_warnings` (``ironlb
+  validate``/``plan``, the speaker's log) rather than silently ignored.
+- Whether a node can peer at all (an address of the family, a router id) is the
+  decision's :func:`ironlb.announce.bgp.peer_refusal`; rendering only repeats it.
 - The TCP MD5 password is written base64-encoded (``md5-base64 true``) so that no
   character of it can break the file's syntax; the file is mode 0600.
 - ``ebgp-multihop`` becomes ``outgoing-ttl 255``.
@@ -28,6 +32,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ironlb.announce.bgp import peer_refusal, session_local_address
 from ironlb.announce.inputs import NodeInfo
 from ironlb.config.model import IPAddress, Peer
 
@@ -59,10 +64,6 @@ class NeighborSettings:
         return "ipv4 unicast" if self.peer_address.version == 4 else "ipv6 unicast"
 
 
-def _address_of_family(node: NodeInfo, version: int) -> IPAddress | None:
-    return next((a for a in node.addresses if a.version == version), None)
-
-
 def neighbor_settings(
     peer: Peer,
     node: NodeInfo,
@@ -75,20 +76,13 @@ def neighbor_settings(
     ``password`` (read by the caller from a mounted Secret file) is used when the
     config itself carries none.
     """
-    version = peer.peer_address.version
-    local = peer.source_address or _address_of_family(node, version)
-    if local is None or local.version != version:
-        raise RenderError(
-            f"peer {peer.peer_address}: node {node.name} has no IPv{version} address to peer from"
-        )
+    refusal = peer_refusal(peer, node)
+    local = session_local_address(peer, node)
+    if refusal is not None or local is None:
+        raise RenderError(f"peer {peer.peer_address}: {refusal}")
     router_id = peer.router_id
     if router_id is None:
-        v4 = _address_of_family(node, 4)
-        if not isinstance(v4, ipaddress.IPv4Address):
-            raise RenderError(
-                f"peer {peer.peer_address}: no router-id configured and node {node.name} has no IPv4"
-            )
-        router_id = v4
+        router_id = next(a for a in node.addresses if isinstance(a, ipaddress.IPv4Address))
     hold = int(peer.hold_time)
     if hold != 0:
         hold = max(hold, 3)

@@ -106,6 +106,9 @@ def test_right_md5_password_establishes_wrong_one_never(env: tuple[Lab, Cluster,
         log = speakers.logs(name)
         assert RIGHT not in log and WRONG not in log
         assert "Right-Secret" not in log and "Wrong-Secret" not in log
+    # The session that never opens still has its series, at 0: the usual `session_up == 0` alert fires.
+    assert 'ironlb_bgp_session_up{peer="172.30.0.1"} 0.0' in speakers.metrics("node2").splitlines()
+    assert 'ironlb_bgp_session_up{peer="172.30.0.1"} 1.0' in speakers.metrics("node1").splitlines()
 
 
 def test_localpref_reaches_ibgp_peer_only(env: tuple[Lab, Cluster, Speakers]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from bgp_objects import node, service
 
-from ironlb.announce.bgp import BgpDecision, BgpRoute, decide
+from ironlb.announce.bgp import BgpDecision, BgpRoute, PeerRoutes, decide, keepalive_warnings
 from ironlb.announce.inputs import build_inputs
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config import parse_config
@@ -48,7 +48,7 @@ cluster-ip-advertisement:
 """
 
 NODES = [
-    node("n1", "172.30.0.11", labels={"rack": "a"}),
+    node("n1", "172.30.0.11", labels={"rack": "a"}, v6="fd00:30::11"),
     node("n2", "172.30.0.12"),
     node("n3", "172.30.0.13", labels={"node.kubernetes.io/exclude-from-external-load-balancers": ""}),
 ]
@@ -63,11 +63,15 @@ def run(objs: list[dict[str, Any]], this: str = "n1", config: str = BASE) -> Bgp
     return decide(build_inputs(this, parse_config(config), snap, []))
 
 
-def routes(d: BgpDecision, peer: str) -> dict[str, BgpRoute]:
+def session(d: BgpDecision, peer: str) -> PeerRoutes:
     for pr in d.peers:
         if str(pr.peer.peer_address) == peer:
-            return {str(r.prefix): r for r in pr.routes}
+            return pr
     raise KeyError(peer)
+
+
+def routes(d: BgpDecision, peer: str) -> dict[str, BgpRoute]:
+    return {str(r.prefix): r for r in session(d, peer).routes}
 
 
 NO_CIA = BASE.split("cluster-ip-advertisement")[0]
@@ -249,3 +253,110 @@ def test_same_peer_address_selected_twice_uses_the_first() -> None:
     same = [p.peer for p in d.peers if str(p.peer.peer_address) == "172.30.0.2"]
     assert [p.peer_asn for p in same] == [64513]
     assert any("selected twice" in p for p in d.problems)
+
+
+V4_PEER_ONLY = """
+peers:
+- {peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513}
+address-pools:
+- {name: pub, protocol: bgp, addresses: [198.51.100.0/24, "2001:db8:5::/64"]}
+cluster-ip-advertisement:
+  cidrs: [10.96.0.0/16, "fd00:10:96::/112"]
+"""
+
+
+def announced_ips(d: BgpDecision) -> set[str]:
+    return {str(a.ip) for a in d.announcements}
+
+
+def test_dual_stack_service_announces_both_ips_when_both_families_have_a_session() -> None:
+    objs = [service("a", lb_ips=["198.51.100.7", "2001:db8:5::7"]), endpoint_slice("a", ["n1"])]
+    d = run(objs, "n1", NO_CIA)
+    assert announced_ips(d) == {"198.51.100.7", "2001:db8:5::7"}
+    assert d.problems == ()
+
+
+def test_ip_of_a_family_without_a_peer_is_a_problem_not_an_announcement() -> None:
+    objs = [service("a", lb_ips=["198.51.100.7", "2001:db8:5::9"]), endpoint_slice("a", ["n1"])]
+    d = run(objs, "n1", V4_PEER_ONLY)
+    assert announced_ips(d) == {"198.51.100.7"}
+    assert set(routes(d, "172.30.0.1")) == {"198.51.100.7/32", "10.96.0.0/16"}
+    assert any(
+        p.startswith("service default/a: no IPv6 BGP peer for 2001:db8:5::9 on node n1")
+        and "add an IPv6 peer" in p
+        for p in d.problems
+    ), d.problems
+    assert any(
+        p.startswith("cluster-ip-advertisement: no IPv6 BGP peer for fd00:10:96::/112 on node n1")
+        for p in d.problems
+    ), d.problems
+
+
+def test_unusable_peer_carries_nothing_and_its_ips_are_problems() -> None:
+    """n2 has no IPv6 address: the IPv6 session cannot open, so the IPv6 IP is not announced there."""
+    objs = [service("a", lb_ips=["198.51.100.7", "2001:db8:5::7"]), endpoint_slice("a", ["n2"])]
+    d = run(objs, "n2", NO_CIA)
+    v6 = session(d, "fd00:30::1")
+    assert v6.routes == () and v6.next_hop is None
+    assert v6.unusable is not None and "node n2 has no IPv6 address" in v6.unusable
+    assert announced_ips(d) == {"198.51.100.7"}
+    assert any(p.startswith("peer fd00:30::1: cannot peer from node n2") for p in d.problems)
+    assert any(
+        "no usable IPv6 BGP session for 2001:db8:5::7 on node n2" in p and "peer fd00:30::1:" in p
+        for p in d.problems
+    ), d.problems
+    # The same Service on n1 (which has an IPv6 address) is announced over both families.
+    assert announced_ips(run(objs, "n1", NO_CIA)) == {"198.51.100.7", "2001:db8:5::7"}
+
+
+def test_next_hop_is_the_session_local_address() -> None:
+    cfg = NO_CIA.replace(
+        "- {peer-address: 172.30.0.2, peer-asn: 64513, my-asn: 64513}\n",
+        "- {peer-address: 172.30.0.2, peer-asn: 64513, my-asn: 64513, source-address: 172.30.0.99}\n",
+    )
+    d = run([], "n1", cfg)
+    assert str(session(d, "172.30.0.1").next_hop) == "172.30.0.11"
+    assert str(session(d, "172.30.0.2").next_hop) == "172.30.0.99"
+    assert str(session(d, "fd00:30::1").next_hop) == "fd00:30::11"
+    assert all(pr.unusable is None for pr in d.peers)
+
+
+def test_node_without_ipv4_needs_a_router_id() -> None:
+    cfg = 'peers:\n- {peer-address: "fd00:30::1", peer-asn: 64512, my-asn: 64513}\n'
+    snap = ClusterSnapshot(nodes=(node("v6only", "fd00:30::21"),))  # type: ignore[arg-type]
+    d = decide(build_inputs("v6only", parse_config(cfg), snap, []))
+    assert d.peers[0].unusable is not None and "router-id" in d.peers[0].unusable
+    with_id = cfg.replace("my-asn: 64513}", "my-asn: 64513, router-id: 10.0.0.21}")
+    d = decide(build_inputs("v6only", parse_config(with_id), snap, []))
+    assert d.peers[0].unusable is None and str(d.peers[0].next_hop) == "fd00:30::21"
+
+
+def test_node_selected_by_no_peer_announces_nothing_and_reports_nothing() -> None:
+    cfg = V4_PEER_ONLY.replace(
+        "my-asn: 64513}", "my-asn: 64513, node-selectors: [{match-labels: {rack: b}}]}"
+    )
+    objs = [service("a", lb_ips=["198.51.100.7", "2001:db8:5::7"]), endpoint_slice("a", ["n1"])]
+    d = run(objs, "n1", cfg)
+    assert d.peers == () and d.announcements == () and d.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("hold", "keepalive", "warned"),
+    [
+        ("90s", "30s", False),
+        ("90s", None, False),
+        ("9s", "3s", False),
+        ("0s", "0s", False),
+        ("90s", "10s", True),
+        ("10s", "5s", True),
+    ],
+)
+def test_keepalive_time_other_than_a_third_of_hold_is_warned(
+    hold: str, keepalive: str | None, warned: bool
+) -> None:
+    ka = f", keepalive-time: {keepalive}" if keepalive else ""
+    cfg = f"peers:\n- {{peer-address: 10.0.0.1, peer-asn: 1, my-asn: 2, hold-time: {hold}{ka}}}\n"
+    warnings = keepalive_warnings(parse_config(cfg))
+    assert bool(warnings) == warned
+    if warned:
+        assert warnings[0].startswith("peers[0].keepalive-time: ") and "ExaBGP" in warnings[0]

@@ -43,9 +43,14 @@ def test_sample_is_valid_configmap_in_ironlb_system(name: str, capsys: pytest.Ca
 def test_bgp_samples_fit_the_lab() -> None:
     for name in ("bgp.yaml", "ecmp-clusterip.yaml", "dual-stack.yaml", "metallb-legacy.yaml"):
         config = parse_config((SAMPLES / name).read_text())
+        # dual-stack.yaml also peers over IPv6 with the dual-stack lab's router (IPv6 routes need it).
+        extra = [("fd00:30::1", 64512, 64513)] if name == "dual-stack.yaml" else []
         assert [(str(p.peer_address), p.peer_asn, p.my_asn) for p in config.peers] == [
-            ("172.30.0.1", 64512, 64513)
+            ("172.30.0.1", 64512, 64513),
+            *extra,
         ]
+    lab = (SAMPLES.parents[1] / "containerlab" / "dual-stack" / "dual-stack.clab.yml").read_text()
+    assert "ip -6 addr add fd00:30::1/64 dev eth1" in lab
 
 
 def test_samples_cover_their_topic() -> None:
@@ -80,13 +85,17 @@ def test_summary_says_when_keepalive_time_cannot_be_honoured(
     cfg = tmp_path / "ka.yaml"
     peer = "{peer-address: 10.0.0.%d, peer-asn: 1, my-asn: 2, hold-time: 90s, keepalive-time: %s}"
     cfg.write_text(f"peers: [{peer % (1, '30s')}, {peer % (2, '10s')}]\n")
-    assert main(["validate", str(cfg)]) == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if "keepalive" in line]
+    assert main(["validate", str(cfg)]) == 0  # a warning does not make the config invalid
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if "keepalive" in line]
     assert "no keepalive setting" not in lines[0]
     assert lines[1].endswith(
         "(the ExaBGP backend has no keepalive setting: "
         "it sends keepalives every 30s, a third of the hold time)"
     )
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: peers[1].keepalive-time: 10s is ignored: the ExaBGP backend")
 
 
 def test_layer2_sample_pools_avoid_the_layer2_labs_hosts() -> None:
