@@ -9,28 +9,20 @@ so the standby, which watches the Lease, takes over at once instead of waiting o
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from controller.options import parse_options
 from controller.runtime import run
 from ironlb import logs
+from ironlb.stopping import stop_on_signals
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_options(argv)
     logs.setup(opts.log_format)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     if opts.manifests is not None:
         from controller import standalone
 

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import FrameType
 
 from controller.configstate import judge
 from controller.reconciler import Decision, reconcile
@@ -37,6 +35,7 @@ from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
 from ironlb.config import Config
 from ironlb.kube_types import Service
+from ironlb.stopping import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -246,13 +245,7 @@ def run(
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logs.setup(args.log_format)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     return run(
         args.manifests,
         stop,

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import socket
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from pyroute2 import IPRoute, NetlinkError
@@ -38,6 +36,7 @@ from ironlb.announce.inputs import endpoints_by_service, service_info
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.config.model import IPAddress
+from ironlb.stopping import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--poll-interval", type=float, default=0.1)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     agent = NodeAgent(args.node, ManifestSource([args.manifests]))
     try:
         while not stop.is_set():

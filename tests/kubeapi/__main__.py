@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
-from types import FrameType
+
+from ironlb.stopping import stop_on_signals
 
 from .server import KubeApiServer
 
@@ -37,13 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     if args.kubeconfig:
         server.write_kubeconfig(args.kubeconfig)
-    done = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    done = stop_on_signals()
     print(json.dumps({"url": server.url, "kubeconfig": args.kubeconfig}), flush=True)
     done.wait()
     server.stop()

@@ -115,6 +115,11 @@ def endpoint_slice(service_name: str, node_name: str, *, ready: bool = True) -> 
     }
 
 
+WEB = ("apps/web", "layer2", "192.0.2.1")
+"""How the speaker's ``announced()`` shows Service ``web``; ``OLD`` likewise."""
+OLD = ("apps/old", "layer2", "192.0.2.4")
+
+
 class Cluster:
     """The double's store, with the kinds the speaker reads."""
 
@@ -131,6 +136,15 @@ class Cluster:
             self.store.create(SERVICES, APPS, s, keep_status=True)
         for e in slices:
             self.store.create(SLICES, APPS, e)
+
+    def seed_web_and_old(self) -> None:
+        """One node, n1, serving two layer-2 Services: ``WEB`` and ``OLD`` as announced."""
+        self.seed(
+            nodes=[node("n1", "127.0.0.1")],
+            services=[service("web", "192.0.2.1"), service("old", "192.0.2.4")],
+            slices=[endpoint_slice("web", "n1"), endpoint_slice("old", "n1")],
+            cm=config(),
+        )
 
     def events(self, reason: str = "nodeAssigned") -> list[Obj]:
         return [e for e in self.store.list_objects(EVENTS, APPS) if e.get("reason") == reason]

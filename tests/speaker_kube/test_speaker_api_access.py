@@ -16,9 +16,8 @@ import pytest
 
 from tests.kubeapi import KubeApiServer
 
-from .harness import APPS, SERVICES, Cluster, SpeakerProcess, config, endpoint_slice, node, service
+from .harness import APPS, OLD, SERVICES, WEB, Cluster, SpeakerProcess
 
-WEB = ("apps/web", "layer2", "192.0.2.1")
 HEADLINE = "cannot use the Kubernetes API server"
 
 
@@ -33,13 +32,7 @@ def test_rejected_token_is_reported_once_and_nothing_is_withdrawn(
 ) -> None:
     server, kubeconfig = api
     cluster = Cluster(server)
-    cluster.seed(
-        nodes=[node("n1", "127.0.0.1")],
-        services=[service("web", "192.0.2.1"), service("old", "192.0.2.4")],
-        slices=[endpoint_slice("web", "n1"), endpoint_slice("old", "n1")],
-        cm=config(),
-    )
-    old = ("apps/old", "layer2", "192.0.2.4")
+    cluster.seed_web_and_old()
 
     def unauthorized() -> float:
         return sum(
@@ -49,14 +42,14 @@ def test_rejected_token_is_reported_once_and_nothing_is_withdrawn(
         )
 
     with SpeakerProcess(tmp_path, kubeconfig) as sp:
-        sp.until("both announced", lambda: sp.announced() == {WEB, old})
+        sp.until("both announced", lambda: sp.announced() == {WEB, OLD})
         sp.until("every watch open", lambda: server.open_watches() == 4)
 
         server.revoke_token("speaker")
         server.drop_watches()  # a running watch is not re-authorised; the reconnects are
         sp.until("the actionable error line", lambda: HEADLINE in sp.log())
         sp.until("401s counted from every informer", lambda: unauthorized() >= 4)
-        assert sp.announced() == {WEB, old}  # nothing withdrawn while the API cannot be read
+        assert sp.announced() == {WEB, OLD}  # nothing withdrawn while the API cannot be read
         lines = [line for line in sp.log().splitlines() if HEADLINE in line]
         assert len(lines) == 1, sp.log()
         assert "401 Unauthorized" in lines[0] and f"kubeconfig {kubeconfig}" in lines[0], lines[0]

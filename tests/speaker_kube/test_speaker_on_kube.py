@@ -25,8 +25,10 @@ from .harness import (
     CONFIGMAPS,
     NODES,
     NS,
+    OLD,
     SERVICES,
     SLICES,
+    WEB,
     Cluster,
     SpeakerProcess,
     config,
@@ -35,7 +37,6 @@ from .harness import (
     service,
 )
 
-WEB = ("apps/web", "layer2", "192.0.2.1")
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
 MERGE = "application/merge-patch+json"
 
@@ -136,15 +137,9 @@ def test_keeps_announcing_through_an_outage_and_relists_after_410(
 ) -> None:
     server, kubeconfig = api
     cluster = Cluster(server)
-    cluster.seed(
-        nodes=[node("n1", "127.0.0.1")],
-        services=[service("web", "192.0.2.1"), service("old", "192.0.2.4")],
-        slices=[endpoint_slice("web", "n1"), endpoint_slice("old", "n1")],
-        cm=config(),
-    )
-    old = ("apps/old", "layer2", "192.0.2.4")
+    cluster.seed_web_and_old()
     with SpeakerProcess(tmp_path, kubeconfig) as sp:
-        sp.until("both announced", lambda: sp.announced() == {WEB, old})
+        sp.until("both announced", lambda: sp.announced() == {WEB, OLD})
         sp.until("every watch open", lambda: server.open_watches() == 4)
         lists_before = sum(1 for r in server.requests() if r.verb == "list")
 
@@ -154,7 +149,7 @@ def test_keeps_announcing_through_an_outage_and_relists_after_410(
             # informers fail, back off and retry meanwhile).
             deadline = time.monotonic() + 1.5
             while time.monotonic() < deadline:
-                assert sp.announced() == {WEB, old}, sp.log()[-3000:]
+                assert sp.announced() == {WEB, OLD}, sp.log()[-3000:]
                 time.sleep(0.2)
             assert sp.proc is not None and sp.proc.poll() is None
             # Meanwhile the cluster changes, and the history the watches would resume from is
