@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -118,6 +119,14 @@ class Program:
 
     def output(self) -> str:
         return self.logfile.read_text(errors="replace")
+
+    @contextmanager
+    def explained(self) -> Iterator[None]:
+        """A failed wait inside shows the program's output with it."""
+        try:
+            yield
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- program output ---\n{self.output()[-4000:]}") from None
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:

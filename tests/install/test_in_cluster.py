@@ -188,7 +188,7 @@ def test_controller_authenticates_with_the_service_account(tmp_path: Path) -> No
         with Program(
             argv, program_env(tmp_path, c.server.port), tmp_path / "ctl.log", in_cluster(sa)
         ) as prog:
-            try:
+            with prog.explained():
                 # Both writes (status, then the pool annotation) before SIGTERM, or the signal
                 # may fall between them (the next leader would add the annotation).
                 ips = wait_for(
@@ -198,8 +198,6 @@ def test_controller_authenticates_with_the_service_account(tmp_path: Path) -> No
                     prog.proc,
                     lambda: _failed(c.server.requests()),
                 )
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\n--- controller output ---\n{prog.output()[-4000:]}") from None
             code = prog.stop(signal.SIGTERM)
             output = prog.output()
         log = c.server.requests()
@@ -234,7 +232,7 @@ def test_controller_refuses_a_server_its_ca_did_not_sign(tmp_path: Path) -> None
         with Program(
             argv, program_env(tmp_path, c.server.port), tmp_path / "ctl.log", in_cluster(sa)
         ) as prog:
-            try:
+            with prog.explained():
                 wait_for(
                     "a certificate verification error in the log",
                     lambda: "CERTIFICATE_VERIFY_FAILED" in prog.output(),
@@ -248,8 +246,6 @@ def test_controller_refuses_a_server_its_ca_did_not_sign(tmp_path: Path) -> None
                     prog.proc,
                 )
                 readyz = readiness(prog.output())
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\n--- controller output ---\n{prog.output()[-4000:]}") from None
             code = prog.stop(signal.SIGTERM)
             output = prog.output()
         log = c.server.requests()

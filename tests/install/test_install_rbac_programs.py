@@ -125,7 +125,7 @@ def test_controller_needs_exactly_its_grants(rendered: list[Obj], tmp_path: Path
                 pool = svc["metadata"].get("annotations", {}).get("ironlb.io/ip-allocated-from-pool")
                 return ingress[0]["ip"] if ingress and pool == "default" else None
 
-            try:
+            with prog.explained():
                 secret = until("the speakers' membership Secret", lambda: _secret(api, MEMBERSHIP_SECRET))
                 assert len(base64.b64decode(secret["data"]["secretkey"])) == 64
                 ip = until("web's IP in status and its pool annotation", assigned)
@@ -158,8 +158,6 @@ def test_controller_needs_exactly_its_grants(rendered: list[Obj], tmp_path: Path
                         e.get("count", 1) >= 2 for e in _events(api, NAMESPACE, "ConfigInvalid", "ironlb")
                     ),
                 )
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\n--- controller output ---\n{prog.output()[-4000:]}") from None
             code = prog.stop(signal.SIGTERM)
             assert code == 0, prog.output()[-4000:]
         lease = api.store.get(LEASES, NAMESPACE, "ironlb-controller")
