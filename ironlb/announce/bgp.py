@@ -157,6 +157,11 @@ def peer_refusal(peer: Peer, node: NodeInfo) -> str | None:
     return None
 
 
+def keepalive_ignored(peer: Peer) -> bool:
+    """Does ``peer`` ask for a keepalive interval other than the one ExaBGP will use (hold/3)?"""
+    return int(peer.keepalive_time) != int(peer.hold_time) // 3
+
+
 def keepalive_warnings(config: Config) -> tuple[str, ...]:
     """Peers whose ``keepalive-time`` the ExaBGP backend cannot honour.
 
@@ -168,7 +173,7 @@ def keepalive_warnings(config: Config) -> tuple[str, ...]:
     out: list[str] = []
     for i, peer in enumerate(config.peers):
         hold, keepalive = int(peer.hold_time), int(peer.keepalive_time)
-        if keepalive != hold // 3:
+        if keepalive_ignored(peer):
             out.append(
                 f"peers[{i}].keepalive-time: {keepalive}s is ignored: the ExaBGP backend has no keepalive "
                 f"setting and sends keepalives every third of the negotiated hold time "

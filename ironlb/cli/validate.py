@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from ironlb.announce.bgp import keepalive_warnings
+from ironlb.announce.bgp import keepalive_ignored, keepalive_warnings
 from ironlb.config import ConfigError
 from ironlb.config.model import AddressPool, AddressRange, Config, NodeSelector
 from ironlb.config.parse import parse_config_report
@@ -120,11 +120,8 @@ def summarize(config: Config) -> str:
     for peer in config.peers:
         kind = "iBGP" if peer.is_ibgp else "eBGP"
         extra = f", bfd-profile {peer.bfd_profile}" if peer.bfd_profile else ""
-        if int(peer.keepalive_time) != int(peer.hold_time) // 3:
-            extra += (
-                f" (the ExaBGP backend has no keepalive setting: it sends keepalives every "
-                f"{int(peer.hold_time) // 3}s, a third of the hold time)"
-            )
+        if keepalive_ignored(peer):
+            extra += f" (keepalive ignored: every {int(peer.hold_time) // 3}s, see the warning)"
         lines.append(
             f"  {peer.peer_address} port {peer.peer_port}: AS{peer.peer_asn} ({kind}, my AS{peer.my_asn}), "
             f"hold {int(peer.hold_time)}s, keepalive {int(peer.keepalive_time)}s, "
