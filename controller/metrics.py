@@ -5,9 +5,8 @@ its own ``CollectorRegistry`` (never the process-wide default), so tests can run
 two controllers in one process. Pool usage is read from the allocator at scrape
 time by a small collector, so it can never drift from the allocator's state.
 
-The HTTP server is a few lines on ``http.server`` rather than prometheus-client's
-``start_http_server``, because that one serves only metrics and the probes must be
-on the same port; the exposition itself is prometheus-client's ``generate_latest``.
+The HTTP server is the one the speaker uses too (``ironlb.probes``: metrics and probes
+on one port); the exposition itself is prometheus-client's ``generate_latest``.
 A 503 ``/readyz`` says why in its body (the API server cannot be used, not listed yet,
 no valid config): the kubelet only sees the 503, a person asking the port sees the reason.
 """
@@ -15,17 +14,14 @@ no valid config): the kubelet only sees the 503, a person asking the port sees t
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ironlb.allocator import PoolUsage
+from ironlb.probes import ProbeServer
 
 log = logging.getLogger(__name__)
 
@@ -93,49 +89,6 @@ class ControllerMetrics:
         return generate_latest(self.registry)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("metrics http: " + format, *args)
-
-    def do_GET(self) -> None:
-        srv = self.server
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            self._reply(200, srv.metrics.exposition(), CONTENT_TYPE_LATEST)
-        elif path == "/healthz":
-            ok = srv.healthy()
-            self._reply(200 if ok else 503, b"ok\n" if ok else b"unhealthy\n")
-        elif path == "/readyz":
-            reason = srv.readiness()
-            if reason is None:
-                self._reply(200, b"ok\n")
-            else:
-                self._reply(503, f"not ready: {reason}\n".encode())
-        else:
-            self._reply(404, b"not found\n")
-
-    def _reply(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8") -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    metrics: ControllerMetrics
-    healthy: Callable[[], bool]
-    readiness: Callable[[], str | None]
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
 class MetricsServer:
     """Serves ``/metrics``, ``/healthz`` and ``/readyz`` from a daemon thread."""
 
@@ -149,24 +102,21 @@ class MetricsServer:
         readiness: Callable[[], str | None],
     ) -> None:
         """``readiness`` returns None when ready, else why not (the body of a 503 ``/readyz``)."""
-        server_class = _Server6 if ":" in host else _Server
-        self._httpd = server_class((host, port), _Handler)
-        self._httpd.metrics = metrics
-        self._httpd.healthy = healthy
-        self._httpd.readiness = readiness
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="metrics", daemon=True
+        self._server = ProbeServer(
+            host,
+            port,
+            metrics=lambda _accept: (metrics.exposition(), CONTENT_TYPE_LATEST),
+            liveness=lambda: None if healthy() else "unhealthy",
+            readiness=readiness,
         )
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return self._server.port
 
     def start(self) -> MetricsServer:
-        self._thread.start()
-        log.info("serving /metrics, /healthz and /readyz on port %d", self.port)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()

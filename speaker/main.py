@@ -10,6 +10,8 @@ unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
 the backends. If any long-lived task fails, the whole speaker stops. Each
 Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
+The metrics port also answers the kubelet's probes (``ironlb.probes``): ``/readyz`` and
+``/healthz`` as ``speaker.probes`` decides from ``Speaker.status`` and a loop heartbeat.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
-from prometheus_client import start_http_server
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 
 from ironlb import logs
 from ironlb.announce.inputs import Announcement, build_inputs, node_info
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
 from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
+from ironlb.probes import ProbeServer
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
 from speaker.bgp.backend import BgpAnnouncer
@@ -36,6 +41,7 @@ from speaker.membership.service import Membership
 from speaker.membership.swim import Addr
 from speaker.membership.wire import load_key
 from speaker.options import SpeakerOptions, parse_options
+from speaker.probes import Heartbeat, SpeakerStatus, liveness, readiness
 from speaker.protocol import Announcer
 from speaker.sources import open_cluster
 
@@ -95,6 +101,11 @@ class Speaker:
         self.backends = list(backends)
         self.snapshot: ClusterSnapshot | None = None
         self.config: Config | None = None
+        self.config_problem: str | None = None
+        """Why the latest config is not the one in use (missing, invalid); None when it is."""
+        self.membership_started = False
+        self.failed: str | None = None
+        """The long-lived task whose failure is stopping the speaker."""
         self._dirty = asyncio.Event()
         self._unavailable = False
         self._stop = asyncio.Event()
@@ -109,6 +120,7 @@ class Speaker:
             return  # stopped before the cluster could be read: nothing announced, nobody told
         await self.reconcile()  # ready to act before peers hear of us
         await self.membership.start()
+        self.membership_started = True
         tasks = [
             asyncio.create_task(self.membership.run(), name="membership"),
             asyncio.create_task(self._poll_loop(), name="source"),
@@ -119,6 +131,8 @@ class Speaker:
         try:
             done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
             failed = [t for t in done if t is not stop]
+            if failed:
+                self.failed = failed[0].get_name()
             for t in failed:
                 exc = t.exception() if not t.cancelled() else None
                 log.error("task %s ended unexpectedly: %r; stopping", t.get_name(), exc)
@@ -192,10 +206,12 @@ class Speaker:
         if cm is None:
             log.warning("config map %s/%s not found", self.options.config_namespace, self.options.configmap)
             metrics.CONFIG_STALE.set(1 if self.config is not None else 0)
+            self.config_problem = "the ConfigMap does not exist"
             return
         try:
             config = config_from_configmap(cm)
         except ConfigError as exc:
+            self.config_problem = "invalid: " + "; ".join(exc.errors)
             log.error(
                 "invalid config refused, keeping the last good one: %s",
                 "; ".join(exc.errors),
@@ -206,8 +222,20 @@ class Speaker:
         if config != self.config:
             log.info("config loaded: %d pools", len(config.pools))
         self.config = config
+        self.config_problem = None
         metrics.CONFIG_STALE.set(0)
         metrics.CONFIG_LOADED.set(1)
+
+    def status(self, api_problem: str | None = None) -> SpeakerStatus:
+        """What readiness is decided on (read from the probe server's thread: plain attribute reads)."""
+        return SpeakerStatus(
+            snapshot=self.snapshot is not None,
+            config_loaded=self.config is not None,
+            config_problem=self.config_problem,
+            membership_started=self.membership_started,
+            api_problem=api_problem,
+            configmap=f"{self.options.config_namespace}/{self.options.configmap}",
+        )
 
     # ---- decisions ----------------------------------------------------------------
 
@@ -242,11 +270,42 @@ class Speaker:
         self._announced = now
 
 
-def _start_metrics(address: str) -> None:
+class Probes:
+    """What ``/readyz`` and ``/healthz`` answer, from the speaker once it exists and the heartbeat."""
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+        self.speaker: Speaker | None = None
+        self.api_problem: Callable[[], str | None] = lambda: None
+
+    def readiness(self) -> str | None:
+        speaker = self.speaker
+        if speaker is None:
+            return self.api_problem() or "starting: opening the cluster-state source"
+        return readiness(speaker.status(self.api_problem()))
+
+    def liveness(self) -> str | None:
+        speaker = self.speaker
+        return liveness(self.heartbeat.last, time.monotonic(), failed=speaker.failed if speaker else None)
+
+
+def _metrics(accept: str) -> tuple[bytes, str]:
+    """The default registry in the format the scraper asks for (OpenMetrics or text), as before."""
+    encoder, content_type = choose_encoder(accept)
+    return encoder(REGISTRY), content_type
+
+
+def start_probe_server(address: str, probes: Probes) -> ProbeServer | None:
+    """``/metrics``, ``/healthz``, ``/readyz`` on ``HOST:PORT`` (host "" or ":PORT": every address)."""
     if not address:
-        return
-    host, _, port = address.rpartition(":")
-    start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0")
+        return None
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"metrics address {address!r}: expected HOST:PORT or :PORT")
+    server = ProbeServer(
+        host.strip("[]"), int(port), metrics=_metrics, liveness=probes.liveness, readiness=probes.readiness
+    )
+    return server.start()
 
 
 async def amain(options: SpeakerOptions) -> int:
@@ -254,34 +313,47 @@ async def amain(options: SpeakerOptions) -> int:
     key = load_key(options.membership_key_file)
     loop = asyncio.get_running_loop()
     changes = asyncio.Event()
+    probes = Probes(Heartbeat())
+    beat = asyncio.create_task(probes.heartbeat.run(), name="heartbeat")
+    server: ProbeServer | None = None
 
     def wake() -> None:  # from informer threads
         with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody to wake
             loop.call_soon_threadsafe(changes.set)
 
-    cluster = await asyncio.to_thread(open_cluster, options, wake)
     try:
-        membership = Membership(options.node, key, bind=options.membership_bind, port=options.membership_port)
-        speaker = Speaker(
-            options,
-            cluster.source,
-            membership,
-            build_backends(options),
-            changes=changes if cluster.pushes_changes else None,
-            events=NodeAssignedEvents(cluster.events),
-        )
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, speaker.request_stop)
-        await speaker.run()
+        server = start_probe_server(options.metrics_address, probes)
+        cluster = await asyncio.to_thread(open_cluster, options, wake)
+        probes.api_problem = cluster.api_problem
+        try:
+            membership = Membership(
+                options.node, key, bind=options.membership_bind, port=options.membership_port
+            )
+            speaker = Speaker(
+                options,
+                cluster.source,
+                membership,
+                build_backends(options),
+                changes=changes if cluster.pushes_changes else None,
+                events=NodeAssignedEvents(cluster.events),
+            )
+            probes.speaker = speaker
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, speaker.request_stop)
+            await speaker.run()
+        finally:
+            await asyncio.to_thread(cluster.close)
     finally:
-        await asyncio.to_thread(cluster.close)
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+        if server is not None:
+            server.stop()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     logs.setup(options.log_format)
-    _start_metrics(options.metrics_address)
     log.info("speaker starting on node %s", options.node)
     try:
         return asyncio.run(amain(options))

@@ -162,6 +162,8 @@ class ClusterAccess:
     pushes_changes: bool
     """True: the source calls ``on_change``, the speaker need not poll."""
     close: Callable[[], None] = field(default=lambda: None)
+    api_problem: Callable[[], str | None] = field(default=lambda: None)
+    """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
 
 
 def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> ClusterAccess:
@@ -172,7 +174,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         )
         return ClusterAccess(StatCachedSource(inner), LogSink(), pushes_changes=False)
     # Imported here: the manifest source never loads the kubernetes client.
-    from ironlb.kube.client import make_api_client
+    from ironlb.kube.client import health_of, make_api_client
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
 
@@ -196,5 +198,12 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         recorder.close(timeout=3.0)
         api.close()  # type: ignore[no-untyped-call]
 
+    health = health_of(api)
     source.start()
-    return ClusterAccess(source, recorder, pushes_changes=True, close=close)
+    return ClusterAccess(
+        source,
+        recorder,
+        pushes_changes=True,
+        close=close,
+        api_problem=health.reason if health is not None else lambda: None,
+    )

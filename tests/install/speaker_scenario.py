@@ -94,6 +94,8 @@ def run(workdir: Path) -> dict[str, Any]:
             if p["name"] == "metrics"
         )
     )
+    container = next(c for c in daemonset["spec"]["template"]["spec"]["containers"] if c["name"] == "speaker")
+    probes = sorted(container[k]["httpGet"]["path"] for k in ("livenessProbe", "readinessProbe"))
     slices = by_plural("endpointslices", "discovery.k8s.io")
     events = by_plural("events")
     api = KubeApiServer(tokens={"speaker": grants}).start()
@@ -130,6 +132,10 @@ def run(workdir: Path) -> dict[str, Any]:
             try:
                 wait_for(f"{IP} announced", announced, TIMEOUT, prog.proc, refused)
                 wait_for("nodeAssigned", assigned, TIMEOUT, prog.proc, refused)
+                # The kubelet's probes, on the paths and port the manifest names.
+                for path in probes:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}{path}", timeout=5) as resp:
+                        assert resp.status == 200, path
                 # Endpoint gone (eTP Local): withdrawn; back: announced again, same Event, patched.
                 api.store.replace(slices, APPS, "web-x7k2p", _slice(ready=False))
                 wait_for("the announcement withdrawn", lambda: not announced(), TIMEOUT, prog.proc, refused)

@@ -75,6 +75,25 @@ def test_controller_probes_hit_healthz_and_readyz_on_the_metrics_port(rendered: 
         assert (_port(c, port) if isinstance(port, str) else port) == CONTROLLER_METRICS_PORT
 
 
+def test_speaker_probes_hit_healthz_and_readyz_on_the_metrics_port(rendered: list[Obj]) -> None:
+    """A rolling update waits for each new speaker's /readyz before the next node."""
+    ds = one(rendered, "DaemonSet", "speaker")
+    c = container(ds, "speaker")
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for probe in (c["livenessProbe"], c["readinessProbe"]):
+        port = probe["httpGet"]["port"]
+        assert (_port(c, port) if isinstance(port, str) else port) == SPEAKER_METRICS_PORT
+        assert "host" not in probe["httpGet"]  # the pod IP: the node's, the speaker listens on all
+    # The speaker listens on every address (no --metrics-address, or one without a host).
+    args = " ".join(c.get("args", []))
+    env = env_map(c)
+    assert "--metrics-address" not in args and "IRONLB_METRICS_ADDRESS" not in env
+    # Liveness never hinges on a short hiccup: at least a minute of failures before a restart.
+    live = c["livenessProbe"]
+    assert live.get("failureThreshold", 3) * live.get("periodSeconds", 10) >= 60
+
+
 def test_speaker_has_host_network_and_only_net_raw_and_net_admin(rendered: list[Obj]) -> None:
     ds = one(rendered, "DaemonSet", "speaker")
     pod = ds["spec"]["template"]["spec"]

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -200,6 +201,17 @@ class SpeakerProcess:
             for s in fam.samples
             if s.name == name
         ]
+
+    def get(self, path: str) -> tuple[int, str] | None:
+        """(status, body) of ``GET path`` on the metrics port; None while nothing answers."""
+        url = f"http://127.0.0.1:{self.metrics_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), exc.read().decode()
+        except OSError:
+            return None
 
     def announced(self) -> set[tuple[str, str, str]]:
         """(service, protocol, ip) this speaker announces, from ``ironlb_speaker_announced``."""

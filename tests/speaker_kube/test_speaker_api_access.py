@@ -3,8 +3,9 @@
 A real ``python -m speaker`` process on the double. Its token is revoked while it runs and
 its watches are cut, so every informer's next request is answered 401: the speaker logs one
 actionable line (not one per informer and retry), counts the cause in
-``ironlb_k8s_client_errors_total{reason="unauthorized"}``, withdraws nothing, and once the
-token is accepted again it logs the recovery and follows changes as before.
+``ironlb_k8s_client_errors_total{reason="unauthorized"}``, answers ``/readyz`` 503 with that
+line (``/healthz`` stays 200), withdraws nothing, and once the token is accepted again it
+logs the recovery, is ready again and follows changes as before.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def test_rejected_token_is_reported_once_and_nothing_is_withdrawn(
         sp.until("the actionable error line", lambda: HEADLINE in sp.log())
         sp.until("401s counted from every informer", lambda: unauthorized() >= 4)
         assert sp.announced() == {WEB, OLD}  # nothing withdrawn while the API cannot be read
+        ready = sp.get("/readyz")  # not ready, and why (liveness stays: restarting would not help)
+        assert ready is not None and ready[0] == 503 and HEADLINE in ready[1], ready
+        assert sp.get("/healthz") == (200, "ok\n")
         lines = [line for line in sp.log().splitlines() if HEADLINE in line]
         assert len(lines) == 1, sp.log()
         assert "401 Unauthorized" in lines[0] and f"kubeconfig {kubeconfig}" in lines[0], lines[0]
@@ -58,6 +62,7 @@ def test_rejected_token_is_reported_once_and_nothing_is_withdrawn(
 
         server.set_token("speaker")
         sp.until("the recovery line", lambda: "authentication (401 Unauthorized) works again" in sp.log())
+        sp.until("ready again", lambda: sp.get("/readyz") == (200, "ok\n"))
         server.store.delete(SERVICES, APPS, "old")
         sp.until("a change after the recovery", lambda: sp.announced() == {WEB}, timeout=30)
     assert "Traceback" not in sp.log(), sp.log()[-3000:]

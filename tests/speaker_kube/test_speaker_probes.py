@@ -1,0 +1,90 @@
+"""The speaker's ``/readyz`` and ``/healthz`` as a real process on the API double.
+
+A DaemonSet rolling update waits for each new speaker to be ready before the next node,
+so a speaker that has no valid config must say so (503 and why), become ready once the
+config arrives, and stay ready when the config later turns invalid (it keeps the last good
+one: stale, not broken). Liveness is the event loop's own heartbeat: 200 throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kubeapi import KubeApiServer
+from tests.waiting import wait_for
+
+from .harness import (
+    CONFIGMAPS,
+    NS,
+    WEB,
+    Cluster,
+    SpeakerProcess,
+    config,
+    endpoint_slice,
+    node,
+    service,
+)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[KubeApiServer, Path]]:
+    with KubeApiServer(bookmark_interval=0.5, tokens={"speaker": None}) as server:
+        yield server, server.write_kubeconfig(tmp_path / "kubeconfig", token="speaker")
+
+
+def test_ready_only_with_a_valid_config_and_stays_ready_when_it_turns_stale(
+    api: tuple[KubeApiServer, Path], tmp_path: Path
+) -> None:
+    server, kubeconfig = api
+    cluster = Cluster(server)
+    cluster.seed(
+        nodes=[node("n1", "127.0.0.1")],
+        services=[service("web", "192.0.2.1")],
+        slices=[endpoint_slice("web", "n1")],
+        cm=None,
+    )
+    with SpeakerProcess(tmp_path, kubeconfig) as sp:
+        missing = f"not ready: no valid config in ConfigMap {NS}/ironlb: the ConfigMap does not exist\n"
+        try:
+            wait_for(lambda: sp.get("/readyz") == (503, missing), 20, "/readyz 503 naming the missing config")
+            assert sp.get("/healthz") == (200, "ok\n")
+            assert sp.announced() == set()
+
+            cluster.store.create(CONFIGMAPS, NS, config())
+            wait_for(lambda: sp.get("/readyz") == (200, "ok\n"), 20, "/readyz 200 once the config is there")
+            wait_for(lambda: sp.announced() == {WEB}, 20, "web announced with that config")
+
+            bad = config()
+            bad["data"]["config"] = "address-pools: [{name: l2, protocol: layer2, addresses: [not-a-cidr]}]"
+            cluster.store.replace(CONFIGMAPS, NS, "ironlb", bad)
+            stale: list[tuple[dict[str, str], float]] = [({}, 1.0)]
+            wait_for(lambda: sp.samples("ironlb_config_stale_bool") == stale, 20, "the bad config refused")
+            assert sp.get("/readyz") == (200, "ok\n")  # stale, not broken: a rollout goes on
+            assert sp.get("/healthz") == (200, "ok\n")
+            assert sp.announced() == {WEB}
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- speaker log ---\n{sp.log()[-4000:]}") from None
+    assert "Traceback" not in sp.log(), sp.log()[-3000:]
+
+
+def test_an_invalid_config_from_the_start_is_named(api: tuple[KubeApiServer, Path], tmp_path: Path) -> None:
+    server, kubeconfig = api
+    cluster = Cluster(server)
+    bad = config()
+    bad["data"]["config"] = "address-pools: [{name: l2, protocol: layer2, addresses: [not-a-cidr]}]"
+    cluster.seed(nodes=[node("n1", "127.0.0.1")], services=[], slices=[], cm=bad)
+    with SpeakerProcess(tmp_path, kubeconfig) as sp:
+
+        def body() -> str:
+            got = sp.get("/readyz")
+            return got[1] if got is not None and got[0] == 503 and "invalid" in got[1] else ""
+
+        try:
+            text = wait_for(body, 20, "/readyz 503 naming the invalid config")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- speaker log ---\n{sp.log()[-4000:]}") from None
+        assert text.startswith(f"not ready: no valid config in ConfigMap {NS}/ironlb: invalid: "), text
+        assert "not-a-cidr" in text, text
