@@ -10,22 +10,13 @@ logs the recovery, is ready again and follows changes as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.kubeapi import KubeApiServer
 
 from .harness import APPS, OLD, SERVICES, WEB, Cluster, SpeakerProcess
 
 HEADLINE = "cannot use the Kubernetes API server"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[KubeApiServer, Path]]:
-    with KubeApiServer(bookmark_interval=0.5, tokens={"speaker": None}) as server:
-        yield server, server.write_kubeconfig(tmp_path / "kubeconfig", token="speaker")
 
 
 def test_rejected_token_is_reported_once_and_nothing_is_withdrawn(

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kubernetes import client
 
 from ironlb.kube.client import make_api_client
@@ -39,13 +37,6 @@ from .harness import (
 
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
 MERGE = "application/merge-patch+json"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[KubeApiServer, Path]]:
-    """The double, and the speaker's kubeconfig (its own token, to tell its requests apart)."""
-    with KubeApiServer(bookmark_interval=0.5, tokens={"speaker": None, "tester": None}) as server:
-        yield server, server.write_kubeconfig(tmp_path / "kubeconfig", token="speaker")
 
 
 def test_follows_services_slices_nodes_and_config_and_records_events(

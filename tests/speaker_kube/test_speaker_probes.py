@@ -8,10 +8,7 @@ one: stale, not broken). Liveness is the event loop's own heartbeat: 200 through
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.kubeapi import KubeApiServer
 from tests.waiting import wait_for
@@ -27,12 +24,6 @@ from .harness import (
     node,
     service,
 )
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[KubeApiServer, Path]]:
-    with KubeApiServer(bookmark_interval=0.5, tokens={"speaker": None}) as server:
-        yield server, server.write_kubeconfig(tmp_path / "kubeconfig", token="speaker")
 
 
 def test_ready_only_with_a_valid_config_and_stays_ready_when_it_turns_stale(
