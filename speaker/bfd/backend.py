@@ -15,6 +15,8 @@ nothing itself: its ``name`` is ``bgp`` because it serves the BGP sessions):
 bfdd runs without zebra (it only needs sockets; the path to a zebra socket that
 never appears is harmless), with every path inside the work directory and its
 vty on a unix socket only (``-P 0``); which user it runs as: :func:`choose_user`.
+It dies with the speaker: a switch to the ``frr`` user clears the kernel's
+parent-death signal, so it runs under the lifeline's guard (``speaker/lifeline.py``).
 It needs CAP_NET_RAW, CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN (FRR asks for them at
 start and exits without them).
 """
@@ -274,7 +276,8 @@ class BfdAnnouncer:
             self._prepare_workdir()
             with contextlib.suppress(FileNotFoundError):
                 (self.workdir / "bfdd.vty").unlink()
-            proc = ChildProcess(bfdd_argv(self.bfdd, self.workdir, self.run_as), name="bfdd")
+            argv = bfdd_argv(self.bfdd, self.workdir, self.run_as)
+            proc = ChildProcess(argv, name="bfdd", guard=True)
             self.process = proc
             self._kill_requested.clear()
             self._running = self.desired  # the file it reads
