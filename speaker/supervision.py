@@ -6,8 +6,9 @@ run its child once; this module owns the one policy for all of them: run while
 wanted, restart with exponential backoff (tenacity) while it keeps dying, and
 start a fresh backoff sequence after a healthy run. It also holds the child
 process wrapper shared by them: start in its own process group, tied to the
-speaker's life (``speaker.lifeline``); forward its output to our log; stop with
-SIGTERM then SIGKILL; always reap.
+speaker's life (``speaker.lifeline``) and recorded in a pid file so that a later
+speaker can stop it should it outlive us anyway (``speaker.leftovers``); forward
+its output to our log; stop with SIGTERM then SIGKILL; always reap.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import tenacity
+
+from speaker.leftovers import forget_record, write_record
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,8 @@ class ChildProcess:
 
     It dies with the speaker whatever kills the speaker (``tethered``): ``start`` must run
     in a thread that lives as long as the child (the kernel's death signal follows the
-    forking thread), which the event loop's thread does.
+    forking thread), which the event loop's thread does. ``record``: a pid file naming it
+    while it runs (``speaker.leftovers``).
     """
 
     def __init__(
@@ -96,11 +100,13 @@ class ChildProcess:
         name: str,
         env: Mapping[str, str] | None = None,
         guard: bool = False,
+        record: Path | None = None,
     ) -> None:
         self.argv = list(argv)
         self.name = name
         self.env = dict(env) if env is not None else None
         self.guard = guard
+        self.record = record
         self._proc: asyncio.subprocess.Process | None = None
         self._log_task: asyncio.Task[None] | None = None
         self._reaped = False
@@ -122,6 +128,8 @@ class ChildProcess:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
+        if self.record is not None:
+            write_record(self.record, self._proc.pid)
         self._log_task = asyncio.create_task(self._forward_logs(), name=f"{self.name}-logs")
         log.info("started %s (pid %s)", self.name, self._proc.pid)
 
@@ -147,6 +155,8 @@ class ChildProcess:
             if self.guard:  # a daemon whose guard alone was killed has no death signal left: it goes too
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self._proc.pid, signal.SIGKILL)  # a group ID is not reused while a member lives
+            if self.record is not None:
+                forget_record(self.record, self._proc.pid)
         if self._log_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._log_task, 1.0)

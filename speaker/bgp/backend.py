@@ -9,7 +9,8 @@ It wires the pieces together and owns the imperative loops:
 - supervision: ExaBGP runs as a child; when it exits, or stops acknowledging
   commands (or the periodic ``#`` probe), it is killed and started again with
   exponential backoff (tenacity), and the driver replays the whole desired state
-  when the new relay connects.
+  when the new relay connects. ExaBGP dies with the speaker; one left by an
+  earlier speaker is stopped before ours starts (``speaker.leftovers``).
 - sync: whenever the desired state or a session changes, the driver sends the
   difference.
 - reporting: the decision's problems (unusable peers, IPs no session carries) and
@@ -47,7 +48,8 @@ from speaker.bgp.exabgp_config import (
     neighbor_settings,
     render_config,
 )
-from speaker.bgp.exabgp_process import ExabgpProcess
+from speaker.bgp.exabgp_process import ExabgpProcess, pid_file
+from speaker.leftovers import stop_leftover
 from speaker.options import SpeakerOptions
 from speaker.supervision import cancel_and_wait, supervise
 
@@ -215,6 +217,7 @@ class BgpAnnouncer:
 
     async def run(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        await stop_leftover(pid_file(self.config_path), str(self.config_path))
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
         server = await asyncio.start_unix_server(self.driver.attach, path=str(self.socket_path))
