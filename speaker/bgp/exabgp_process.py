@@ -8,7 +8,9 @@ configuration, API socket, environment and pid file (``exabgp.pid``, see
 ``speaker.leftovers``). Its log lines are forwarded to the speaker's logger.
 
 It dies with the speaker (``speaker.lifeline``, PID kept: ExaBGP itself carries the
-death signal).
+death signal), and its API helper refuses to serve it once the speaker is gone
+(``IRONLB_SPEAKER``, see ``relay.py``), so ExaBGP's respawns of the helper end
+within a second rather than after its respawn limit of minutes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from speaker.bgp.relay import SPEAKER_ENV
+from speaker.leftovers import proc_stat
 from speaker.supervision import ChildProcess
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,12 @@ def pid_file(config_path: Path) -> Path:
     return config_path.with_name("exabgp.pid")
 
 
+def speaker_identity() -> str:
+    """``PID START`` of this process, for the relay to check that its speaker still runs."""
+    stat = proc_stat(os.getpid())
+    return f"{os.getpid()} {stat.start if stat else 0}"
+
+
 class ExabgpProcess(ChildProcess):
     """One running ExaBGP; created per start, never reused (process handling: ``ChildProcess``).
 
@@ -79,10 +89,12 @@ class ExabgpProcess(ChildProcess):
     def __init__(self, config_path: Path, *, command: Sequence[str] | None = None) -> None:
         self.config_path = config_path
         self.command = list(command or exabgp_command())
+        env = exabgp_environment()
+        env[SPEAKER_ENV] = speaker_identity()
         super().__init__(
             [*self.command, "server", str(config_path)],
             name="exabgp",
-            env=exabgp_environment(),
+            env=env,
             record=pid_file(config_path),
         )
 
