@@ -10,7 +10,7 @@ Public API:
 - ``ConfigError`` -- raised with *every* problem, each ``"path: message"``.
 
 Modules: ``yamlload`` (YAML read like MetalLB's yaml.v2) → ``wire`` + ``decode``
-(strict pydantic models of the ConfigMap format) → ``convert`` (domain types,
+(strict pydantic models of the ConfigMap format) → ``build`` (domain types,
 per-item rules) → ``rules`` (rules across items) → ``model`` (frozen dataclasses
 that the rest of ironlb sees). ``values`` parses scalars; ``render`` writes a
 config back out.

@@ -10,7 +10,7 @@ import pytest
 from ironlb.config import parse_config
 from ironlb.config.model import BfdProfile, BgpAdvertisement, Community, NodeSelector, SelectorRequirement
 from ironlb.config.render import render_config
-from ironlb.convert import convert, manifests_from_text
+from ironlb.metallb import convert, manifests_from_text
 
 from .helpers import address_pool, bgp, l2, lines, obj, peer, pool, run, text
 

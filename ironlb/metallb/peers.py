@@ -24,10 +24,10 @@ import ipaddress
 
 from ironlb.config import values as v
 from ironlb.config.model import IPAddress, Peer
-from ironlb.convert.crds import BGPPeerSpec
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
-from ironlb.convert.selectors import label_selectors
+from ironlb.metallb.crds import BGPPeerSpec
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
+from ironlb.metallb.selectors import label_selectors
 
 UINT32_MAX = 2**32 - 1
 

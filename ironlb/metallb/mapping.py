@@ -53,19 +53,19 @@ from ironlb.config.model import (
     L2Settings,
     Protocol,
 )
-from ironlb.convert import crds, selectors
-from ironlb.convert.crds import (
+from ironlb.metallb import crds, selectors
+from ironlb.metallb.crds import (
     BGPAdvertisementSpec,
     L2AdvertisementSpec,
     Obj,
 )
-from ironlb.convert.documents import Manifest
-from ironlb.convert.findings import Finding, Source
-from ironlb.convert.peers import convert_peer
-from ironlb.convert.pools import Pool, address_pools, bgp_advertisement, ip_address_pools
-from ironlb.convert.profiles import bfd_profiles, communities
-from ironlb.convert.report import Report
-from ironlb.convert.roundtrip import Sources, round_trip
+from ironlb.metallb.documents import Manifest
+from ironlb.metallb.findings import Finding, Source
+from ironlb.metallb.peers import convert_peer
+from ironlb.metallb.pools import Pool, address_pools, bgp_advertisement, ip_address_pools
+from ironlb.metallb.profiles import bfd_profiles, communities
+from ironlb.metallb.report import Report
+from ironlb.metallb.roundtrip import Sources, round_trip
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 POOL_KINDS = frozenset({"IPAddressPool", "AddressPool"})

@@ -1,10 +1,10 @@
-"""The findings collected while one conversion runs (see ``ironlb.convert.findings``)."""
+"""The findings collected while one conversion runs (see ``ironlb.metallb.findings``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ironlb.convert.findings import Finding, Severity, Source
+from ironlb.metallb.findings import Finding, Severity, Source
 
 
 @dataclass

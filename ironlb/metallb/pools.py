@@ -1,4 +1,4 @@
-"""MetalLB ``IPAddressPool`` and deprecated ``AddressPool`` objects → pools, for ``ironlb.convert.mapping``.
+"""MetalLB ``IPAddressPool`` and deprecated ``AddressPool`` objects → pools, for ``ironlb.metallb.mapping``.
 
 Both kinds become ironlb address pools and are read the same way (addresses,
 ``autoAssign``, ``avoidBuggyIPs``, MetalLB's defaults). They differ in where
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from ironlb.config import values as v
 from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol
-from ironlb.convert import crds
-from ironlb.convert.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
+from ironlb.metallb import crds
+from ironlb.metallb.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from ironlb.config import ConfigError, parse_config
 from ironlb.config.model import Config
 from ironlb.config.render import render_config
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
 
 
 @dataclass(frozen=True)

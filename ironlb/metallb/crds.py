@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ironlb.config.decode import type_mismatch
 from ironlb.config.wire import Bool, Int, Text
-from ironlb.convert.findings import Source
+from ironlb.metallb.findings import Source
 
 GROUP = "metallb.io"
 

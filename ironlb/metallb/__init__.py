@@ -14,9 +14,9 @@ reads files (or standard input) and prints.
 
 from __future__ import annotations
 
-from ironlb.convert.documents import Manifest, manifests_from_text
-from ironlb.convert.findings import Finding, Origin, Severity, Source
-from ironlb.convert.mapping import Conversion, convert
+from ironlb.metallb.documents import Manifest, manifests_from_text
+from ironlb.metallb.findings import Finding, Origin, Severity, Source
+from ironlb.metallb.mapping import Conversion, convert
 
 __all__ = [
     "Conversion",

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from ironlb.config import values as v
 from ironlb.config.model import NodeSelector, SelectorRequirement
-from ironlb.convert import crds
-from ironlb.convert.crds import LabelSelector
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
+from ironlb.metallb import crds
+from ironlb.metallb.crds import LabelSelector
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
 
 
 def label_selectors(

@@ -3,18 +3,18 @@
 Both map one to one. Community aliases from every Community object are merged,
 as MetalLB does; one alias defined twice with different values is an error.
 BFD profiles keep MetalLB's defaults and documented ranges (shared with ironlb's
-own parser through ``ironlb.config.convert.BFD_RANGES``).
+own parser through ``ironlb.config.build.BFD_RANGES``).
 """
 
 from __future__ import annotations
 
 from ironlb.config import values as v
-from ironlb.config.convert import BFD_RANGES
+from ironlb.config.build import BFD_RANGES
 from ironlb.config.model import BfdProfile, Community
-from ironlb.convert import crds
-from ironlb.convert.crds import Obj
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
+from ironlb.metallb import crds
+from ironlb.metallb.crds import Obj
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
 
 
 def communities(r: Report, objs: list[Obj]) -> dict[str, tuple[Community, Source]]:
