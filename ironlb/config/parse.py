@@ -1,7 +1,7 @@
 """Entry points: text or a ConfigMap in, a validated :class:`Config` out, or every problem at once.
 
 The pipeline is YAML (``yamlload``) → wire models (``decode``) → domain types
-(``build``) → cross-item rules (``rules``). Each stage reports into one
+(``build``, with the field rules of ``fields``) → cross-item rules (``rules``). Each stage reports into one
 :class:`~ironlb.config.errors.Problems`, so a user sees all errors of a
 document together; only a YAML syntax error stops early (nothing after it can
 be read). Nothing but :class:`ConfigError` escapes these functions.
@@ -110,7 +110,7 @@ def _validate(raw: Any) -> ParseResult:
     p = Problems()
     wire = decode(raw, p)
 
-    aliases = build.convert_communities(p, wire.bgp_communities)
+    aliases = build.build_communities(p, wire.bgp_communities)
     alias_names = wire.names_seen.get("bgp-communities", set()) | set(wire.bgp_communities)
     broken = frozenset(alias_names - set(aliases))
 
@@ -119,7 +119,7 @@ def _validate(raw: Any) -> ParseResult:
     for index, wpool in wire.pools:
         ranges = build.pool_ranges(p, index, wpool)
         all_ranges.append((index, wpool.name or f"#{index}", ranges))
-        pool = build.convert_pool(p, index, wpool, ranges, aliases, broken)
+        pool = build.build_pool(p, index, wpool, ranges, aliases, broken)
         if pool is not None:
             pools.append((index, pool))
     rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
@@ -127,7 +127,7 @@ def _validate(raw: Any) -> ParseResult:
 
     profiles: list[tuple[int, BfdProfile]] = []
     for index, wprof in wire.bfd_profiles:
-        prof = build.convert_bfd_profile(p, index, wprof)
+        prof = build.build_bfd_profile(p, index, wprof)
         if prof is not None:
             profiles.append((index, prof))
     rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
@@ -135,15 +135,15 @@ def _validate(raw: Any) -> ParseResult:
     known_profiles = {prof.name for _, prof in profiles} | wire.names_seen.get("bfd-profiles", set())
     peers: list[tuple[int, Peer]] = []
     for index, wpeer in wire.peers:
-        peer = build.convert_peer(p, index, wpeer, known_profiles)
+        peer = build.build_peer(p, index, wpeer, known_profiles)
         if peer is not None:
             peers.append((index, peer))
     rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
 
     cip = None
     if wire.cluster_ip_advertisement is not None:
-        cip = build.convert_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
-    l2 = build.convert_l2(p, wire.l2) if wire.l2 is not None else None
+        cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
+    l2 = build.build_l2(p, wire.l2) if wire.l2 is not None else None
 
     if p.errors and isinstance(raw, dict):
         p.errors.sort(key=_document_order(raw))

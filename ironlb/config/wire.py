@@ -133,3 +133,8 @@ class WireConfig(_Wire):
         default=None, alias="cluster-ip-advertisement"
     )
     l2: WireL2 | None = None
+
+
+def field_name(name: str) -> str:
+    """A field of the domain model as this format spells it: ``my_asn`` is ``my-asn``."""
+    return name.replace("_", "-")

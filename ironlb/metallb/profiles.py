@@ -3,13 +3,13 @@
 Both map one to one. Community aliases from every Community object are merged,
 as MetalLB does; one alias defined twice with different values is an error.
 BFD profiles keep MetalLB's defaults and documented ranges (shared with ironlb's
-own parser through ``ironlb.config.build.BFD_RANGES``).
+own parser through ``ironlb.config.fields.BFD_RANGES``).
 """
 
 from __future__ import annotations
 
 from ironlb.config import values as v
-from ironlb.config.build import BFD_RANGES
+from ironlb.config.fields import BFD_RANGES
 from ironlb.config.model import BfdProfile, Community
 from ironlb.metallb import crds
 from ironlb.metallb.crds import Obj
@@ -45,11 +45,11 @@ def communities(r: Report, objs: list[Obj]) -> dict[str, tuple[Community, Source
 
 
 _BFD_FIELDS = {
-    "receiveInterval": "receive-interval",
-    "transmitInterval": "transmit-interval",
-    "detectMultiplier": "detect-multiplier",
-    "echoInterval": "echo-interval",
-    "minimumTtl": "minimum-ttl",
+    "receiveInterval": "receive_interval",
+    "transmitInterval": "transmit_interval",
+    "detectMultiplier": "detect_multiplier",
+    "echoInterval": "echo_interval",
+    "minimumTtl": "minimum_ttl",
 }
 
 
