@@ -291,32 +291,22 @@ def label_selectors(
 
 
 class PeerFields(Protocol):
-    """A BGP peer as any input decodes it (``None``: not given)."""
+    """A BGP peer as any input decodes it (``None``: not given; a property: any sequence will do)."""
+
+    my_asn: int | None
+    peer_asn: int | None
+    peer_address: str | None
+    peer_port: int | None
+    hold_time: str | None
+    keepalive_time: str | None
+    router_id: str | None
+    source_address: str | None
+    password: str | None
+    bfd_profile: str | None
+    ebgp_multihop: bool | None
 
     @property
-    def my_asn(self) -> int | None: ...
-    @property
-    def peer_asn(self) -> int | None: ...
-    @property
-    def peer_address(self) -> str | None: ...
-    @property
-    def peer_port(self) -> int | None: ...
-    @property
-    def hold_time(self) -> str | None: ...
-    @property
-    def keepalive_time(self) -> str | None: ...
-    @property
-    def router_id(self) -> str | None: ...
-    @property
-    def source_address(self) -> str | None: ...
-    @property
-    def password(self) -> str | None: ...
-    @property
     def node_selectors(self) -> Sequence[SelectorFields] | None: ...
-    @property
-    def bfd_profile(self) -> str | None: ...
-    @property
-    def ebgp_multihop(self) -> bool | None: ...
 
 
 def peer(raw: PeerFields, spell: Spelling) -> tuple[Peer | None, list[Problem]]:
@@ -337,9 +327,9 @@ def peer(raw: PeerFields, spell: Spelling) -> tuple[Peer | None, list[Problem]]:
             "ebgp_multihop",
             f"{spell('ebgp_multihop')} is only for eBGP peers ({spell('my_asn')} equals {spell('peer_asn')})",
         )
-    if c.failed:
+    if c.failed or my_asn is None or peer_asn is None or address is None:
         return None, c.problems
-    assert my_asn and peer_asn and address and peer_port and hold is not None and keepalive is not None
+    assert peer_port is not None and hold is not None and keepalive is not None  # else c.failed
     return (
         Peer(
             my_asn=my_asn,
@@ -362,20 +352,13 @@ def peer(raw: PeerFields, spell: Spelling) -> tuple[Peer | None, list[Problem]]:
 class BfdFields(Protocol):
     """A BFD profile's settings as any input decodes them (``None``: MetalLB's default)."""
 
-    @property
-    def receive_interval(self) -> int | None: ...
-    @property
-    def transmit_interval(self) -> int | None: ...
-    @property
-    def detect_multiplier(self) -> int | None: ...
-    @property
-    def echo_interval(self) -> int | None: ...
-    @property
-    def echo_mode(self) -> bool | None: ...
-    @property
-    def passive_mode(self) -> bool | None: ...
-    @property
-    def minimum_ttl(self) -> int | None: ...
+    receive_interval: int | None
+    transmit_interval: int | None
+    detect_multiplier: int | None
+    echo_interval: int | None
+    echo_mode: bool | None
+    passive_mode: bool | None
+    minimum_ttl: int | None
 
 
 def bfd_profile(name: str | None, raw: BfdFields, spell: Spelling) -> tuple[BfdProfile | None, list[Problem]]:

@@ -8,8 +8,9 @@ domain :class:`~ironlb.config.model.Config`, with a finding (source, field,
 what ironlb does instead) for everything that cannot be carried over.
 
 Pure: ``documents`` turns text into objects, ``crds`` decodes them, ``mapping``
-(with ``pools``, ``selectors`` and ``peers``) builds the config; ``ironlb.cli.convert``
-reads files (or standard input) and prints.
+(with ``pools``, ``profiles`` and ``peers``) builds the config, checking values
+with the field rules every input shares (``ironlb.config.fields``);
+``ironlb.cli.convert`` reads files (or standard input) and prints.
 """
 
 from __future__ import annotations

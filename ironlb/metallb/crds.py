@@ -217,6 +217,24 @@ def unknown_fields(model: BaseModel, base: str) -> list[str]:
     return out
 
 
+_SPELLED = {
+    "my_asn": "myASN",
+    "peer_asn": "peerASN",
+    "router_id": "routerID",
+    "ebgp_multihop": "ebgpMultiHop",
+    "avoid_buggy_ips": "avoidBuggyIPs",
+    "localpref": "localPref",
+}
+
+
+def field_name(name: str) -> str:
+    """A field of ironlb's domain model as MetalLB's CRDs spell it: ``hold_time`` is ``holdTime``."""
+    if name in _SPELLED:
+        return _SPELLED[name]
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
 def join(base: str, *parts: str | int) -> str:
     """``join("spec", "addresses", 0)`` is ``"spec.addresses[0]"``."""
     out = base

@@ -46,6 +46,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ironlb.config import fields
 from ironlb.config.model import (
     AddressPool,
     BgpAdvertisement,
@@ -53,11 +54,12 @@ from ironlb.config.model import (
     L2Settings,
     Protocol,
 )
-from ironlb.metallb import crds, selectors
+from ironlb.metallb import crds
 from ironlb.metallb.crds import (
     BGPAdvertisementSpec,
     L2AdvertisementSpec,
     Obj,
+    field_name,
 )
 from ironlb.metallb.documents import Manifest
 from ironlb.metallb.findings import Finding, Source
@@ -240,9 +242,8 @@ def _advertisements(
     for obj in objs:
         spec = obj.spec
         names = [str.__str__(n) for n in spec.ip_address_pools or ()]
-        wanted = selectors.label_selectors(
-            r, obj.source, "spec.ipAddressPoolSelectors", spec.ip_address_pool_selectors
-        )
+        wanted, problems = fields.label_selectors(spec.ip_address_pool_selectors, field_name)
+        r.problems(obj.source, "spec.ipAddressPoolSelectors", problems)
         if wanted is None:
             continue
         unbroken = broken.get("IPAddressPool", set())

@@ -20,16 +20,11 @@ with what ironlb does instead:
 
 from __future__ import annotations
 
-import ipaddress
-
-from ironlb.config import values as v
-from ironlb.config.model import IPAddress, Peer
-from ironlb.metallb.crds import BGPPeerSpec
+from ironlb.config import fields
+from ironlb.config.model import Peer
+from ironlb.metallb.crds import BGPPeerSpec, field_name
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
-from ironlb.metallb.selectors import label_selectors
-
-UINT32_MAX = 2**32 - 1
 
 PASSWORD_HINT = (
     "ironlb reads MD5 passwords from the Secret ironlb-bgp-passwords in ironlb-system (one key per peer "
@@ -40,12 +35,36 @@ PASSWORD_HINT = (
 
 
 def convert_peer(r: Report, source: Source, spec: BGPPeerSpec, bfd_profiles: set[str]) -> Peer | None:
-    """One peer, or ``None`` (with findings) when it cannot be expressed or is invalid."""
-    errors_before = sum(f.severity == "error" for f in r.findings)
-    usable = True
-    my_asn = _asn(r, source, "spec.myASN", spec.my_asn)
-    peer_asn: int | None = None
+    """One peer, or ``None`` (with findings) when it cannot be expressed or is invalid.
+
+    The values are checked by ironlb's field rules (:func:`ironlb.config.fields.peer`), as
+    in a ConfigMap; what is MetalLB's own (``dynamicASN``, ``interface``, fields with no
+    place in ironlb) is reported here.
+    """
+    errors_before = r.errors
+    handled = _alternatives(r, source, spec)
+    # MetalLB: peerPort 0 (omitempty) means the default.
+    peer, problems = fields.peer(spec.model_copy(update={"peer_port": spec.peer_port or None}), field_name)
+    r.problems(source, "spec", [p for p in problems if p.field[0] not in handled])
+    if spec.bfd_profile and spec.bfd_profile not in bfd_profiles:
+        r.add(
+            "error",
+            source,
+            "spec.bfdProfile",
+            f"no BFDProfile {spec.bfd_profile!r} in the input: add its manifest, or remove bfdProfile",
+        )
+    _lossy_fields(r, source, spec)
+    if handled or r.errors != errors_before:
+        return None
+    return peer
+
+
+def _alternatives(r: Report, source: Source, spec: BGPPeerSpec) -> set[str]:
+    """``dynamicASN`` and ``interface``, which stand for ``peerASN`` and ``peerAddress``: the fields they
+    replace (their findings are said here), when set."""
+    handled: set[str] = set()
     if spec.dynamic_asn:
+        handled.add("peerASN")
         if spec.peer_asn:
             r.add("error", source, "spec.dynamicASN", "dynamicASN and peerASN are mutually exclusive")
         else:
@@ -56,12 +75,8 @@ def convert_peer(r: Report, source: Source, spec: BGPPeerSpec, bfd_profiles: set
                 f"ironlb needs a fixed peer ASN ({spec.dynamic_asn} "
                 "cannot be expressed); this peer is left out: set spec.peerASN and convert again",
             )
-            usable = False
-    else:
-        peer_asn = _asn(r, source, "spec.peerASN", spec.peer_asn)
-
-    address: IPAddress | None = None
     if spec.interface:
+        handled.add("peerAddress")
         if spec.peer_address:
             r.add("error", source, "spec.interface", "interface and peerAddress are mutually exclusive")
         else:
@@ -72,66 +87,7 @@ def convert_peer(r: Report, source: Source, spec: BGPPeerSpec, bfd_profiles: set
                 "ironlb has no unnumbered BGP (peering over an interface); "
                 "this peer is left out: set spec.peerAddress to the router's address and convert again",
             )
-            usable = False
-    elif not spec.peer_address:
-        r.add("error", source, "spec.peerAddress", "required field is missing")
-    else:
-        address = _ip(r, source, "spec.peerAddress", spec.peer_address)
-
-    port = spec.peer_port or 179  # MetalLB: 0 (omitempty) means the default
-    if not 1 <= port <= 65535:
-        r.add("error", source, "spec.peerPort", f"{port} is out of range (1..65535)")
-    hold = 90
-    if spec.hold_time:
-        try:
-            hold = v.parse_hold_time(spec.hold_time)
-        except ValueError as exc:
-            r.add("error", source, "spec.holdTime", str(exc))
-    keepalive = hold // 3
-    if spec.keepalive_time:
-        try:
-            keepalive = v.parse_keepalive_time(spec.keepalive_time)
-        except ValueError as exc:
-            r.add("error", source, "spec.keepaliveTime", str(exc))
-        else:
-            if keepalive > hold:
-                r.add(
-                    "error",
-                    source,
-                    "spec.keepaliveTime",
-                    f"keepalive time {keepalive}s must not exceed the hold time {hold}s",
-                )
-    router_id = _ip(r, source, "spec.routerID", spec.router_id)
-    if router_id is not None and not isinstance(router_id, ipaddress.IPv4Address):
-        r.add("error", source, "spec.routerID", f"router ID {spec.router_id!r} must be an IPv4 address")
-    source_address = _ip(r, source, "spec.sourceAddress", spec.source_address)
-    selectors = label_selectors(r, source, "spec.nodeSelectors", spec.node_selectors)
-    if spec.bfd_profile and spec.bfd_profile not in bfd_profiles:
-        r.add(
-            "error",
-            source,
-            "spec.bfdProfile",
-            f"no BFDProfile {spec.bfd_profile!r} in the input: add its manifest, or remove bfdProfile",
-        )
-    _lossy_fields(r, source, spec)
-
-    failed = sum(f.severity == "error" for f in r.findings) != errors_before
-    if failed or not usable or my_asn is None or peer_asn is None or address is None or selectors is None:
-        return None
-    return Peer(
-        my_asn=my_asn,
-        peer_asn=peer_asn,
-        peer_address=address,
-        peer_port=port,
-        hold_time=float(hold),
-        keepalive_time=float(keepalive),
-        router_id=router_id if isinstance(router_id, ipaddress.IPv4Address) else None,
-        source_address=source_address,
-        password=str.__str__(spec.password) if spec.password else None,
-        node_selectors=selectors,
-        bfd_profile=str.__str__(spec.bfd_profile) if spec.bfd_profile else None,
-        ebgp_multihop=bool(spec.ebgp_multihop),
-    )
+    return handled
 
 
 def _lossy_fields(r: Report, source: Source, spec: BGPPeerSpec) -> None:
@@ -182,23 +138,3 @@ def _lossy_fields(r: Report, source: Source, spec: BGPPeerSpec) -> None:
             "spec.enableGracefulRestart",
             "ironlb's speaker does graceful restart for every peer (--bgp-graceful-restart, default 120 s)",
         )
-
-
-def _asn(r: Report, source: Source, path: str, value: int | None) -> int | None:
-    if value is None:
-        r.add("error", source, path, "required field is missing")
-        return None
-    if not 1 <= value <= UINT32_MAX:
-        r.add("error", source, path, f"{value} is out of range (1..{UINT32_MAX})")
-        return None
-    return value
-
-
-def _ip(r: Report, source: Source, path: str, text: str | None) -> IPAddress | None:
-    if not text:
-        return None
-    try:
-        return v.parse_ip(text)
-    except ValueError as exc:
-        r.add("error", source, path, str(exc))
-        return None

@@ -2,17 +2,17 @@
 
 Both map one to one. Community aliases from every Community object are merged,
 as MetalLB does; one alias defined twice with different values is an error.
-BFD profiles keep MetalLB's defaults and documented ranges (shared with ironlb's
-own parser through ``ironlb.config.fields.BFD_RANGES``).
+BFD profiles keep MetalLB's defaults and documented ranges (the field rules of
+``ironlb.config.fields``, as for a ConfigMap).
 """
 
 from __future__ import annotations
 
+from ironlb.config import fields
 from ironlb.config import values as v
-from ironlb.config.fields import BFD_RANGES
 from ironlb.config.model import BfdProfile, Community
 from ironlb.metallb import crds
-from ironlb.metallb.crds import Obj
+from ironlb.metallb.crds import Obj, field_name
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
 
@@ -44,51 +44,11 @@ def communities(r: Report, objs: list[Obj]) -> dict[str, tuple[Community, Source
     return aliases
 
 
-_BFD_FIELDS = {
-    "receiveInterval": "receive_interval",
-    "transmitInterval": "transmit_interval",
-    "detectMultiplier": "detect_multiplier",
-    "echoInterval": "echo_interval",
-    "minimumTtl": "minimum_ttl",
-}
-
-
 def bfd_profiles(r: Report, objs: list[Obj]) -> list[BfdProfile]:
     out = []
     for obj in objs:
-        spec: crds.BFDProfileSpec = obj.spec
-        numbers = {
-            "receiveInterval": spec.receive_interval,
-            "transmitInterval": spec.transmit_interval,
-            "detectMultiplier": spec.detect_multiplier,
-            "echoInterval": spec.echo_interval,
-            "minimumTtl": spec.minimum_ttl,
-        }
-        ok = True
-        for key, value in numbers.items():
-            low, high = BFD_RANGES[_BFD_FIELDS[key]]
-            if value is not None and not low <= value <= high:
-                r.add("error", obj.source, f"spec.{key}", f"{value} is out of range ({low}..{high})")
-                ok = False
-        if not ok:
-            continue
-        d = BfdProfile(name=obj.source.name)
-        out.append(
-            BfdProfile(
-                name=obj.source.name,
-                receive_interval=d.receive_interval
-                if spec.receive_interval is None
-                else spec.receive_interval,
-                transmit_interval=d.transmit_interval
-                if spec.transmit_interval is None
-                else spec.transmit_interval,
-                detect_multiplier=d.detect_multiplier
-                if spec.detect_multiplier is None
-                else spec.detect_multiplier,
-                echo_interval=d.echo_interval if spec.echo_interval is None else spec.echo_interval,
-                echo_mode=bool(spec.echo_mode),
-                passive_mode=bool(spec.passive_mode),
-                minimum_ttl=d.minimum_ttl if spec.minimum_ttl is None else spec.minimum_ttl,
-            )
-        )
+        profile, problems = fields.bfd_profile(obj.source.name, obj.spec, field_name)
+        r.problems(obj.source, "spec", problems)
+        if profile is not None:
+            out.append(profile)
     return out

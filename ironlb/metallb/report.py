@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ironlb.config.fields import Problem
+from ironlb.metallb.crds import join
 from ironlb.metallb.findings import Finding, Severity, Source
 
 
@@ -15,6 +18,16 @@ class Report:
 
     def add(self, severity: Severity, where: Source | str, path: str, message: str) -> None:
         self.findings.append(Finding(severity, str(where), path, message))
+
+    def problems(self, where: Source, base: str, problems: Iterable[Problem]) -> None:
+        """The field rules' problems (:mod:`ironlb.config.fields`) of the object part at ``base``."""
+        for problem in problems:
+            severity: Severity = "warning" if problem.warning else "error"
+            self.add(severity, where, join(base, *problem.field), problem.message)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
 
     @property
     def failed(self) -> bool:
