@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ironlb.config import build, rules
-from ironlb.config.decode import decode, describe
+from ironlb.config.decode import Decoded, decode, describe
 from ironlb.config.errors import ConfigError, Problems
-from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Config, Peer
+from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Community, Config, Peer
 from ironlb.config.yamlload import YamlError, block_scalar_offset, load_documents
 from ironlb.kube_types import ConfigMap
 
@@ -113,33 +113,10 @@ def _validate(raw: Any) -> ParseResult:
     aliases = build.build_communities(p, wire.bgp_communities)
     alias_names = wire.names_seen.get("bgp-communities", set()) | set(wire.bgp_communities)
     broken = frozenset(alias_names - set(aliases))
-
-    pools: list[tuple[int, AddressPool]] = []
-    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
-    for index, wpool in wire.pools:
-        ranges = build.pool_ranges(p, index, wpool)
-        all_ranges.append((index, wpool.name or f"#{index}", ranges))
-        pool = build.build_pool(p, index, wpool, ranges, aliases, broken)
-        if pool is not None:
-            pools.append((index, pool))
-    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
-    rules.check_pool_overlaps(p, all_ranges)
-
-    profiles: list[tuple[int, BfdProfile]] = []
-    for index, wprof in wire.bfd_profiles:
-        prof = build.build_bfd_profile(p, index, wprof)
-        if prof is not None:
-            profiles.append((index, prof))
-    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
-
-    known_profiles = {prof.name for _, prof in profiles} | wire.names_seen.get("bfd-profiles", set())
-    peers: list[tuple[int, Peer]] = []
-    for index, wpeer in wire.peers:
-        peer = build.build_peer(p, index, wpeer, known_profiles)
-        if peer is not None:
-            peers.append((index, peer))
-    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
-
+    pools = _pools(p, wire, aliases, broken)
+    profiles = _bfd_profiles(p, wire)
+    known_profiles = {prof.name for prof in profiles} | wire.names_seen.get("bfd-profiles", set())
+    peers = _peers(p, wire, known_profiles)
     cip = None
     if wire.cluster_ip_advertisement is not None:
         cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
@@ -151,14 +128,48 @@ def _validate(raw: Any) -> ParseResult:
     for warning in p.warnings:
         log.warning("config: %s", warning)
     config = Config(
-        pools=tuple(pool for _, pool in pools),
-        peers=tuple(peer for _, peer in peers),
+        pools=pools,
+        peers=peers,
         bgp_communities=tuple(aliases.items()),
-        bfd_profiles=tuple(prof for _, prof in profiles),
+        bfd_profiles=profiles,
         cluster_ip_advertisement=cip,
         **({"l2": l2} if l2 is not None else {}),
     )
     return ParseResult(config, tuple(p.warnings))
+
+
+def _pools(
+    p: Problems, wire: Decoded, aliases: dict[str, Community], broken: frozenset[str]
+) -> tuple[AddressPool, ...]:
+    """The pools that build; names and overlaps checked across all of them."""
+    pools: list[AddressPool] = []
+    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
+    for index, wpool in wire.pools:
+        ranges = build.pool_ranges(p, index, wpool)
+        all_ranges.append((index, wpool.name or f"#{index}", ranges))
+        pool = build.build_pool(p, index, wpool, ranges, aliases, broken)
+        if pool is not None:
+            pools.append(pool)
+    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
+    rules.check_pool_overlaps(p, all_ranges)
+    return tuple(pools)
+
+
+def _bfd_profiles(p: Problems, wire: Decoded) -> tuple[BfdProfile, ...]:
+    profiles = [build.build_bfd_profile(p, index, wprof) for index, wprof in wire.bfd_profiles]
+    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
+    return tuple(prof for prof in profiles if prof is not None)
+
+
+def _peers(p: Problems, wire: Decoded, known_profiles: set[str]) -> tuple[Peer, ...]:
+    """The peers that build; duplicates checked among those decoded without dropping a field."""
+    peers: list[tuple[int, Peer]] = []
+    for index, wpeer in wire.peers:
+        peer = build.build_peer(p, index, wpeer, known_profiles)
+        if peer is not None:
+            peers.append((index, peer))
+    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
+    return tuple(peer for _, peer in peers)
 
 
 def _document_order(raw: dict[Any, Any]) -> Callable[[str], tuple[int, int]]:

@@ -7,7 +7,8 @@ ConfigMap format. This package maps the former onto the latter as a
 domain :class:`~ironlb.config.model.Config`, with a finding (source, field,
 what ironlb does instead) for everything that cannot be carried over.
 
-Pure: ``documents`` turns text into objects, ``crds`` decodes them, ``mapping``
+Pure: ``documents`` turns text into objects, ``decoding`` sorts them by kind and
+decodes each with its model from ``crds``, ``mapping``
 (with ``pools``, ``profiles`` and ``peers``) builds the config, checking values
 with the field rules every input shares (``ironlb.config.fields``);
 ``ironlb.cli.convert`` reads files (or standard input) and prints.

@@ -42,18 +42,11 @@ How MetalLB's model maps onto the legacy one:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ironlb.config import fields
-from ironlb.config.model import (
-    AddressPool,
-    BgpAdvertisement,
-    Config,
-    L2Settings,
-    Protocol,
-)
+from ironlb.config.model import AddressPool, BgpAdvertisement, Community, Config, L2Settings, Protocol
 from ironlb.metallb import crds
 from ironlb.metallb.crds import (
     BGPAdvertisementSpec,
@@ -61,6 +54,7 @@ from ironlb.metallb.crds import (
     Obj,
     field_name,
 )
+from ironlb.metallb.decoding import Decoded, decode_all
 from ironlb.metallb.documents import Manifest
 from ironlb.metallb.findings import Finding, Source
 from ironlb.metallb.peers import convert_peer
@@ -70,8 +64,6 @@ from ironlb.metallb.report import Report
 from ironlb.metallb.roundtrip import Sources, round_trip
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
-POOL_KINDS = frozenset({"IPAddressPool", "AddressPool"})
-"""Kinds that become address pools: one name space, as in MetalLB (and in ironlb's config)."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +77,51 @@ class Conversion:
 def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) -> Conversion:
     """Map MetalLB CRD objects to a ``Config``; never raises on any input."""
     r = Report()
-    objects, broken = _decode_all(r, manifests)
-    if not any(objects.values()) and not broken and not r.failed:
+    decoded = decode_all(r, manifests)
+    if not any(decoded.objects.values()) and not decoded.broken and not r.failed:
         r.add("error", "input", "", "no MetalLB configuration found (IPAddressPool, BGPPeer, ...)")
+    built = _build(r, decoded, prefer)
+    if built is None or not round_trip(r, *built):
+        return Conversion(None, tuple(r.findings))
+    return Conversion(built[0], tuple(r.findings))
+
+
+def _build(r: Report, decoded: Decoded, prefer: Protocol | None) -> tuple[Config, Sources] | None:
+    """The config and where each of its items came from; ``None`` when anything is an error."""
+    objects, broken = decoded.objects, decoded.broken
     aliases = communities(r, objects["Community"])
     profiles = bfd_profiles(r, objects["BFDProfile"])
+    pools, layout, interfaces = _pools(r, decoded, aliases, prefer)
+    known_profiles = {p.name for p in profiles} | broken.get("BFDProfile", set())
+    peers = []
+    for obj in objects["BGPPeer"]:
+        peer = convert_peer(r, obj.source, obj.spec, known_profiles)
+        if peer is not None:
+            peers.append((obj.source, peer))
+    if r.failed:
+        return None
+    config = Config(
+        pools=tuple(layout.pools),
+        peers=tuple(p for _, p in peers),
+        bgp_communities=tuple(sorted((name, c) for name, (c, _) in aliases.items())),
+        bfd_profiles=tuple(profiles),
+        l2=L2Settings(interfaces),
+    )
+    sources = Sources(
+        pools=[pools[p.name].source for p in layout.pools],
+        ads=layout.ad_sources,
+        ad_fields=layout.ad_fields,
+        peers=[s for s, _ in peers],
+        bfd=[o.source for o in objects["BFDProfile"]],
+    )
+    return config, sources
+
+
+def _pools(
+    r: Report, decoded: Decoded, aliases: dict[str, tuple[Community, Source]], prefer: Protocol | None
+) -> tuple[dict[str, Pool], Layout, tuple[str, ...]]:
+    """Every pool by name, the pools' layout (protocols, advertisements), and ``l2.interfaces``."""
+    objects, broken = decoded.objects, decoded.broken
     pools = ip_address_pools(r, objects["IPAddressPool"], broken)
     legacy = address_pools(r, objects["AddressPool"], aliases, broken)
     l2_ads = _advertisements(r, objects["L2Advertisement"], pools, broken, legacy)
@@ -98,7 +130,7 @@ def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) ->
     for ad in bgp_ads:
         assert isinstance(ad.spec, BGPAdvertisementSpec)
         bgp_values[ad.source.name] = bgp_advertisement(r, ad.source, "spec", ad.spec, aliases)
-    all_pools = {**pools, **legacy}  # names are unique across both kinds (_decode_all)
+    all_pools = {**pools, **legacy}  # names are unique across both kinds (decode_all)
     layout = _protocols(r, all_pools, l2_ads, bgp_ads, bgp_values, prefer)
     interfaces = _interfaces(
         r,
@@ -109,118 +141,7 @@ def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) ->
         _l2_lossy(r, ad, layout.layer2)
     for ad in bgp_ads:
         _bgp_lossy(r, ad, layout.bgp)
-    known_profiles = {p.name for p in profiles} | broken.get("BFDProfile", set())
-    peers = []
-    for obj in objects["BGPPeer"]:
-        peer = convert_peer(r, obj.source, obj.spec, known_profiles)
-        if peer is not None:
-            peers.append((obj.source, peer))
-    if r.failed:
-        return Conversion(None, tuple(r.findings))
-    config = Config(
-        pools=tuple(layout.pools),
-        peers=tuple(p for _, p in peers),
-        bgp_communities=tuple(sorted((name, c) for name, (c, _) in aliases.items())),
-        bfd_profiles=tuple(profiles),
-        l2=L2Settings(interfaces),
-    )
-    sources = Sources(
-        pools=[all_pools[p.name].source for p in layout.pools],
-        ads=layout.ad_sources,
-        ad_fields=layout.ad_fields,
-        peers=[s for s, _ in peers],
-        bfd=[o.source for o in objects["BFDProfile"]],
-    )
-    if not round_trip(r, config, sources):
-        return Conversion(None, tuple(r.findings))
-    return Conversion(config, tuple(r.findings))
-
-
-# --- decoding -----------------------------------------------------------------------------------
-
-
-def _decode_all(r: Report, manifests: Sequence[Manifest]) -> tuple[dict[str, list[Obj]], dict[str, set[str]]]:
-    """Typed objects per kind (sorted by name), and the names of objects that failed to decode."""
-    objects: dict[str, list[Obj]] = {kind: [] for kind in crds.SPECS}
-    broken: dict[str, set[str]] = {}
-    seen: dict[tuple[str, str], Source] = {}
-    ignored: Counter[str] = Counter()
-    namespaces: set[str] = set()
-    for m in manifests:
-        kind, api = m.obj.get("kind"), m.obj.get("apiVersion")
-        group, _, version = api.rpartition("/") if isinstance(api, str) else ("", "", "")
-        if group != crds.GROUP or not isinstance(kind, str):
-            ignored[str(kind)] += 1
-            continue
-        meta, problems = crds.decode(crds.Metadata, m.obj.get("metadata"), "metadata")
-        name = (meta.name if meta else None) or ""
-        source = Source(m.origin, kind, name or "?")
-        if kind not in crds.SPECS:
-            r.add("note", source, "", f"{kind} is not MetalLB configuration ironlb converts; ignored")
-            continue
-        if version not in crds.VERSIONS.get(kind, ("v1beta1",)):
-            accepted = ", ".join(f"{crds.GROUP}/{x}" for x in crds.VERSIONS.get(kind, ("v1beta1",)))
-            r.add("error", source, "apiVersion", f"{api!r} is not supported for {kind} (use {accepted})")
-            continue
-        for path, message in problems:
-            r.add("error", source, path, message)
-        if meta is None:
-            continue
-        if not name:
-            r.add("error", source, "metadata.name", "required field is missing")
-            continue
-        if meta.namespace:
-            namespaces.add(meta.namespace)
-        spec, problems = crds.decode(crds.SPECS[kind], m.obj.get("spec"), "spec")
-        key = ("pool" if kind in POOL_KINDS else kind, name)
-        if key in seen:
-            first = seen[key]
-            if first.kind == kind:
-                message = f"duplicate {kind} {name!r} (first at {first.origin})"
-                r.add("error", source, "metadata.name", message)
-            else:
-                r.add(
-                    "error",
-                    source,
-                    "metadata.name",
-                    f"pool name {name!r} is also used by {first}: IPAddressPools and AddressPools "
-                    "share one name space (MetalLB refuses this too); rename one",
-                )
-            continue
-        seen[key] = source
-        for path, message in problems:
-            r.add("error", source, path, message)
-        if spec is None:
-            broken.setdefault(kind, set()).add(name)
-            continue
-        for path in crds.unknown_fields(spec, "spec"):
-            r.add(
-                "lossy",
-                source,
-                path,
-                f"unknown {kind} field, not converted: check what it does in your "
-                "MetalLB version and remove it, or configure its effect in ironlb by hand",
-            )
-        objects[kind].append(Obj(source, dict(meta.labels or {}), spec))
-    if len(namespaces) > 1:
-        r.add(
-            "warning",
-            "input",
-            "",
-            f"objects from several namespaces ({', '.join(sorted(namespaces))}) are "
-            "merged into one config; MetalLB reads only its own namespace: convert that one alone",
-        )
-    if ignored:
-        kinds = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(ignored.items()))
-        r.add(
-            "note",
-            "input",
-            "",
-            f"ignored {sum(ignored.values())} object(s) that are not MetalLB configuration: {kinds}",
-        )
-    for items in objects.values():
-        items.sort(key=lambda o: o.source.name)
-    return objects, broken
+    return all_pools, layout, interfaces
 
 
 # --- advertisements and protocols -----------------------------------------------------------------
@@ -284,6 +205,20 @@ class Layout:
     ad_fields: dict[tuple[int, int], str] = field(default_factory=dict)
     """(pool index, bgp-advertisement index) → its field in an AddressPool (``spec.bgpAdvertisements[i]``)."""
 
+    def advertisements(
+        self, candidates: list[tuple[Source, str, BgpAdvertisement | None]]
+    ) -> tuple[BgpAdvertisement, ...]:
+        """The next pool's advertisements (valid, without repeats), remembering where each came from."""
+        index = len(self.pools)
+        ads: list[BgpAdvertisement] = []
+        for source, base, value in candidates:
+            if value is not None and value not in ads:
+                self.ad_sources[index, len(ads)] = source
+                if base:
+                    self.ad_fields[index, len(ads)] = base
+                ads.append(value)
+        return tuple(ads)
+
 
 def _protocols(
     r: Report,
@@ -293,67 +228,67 @@ def _protocols(
     bgp_values: dict[str, BgpAdvertisement | None],
     prefer: Protocol | None,
 ) -> Layout:
+    """Each pool with its one protocol and, for bgp, its advertisements (with where they came from)."""
     layout = Layout()
     for name in sorted(pools):
         pool = pools[name]
         l2 = [ad for ad in l2_ads if name in ad.pools]
         bgp = [ad for ad in bgp_ads if name in ad.pools]
-        protocol: Protocol
+        protocol = _protocol(r, pool, l2, bgp, prefer)
+        if protocol is None:
+            continue
         candidates = [(ad.source, "", bgp_values.get(ad.source.name)) for ad in bgp]
-        if pool.protocol is not None:  # an AddressPool: advertisements never select it
-            protocol = pool.protocol
+        if pool.protocol is not None:  # an AddressPool: its own advertisements
             candidates = [(pool.source, base, value) for base, value in pool.bgp_ads]
-        elif l2 and bgp:
-            both = ", ".join(str(ad.source.kind + "/" + ad.source.name) for ad in l2 + bgp)
-            if prefer is None:
-                r.add(
-                    "error",
-                    pool.source,
-                    "",
-                    f"selected by both layer-2 and BGP advertisements ({both}); an "
-                    "ironlb pool has one protocol: pass --prefer bgp or --prefer layer2, or split the pool",
-                )
-                continue
-            protocol = prefer
-            dropped = ", ".join(ad.source.name for ad in (l2 if prefer == "bgp" else bgp))
-            other = "L2Advertisement" if prefer == "bgp" else "BGPAdvertisement"
-            r.add(
-                "warning",
-                pool.source,
-                "",
-                f"selected by both protocols; --prefer {prefer}: announced by "
-                f"{prefer} only, not by {other} {dropped}",
-            )
-        elif l2:
-            protocol = "layer2"
-        elif bgp:
-            protocol = "bgp"
-        else:
-            protocol = prefer or "layer2"
-            how = "ARP/NDP answers on the local network" if protocol == "layer2" else "BGP to every peer"
-            r.add(
-                "warning",
-                pool.source,
-                "",
-                f"no L2Advertisement or BGPAdvertisement selects this pool: "
-                f"MetalLB allocates from it but announces nothing; ironlb needs a protocol and uses "
-                f"{protocol} ({how}{', from --prefer' if prefer else ''}). Pass --prefer to choose, or add "
-                "the advertisement that selects it",
-            )
-        ads: list[BgpAdvertisement] = []
-        if protocol == "bgp":
-            index = len(layout.pools)
-            for source, base, value in candidates:
-                if value is not None and value not in ads:
-                    layout.ad_sources[index, len(ads)] = source
-                    if base:
-                        layout.ad_fields[index, len(ads)] = base
-                    ads.append(value)
+        ads = layout.advertisements(candidates) if protocol == "bgp" else ()
         (layout.bgp if protocol == "bgp" else layout.layer2).add(name)
         layout.pools.append(
-            AddressPool(name, protocol, pool.ranges, pool.auto_assign, pool.avoid_buggy_ips, tuple(ads))
+            AddressPool(name, protocol, pool.ranges, pool.auto_assign, pool.avoid_buggy_ips, ads)
         )
     return layout
+
+
+def _protocol(
+    r: Report, pool: Pool, l2: list[Advertisement], bgp: list[Advertisement], prefer: Protocol | None
+) -> Protocol | None:
+    """The protocol of a pool selected by the advertisements ``l2`` and ``bgp``; ``None``: an error."""
+    if pool.protocol is not None:  # an AddressPool: advertisements never select it
+        return pool.protocol
+    if l2 and bgp:
+        both = ", ".join(str(ad.source.kind + "/" + ad.source.name) for ad in l2 + bgp)
+        if prefer is None:
+            r.add(
+                "error",
+                pool.source,
+                "",
+                f"selected by both layer-2 and BGP advertisements ({both}); an "
+                "ironlb pool has one protocol: pass --prefer bgp or --prefer layer2, or split the pool",
+            )
+            return None
+        dropped = ", ".join(ad.source.name for ad in (l2 if prefer == "bgp" else bgp))
+        other = "L2Advertisement" if prefer == "bgp" else "BGPAdvertisement"
+        r.add(
+            "warning",
+            pool.source,
+            "",
+            f"selected by both protocols; --prefer {prefer}: announced by "
+            f"{prefer} only, not by {other} {dropped}",
+        )
+        return prefer
+    if l2 or bgp:
+        return "layer2" if l2 else "bgp"
+    protocol = prefer or "layer2"
+    how = "ARP/NDP answers on the local network" if protocol == "layer2" else "BGP to every peer"
+    r.add(
+        "warning",
+        pool.source,
+        "",
+        f"no L2Advertisement or BGPAdvertisement selects this pool: "
+        f"MetalLB allocates from it but announces nothing; ironlb needs a protocol and uses "
+        f"{protocol} ({how}{', from --prefer' if prefer else ''}). Pass --prefer to choose, or add "
+        "the advertisement that selects it",
+    )
+    return protocol
 
 
 def _interface_names(ad: Advertisement) -> tuple[str, ...]:
