@@ -21,24 +21,15 @@ Decisions of the ConfigMap format, where MetalLB leaves room:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from ironlb.config import fields, values
+from ironlb.config import fields, model, values
 from ironlb.config.errors import Problems, join_path
 from ironlb.config.fields import AdvertisementFields
-from ironlb.config.model import (
-    AddressPool,
-    AddressRange,
-    BfdProfile,
-    BgpAdvertisement,
-    ClusterIPAdvertisement,
-    Community,
-    IPNetwork,
-    L2Settings,
-    Peer,
-)
 from ironlb.config.wire import (
     WireAddressPool,
     WireBfdProfile,
+    WireBgpAdvertisement,
     WireClusterIPAdvertisement,
     WireL2,
     WirePeer,
@@ -58,9 +49,18 @@ def report(p: Problems, path: str, problems: Iterable[fields.Problem]) -> None:
             p.error(where, problem.message)
 
 
-def build_communities(p: Problems, raw: dict[str, str]) -> dict[str, Community]:
-    """``bgp-communities``: alias → literal community (no alias of an alias)."""
-    out: dict[str, Community] = {}
+@dataclass(frozen=True)
+class Aliases:
+    """``bgp-communities``: the aliases that parsed, and the names of those refused (already reported)."""
+
+    defined: dict[str, model.Community]
+    broken: frozenset[str] = frozenset()
+
+
+def build_communities(p: Problems, raw: dict[str, str], names: set[str]) -> Aliases:
+    """``bgp-communities``: alias → literal community (no alias of an alias); ``names``: every alias
+    name in the document, also of those that did not decode."""
+    out: dict[str, model.Community] = {}
     for name, text in raw.items():
         path = join_path(ALIASES, name)
         if not name:
@@ -70,10 +70,10 @@ def build_communities(p: Problems, raw: dict[str, str]) -> dict[str, Community]:
             out[name] = values.parse_community_literal(text)
         except ValueError as exc:
             p.error(path, str(exc))
-    return out
+    return Aliases(out, frozenset((names | set(raw)) - set(out)))
 
 
-def pool_ranges(p: Problems, index: int, pool: WireAddressPool) -> tuple[AddressRange, ...]:
+def pool_ranges(p: Problems, index: int, pool: WireAddressPool) -> tuple[model.AddressRange, ...]:
     """The address entries of a pool that parse, reporting the others (and host-bit warnings)."""
     ranges, problems = fields.address_ranges(pool.addresses, field_name)
     report(p, join_path("address-pools", index), problems)
@@ -84,10 +84,9 @@ def build_pool(
     p: Problems,
     index: int,
     pool: WireAddressPool,
-    ranges: tuple[AddressRange, ...],
-    aliases: dict[str, Community],
-    broken: frozenset[str],
-) -> AddressPool | None:
+    ranges: tuple[model.AddressRange, ...],
+    aliases: Aliases,
+) -> model.AddressPool | None:
     """One pool, given its parsed ``ranges`` (from :func:`pool_ranges`)."""
     path = join_path("address-pools", index)
     ok = len(ranges) == len(pool.addresses or ()) > 0
@@ -98,15 +97,15 @@ def build_pool(
     except ValueError as exc:
         p.error(join_path(path, "protocol"), str(exc))
         protocol = None
-    ads: tuple[BgpAdvertisement, ...] | None = ()
+    ads: tuple[model.BgpAdvertisement, ...] | None = ()
     if pool.bgp_advertisements and protocol == "layer2":
         p.error(join_path(path, "bgp-advertisements"), "bgp-advertisements are not allowed in a layer2 pool")
         ok = False
     elif pool.bgp_advertisements:
-        ads = _advertisements(p, path, pool, ranges, aliases, broken)
+        ads = _advertisements(p, path, pool.bgp_advertisements, ranges, aliases)
     if not ok or ads is None or not pool.name or protocol is None:
         return None
-    return AddressPool(
+    return model.AddressPool(
         name=pool.name,
         protocol=protocol,
         ranges=ranges,
@@ -119,22 +118,21 @@ def build_pool(
 def _advertisements(
     p: Problems,
     path: str,
-    pool: WireAddressPool,
-    ranges: tuple[AddressRange, ...],
-    aliases: dict[str, Community],
-    broken: frozenset[str],
-) -> tuple[BgpAdvertisement, ...] | None:
+    wads: list[WireBgpAdvertisement],
+    ranges: tuple[model.AddressRange, ...],
+    aliases: Aliases,
+) -> tuple[model.BgpAdvertisement, ...] | None:
     """A pool's ``bgp-advertisements``, each checked, duplicates refused; ``None`` when any is wrong."""
-    out: list[BgpAdvertisement] = []
+    out: list[model.BgpAdvertisement] = []
     ok = True
-    seen: dict[tuple[int, int, int | None, frozenset[Community]], int] = {}
-    for i, wad in enumerate(pool.bgp_advertisements or ()):
+    seen: dict[tuple[int, int, int | None, frozenset[model.Community]], int] = {}
+    for i, wad in enumerate(wads):
         ad_path = join_path(path, "bgp-advertisements", i)
         raw = AdvertisementFields(
             wad.aggregation_length, wad.aggregation_length_v6, wad.localpref, wad.communities
         )
         ad, problems = fields.advertisement(
-            raw, ranges, aliases, field_name, broken=broken, defined_in=ALIASES
+            raw, ranges, aliases.defined, field_name, broken=aliases.broken, defined_in=ALIASES
         )
         report(p, ad_path, problems)
         if ad is None:
@@ -150,7 +148,7 @@ def _advertisements(
     return tuple(out) if ok else None
 
 
-def build_peer(p: Problems, index: int, wire: WirePeer, bfd_profiles: set[str]) -> Peer | None:
+def build_peer(p: Problems, index: int, wire: WirePeer, bfd_profiles: set[str]) -> model.Peer | None:
     """One peer; ``bfd_profiles`` holds the names a ``bfd-profile`` may refer to."""
     path = join_path("peers", index)
     peer, problems = fields.peer(wire, field_name)
@@ -163,19 +161,21 @@ def build_peer(p: Problems, index: int, wire: WirePeer, bfd_profiles: set[str]) 
     return peer
 
 
-def build_bfd_profile(p: Problems, index: int, wire: WireBfdProfile) -> BfdProfile | None:
+def build_bfd_profile(p: Problems, index: int, wire: WireBfdProfile) -> model.BfdProfile | None:
     profile, problems = fields.bfd_profile(wire.name, wire, field_name)
     report(p, join_path("bfd-profiles", index), problems)
     return profile
 
 
 def build_cluster_ip(
-    p: Problems, cip: WireClusterIPAdvertisement, aliases: dict[str, Community], broken: frozenset[str]
-) -> ClusterIPAdvertisement | None:
+    p: Problems, cip: WireClusterIPAdvertisement, aliases: Aliases
+) -> model.ClusterIPAdvertisement | None:
     path = "cluster-ip-advertisement"
     errors_before = len(p.errors)
     cidrs = _cidrs(p, join_path(path, "cidrs"), cip.cidrs)
-    communities, problems = fields.community_list(cip.communities, aliases, broken=broken, defined_in=ALIASES)
+    communities, problems = fields.community_list(
+        cip.communities, aliases.defined, broken=aliases.broken, defined_in=ALIASES
+    )
     report(p, join_path(path, "communities"), problems)
     try:
         fields.localpref(cip.localpref)
@@ -185,7 +185,7 @@ def build_cluster_ip(
     report(p, join_path(path, "node-selectors"), problems)
     if len(p.errors) != errors_before or selectors is None:
         return None
-    return ClusterIPAdvertisement(
+    return model.ClusterIPAdvertisement(
         cidrs=cidrs,
         local_routes=True if cip.local_routes is None else cip.local_routes,
         external_ips=bool(cip.external_ips),
@@ -195,9 +195,9 @@ def build_cluster_ip(
     )
 
 
-def _cidrs(p: Problems, path: str, texts: list[str] | None) -> tuple[IPNetwork, ...]:
+def _cidrs(p: Problems, path: str, texts: list[str] | None) -> tuple[model.IPNetwork, ...]:
     """The ClusterIP CIDRs: at least one, none overlapping another (host bits masked, with a warning)."""
-    cidrs: list[IPNetwork] = []
+    cidrs: list[model.IPNetwork] = []
     if not texts:
         p.error(path, "at least one CIDR is required")
     for i, text in enumerate(texts or ()):
@@ -218,7 +218,7 @@ def _cidrs(p: Problems, path: str, texts: list[str] | None) -> tuple[IPNetwork, 
     return tuple(cidrs)
 
 
-def build_l2(p: Problems, l2: WireL2) -> L2Settings | None:
+def build_l2(p: Problems, l2: WireL2) -> model.L2Settings | None:
     errors_before = len(p.errors)
     seen: dict[str, int] = {}
     for i, pattern in enumerate(l2.interfaces or ()):
@@ -233,4 +233,4 @@ def build_l2(p: Problems, l2: WireL2) -> L2Settings | None:
             seen[pattern] = i
     if len(p.errors) != errors_before:
         return None
-    return L2Settings(tuple(seen))
+    return model.L2Settings(tuple(seen))

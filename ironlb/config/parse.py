@@ -24,7 +24,7 @@ from typing import Any
 from ironlb.config import build, rules
 from ironlb.config.decode import Decoded, decode, describe
 from ironlb.config.errors import ConfigError, Problems
-from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Community, Config, Peer
+from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Config, Peer
 from ironlb.config.yamlload import YamlError, block_scalar_offset, load_documents
 from ironlb.kube_types import ConfigMap
 
@@ -110,16 +110,14 @@ def _validate(raw: Any) -> ParseResult:
     p = Problems()
     wire = decode(raw, p)
 
-    aliases = build.build_communities(p, wire.bgp_communities)
-    alias_names = wire.names_seen.get("bgp-communities", set()) | set(wire.bgp_communities)
-    broken = frozenset(alias_names - set(aliases))
-    pools = _pools(p, wire, aliases, broken)
+    aliases = build.build_communities(p, wire.bgp_communities, wire.names_seen.get("bgp-communities", set()))
+    pools = _pools(p, wire, aliases)
     profiles = _bfd_profiles(p, wire)
     known_profiles = {prof.name for prof in profiles} | wire.names_seen.get("bfd-profiles", set())
     peers = _peers(p, wire, known_profiles)
     cip = None
     if wire.cluster_ip_advertisement is not None:
-        cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
+        cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases)
     l2 = build.build_l2(p, wire.l2) if wire.l2 is not None else None
 
     if p.errors and isinstance(raw, dict):
@@ -130,7 +128,7 @@ def _validate(raw: Any) -> ParseResult:
     config = Config(
         pools=pools,
         peers=peers,
-        bgp_communities=tuple(aliases.items()),
+        bgp_communities=tuple(aliases.defined.items()),
         bfd_profiles=profiles,
         cluster_ip_advertisement=cip,
         **({"l2": l2} if l2 is not None else {}),
@@ -138,16 +136,14 @@ def _validate(raw: Any) -> ParseResult:
     return ParseResult(config, tuple(p.warnings))
 
 
-def _pools(
-    p: Problems, wire: Decoded, aliases: dict[str, Community], broken: frozenset[str]
-) -> tuple[AddressPool, ...]:
+def _pools(p: Problems, wire: Decoded, aliases: build.Aliases) -> tuple[AddressPool, ...]:
     """The pools that build; names and overlaps checked across all of them."""
     pools: list[AddressPool] = []
     all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
     for index, wpool in wire.pools:
         ranges = build.pool_ranges(p, index, wpool)
         all_ranges.append((index, wpool.name or f"#{index}", ranges))
-        pool = build.build_pool(p, index, wpool, ranges, aliases, broken)
+        pool = build.build_pool(p, index, wpool, ranges, aliases)
         if pool is not None:
             pools.append(pool)
     rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])

@@ -220,6 +220,7 @@ def unknown_fields(model: BaseModel, base: str) -> list[str]:
 _SPELLED = {
     "my_asn": "myASN",
     "peer_asn": "peerASN",
+    "dynamic_asn": "dynamicASN",
     "router_id": "routerID",
     "ebgp_multihop": "ebgpMultiHop",
     "avoid_buggy_ips": "avoidBuggyIPs",

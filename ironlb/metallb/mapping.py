@@ -138,9 +138,9 @@ def _pools(
         + [(p.source, ()) for p in legacy.values() if p.protocol == "layer2"],
     )
     for ad in l2_ads:
-        _l2_lossy(r, ad, layout.layer2)
+        _advertisement_lossy(r, ad, layout.layer2)
     for ad in bgp_ads:
-        _bgp_lossy(r, ad, layout.bgp)
+        _advertisement_lossy(r, ad, layout.bgp)
     return all_pools, layout, interfaces
 
 
@@ -318,40 +318,25 @@ def _interfaces(r: Report, lists: list[tuple[Source, tuple[str, ...]]]) -> tuple
     return chosen
 
 
-def _l2_lossy(r: Report, ad: Advertisement, layer2: set[str]) -> None:
-    if not ad.pools & layer2:
-        if ad.pools:
-            return  # its pools became bgp (--prefer): reported on each pool
-        r.add("note", ad.source, "", "selects no IPAddressPool in the input; nothing to convert")
-        return
-    assert isinstance(ad.spec, L2AdvertisementSpec)
-    if ad.spec.node_selectors:
-        r.add(
-            "lossy",
-            ad.source,
-            "spec.nodeSelectors",
-            "ironlb elects the announcing node among all eligible "
-            f"nodes, per IP, and cannot limit a pool to some nodes; label nodes that must never answer "
-            f"with {EXCLUDE_LABEL}=true (this applies to every pool)",
-        )
+_NODE_SELECTORS_LOSSY = {
+    "L2Advertisement": "ironlb elects the announcing node among all eligible nodes, per IP, and cannot limit "
+    "a pool to some nodes; label nodes that must never answer "
+    f"with {EXCLUDE_LABEL}=true (this applies to every pool)",
+    "BGPAdvertisement": "ironlb announces bgp pools from every node that has a session (BGPPeer "
+    "nodeSelectors still apply) and cannot limit one advertisement to some nodes; if the limit holds "
+    "for every pool, put it on the BGPPeers' nodeSelectors",
+}
 
 
-def _bgp_lossy(r: Report, ad: Advertisement, bgp: set[str]) -> None:
-    if not ad.pools & bgp:
+def _advertisement_lossy(r: Report, ad: Advertisement, converted: set[str]) -> None:
+    """What an advertisement asks that ironlb cannot do, for ``converted`` (the pools of its protocol)."""
+    if not ad.pools & converted:
         if not ad.pools:
             r.add("note", ad.source, "", "selects no IPAddressPool in the input; nothing to convert")
-        return
-    assert isinstance(ad.spec, BGPAdvertisementSpec)
+        return  # else its pools became the other protocol (--prefer): reported on each pool
     if ad.spec.node_selectors:
-        r.add(
-            "lossy",
-            ad.source,
-            "spec.nodeSelectors",
-            "ironlb announces bgp pools from every node that has a "
-            "session (BGPPeer nodeSelectors still apply) and cannot limit one advertisement to some nodes; "
-            "if the limit holds for every pool, put it on the BGPPeers' nodeSelectors",
-        )
-    if ad.spec.peers:
+        r.add("lossy", ad.source, "spec.nodeSelectors", _NODE_SELECTORS_LOSSY[ad.source.kind])
+    if isinstance(ad.spec, BGPAdvertisementSpec) and ad.spec.peers:
         r.add(
             "lossy",
             ad.source,

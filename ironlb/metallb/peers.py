@@ -59,34 +59,30 @@ def convert_peer(r: Report, source: Source, spec: BGPPeerSpec, bfd_profiles: set
     return peer
 
 
+_LEFT_OUT = {
+    "dynamic_asn": "ironlb needs a fixed peer ASN ({value} cannot be expressed); this peer is left out: "
+    "set spec.peerASN and convert again",
+    "interface": "ironlb has no unnumbered BGP (peering over an interface); this peer is left out: "
+    "set spec.peerAddress to the router's address and convert again",
+}
+"""v1beta2 fields that stand for ``peerASN`` / ``peerAddress``, and why ironlb cannot follow them."""
+_STANDS_FOR = {"dynamic_asn": "peer_asn", "interface": "peer_address"}
+
+
 def _alternatives(r: Report, source: Source, spec: BGPPeerSpec) -> set[str]:
     """``dynamicASN`` and ``interface``, which stand for ``peerASN`` and ``peerAddress``: the fields they
     replace (their findings are said here), when set."""
     handled: set[str] = set()
-    if spec.dynamic_asn:
-        handled.add("peerASN")
-        if spec.peer_asn:
-            r.add("error", source, "spec.dynamicASN", "dynamicASN and peerASN are mutually exclusive")
+    for attr, replaced in _STANDS_FOR.items():
+        value = getattr(spec, attr)
+        if not value:
+            continue
+        name, other = field_name(attr), field_name(replaced)
+        handled.add(other)
+        if getattr(spec, replaced):
+            r.add("error", source, f"spec.{name}", f"{name} and {other} are mutually exclusive")
         else:
-            r.add(
-                "lossy",
-                source,
-                "spec.dynamicASN",
-                f"ironlb needs a fixed peer ASN ({spec.dynamic_asn} "
-                "cannot be expressed); this peer is left out: set spec.peerASN and convert again",
-            )
-    if spec.interface:
-        handled.add("peerAddress")
-        if spec.peer_address:
-            r.add("error", source, "spec.interface", "interface and peerAddress are mutually exclusive")
-        else:
-            r.add(
-                "lossy",
-                source,
-                "spec.interface",
-                "ironlb has no unnumbered BGP (peering over an interface); "
-                "this peer is left out: set spec.peerAddress to the router's address and convert again",
-            )
+            r.add("lossy", source, f"spec.{name}", _LEFT_OUT[attr].format(value=value))
     return handled
 
 
