@@ -118,7 +118,7 @@ def render_table(plan: Plan) -> str:
     if not plan.services:
         lines.append("(no LoadBalancer Services)")
     lines += _layer2_table(plan)
-    lines += bgp_plan_table(plan.bgp)
+    lines += _bgp_table(plan.bgp)
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
@@ -149,7 +149,7 @@ def _layer2_table(plan: Plan) -> list[str]:
     return ["", *_columns(rows)]
 
 
-def bgp_plan_table(plan: Iterable[NodeRoutes]) -> list[str]:
+def _bgp_table(plan: Iterable[NodeRoutes]) -> list[str]:
     """Lines (after a blank line) for ``ironlb plan``: a row per node, peer and prefix, then problems."""
     plan = tuple(plan)
     rows: list[tuple[str, ...]] = [("BGP-NODE", "PEER", "NEXT-HOP", "PREFIX", "ATTRIBUTES")]
