@@ -1,6 +1,6 @@
 """``ironlb convert FILE_OR_DIR...``: MetalLB ≥0.13 CRD manifests → an ironlb ConfigMap.
 
-The imperative shell around the pure ``ironlb.convert``: find the manifest files
+The imperative shell around the pure ``ironlb.metallb``: find the manifest files
 (``ironlb.cluster.manifests.manifest_files``, as ``ironlb plan`` does), read them
 (``-`` reads standard input, as ``kubectl apply -f -`` does, so that
 ``kubectl get ipaddresspools,l2advertisements -o yaml | ironlb convert -`` works;
@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from ironlb.cluster.manifests import manifest_files
 from ironlb.config.render import render_config, render_configmap
-from ironlb.convert import Finding, Manifest, convert, manifests_from_text
+from ironlb.metallb import Finding, Manifest, convert, manifests_from_text
 
 EXIT_OK = 0
 EXIT_INVALID = 1

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ironlb.announce.bgp import keepalive_warnings
+from ironlb.announce.bgp_sessions import keepalive_warnings
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSourceUnavailable
 from ironlb.config import ConfigError, config_from_configmap

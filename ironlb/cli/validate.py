@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from ironlb.announce.bgp import keepalive_ignored, keepalive_warnings
+from ironlb.announce.bgp_sessions import keepalive_ignored, keepalive_warnings
 from ironlb.config import ConfigError
 from ironlb.config.model import AddressPool, AddressRange, Config, NodeSelector
 from ironlb.config.parse import parse_config_report

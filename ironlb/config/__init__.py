@@ -10,10 +10,11 @@ Public API:
 - ``ConfigError`` -- raised with *every* problem, each ``"path: message"``.
 
 Modules: ``yamlload`` (YAML read like MetalLB's yaml.v2) → ``wire`` + ``decode``
-(strict pydantic models of the ConfigMap format) → ``convert`` (domain types,
-per-item rules) → ``rules`` (rules across items) → ``model`` (frozen dataclasses
-that the rest of ironlb sees). ``values`` parses scalars; ``render`` writes a
-config back out.
+(strict pydantic models of the ConfigMap format) → ``build`` (domain types, item
+by item) → ``rules`` (rules across items) → ``model`` (frozen dataclasses that
+the rest of ironlb sees). ``fields`` holds the rules for one item's values that
+every input shares (the ConfigMap here, MetalLB's CRDs in ``ironlb.metallb``);
+``values`` parses scalars; ``render`` writes a config back out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Entry points: text or a ConfigMap in, a validated :class:`Config` out, or every problem at once.
 
 The pipeline is YAML (``yamlload``) → wire models (``decode``) → domain types
-(``convert``) → cross-item rules (``rules``). Each stage reports into one
+(``build``, with the field rules of ``fields``) → cross-item rules (``rules``). Each stage reports into one
 :class:`~ironlb.config.errors.Problems`, so a user sees all errors of a
 document together; only a YAML syntax error stops early (nothing after it can
 be read). Nothing but :class:`ConfigError` escapes these functions.
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ironlb.config import convert, rules
-from ironlb.config.decode import decode, describe
+from ironlb.config import build, rules
+from ironlb.config.decode import Decoded, decode, describe
 from ironlb.config.errors import ConfigError, Problems
 from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Config, Peer
 from ironlb.config.yamlload import YamlError, block_scalar_offset, load_documents
@@ -110,40 +110,15 @@ def _validate(raw: Any) -> ParseResult:
     p = Problems()
     wire = decode(raw, p)
 
-    aliases = convert.convert_communities(p, wire.bgp_communities)
-    alias_names = wire.names_seen.get("bgp-communities", set()) | set(wire.bgp_communities)
-    broken = frozenset(alias_names - set(aliases))
-
-    pools: list[tuple[int, AddressPool]] = []
-    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
-    for index, wpool in wire.pools:
-        ranges = convert.pool_ranges(p, index, wpool)
-        all_ranges.append((index, wpool.name or f"#{index}", ranges))
-        pool = convert.convert_pool(p, index, wpool, ranges, aliases, broken)
-        if pool is not None:
-            pools.append((index, pool))
-    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
-    rules.check_pool_overlaps(p, all_ranges)
-
-    profiles: list[tuple[int, BfdProfile]] = []
-    for index, wprof in wire.bfd_profiles:
-        prof = convert.convert_bfd_profile(p, index, wprof)
-        if prof is not None:
-            profiles.append((index, prof))
-    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
-
-    known_profiles = {prof.name for _, prof in profiles} | wire.names_seen.get("bfd-profiles", set())
-    peers: list[tuple[int, Peer]] = []
-    for index, wpeer in wire.peers:
-        peer = convert.convert_peer(p, index, wpeer, known_profiles)
-        if peer is not None:
-            peers.append((index, peer))
-    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
-
+    aliases = build.build_communities(p, wire.bgp_communities, wire.names_seen.get("bgp-communities", set()))
+    pools = _pools(p, wire, aliases)
+    profiles = _bfd_profiles(p, wire)
+    known_profiles = {prof.name for prof in profiles} | wire.names_seen.get("bfd-profiles", set())
+    peers = _peers(p, wire, known_profiles)
     cip = None
     if wire.cluster_ip_advertisement is not None:
-        cip = convert.convert_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
-    l2 = convert.convert_l2(p, wire.l2) if wire.l2 is not None else None
+        cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases)
+    l2 = build.build_l2(p, wire.l2) if wire.l2 is not None else None
 
     if p.errors and isinstance(raw, dict):
         p.errors.sort(key=_document_order(raw))
@@ -151,14 +126,46 @@ def _validate(raw: Any) -> ParseResult:
     for warning in p.warnings:
         log.warning("config: %s", warning)
     config = Config(
-        pools=tuple(pool for _, pool in pools),
-        peers=tuple(peer for _, peer in peers),
-        bgp_communities=tuple(aliases.items()),
-        bfd_profiles=tuple(prof for _, prof in profiles),
+        pools=pools,
+        peers=peers,
+        bgp_communities=tuple(aliases.defined.items()),
+        bfd_profiles=profiles,
         cluster_ip_advertisement=cip,
         **({"l2": l2} if l2 is not None else {}),
     )
     return ParseResult(config, tuple(p.warnings))
+
+
+def _pools(p: Problems, wire: Decoded, aliases: build.Aliases) -> tuple[AddressPool, ...]:
+    """The pools that build; names and overlaps checked across all of them."""
+    pools: list[AddressPool] = []
+    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
+    for index, wpool in wire.pools:
+        ranges = build.pool_ranges(p, index, wpool)
+        all_ranges.append((index, wpool.name or f"#{index}", ranges))
+        pool = build.build_pool(p, index, wpool, ranges, aliases)
+        if pool is not None:
+            pools.append(pool)
+    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
+    rules.check_pool_overlaps(p, all_ranges)
+    return tuple(pools)
+
+
+def _bfd_profiles(p: Problems, wire: Decoded) -> tuple[BfdProfile, ...]:
+    profiles = [build.build_bfd_profile(p, index, wprof) for index, wprof in wire.bfd_profiles]
+    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
+    return tuple(prof for prof in profiles if prof is not None)
+
+
+def _peers(p: Problems, wire: Decoded, known_profiles: set[str]) -> tuple[Peer, ...]:
+    """The peers that build; duplicates checked among those decoded without dropping a field."""
+    peers: list[tuple[int, Peer]] = []
+    for index, wpeer in wire.peers:
+        peer = build.build_peer(p, index, wpeer, known_profiles)
+        if peer is not None:
+            peers.append((index, peer))
+    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
+    return tuple(peer for _, peer in peers)
 
 
 def _document_order(raw: dict[Any, Any]) -> Callable[[str], tuple[int, int]]:

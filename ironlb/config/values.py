@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from ironlb.config.model import AddressRange, Community, IPAddress, IPNetwork
@@ -198,12 +199,14 @@ def parse_community_literal(text: str) -> Community:
     raise ValueError(f"invalid community {text!r}: expected A:B (16-bit halves), A:B:C (large) or a name")
 
 
-def parse_community(text: str, aliases: dict[str, Community]) -> Community:
-    """A community in an advertisement: an alias from ``bgp-communities`` first, else a literal."""
+def parse_community(
+    text: str, aliases: Mapping[str, Community], *, defined_in: str = "bgp-communities"
+) -> Community:
+    """A community in an advertisement: an alias first (defined in ``defined_in``), else a literal."""
     if text in aliases:
         return aliases[text]
     if ":" not in text and text not in WELL_KNOWN_COMMUNITIES:
-        raise ValueError(f"unknown community alias {text!r} (not in bgp-communities, not a well-known name)")
+        raise ValueError(f"unknown community alias {text!r} (not in {defined_in}, not a well-known name)")
     return parse_community_literal(text)
 
 

@@ -2,10 +2,11 @@
 
 It wires the pieces together and owns the imperative loops:
 
-- ``apply`` (from the speaker core): decide routes (:func:`ironlb.announce.bgp.decide`),
-  render the ExaBGP config for the selected peers; when the config text changed,
-  write it and ``reload`` (ExaBGP resets only the sessions whose definition
-  changed); hand the desired routes to the driver.
+- ``apply`` (from the speaker core): decide sessions and routes
+  (:func:`ironlb.announce.bgp.decide`), render the ExaBGP config from the
+  decision's sessions; when the config text changed, write it and ``reload``
+  (ExaBGP resets only the sessions whose definition changed); hand the desired
+  routes to the driver.
 - supervision: ExaBGP runs as a child; when it exits, or stops acknowledging
   commands (or the periodic ``#`` probe), it is killed and started again with
   exponential backoff (tenacity), and the driver replays the whole desired state
@@ -40,7 +41,8 @@ from pathlib import Path
 
 import tenacity
 
-from ironlb.announce.bgp import BgpDecision, decide, keepalive_warnings, peer_id
+from ironlb.announce.bgp import BgpDecision, decide
+from ironlb.announce.bgp_sessions import keepalive_warnings, peer_id
 from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtocol
 from ironlb.config.model import Peer
 from speaker.bgp import metrics
@@ -150,10 +152,7 @@ class BgpAnnouncer:
 
     # ---- decisions in, config out -----------------------------------------------------------------
 
-    def _neighbors(self, inputs: AnnounceInputs, decision: BgpDecision) -> list[NeighborSettings]:
-        node = inputs.nodes.get(inputs.node)
-        if node is None:
-            return []
+    def _neighbors(self, decision: BgpDecision) -> list[NeighborSettings]:
         out: list[NeighborSettings] = []
         for pr in decision.peers:
             if pr.unusable is not None:
@@ -161,8 +160,7 @@ class BgpAnnouncer:
             try:
                 out.append(
                     neighbor_settings(
-                        pr.peer,
-                        node,
+                        pr.session,
                         password=read_password(self.password_dir, pr.peer),
                         graceful_restart=self.graceful_restart or None,
                     )
@@ -178,7 +176,7 @@ class BgpAnnouncer:
         decision = decide(inputs)
         self._report(decision.problems, keepalive_warnings(inputs.config))
         self.driver.track_sessions(pr.peer_id for pr in decision.peers)
-        neighbors = self._neighbors(inputs, decision)
+        neighbors = self._neighbors(decision)
         usable = {str(n.peer_address) for n in neighbors}
         text = render_config(neighbors, self._relay_command())
         if text != self._config_text:

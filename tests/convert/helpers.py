@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from ironlb.config.model import Protocol
-from ironlb.convert import Conversion, convert, manifests_from_text
+from ironlb.metallb import Conversion, convert, manifests_from_text
 
 API = {"BGPPeer": "metallb.io/v1beta2"}
 

@@ -10,7 +10,7 @@ import pytest
 from ironlb.config import parse_config
 from ironlb.config.model import BfdProfile, BgpAdvertisement, Community, NodeSelector, SelectorRequirement
 from ironlb.config.render import render_config
-from ironlb.convert import convert, manifests_from_text
+from ironlb.metallb import convert, manifests_from_text
 
 from .helpers import address_pool, bgp, l2, lines, obj, peer, pool, run, text
 
@@ -593,7 +593,8 @@ def test_graceful_restart_and_disable_mp_are_only_notes() -> None:
         ),
         ({"holdTime": "2s"}, "spec.holdTime: invalid hold time"),
         ({"routerID": "2001:db8::1"}, "spec.routerID: router ID '2001:db8::1' must be an IPv4 address"),
-        ({"myASN": 0}, "spec.myASN: 0 is out of range"),
+        ({"myASN": 0}, "spec.myASN: local ASN must not be 0"),  # the message a ConfigMap gets
+        ({"myASN": 2**32}, "spec.myASN: 4294967296 is out of range (1..4294967295)"),
         ({"peerASN": None}, "spec.peerASN: required field is missing"),
         ({"peerAddress": None}, "spec.peerAddress: required field is missing"),
         ({"peerPort": "179"}, "spec.peerPort: expected an integer, got string '179'"),
@@ -601,7 +602,7 @@ def test_graceful_restart_and_disable_mp_are_only_notes() -> None:
         ({"interface": "eth0"}, "mutually exclusive"),
         (
             {"peerASN": 64513, "ebgpMultiHop": True},
-            "BGPPeer/p: spec.ebgpMultiHop: ebgp-multihop is only for eBGP",
+            "BGPPeer/p: spec.ebgpMultiHop: ebgpMultiHop is only for eBGP peers (myASN equals peerASN)",
         ),
     ],
 )

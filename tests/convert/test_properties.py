@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from ironlb.config import parse_config
 from ironlb.config.render import render_config
-from ironlb.convert import Conversion, convert, manifests_from_text
-from ironlb.convert.crds import SPECS
+from ironlb.metallb import Conversion, convert, manifests_from_text
+from ironlb.metallb.crds import SPECS
 
 from .helpers import address_pool, bgp, l2, obj, peer, pool
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from ironlb.config import ConfigError, parse_config
 from ironlb.config.model import Config
 from ironlb.config.render import render_config
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
+from ironlb.metallb.crds import field_name
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
 
 
 @dataclass(frozen=True)
@@ -33,27 +34,6 @@ class Sources:
     """Where an advertisement is a field of its source (an AddressPool's ``spec.bgpAdvertisements[i]``)."""
 
 
-_FIELDS = {
-    "addresses": "spec.addresses",
-    "auto-assign": "spec.autoAssign",
-    "avoid-buggy-ips": "spec.avoidBuggyIPs",
-    "aggregation-length": "spec.aggregationLength",
-    "aggregation-length-v6": "spec.aggregationLengthV6",
-    "localpref": "spec.localPref",
-    "communities": "spec.communities",
-    "my-asn": "spec.myASN",
-    "peer-asn": "spec.peerASN",
-    "peer-address": "spec.peerAddress",
-    "peer-port": "spec.peerPort",
-    "hold-time": "spec.holdTime",
-    "keepalive-time": "spec.keepaliveTime",
-    "router-id": "spec.routerID",
-    "source-address": "spec.sourceAddress",
-    "node-selectors": "spec.nodeSelectors",
-    "bfd-profile": "spec.bfdProfile",
-    "ebgp-multihop": "spec.ebgpMultiHop",
-    "name": "metadata.name",
-}
 _PATH = re.compile(r"(address-pools|peers|bfd-profiles)\[(\d+)\](?:\.bgp-advertisements\[(\d+)\])?\.?([^:]*)")
 _REF = re.compile(r"(address-pools|peers)\[(\d+)\]")
 
@@ -78,7 +58,7 @@ def round_trip(r: Report, config: Config, sources: Sources) -> bool:
                     where = sources.ads[index, int(ad)]
                     base = sources.ad_fields.get((index, int(ad)), base)
                 key, sep, tail = rest.partition("[")
-                spot = _FIELDS.get(key, f"spec.{key}" if key else "") + (sep + tail if sep else "")
+                spot = _crd_field(key) + (sep + tail if sep else "")
                 if base != "spec":  # spec.aggregationLength -> spec.bgpAdvertisements[1].aggregationLength
                     spot = base + spot.removeprefix("spec")
             r.add("error", where, spot, _REF.sub(lambda mm: _ref(mm, sources), message))
@@ -93,6 +73,13 @@ def round_trip(r: Report, config: Config, sources: Sources) -> bool:
         )
         return False
     return True
+
+
+def _crd_field(key: str) -> str:
+    """A legacy-format field (``peer-asn``) as the CRD field it came from (``spec.peerASN``)."""
+    if key == "name":
+        return "metadata.name"
+    return f"spec.{field_name(key.replace('-', '_'))}" if key else ""
 
 
 def _ref(m: re.Match[str], sources: Sources) -> str:

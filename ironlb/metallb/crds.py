@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ironlb.config.decode import type_mismatch
 from ironlb.config.wire import Bool, Int, Text
-from ironlb.convert.findings import Source
+from ironlb.metallb.findings import Source
 
 GROUP = "metallb.io"
 
@@ -215,6 +215,25 @@ def unknown_fields(model: BaseModel, base: str) -> list[str]:
                 if isinstance(item, BaseModel):
                     out.extend(unknown_fields(item, join(path, i)))
     return out
+
+
+_SPELLED = {
+    "my_asn": "myASN",
+    "peer_asn": "peerASN",
+    "dynamic_asn": "dynamicASN",
+    "router_id": "routerID",
+    "ebgp_multihop": "ebgpMultiHop",
+    "avoid_buggy_ips": "avoidBuggyIPs",
+    "localpref": "localPref",
+}
+
+
+def field_name(name: str) -> str:
+    """A field of ironlb's domain model as MetalLB's CRDs spell it: ``hold_time`` is ``holdTime``."""
+    if name in _SPELLED:
+        return _SPELLED[name]
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
 
 def join(base: str, *parts: str | int) -> str:

@@ -1,4 +1,4 @@
-"""MetalLB ``IPAddressPool`` and deprecated ``AddressPool`` objects → pools, for ``ironlb.convert.mapping``.
+"""MetalLB ``IPAddressPool`` and deprecated ``AddressPool`` objects → pools, for ``ironlb.metallb.mapping``.
 
 Both kinds become ironlb address pools and are read the same way (addresses,
 ``autoAssign``, ``avoidBuggyIPs``, MetalLB's defaults). They differ in where
@@ -14,14 +14,18 @@ where objects are decoded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ironlb.config import values as v
+from ironlb.config import fields
+from ironlb.config.fields import AdvertisementFields
 from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol
-from ironlb.convert import crds
-from ironlb.convert.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj
-from ironlb.convert.findings import Source
-from ironlb.convert.report import Report
+from ironlb.metallb import crds
+from ironlb.metallb.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj, field_name
+from ironlb.metallb.findings import Source
+from ironlb.metallb.report import Report
+
+COMMUNITY_OBJECTS = "any Community object of the input"
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,11 @@ def address_pools(
         ranges = _ranges(r, obj.source, spec.addresses)
         ok = ranges is not None
         protocol: Protocol | None = None
-        if not spec.protocol:
-            r.add("error", obj.source, "spec.protocol", "required field is missing (layer2 or bgp)")
+        try:
+            protocol = fields.protocol(spec.protocol)
+        except ValueError as exc:
+            r.add("error", obj.source, "spec.protocol", str(exc))
             ok = False
-        elif spec.protocol not in ("layer2", "bgp"):
-            r.add("error", obj.source, "spec.protocol", f"unknown protocol {spec.protocol!r} (layer2 or bgp)")
-            ok = False
-        else:
-            protocol = "bgp" if spec.protocol == "bgp" else "layer2"
         ads: list[tuple[str, BgpAdvertisement]] = []
         if spec.bgp_advertisements and protocol == "layer2":
             r.add(
@@ -90,7 +91,7 @@ def address_pools(
         elif protocol == "bgp":
             for i, item in enumerate(spec.bgp_advertisements or ()):
                 base = crds.join("spec.bgpAdvertisements", i)
-                ad = bgp_advertisement(r, obj.source, base, item, aliases)
+                ad = bgp_advertisement(r, obj.source, base, item, aliases, ranges or ())
                 if ad is None:
                     ok = False
                 else:
@@ -107,28 +108,9 @@ def address_pools(
 
 def _ranges(r: Report, source: Source, addresses: list[str] | None) -> tuple[AddressRange, ...] | None:
     """A pool's ``spec.addresses``, or ``None`` when any entry is wrong (each reported)."""
-    ranges = []
-    ok = True
-    if not addresses:
-        r.add("error", source, "spec.addresses", "a pool needs at least one CIDR or range")
-        ok = False
-    for i, text in enumerate(addresses or ()):
-        path = crds.join("spec.addresses", i)
-        try:
-            rng, masked = v.parse_address_entry(text)
-        except ValueError as exc:
-            r.add("error", source, path, str(exc))
-            ok = False
-            continue
-        if masked:
-            r.add(
-                "warning",
-                source,
-                path,
-                f"{text!r} has host bits set; using {next(rng.networks())} (as MetalLB does)",
-            )
-        ranges.append(rng)
-    return tuple(ranges) if ok else None
+    ranges, problems = fields.address_ranges(addresses, field_name)
+    r.problems(source, "spec", problems)
+    return None if any(not p.warning for p in problems) else ranges
 
 
 def _service_allocation(r: Report, source: Source, sa: crds.ServiceAllocation | None) -> None:
@@ -164,26 +146,25 @@ def _service_allocation(r: Report, source: Source, sa: crds.ServiceAllocation | 
 
 
 def bgp_advertisement(
-    r: Report, source: Source, base: str, spec: BgpAttributes, aliases: dict[str, tuple[Community, Source]]
+    r: Report,
+    source: Source,
+    base: str,
+    spec: BgpAttributes,
+    aliases: dict[str, tuple[Community, Source]],
+    ranges: Sequence[AddressRange] = (),
 ) -> BgpAdvertisement | None:
-    """A BGPAdvertisement's attributes (``base``: ``spec``), or an AddressPool's ``bgpAdvertisements[i]``."""
-    communities: list[Community] = []
-    ok = True
-    for i, text in enumerate(spec.communities or ()):
-        try:
-            c = aliases[text][0] if text in aliases else v.parse_community_literal(text)
-        except ValueError as exc:
-            path = crds.join(base, "communities", i)
-            r.add("error", source, path, f"{exc} (nor a Community alias in the input)")
-            ok = False
-            continue
-        if c not in communities:
-            communities.append(c)
-    if not ok:
-        return None
-    return BgpAdvertisement(
-        aggregation_length=32 if spec.aggregation_length is None else spec.aggregation_length,
-        aggregation_length_v6=128 if spec.aggregation_length_v6 is None else spec.aggregation_length_v6,
+    """A BGPAdvertisement's attributes (``base``: ``spec``), or an AddressPool's ``bgpAdvertisements[i]``.
+
+    ``ranges``: the pool's addresses when known (an AddressPool's own), for the aggregation
+    lengths; a BGPAdvertisement's pools are checked by the round trip.
+    """
+    raw = AdvertisementFields(
+        aggregation_length=spec.aggregation_length,
+        aggregation_length_v6=spec.aggregation_length_v6,
         localpref=spec.local_pref or None,  # MetalLB: 0 (omitempty) means "not set"
-        communities=tuple(communities),
+        communities=spec.communities,
     )
+    known = {name: community for name, (community, _) in aliases.items()}
+    ad, problems = fields.advertisement(raw, ranges, known, field_name, defined_in=COMMUNITY_OBJECTS)
+    r.problems(source, base, problems)
+    return ad

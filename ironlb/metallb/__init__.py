@@ -7,16 +7,18 @@ ConfigMap format. This package maps the former onto the latter as a
 domain :class:`~ironlb.config.model.Config`, with a finding (source, field,
 what ironlb does instead) for everything that cannot be carried over.
 
-Pure: ``documents`` turns text into objects, ``crds`` decodes them, ``mapping``
-(with ``pools``, ``selectors`` and ``peers``) builds the config; ``ironlb.cli.convert``
-reads files (or standard input) and prints.
+Pure: ``documents`` turns text into objects, ``decoding`` sorts them by kind and
+decodes each with its model from ``crds``, ``mapping``
+(with ``pools``, ``profiles`` and ``peers``) builds the config, checking values
+with the field rules every input shares (``ironlb.config.fields``);
+``ironlb.cli.convert`` reads files (or standard input) and prints.
 """
 
 from __future__ import annotations
 
-from ironlb.convert.documents import Manifest, manifests_from_text
-from ironlb.convert.findings import Finding, Origin, Severity, Source
-from ironlb.convert.mapping import Conversion, convert
+from ironlb.metallb.documents import Manifest, manifests_from_text
+from ironlb.metallb.findings import Finding, Origin, Severity, Source
+from ironlb.metallb.mapping import Conversion, convert
 
 __all__ = [
     "Conversion",

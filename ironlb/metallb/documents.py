@@ -17,7 +17,7 @@ from typing import Any
 
 from ironlb.cluster.manifests import iter_objects
 from ironlb.config.yamlload import YamlError, load_documents
-from ironlb.convert.findings import Finding, Origin
+from ironlb.metallb.findings import Finding, Origin
 
 
 @dataclass(frozen=True)
