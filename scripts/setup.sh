@@ -15,11 +15,18 @@ done
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 
 if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # apt needs root: as root run it directly (a minimal Debian has no sudo), otherwise through sudo.
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      echo "setup: installing Debian packages (${missing[*]}) needs root; run this as root, or install sudo" >&2
+      exit 1
+    fi
+    SUDO=(sudo)
+  fi
   echo "setup: installing Debian packages: ${missing[*]}"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3}
@@ -30,7 +37,10 @@ fi
 stamp=.venv/.ironlb-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing ironlb and its test extras into .venv"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[test]'
+  # setuptools >= 77 reads project.license as an SPDX string (tests/install builds with this one)
+  .venv/bin/pip install -q --upgrade pip 'setuptools>=77'
+  # setuptools reports every editable install with an information block ("Editable installation.",
+  # not a deprecation or an error); filtered here so that a clean install prints nothing.
+  PYTHONWARNINGS="ignore:Editable installation" .venv/bin/pip install -q -e '.[test]'
   touch "$stamp"
 fi
