@@ -44,3 +44,20 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   PYTHONWARNINGS="ignore:Editable installation" .venv/bin/pip install -q -e '.[test]'
   touch "$stamp"
 fi
+
+# Debian 12's kubectl 1.20 (kustomize v2), unpacked, not installed (it would replace a newer kubectl):
+# tests/install renders config/bfd-kubectl-1.20 with it. Best effort, tried once per .venv: that test
+# is skipped where apt cannot fetch it.
+OLD_KUBECTL=.venv/opt/kubectl-1.20/kubectl
+if [ ! -e "$OLD_KUBECTL" ] && [ ! -e "$OLD_KUBECTL.unavailable" ] && command -v dpkg-deb >/dev/null; then
+  tmp=$(mktemp -d)
+  mkdir -p "$(dirname "$OLD_KUBECTL")"
+  if (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root kubernetes-client) >/dev/null 2>&1 \
+    && dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$tmp/x" \
+    && "$tmp/x/usr/bin/kubectl" version --client -o json 2>/dev/null | grep -q '"minor": "20"'; then
+    mv "$tmp/x/usr/bin/kubectl" "$OLD_KUBECTL"
+  else
+    touch "$OLD_KUBECTL.unavailable"
+  fi
+  rm -rf "$tmp"
+fi
