@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(frr bird2 iproute2 iputils-arping iputils-ping ndisc6 tcpdump libpcap0.8 procps python3-venv curl openssl util-linux)
+APT_PACKAGES=(frr bird2 iproute2 iputils-arping iputils-ping ndisc6 tcpdump libpcap0.8 procps python3-venv curl openssl util-linux make)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
