@@ -4,8 +4,9 @@ FILE is a ConfigMap manifest (``data.config``) or a bare config document; ``-``
 reads standard input. Exit codes: 0 valid (a short summary on stdout, warnings on
 stderr: what the config parser noticed and what the BGP backend cannot honour, such
 as a ``keepalive-time`` ExaBGP has no setting for), 1 invalid (every error on
-stderr, one per line, each naming its path), 2 usage error (including a file that
-cannot be read).
+stderr, one per line, each naming its path; or one sentence for a file that is not
+UTF-8 text, or that holds other Kubernetes objects, naming the command that takes
+them), 2 usage error (including a file that cannot be read).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other 
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
 
 
 def register(subparsers: Any) -> None:
