@@ -1,7 +1,14 @@
 """Entry point of the ``ironlb`` command: one subcommand per module in this package.
 
 Exit codes follow the contract in ARCHITECTURE.md: 0 success, 1 the input is
-wrong (errors on stderr), 2 usage error (argparse's own convention).
+wrong (errors on stderr), 2 usage error (argparse's own convention); ``plan``
+adds 3 (valid input, but some Service gets no IP).
+
+Start-up time matters for a command run by hand and in scripts (the demo calls it
+dozens of times): the subcommand modules import only the standard library at
+the top and load the config parser, the planner or the lab machinery when their
+command runs. A test keeps ``--help``, ``validate`` and ``plan`` from importing the
+Kubernetes client, scapy, pyroute2, ExaBGP or prometheus_client.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ironlb.cli import convert, lab, plan, validate
 
@@ -17,11 +25,25 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: like argparse's, but reads the version only when asked (importlib.metadata)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from ironlb.version import version_line
+
+        print(version_line(parser.prog))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ironlb",
         description="ironlb: bare-metal LoadBalancer provider for Kubernetes.",
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (validate, plan, lab, convert):
         module.register(subparsers)

@@ -22,6 +22,7 @@ import yaml
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import STATUS_DIRNAME, StatusDir, StatusRecord, apply_overlays, records_digest
 from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
+from ironlb.textfile import NotText, read_text
 
 DEFAULT_NAMESPACE = "ironlb-system"
 DEFAULT_CONFIGMAP = "ironlb"
@@ -98,9 +99,11 @@ class ManifestSource:
         digest = hashlib.sha256()
         for path in manifest_files(self.paths):
             try:
-                text = path.read_text()
+                text = read_text(path)
             except OSError as exc:
                 raise ClusterSourceUnavailable(f"{path}: cannot read: {exc.strerror}") from exc
+            except NotText as exc:
+                raise ClusterSourceUnavailable(str(exc)) from exc
             digest.update(str(path).encode() + b"\0" + text.encode() + b"\0")
             for obj in load_objects(text, str(path)):
                 kind = obj.get("kind")

@@ -5,8 +5,10 @@ Public API:
 - ``parse_config(text)`` -- a ConfigMap manifest (``data.config``) or a bare config
   document to a validated :class:`~ironlb.config.model.Config`;
 - ``config_from_configmap(cm, key="config")`` -- the same from a ConfigMap dict;
-- ``parse_config_report(text)`` -- the same plus warnings (e.g. a CIDR whose host
-  bits were masked, as MetalLB silently does);
+  these two log the warnings (e.g. a CIDR whose host bits were masked, as MetalLB
+  silently does);
+- ``parse_config_report(text)``, ``configmap_report(cm)`` -- the same, returning the
+  warnings instead of logging them (the CLI prints them);
 - ``ConfigError`` -- raised with *every* problem, each ``"path: message"``.
 
 Modules: ``yamlload`` (YAML read like MetalLB's yaml.v2) → ``wire`` + ``decode``
@@ -33,7 +35,13 @@ from ironlb.config.model import (
     Peer,
     SelectorRequirement,
 )
-from ironlb.config.parse import ParseResult, config_from_configmap, parse_config, parse_config_report
+from ironlb.config.parse import (
+    ParseResult,
+    config_from_configmap,
+    configmap_report,
+    parse_config,
+    parse_config_report,
+)
 
 __all__ = [
     "AddressPool",
@@ -50,6 +58,7 @@ __all__ = [
     "Peer",
     "SelectorRequirement",
     "config_from_configmap",
+    "configmap_report",
     "parse_config",
     "parse_config_report",
 ]

@@ -43,17 +43,33 @@ def parse_config(text: str) -> Config:
     """Parse a ConfigMap manifest (``data.config``) or a bare config document.
 
     Raises :class:`ConfigError` carrying every problem, each ``"path: message"``.
+    Warnings are logged (the ``*_report`` functions return them instead).
     """
-    return parse_config_report(text).config
+    return _logged(parse_config_report(text))
 
 
 def config_from_configmap(cm: ConfigMap, key: str = "config") -> Config:
-    """Parse the config held in ``cm["data"][key]``; :class:`ConfigError` if it is missing or invalid."""
-    return _from_configmap(cm, key, None, 0).config
+    """Parse the config held in ``cm["data"][key]``; :class:`ConfigError` if it is missing or invalid.
+
+    Warnings are logged, as the programs want them; :func:`configmap_report` returns them instead.
+    """
+    return _logged(configmap_report(cm, key))
+
+
+def configmap_report(cm: ConfigMap, key: str = "config") -> ParseResult:
+    """Like :func:`config_from_configmap`, returning the warnings instead of logging them."""
+    return _from_configmap(cm, key, None, 0)
+
+
+def _logged(result: ParseResult) -> Config:
+    for warning in result.warnings:
+        log.warning("config: %s", warning)
+    return result.config
 
 
 def parse_config_report(text: str, key: str = "config") -> ParseResult:
-    """Like :func:`parse_config`, also returning warnings (``ironlb validate`` prints them)."""
+    """Like :func:`parse_config`, returning the warnings instead of logging them (``ironlb validate``
+    prints them: logging them too would show each twice)."""
     try:
         docs = load_documents(text)
     except YamlError as exc:
@@ -123,8 +139,6 @@ def _validate(raw: Any) -> ParseResult:
     if p.errors and isinstance(raw, dict):
         p.errors.sort(key=_document_order(raw))
     p.raise_if_any()
-    for warning in p.warnings:
-        log.warning("config: %s", warning)
     config = Config(
         pools=pools,
         peers=peers,

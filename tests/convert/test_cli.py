@@ -19,7 +19,7 @@ from .helpers import address_pool, bgp, l2, peer, pool, text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "samples" / "metallb-crds"
-SERVICES = ROOT / "config" / "samples" / "services"
+SERVICES = ROOT / "config" / "samples" / "services" / "layer2"  # the layer-2 sample's Services fit it too
 
 
 def convert(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -173,7 +173,7 @@ def test_stdin_with_files_names_each_source(tmp_path: Path) -> None:
         "<stdin>:doc#1 IPAddressPool/x" in err
     )
     code, out, err = convert_stdin(b"\xff\xfe\x00garbage", "-")
-    assert (code, out) == (2, "") and "cannot read standard input" in err
+    assert (code, out) == (1, "") and "standard input is not a text file" in err  # wrong input, not usage
 
 
 def test_stdin_only_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,7 +229,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe\x00garbage")
     code, _, err = convert(capsys, str(bad))
-    assert code == 2 and "cannot read" in err
+    assert code == 1 and "bad.yaml is not a text file" in err  # wrong input (exit 1), not usage
     with pytest.raises(SystemExit) as exc:
         main(["convert", "--prefer", "l3", str(SAMPLE)])
     assert exc.value.code == 2
