@@ -38,9 +38,7 @@ def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | Non
     services = tuple(allocate_all(config, snapshot.services, lb_class))
     assigned = {(f"{s.namespace}/{s.name}" if s.namespace else s.name): tuple(s.ips) for s in services}
     inputs = build_inputs("", config, snapshot, (), lb_class=lb_class)
-    return Plan(
-        services=services, layer2=planned_layer2(inputs, assigned), bgp=planned_bgp(inputs, assigned)
-    )
+    return Plan(services=services, layer2=planned_layer2(inputs, assigned), bgp=planned_bgp(inputs, assigned))
 
 
 def layer2_json(d: IPDecision) -> dict[str, Any]:

@@ -125,8 +125,6 @@ def test_sigterm_hands_over_at_once_not_at_the_standby_retry(env: Env) -> None:
 HANG = {"lease_duration": 3.0, "renew_deadline": 1.0, "retry_period": 0.2}
 
 
-
-
 def status_patches(env: Env, user: str) -> list[Any]:
     return [
         r

@@ -1,8 +1,9 @@
 """The API server's audit log, read back: one ``AuditRecord`` per request.
 
 The control plane logs every request at Metadata level (user, verb, resource, response
-code, User-Agent), so a test can tell which program asked what, and in which order,
-without any cooperation from the program.
+code, User-Agent), and a Service status write with its body, so a test can tell which
+program asked what, in which order, and which addresses were ever written, without any
+cooperation from the program.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
+# What each status write asked for (the body): tests read the history of status.loadBalancer.
+- level: Request
+  verbs: [patch, update]
+  resources:
+  - group: ""
+    resources: [services/status]
 - level: Metadata
 """
 
@@ -44,6 +51,7 @@ class AuditRecord:
     at: float  # epoch seconds the request was received
     done: float  # epoch seconds of the recorded stage
     uri: str
+    body: dict[str, Any] | None = None  # the request body, for Service status writes only
 
     @property
     def rbac_resource(self) -> str:
@@ -70,6 +78,7 @@ def _record(event: Mapping[str, Any]) -> AuditRecord:
         at=_epoch(str(event["requestReceivedTimestamp"])),
         done=_epoch(str(event["stageTimestamp"])),
         uri=str(event.get("requestURI") or ""),
+        body=event.get("requestObject"),
     )
 
 

@@ -305,6 +305,8 @@ class ControlPlane:
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
             "--profiling=false",
+            # Open watches end within this on SIGTERM; without it a restart waits 15 s for them.
+            "--shutdown-watch-termination-grace-period=2s",
         ]
         if self._audit_enabled:
             argv += [

@@ -144,6 +144,22 @@ class Kube:
             cluster_role=cluster_role,
         )
 
+    def grant(
+        self, service_account: str, rules: list[dict[str, Any]], *, namespace: str | None = None
+    ) -> str:
+        """Create the ServiceAccount, a ClusterRole of exactly ``rules`` and its binding; returns the
+        role's name (``set_rules`` changes it). Returns once the grant is in effect."""
+        ns = namespace or self.ns
+        role = f"{ns}.{service_account}"
+        self.cp.service_account(ns, service_account)
+        self.rbac.create_cluster_role({"metadata": {"name": role}, "rules": rules})
+        self.cp.bind_cluster_role(ns, service_account, role)
+        return role
+
+    def set_rules(self, role: str, rules: list[dict[str, Any]]) -> None:
+        """Change a ClusterRole's rules (the API server's authorizer follows within a moment)."""
+        self.rbac.patch_cluster_role(role, {"rules": rules})
+
     def audit(self, user: str | None = None) -> list[AuditRecord]:
         """This test's requests (received since it started), optionally of one user."""
         return self.cp.audit(user=user, since=self.started)
