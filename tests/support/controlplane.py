@@ -15,16 +15,18 @@ Use::
         kc = cp.kubeconfig_for(ns, "controller", cluster_role="cluster-admin")  # TokenRequest
         ... run a program with --kubeconfig kc ...
         cp.audit(user=f"system:serviceaccount:{ns}:controller")  # what it asked, from the audit log
-        cp.restart_apiserver()                       # etcd keeps the data; watches must resume
-        cp.compact()                                 # etcd forgets history: old resourceVersions 410
+        cp.restart_apiserver()                       # etcd keeps the data; watches from before: 410
+        cp.compact()                                 # etcd forgets its history too
 
-What the API server runs with: ``--authorization-mode=RBAC`` (a ServiceAccount without a
-grant gets 403), a ServiceAccount issuer and signing key (TokenRequest works; the
-``default`` ServiceAccount of a new namespace is *not* created, no controller-manager
-runs), a static token file (``add_static_token``, read at each start, for credentials
-that become valid later), and an audit log of every request at Metadata level (user,
-verb, resource, code, User-Agent), read back with ``audit``. Its serving certificate
-names 127.0.0.1 only (not ``localhost``, so a wrong server name can be tested).
+What the API server runs with: dual-stack Service CIDRs (IPv4 first), ``--authorization-mode=RBAC``
+(a ServiceAccount without a grant gets 403), a ServiceAccount issuer and signing key
+(TokenRequest works; the ``default`` ServiceAccount of a new namespace is *not* created, no
+controller-manager runs), a static token file (``add_static_token``, read at each start, for
+credentials that become valid or invalid later), and an audit log of every request at
+Metadata level (user, verb, resource, code, User-Agent; Service status writes with their
+body), read back with ``audit``. Its serving certificate names 127.0.0.1 only (not
+``localhost``, so a wrong server name can be tested). A restart takes a few seconds: open
+watches are given 2 s to end.
 
 Processes are children of this object: stopped by PID (SIGTERM, wait, SIGKILL, reap) by
 ``stop`` or ``__exit__``, and, started under ``setpriv --pdeathsig KILL``, killed by the
@@ -59,7 +61,7 @@ from tests.support.pki import TestCA, write_key_pair
 
 ASSETS_ENV = "KUBEBUILDER_ASSETS"
 BINARIES = ("kube-apiserver", "etcd")
-SERVICE_CIDR = "10.96.0.0/12"
+SERVICE_CIDRS = "10.96.0.0/12,fd00:10:96::/112"  # dual-stack, IPv4 first
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 ADVERTISE = "10.254.254.254"  # published as the `kubernetes` Service endpoint; never dialled
 
@@ -300,7 +302,7 @@ class ControlPlane:
             f"--client-ca-file={pki / 'ca.crt'}",
             f"--token-auth-file={self.workdir / 'tokens.csv'}",
             "--authorization-mode=RBAC",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            f"--service-cluster-ip-range={SERVICE_CIDRS}",
             f"--service-account-issuer={ISSUER}",
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
@@ -346,8 +348,9 @@ class ControlPlane:
     def compact(self) -> int:
         """Compact etcd's history up to now (as kube-apiserver does every 5 minutes); returns the revision.
 
-        A watch or list from an older resourceVersion that the API server's watch cache does not
-        hold any more is answered ``410 Gone``."""
+        A running API server still serves watches from its watch cache; after a restart (a new
+        cache, started at the current revision) a watch or list from an older resourceVersion is
+        answered ``410 Gone`` either way, and with compaction etcd cannot serve it either."""
         head = self._etcd_call("/v3/kv/range", {"key": base64.b64encode(b"\0").decode(), "limit": 1})
         revision = int(head["header"]["revision"])
         self._etcd_call("/v3/kv/compaction", {"revision": str(revision), "physical": True})
@@ -511,6 +514,10 @@ class ControlPlane:
         """Accept ``token`` as ``user`` from the next (re)start of the API server on."""
         self._static_tokens[token] = (user, f"uid-{user}", tuple(groups))
         self._write_token_file()
+
+    def static_token(self, token: str) -> bool:
+        """Whether ``token`` is in the token file (accepted from the next start on, if not already)."""
+        return token in self._static_tokens
 
     def remove_static_token(self, token: str) -> None:
         """Reject ``token`` from the next (re)start of the API server on."""

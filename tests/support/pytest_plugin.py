@@ -29,6 +29,9 @@ from tests.support.audit import AuditRecord
 from tests.support.controlplane import ControlPlane, assets_problem
 
 MARKER = "kube_apiserver"
+STATIC_TOKEN = "ironlb-static-token-1"
+"""A token the session's API server accepts from its start (user ``ironlb-static``, system:masters):
+a credential a test can make the server reject (``remove_static_token``, restart) and accept again."""
 REQUIRE_ENV = "IRONLB_REQUIRE_KUBE_APISERVER"
 _ran: list[str] = []
 
@@ -73,6 +76,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     if problem is not None:
         pytest.skip(problem)
     cp = ControlPlane(workdir=tmp_path_factory.mktemp("controlplane"))
+    cp.add_static_token(STATIC_TOKEN, "ironlb-static", groups=["system:masters"])
     cp.start()
     try:
         yield cp
