@@ -26,7 +26,6 @@ from tests.waiting import returns_within
 from .conftest import POOLS, lb, wait_for
 
 NS = "ironlb-system"
-TOKENS = ("test", "ctl-a", "ctl-b")
 
 
 @dataclass
@@ -104,7 +103,7 @@ class DoubleEnv:
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[DoubleEnv]:
-    with KubeApiServer(bookmark_interval=0.5, tokens=dict.fromkeys(TOKENS)) as server:
+    with KubeApiServer(bookmark_interval=0.5) as server:
         api = make_api_client(str(server.write_kubeconfig(tmp_path / "kubeconfig-test", token="test")))
         e = DoubleEnv(server, tmp_path, api)
         e.core.create_namespace({"metadata": {"name": NS}})

@@ -385,7 +385,7 @@ HANG = {"lease_duration": 3.0, "renew_deadline": 1.0, "retry_period": 0.2}
 def pair(tmp_path: Path) -> Iterator[tuple[KubeApiServer, client.ApiClient, client.ApiClient]]:
     """The double (a call that hangs is what a real server cannot do on demand), telling two
     clients apart by their tokens ("a", "b"), so one can be hung."""
-    with KubeApiServer(bookmark_interval=0.2, tokens={"a": None, "b": None}) as server:
+    with KubeApiServer(bookmark_interval=0.2) as server:
         kc = server.write_kubeconfig(tmp_path / "kubeconfig", token="a")
         api_a = make_api_client(str(kc))
         api_b = client_with_token(api_a, "b")
