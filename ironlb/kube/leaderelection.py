@@ -6,14 +6,16 @@ failed for ``renew_deadline``); ``stop(release=True)`` gives the Lease up.
 
 The elector also watches its one Lease (an ``Informer`` on ``metadata.name=<lease>``,
 so resume and 410 relists are the informer's) and runs a round at once when the
-Lease is released, deleted or changes holder (``leader.wake_on``): a standby takes a
+Lease is released, deleted or acquired anew by someone else (``leader.wake_on``): a standby takes a
 released Lease within a round trip instead of at its next retry, and a leader that
 lost the Lease stops at once. A standby also schedules its next round for the moment
 the holder's Lease expires (``leader.next_round_in``). The retry-period polling stays
 as the fallback when the watch is down; the watch only moves rounds earlier, the
 decisions stay ``leader.decide``'s.
-The clocks are injectable and ``step()`` runs one round, so tests drive elections
-against the API double without sleeping.
+The Lease is this process's only when this process acquired it (``leader.is_mine``: the
+``acquireTime`` it wrote), so a second process under the same identity never renews or
+releases it. The clocks are injectable and ``step()`` runs one round, so tests drive
+elections against the real API server without sleeping.
 """
 
 from __future__ import annotations
