@@ -12,10 +12,11 @@ A 403 is called a problem only once it has persisted for ``confirm_after`` secon
 right after an API server starts, its RBAC cache may refuse a few requests it will allow a
 moment later, and telling a user to "grant it in rbac-controller.yaml" then is wrong.
 
-An outage (``access.outage``: the server cannot be reached, or answers 502/503/504) is one
-WARNING line when it starts, a reminder at most every ``repeat_every`` seconds, and one
-INFO line with its duration when any other answer arrives. It is not a problem a person
-must fix, so it does not make a program unready.
+An outage (``access.outage``: the server cannot be reached, or answers 502/503/504) that
+has lasted ``outage_after`` seconds (2 s: an API server shutting down answers a few 503s
+between good answers, which is no outage) is one WARNING line, a reminder at most every
+``repeat_every`` seconds, and one INFO line with its duration when any other answer
+arrives. It is not a problem a person must fix, so it does not make a program unready.
 
 A problem no request has hit for ``forget_after`` seconds is dropped: every retrying path
 hits it again well within that time (their backoff is capped at 30 s), so only a one-off
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 REPEAT_EVERY = 60.0
 FORGET_AFTER = 180.0
 CONFIRM_AFTER = 10.0
+OUTAGE_AFTER = 2.0
 
 
 @dataclass
@@ -67,6 +69,7 @@ class _Outage:
     last_logged: float
     detail: str
     failures: int = 1
+    reported: bool = False
 
 
 class ApiHealth:
@@ -78,12 +81,14 @@ class ApiHealth:
         repeat_every: float = REPEAT_EVERY,
         forget_after: float = FORGET_AFTER,
         confirm_after: float = CONFIRM_AFTER,
+        outage_after: float = OUTAGE_AFTER,
     ) -> None:
         self.identity = identity
         self._clock = clock
         self._repeat_every = repeat_every
         self._forget_after = forget_after
         self._confirm_after = confirm_after
+        self._outage_after = outage_after
         self._lock = threading.Lock()
         self._active: dict[tuple[str, ...], _Active] = {}
         self._outage: _Outage | None = None
@@ -146,22 +151,26 @@ class ApiHealth:
         with self._lock:
             o = self._outage
             if o is None:
-                self._outage = _Outage(now, now, detail)
-                line = (
-                    f"Kubernetes API server {server} cannot be reached ({detail}); retrying with backoff, "
-                    "keeping what is known and changing nothing meanwhile"
-                )
-            else:
-                o.failures += 1
-                o.detail = detail
-                if now - o.last_logged >= self._repeat_every:
-                    o.last_logged = now
+                o = self._outage = _Outage(now, now, detail, failures=0)
+            o.failures += 1
+            o.detail = detail
+            if not o.reported:
+                if now - o.first >= self._outage_after:
+                    o.reported, o.last_logged = True, now
                     line = (
-                        f"Kubernetes API server {server} still cannot be reached ({detail}): "
-                        f"{o.failures} failed requests over {now - o.first:.0f} s; retrying"
+                        f"Kubernetes API server {server} cannot be reached ({detail}); retrying with "
+                        "backoff, keeping what is known and changing nothing meanwhile"
                     )
+            elif now - o.last_logged >= self._repeat_every:
+                o.last_logged = now
+                line = (
+                    f"Kubernetes API server {server} still cannot be reached ({detail}): "
+                    f"{o.failures} failed requests over {now - o.first:.0f} s; retrying"
+                )
         if line is not None:
             log.warning(line, extra={"api_server": server, "cause": "unreachable"})
+        else:
+            log.debug("Kubernetes API server %s: %s", server, detail)
 
     def answered(self, request: RequestInfo, status: int) -> None:
         """An HTTP answer (any status) arrived: end the problems (and the outage) it shows resolved."""
@@ -175,7 +184,7 @@ class ApiHealth:
                 del self._active[a.problem.key]
             if self._outage is not None and status not in UNAVAILABLE:
                 back, self._outage = self._outage, None
-        if back is not None:
+        if back is not None and back.reported:
             log.info(
                 "Kubernetes API server %s is reachable again after %.0f s (%d failed requests)",
                 self.identity.server,
