@@ -56,9 +56,11 @@ from ironlb.kube.source import KubeClusterSource, ObjectRef
 from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
+from ironlb.probes import CannotListen
 
 log = logging.getLogger(__name__)
 
+PROGRAM = "ironlb-controller"
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
 
@@ -87,7 +89,9 @@ class Controller:
     def __init__(self, opts: ControllerOptions, *, api_client: Any = None) -> None:
         self.opts = opts
         self.api = (
-            api_client if api_client is not None else make_api_client(opts.kubeconfig, rbac_hint=RBAC_HINT)
+            api_client
+            if api_client is not None
+            else make_api_client(opts.kubeconfig, rbac_hint=RBAC_HINT, program=PROGRAM)
         )
         self.queue: WorkQueue[ObjectRef] = WorkQueue(backoff=tenacity_backoff(0.05, 10.0))
         self.source = KubeClusterSource(
@@ -100,7 +104,7 @@ class Controller:
         )
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
-            self.api, component="ironlb-controller", host=opts.identity, max_queue=100_000
+            self.api, component=PROGRAM, host=opts.instance or opts.identity, max_queue=100_000
         )
         self.elector: LeaderElector | None = None
         if opts.leader_elect:
@@ -518,7 +522,17 @@ class Controller:
 
 def run(opts: ControllerOptions, stop: threading.Event) -> int:
     """Run until ``stop`` is set; returns an exit code."""
-    controller = Controller(opts).start()
+    controller = Controller(opts)
+    try:
+        controller.start()
+    except CannotListen as exc:
+        log.error(
+            "%s for /metrics, /healthz and /readyz (--metrics-address, env IRONLB_METRICS_ADDRESS): "
+            "another process has it; choose a free one",
+            exc,
+        )
+        controller.api.close()
+        return 1
     try:
         while not stop.wait(1.0):
             if not controller.healthy():

@@ -12,6 +12,9 @@ how it judges itself:
 - ``readiness()`` returns None when ready, else why not: ``/readyz`` 503 with
   ``not ready: <reason>``. The kubelet only sees the 503, a person asking the port sees why.
 
+A port that cannot be opened raises ``CannotListen`` naming the address, which each
+program turns into one line naming its flag, and a non-zero exit.
+
 The server runs in a daemon thread, never in a program's event loop, so a stuck loop
 cannot hide behind a probe answered by that same loop.
 """
@@ -100,6 +103,18 @@ def _bind(host: str, port: int) -> _Server:
         return _Server(("0.0.0.0", port), _Handler)
 
 
+class CannotListen(OSError):
+    """The port cannot be opened (another process has it, or the host lacks the address)."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        where = f"[{host}]:{port}" if ":" in host else f"{host or '*'}:{port}"
+        super().__init__(cause.errno, f"cannot listen on {where}: {cause.strerror or cause}")
+        self.where = where
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class ProbeServer:
     """Serves ``/metrics``, ``/healthz`` and ``/readyz`` from a daemon thread.
 
@@ -115,7 +130,10 @@ class ProbeServer:
         liveness: Callable[[], str | None],
         readiness: Callable[[], str | None],
     ) -> None:
-        self._httpd = _bind(host, port)
+        try:
+            self._httpd = _bind(host, port)
+        except OSError as exc:
+            raise CannotListen(host, port, exc) from exc
         self._httpd.metrics = metrics
         self._httpd.liveness = liveness
         self._httpd.readiness = readiness

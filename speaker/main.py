@@ -31,7 +31,7 @@ from ironlb.announce.inputs import Announcement, build_inputs, node_info
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
 from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
-from ironlb.probes import ProbeServer
+from ironlb.probes import CannotListen, ProbeServer
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
 from speaker.bgp.backend import BgpAnnouncer
@@ -357,6 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("speaker starting on node %s", options.node)
     try:
         return asyncio.run(amain(options))
+    except CannotListen as exc:
+        log.error(
+            "%s for /metrics, /healthz and /readyz (--metrics-address, env IRONLB_METRICS_ADDRESS): "
+            "another process has it; choose a free one",
+            exc,
+        )
+        return 1
     except (OSError, ValueError) as exc:
         log.error("speaker failed: %s", exc)
         return 1

@@ -1,7 +1,8 @@
 """Command-line flags of ``ironlb-speaker``, each with an environment equivalent.
 
 Parsed with argparse at the edge into a frozen ``SpeakerOptions``; nothing
-else in the speaker reads ``sys.argv`` or the environment.
+else in the speaker reads ``sys.argv`` or the environment. A bad number or boolean in an
+environment variable is a usage error naming the variable (``ironlb.envflags``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
+from ironlb.envflags import boolean, from_env
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,13 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         default=e("IRONLB_MEMBERSHIP_KEY_FILE"),
         help="file holding the shared membership HMAC key (from a Secret)",
     )
-    p.add_argument("--membership-port", type=int, default=int(e("IRONLB_MEMBERSHIP_PORT", "7946") or 7946))
+    p.add_argument("--membership-port", type=int, default=None, help="(env IRONLB_MEMBERSHIP_PORT)")
     p.add_argument("--membership-bind", default=e("IRONLB_MEMBERSHIP_BIND", "0.0.0.0"))
     p.add_argument("--metrics-address", default=e("IRONLB_METRICS_ADDRESS", ":7473"), help="'' disables")
     p.add_argument("--log-format", choices=("text", "json"), default=e("IRONLB_LOG_FORMAT", "text"))
-    p.add_argument("--poll-interval", type=float, default=float(e("IRONLB_POLL_INTERVAL", "0.5") or 0.5))
+    p.add_argument("--poll-interval", type=float, default=None, help="(env IRONLB_POLL_INTERVAL)")
     p.add_argument("--lb-class", default=e("IRONLB_LB_CLASS"))
-    p.add_argument("--no-bgp", action="store_true", default=e("IRONLB_BGP", "true") == "false")
+    p.add_argument("--no-bgp", action="store_true", help="no BGP at all (env IRONLB_BGP=false)")
     p.add_argument(
         "--bgp-workdir", default=e("IRONLB_BGP_WORKDIR"), help="ExaBGP files (default /run/ironlb/bgp-NODE)"
     )
@@ -90,9 +92,7 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         default=e("IRONLB_BGP_PASSWORD_DIR"),
         help="directory of TCP MD5 passwords, one file per peer address (a mounted Secret)",
     )
-    p.add_argument(
-        "--bgp-graceful-restart", type=int, default=int(e("IRONLB_BGP_GRACEFUL_RESTART", "120") or 120)
-    )
+    p.add_argument("--bgp-graceful-restart", type=int, default=None, help="(env IRONLB_BGP_GRACEFUL_RESTART)")
     p.add_argument(
         "--bfd-workdir", default=e("IRONLB_BFD_WORKDIR"), help="bfdd files (default /run/ironlb/bfd-NODE)"
     )
@@ -102,6 +102,10 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         help="FRR's bfdd, run for peers that name a bfd-profile",
     )
     a = p.parse_args(argv)
+    a.membership_port = from_env(p, a.membership_port, env, "IRONLB_MEMBERSHIP_PORT", int, 7946)
+    a.poll_interval = from_env(p, a.poll_interval, env, "IRONLB_POLL_INTERVAL", float, 0.5)
+    a.bgp_graceful_restart = from_env(p, a.bgp_graceful_restart, env, "IRONLB_BGP_GRACEFUL_RESTART", int, 120)
+    bgp = False if a.no_bgp else from_env(p, None, env, "IRONLB_BGP", boolean, True)
     if not a.node:
         p.error("--node (or NODE_NAME) is required")
     if a.manifests and a.kubeconfig:
@@ -121,7 +125,7 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         log_format=a.log_format,
         poll_interval=a.poll_interval,
         lb_class=a.lb_class or None,
-        bgp=not a.no_bgp,
+        bgp=bgp,
         bgp_workdir=a.bgp_workdir or None,
         bgp_password_dir=a.bgp_password_dir or None,
         bgp_graceful_restart=a.bgp_graceful_restart,

@@ -22,7 +22,7 @@ from typing import Any
 
 from kubernetes import client
 
-from ironlb.kube.client import WRITE_TIMEOUT
+from ironlb.kube.client import WRITE_TIMEOUT, field_manager
 from ironlb.kube.errors import KubeError, call_with_retry, retry_log_level
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class EventRecorder:
     ) -> None:
         self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
         self._timeout = request_timeout
+        self._manager = field_manager(api_client)
         self._component, self._host = component, host
         self._window, self._clock = aggregate_window, clock
         self._queue: queue.Queue[_Pending | None] = queue.Queue(max_queue)
@@ -166,6 +167,7 @@ class EventRecorder:
                         ns,
                         patch,
                         _content_type="application/merge-patch+json",
+                        field_manager=self._manager,
                         _request_timeout=self._timeout,
                     )
                 )
@@ -179,7 +181,10 @@ class EventRecorder:
             name = f"{p.involved.get('name', 'object')}.{time.time_ns():x}"
             body = event_body(p, component=self._component, host=self._host, now=now, name=name)
             self._core.create_namespaced_event(
-                body["metadata"]["namespace"], body, _request_timeout=self._timeout
+                body["metadata"]["namespace"],
+                body,
+                field_manager=self._manager,
+                _request_timeout=self._timeout,
             )
             return body
 

@@ -5,7 +5,10 @@ the last resourceVersion seen (object or BOOKMARK) after a dropped connection or
 server-side timeout; an ERROR event or HTTP 410 means that version is gone, so it
 lists again and reports only the differences (``cache.relist_changes``), so nothing
 is lost and nothing already known is reported twice. Objects are raw camelCase dicts
-read with ``_preload_content=False``, exactly as manifests spell them.
+read with ``_preload_content=False``, exactly as manifests spell them. resourceVersions
+are opaque strings (the API's contract): they are stored, sent back and compared for
+equality, never ordered. A relist after 410 is routine and logged at DEBUG; a lost
+connection is the client's ``ApiHealth``'s to report (once), so it is DEBUG here too.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from ironlb.kube.cache import Change, Obj, apply_change, event_change, key_of, relist_changes, rv_of
+from ironlb.kube.cache import Change, Obj, apply_change, event_change, relist_changes, rv_of
 from ironlb.kube.errors import retry_log_level
 from ironlb.kube.workqueue import tenacity_backoff
 
@@ -46,13 +49,6 @@ def retry_step(failures: int, *, progressed: bool, gone: bool) -> tuple[int, boo
     if gone and failures == 0:
         return 1, False
     return failures + 1, True
-
-
-def _newer(a: str, b: str) -> bool:
-    try:
-        return int(a) > int(b)
-    except ValueError:
-        return a != b
 
 
 def iter_lines(resp: Any) -> Iterator[bytes]:
@@ -135,21 +131,6 @@ class Informer:
         with self._lock:
             return self._cache.get(key)
 
-    def note_write(self, obj: Obj) -> bool:
-        """Put an object the caller just wrote (the server's answer) into the cache.
-
-        Later reads see the write at once instead of after the watch delivers it, and the
-        watch event for that same resourceVersion is then recognised as already known
-        (no change reported, no redundant work). Ignored unless newer than what is cached.
-        """
-        obj = self._with_type(obj)
-        with self._lock:
-            old = self._cache.get(key_of(obj))
-            if old is not None and not _newer(rv_of(obj), rv_of(old)):
-                return False
-            self._cache[key_of(obj)] = obj
-            return True
-
     def drop_connection(self) -> None:
         """Cut the current watch (as a network failure would); the informer resumes."""
         self._interrupt()
@@ -179,7 +160,7 @@ class Informer:
                 need_list = True
                 gone = exc.code == 410
                 log.log(
-                    logging.INFO if gone else logging.WARNING,
+                    logging.DEBUG if gone else logging.WARNING,  # 410: routine, the list catches up
                     "%s: watch error: %s; listing again",
                     self.name,
                     exc,
@@ -188,7 +169,7 @@ class Informer:
                 gone = exc.status == 410
                 need_list = need_list or gone
                 log.log(
-                    logging.INFO if gone else retry_log_level(exc),
+                    logging.DEBUG if gone else retry_log_level(exc),
                     "%s: API error %s %s%s",
                     self.name,
                     exc.status,

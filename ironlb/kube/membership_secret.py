@@ -24,6 +24,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from ironlb.kube.client import field_manager
 from ironlb.kube.errors import call_with_retry
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,9 @@ def ensure_membership_secret(
             return Outcome.EXISTS
         body = secret_body(namespace, name, key, secrets.token_bytes(KEY_BYTES))
         try:
-            core.create_namespaced_secret(namespace, body, _request_timeout=30)
+            core.create_namespaced_secret(
+                namespace, body, field_manager=field_manager(api), _request_timeout=30
+            )
         except ApiException as exc:
             if exc.status != 409:
                 raise

@@ -140,10 +140,6 @@ class KubeClusterSource:
             revision="/".join(inf.resource_version for inf in self.informers),
         )
 
-    def note_service_write(self, service: Service) -> None:
-        """Record the Service the API server returned for our write (see ``Informer.note_write``)."""
-        self.services.note_write(dict(service))
-
     def service(self, key: str) -> Service | None:
         """The cached Service ``namespace/name``, or None."""
         obj = self.services.get(key)

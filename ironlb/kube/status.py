@@ -6,7 +6,7 @@ should be, counting a missing ``ipMode`` as the ``VIP`` the API server fills in
 are merge patches. ``ServiceWriter`` sends them: status only through ``/status``,
 annotations through the main resource, each guarded by the resourceVersion the
 decision was made on (a stale view gets 409 and is retried after the informer
-catches up, never overwriting a newer write).
+catches up, never overwriting a newer write), under the client's field manager.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from kubernetes import client
 
-from ironlb.kube.client import WRITE_TIMEOUT
+from ironlb.kube.client import WRITE_TIMEOUT, field_manager
 from ironlb.kube.errors import api_errors
 from ironlb.kube_types import LoadBalancerIngress, Service
 
@@ -87,6 +87,7 @@ class ServiceWriter:
     def __init__(self, api_client: client.ApiClient, *, request_timeout: float = WRITE_TIMEOUT) -> None:
         self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
         self._timeout = request_timeout
+        self._manager = field_manager(api_client)
         self.updates = 0  # successful writes, for the ironlb_k8s_client_updates_total metric
 
     def _patch(self, service: Service, body: dict[str, Any], *, status: bool) -> Service:
@@ -99,6 +100,7 @@ class ServiceWriter:
                 ns,
                 body,
                 _content_type=MERGE_PATCH,
+                field_manager=self._manager,
                 _preload_content=False,
                 _request_timeout=self._timeout,
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import uuid
 from typing import Any
 
 import pytest
@@ -141,7 +143,14 @@ def test_options_flags_env_and_defaults() -> None:
     o = parse_options(
         ["--namespace", "x", "--no-leader-elect"], env={"IRONLB_NAMESPACE": "y", "POD_NAME": "p"}
     )
-    assert (o.namespace, o.leader_elect, o.identity) == ("x", False, "p")
+    assert (o.namespace, o.leader_elect, o.instance) == ("x", False, "p")
+    # The Lease identity is unique per process, as client-go's callers make it: POD_NAME_<uuid>.
+    prefix, _, unique = o.identity.partition("_")
+    assert prefix == "p" and str(uuid.UUID(unique)) == unique
+    assert parse_options([], env={"POD_NAME": "p"}).identity != o.identity
+    assert parse_options([], env={}).identity.startswith(socket.gethostname() + "_")
+    assert parse_options(["--identity", "mine"], env={"POD_NAME": "p"}).identity == "mine"  # verbatim
+    assert parse_options([], env={"IRONLB_IDENTITY": "theirs"}).identity == "theirs"
     assert parse_options([], env={"IRONLB_NAMESPACE": "y"}).namespace == "y"
     with pytest.raises(SystemExit):
         parse_options(["--lease-duration", "5", "--renew-deadline", "6"], env={})
