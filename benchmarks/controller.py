@@ -72,7 +72,7 @@ class Result:
 
 def create_services(core: Any, subject: Subject, ns: str, names: list[str], threads: int = 8) -> None:
     def one(name: str) -> None:
-        core.create_namespaced_service(ns, subject.service(ns, name), _preload_content=False)
+        core.create_namespaced_service(ns, subject.service(ns, name), _preload_content=False).read()
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(one, names))
@@ -117,7 +117,7 @@ def measure(subject: Subject, args: argparse.Namespace) -> Result:
             for i in range(args.samples):
                 name = f"w-{i:04d}"
                 t = time.monotonic()
-                core.create_namespaced_service(ns, subject.service(ns, name), _preload_content=False)
+                core.create_namespaced_service(ns, subject.service(ns, name), _preload_content=False).read()
                 if not watch.wait(lambda d, k=name: k in d, 30):
                     res.notes.append(f"warm: {name} not served within 30 s")
                     return res
@@ -136,7 +136,9 @@ def measure(subject: Subject, args: argparse.Namespace) -> Result:
             t1 = time.monotonic()
             proc2, user2 = subject.spawn(cp)
             procs.append(proc2)
-            core.create_namespaced_service(ns, subject.service(ns, "p-restart"), _preload_content=False)
+            core.create_namespaced_service(
+                ns, subject.service(ns, "p-restart"), _preload_content=False
+            ).read()
             if watch.wait(lambda d: "p-restart" in d, args.timeout):
                 res.restart = watch.first_ip["p-restart"] - t1
             everyone = len(before) + 1
