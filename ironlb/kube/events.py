@@ -6,6 +6,7 @@ bounded queue sent by one thread, with a few tenacity retries, and an identical
 event for the same object within ``aggregate_window`` bumps ``count`` and
 ``lastTimestamp`` on the existing Event instead of creating another (as client-go
 aggregates), so a Service stuck in a retry loop yields one Event, not thousands.
+Answers are not decoded: the recorder names its Events itself and needs nothing back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kubernetes import client
 
 from ironlb.kube.client import WRITE_TIMEOUT
 from ironlb.kube.errors import KubeError, call_with_retry, retry_log_level
+from ironlb.kube.rest import MERGE_PATCH, Rest
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,13 @@ class _Pending:
     type: str
     reason: str
     message: str
+
+
+def _drain(resp: Any) -> None:
+    """Read an answer we do not decode to its end, so its connection goes back to the pool
+    (an unread one would cost a new TLS connection per Event)."""
+    resp.read()
+    resp.release_conn()
 
 
 def involved_object(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,7 +97,7 @@ class EventRecorder:
         clock: Callable[[], float] = time.monotonic,
         request_timeout: float = WRITE_TIMEOUT,
     ) -> None:
-        self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
+        self._rest = Rest(api_client)
         self._timeout = request_timeout
         self._component, self._host = component, host
         self._window, self._clock = aggregate_window, clock
@@ -161,12 +170,15 @@ class EventRecorder:
             patch = {"count": count + 1, "lastTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
             try:
                 call_with_retry(
-                    lambda: self._core.patch_namespaced_event(
-                        name,
-                        ns,
-                        patch,
-                        _content_type="application/merge-patch+json",
-                        _request_timeout=self._timeout,
+                    lambda: _drain(
+                        self._rest.call(
+                            "patch_namespaced_event",
+                            namespace=ns,
+                            name=name,
+                            body=patch,
+                            content_type=MERGE_PATCH,
+                            timeout=self._timeout,
+                        )
                     )
                 )
                 self._remember(key, (name, ns, count + 1, self._clock()))
@@ -178,8 +190,13 @@ class EventRecorder:
             # A fresh name per attempt (client-go's scheme: object name + unique suffix).
             name = f"{p.involved.get('name', 'object')}.{time.time_ns():x}"
             body = event_body(p, component=self._component, host=self._host, now=now, name=name)
-            self._core.create_namespaced_event(
-                body["metadata"]["namespace"], body, _request_timeout=self._timeout
+            _drain(
+                self._rest.call(
+                    "create_namespaced_event",
+                    namespace=body["metadata"]["namespace"],
+                    body=body,
+                    timeout=self._timeout,
+                )
             )
             return body
 

@@ -19,6 +19,7 @@ from kubernetes import client
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.kube.cache import Change
 from ironlb.kube.informer import Informer
+from ironlb.kube.rest import Rest
 from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,7 @@ class KubeClusterSource:
         nodes: bool = True,
         watch_timeout: int = 300,
     ) -> None:
-        core = client.CoreV1Api(api_client)
-        discovery = client.DiscoveryV1Api(api_client)
+        rest = Rest(api_client)
         self._on_change = on_change
 
         def handler(kind: str) -> Callable[[Change], None]:
@@ -65,7 +65,7 @@ class KubeClusterSource:
 
         self.services = Informer(
             "services",
-            core.list_service_for_all_namespaces,
+            rest.lister("list_service_for_all_namespaces"),
             kind="Service",
             api_version="v1",
             on_change=handler("Service"),
@@ -73,7 +73,7 @@ class KubeClusterSource:
         )
         self.config_map = Informer(
             "configmap",
-            core.list_namespaced_config_map,
+            rest.lister("list_namespaced_config_map"),
             kind="ConfigMap",
             api_version="v1",
             on_change=handler("ConfigMap"),
@@ -86,7 +86,7 @@ class KubeClusterSource:
         if endpoint_slices:
             self.endpoint_slices = Informer(
                 "endpointslices",
-                discovery.list_endpoint_slice_for_all_namespaces,
+                rest.lister("list_endpoint_slice_for_all_namespaces"),
                 kind="EndpointSlice",
                 api_version="discovery.k8s.io/v1",
                 on_change=handler("EndpointSlice"),
@@ -96,7 +96,7 @@ class KubeClusterSource:
         if nodes:
             self.nodes = Informer(
                 "nodes",
-                core.list_node,
+                rest.lister("list_node"),
                 kind="Node",
                 api_version="v1",
                 on_change=handler("Node"),

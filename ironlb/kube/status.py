@@ -20,11 +20,11 @@ from kubernetes import client
 
 from ironlb.kube.client import WRITE_TIMEOUT
 from ironlb.kube.errors import api_errors
+from ironlb.kube.rest import MERGE_PATCH, Rest
 from ironlb.kube_types import LoadBalancerIngress, Service
 
 log = logging.getLogger(__name__)
 
-MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_IP_MODE = "VIP"
 
 
@@ -85,22 +85,17 @@ class ServiceWriter:
     """Sends the patches; each method returns the Service as the server now has it."""
 
     def __init__(self, api_client: client.ApiClient, *, request_timeout: float = WRITE_TIMEOUT) -> None:
-        self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
+        self._rest = Rest(api_client)
         self._timeout = request_timeout
         self.updates = 0  # successful writes, for the ironlb_k8s_client_updates_total metric
 
     def _patch(self, service: Service, body: dict[str, Any], *, status: bool) -> Service:
         meta = service.get("metadata") or {}
         name, ns = meta.get("name", ""), meta.get("namespace", "")
-        fn = self._core.patch_namespaced_service_status if status else self._core.patch_namespaced_service
+        endpoint = "patch_namespaced_service_status" if status else "patch_namespaced_service"
         with api_errors():
-            resp = fn(
-                name,
-                ns,
-                body,
-                _content_type=MERGE_PATCH,
-                _preload_content=False,
-                _request_timeout=self._timeout,
+            resp = self._rest.call(
+                endpoint, namespace=ns, name=name, body=body, content_type=MERGE_PATCH, timeout=self._timeout
             )
         self.updates += 1
         updated = cast(Service, json.loads(resp.data))
