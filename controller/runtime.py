@@ -12,10 +12,10 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   control key for config and leadership). Several workers run; decisions are taken
   one at a time under a lock (the allocator has one owner), writes overlap. A
   failed write is retried with the queue's tenacity backoff without blocking others.
-- Writes go only where they change something (status through ``/status``, then the
-  pool annotation), each guarded by ``resourceVersion``. What a write returned is
-  kept as an overlay until the informer catches up, so a lagging cache never causes
-  a second, conflicting write.
+- Writes go only where they change something: one merge patch through ``/status``
+  carries the ingress and the pool annotation together (``ironlb.kube.status``),
+  guarded by ``resourceVersion``. What a write returned is kept as an overlay until the
+  informer catches up, so a lagging cache never causes a second, conflicting write.
 - Leadership: a session belongs to one term of leadership. Every write first checks
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
@@ -53,7 +53,7 @@ from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
 from ironlb.kube.membership_secret import ensure_membership_secret
 from ironlb.kube.source import KubeClusterSource, ObjectRef
-from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch
+from ironlb.kube.status import ServiceWriter, status_patch
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
 
@@ -471,18 +471,11 @@ class Controller:
         obj = service
         older: set[str] = set()
         try:
-            if decision.ingress is not None and ingress_needs_patch(obj, decision.ingress):
+            if status_patch(obj, decision.ingress, decision.annotations) is not None:
                 if not self._writable(session):
                     return "done"
                 base = _rv(obj)
-                obj = self.writer.set_ingress(obj, decision.ingress)
-                older.add(base)
-                self.metrics.updates.inc()
-            if decision.annotations and annotations_patch(obj, decision.annotations) is not None:
-                if not self._writable(session):
-                    return "done"
-                base = _rv(obj)
-                obj = self.writer.set_annotations(obj, decision.annotations)
+                obj = self.writer.write(obj, ips=decision.ingress, annotations=decision.annotations)
                 older.add(base)
                 self.metrics.updates.inc()
         except ObjectGone:

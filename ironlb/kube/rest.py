@@ -42,7 +42,6 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     # (tests/kube_tests/test_rest.py checks), so call sites name what they call as the client's
     # documentation does, and the RBAC check (tests/install/apicalls.py) finds them.
     "list_service_for_all_namespaces": ("GET", "/api/v1/services"),
-    "patch_namespaced_service": ("PATCH", "/api/v1/namespaces/{namespace}/services/{name}"),
     "patch_namespaced_service_status": ("PATCH", "/api/v1/namespaces/{namespace}/services/{name}/status"),
     "list_namespaced_config_map": ("GET", "/api/v1/namespaces/{namespace}/configmaps"),
     "list_endpoint_slice_for_all_namespaces": ("GET", "/apis/discovery.k8s.io/v1/endpointslices"),

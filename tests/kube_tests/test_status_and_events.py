@@ -9,7 +9,7 @@ import pytest
 
 from ironlb.kube.errors import ObjectGone, PermanentKubeError, TemporaryKubeError, call_with_retry
 from ironlb.kube.events import IP_ALLOCATED, EventRecorder
-from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch, ingress_patch
+from ironlb.kube.status import ServiceWriter, ingress_needs_patch, ingress_patch, status_patch
 from ironlb.kube_types import Service
 
 from .conftest import Env, lb
@@ -49,9 +49,18 @@ def test_patch_bodies() -> None:
     assert ingress_patch(svc(), [])["status"] == {"loadBalancer": {"ingress": None}}
     current = svc()
     current["metadata"]["annotations"] = {"ironlb.io/ip-allocated-from-pool": "p1"}
-    assert annotations_patch(current, {"ironlb.io/ip-allocated-from-pool": "p1"}) is None
-    assert annotations_patch(current, {"ironlb.io/ip-allocated-from-pool": None}) == {
+    assert status_patch(current, None, {"ironlb.io/ip-allocated-from-pool": "p1"}) is None
+    assert status_patch(current, None, {"ironlb.io/ip-allocated-from-pool": None}) == {
         "metadata": {"annotations": {"ironlb.io/ip-allocated-from-pool": None}, "resourceVersion": "5"}
+    }
+    # The IP and its pool in one patch; an annotation already right is not sent again.
+    assert status_patch(current, ["192.0.2.1"], {"ironlb.io/ip-allocated-from-pool": "p1"}) == {
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1", "ipMode": "VIP"}]}},
+        "metadata": {"resourceVersion": "5"},
+    }
+    assert status_patch(current, ["192.0.2.1"], {"ironlb.io/ip-allocated-from-pool": "p2"}) == {
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1", "ipMode": "VIP"}]}},
+        "metadata": {"resourceVersion": "5", "annotations": {"ironlb.io/ip-allocated-from-pool": "p2"}},
     }
 
 
@@ -61,20 +70,22 @@ def _read(env: Env, name: str = "a") -> Service:
     )
 
 
-def test_writer_sets_and_clears_status_once(env: Env) -> None:
+def test_writer_sets_and_clears_status_and_pool_in_one_request_each(env: Env) -> None:
     env.core.create_namespaced_service("default", lb("a"))
     writer = ServiceWriter(env.api)
     env.server.clear_requests()
-    after = writer.set_ingress(_read(env), ["192.0.2.7"])
+    pool = {"ironlb.io/ip-allocated-from-pool": "default"}
+    after = writer.write(_read(env), ips=["192.0.2.7"], annotations=pool)
     assert after["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.7", "ipMode": "VIP"}]
-    assert writer.set_ingress(_read(env), ["192.0.2.7"]) == _read(env)  # nothing to do, no request
-    after = writer.set_annotations(after, {"ironlb.io/ip-allocated-from-pool": "default"})
-    assert after["metadata"]["annotations"] == {"ironlb.io/ip-allocated-from-pool": "default"}
-    cleared = writer.set_ingress(after, [])
+    assert after["metadata"]["annotations"] == pool
+    assert _read(env)["metadata"]["annotations"] == pool
+    assert writer.write(_read(env), ips=["192.0.2.7"], annotations=pool) == _read(env)  # no request
+    cleared = writer.write(after, ips=[], annotations={"ironlb.io/ip-allocated-from-pool": None})
     assert cleared["status"]["loadBalancer"] == {}
+    assert not cleared["metadata"].get("annotations")
     writes = [(r.verb, r.rbac_resource) for r in env.server.requests() if r.verb == "patch"]
-    assert writes == [("patch", "services/status"), ("patch", "services"), ("patch", "services/status")]
-    assert writer.updates == 3
+    assert writes == [("patch", "services/status"), ("patch", "services/status")]
+    assert writer.updates == 2
 
 
 def test_writer_errors_are_classified(env: Env) -> None:
