@@ -16,6 +16,8 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   carries the ingress and the pool annotation together (``ironlb.kube.status``),
   guarded by ``resourceVersion``. What a write returned is kept as an overlay until the
   informer catches up, so a lagging cache never causes a second, conflicting write.
+- The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
+  fields the controller reads), and so do the overlays and the adoption LIST.
 - Leadership: a session belongs to one term of leadership. Every write first checks
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
@@ -63,6 +65,11 @@ CONTROL = ObjectRef("Control", "", "config-and-leadership")
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
 
 
+def _view(obj: Any) -> Any:
+    """What the controller keeps of a Service (``ironlb.services.allocation_view``)."""
+    return svc.allocation_view(cast(Service, obj))
+
+
 def _rv(obj: Mapping[str, Any] | None) -> str:
     return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
 
@@ -97,6 +104,7 @@ class Controller:
             on_change=self._on_change,
             endpoint_slices=False,
             nodes=False,
+            service_transform=_view,
         )
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
@@ -379,7 +387,7 @@ class Controller:
         generation = self._generation
         started = time.monotonic()
         try:
-            services = list_services(self.api, page_size=2000)
+            services = list_services(self.api, transform=svc.allocation_view)
         except KubeError as exc:
             log.log(
                 retry_log_level(exc), "cannot list Services to adopt their assignments: %s; retrying", exc
@@ -475,7 +483,7 @@ class Controller:
                 if not self._writable(session):
                     return "done"
                 base = _rv(obj)
-                obj = self.writer.write(obj, ips=decision.ingress, annotations=decision.annotations)
+                obj = _view(self.writer.write(obj, ips=decision.ingress, annotations=decision.annotations))
                 older.add(base)
                 self.metrics.updates.inc()
         except ObjectGone:

@@ -5,7 +5,9 @@ the last resourceVersion seen (object or BOOKMARK) after a dropped connection or
 server-side timeout; an ERROR event or HTTP 410 means that version is gone, so it
 lists again and reports only the differences (``cache.relist_changes``), so nothing
 is lost and nothing already known is reported twice. Objects are raw camelCase dicts
-read with ``_preload_content=False``, exactly as manifests spell them.
+read with ``_preload_content=False``, exactly as manifests spell them; a ``transform``
+(client-go's ``SetTransform``) may cut each one down to what its user reads before it
+is cached, so a cache of every Service in a cluster holds only the fields that matter.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Informer:
         page_size: int = 500,
         watch_timeout: int = 300,
         backoff: Callable[[int], float] | None = None,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         self.name = name
         self._list_fn = list_fn
@@ -90,6 +93,7 @@ class Informer:
         self._page_size = page_size
         self._watch_timeout = watch_timeout
         self._backoff = backoff or tenacity_backoff(0.1, 10.0)
+        self._transform = transform
         self._lock = threading.Lock()
         self._cache: dict[str, Obj] = {}
         self._rv = ""
@@ -224,7 +228,7 @@ class Informer:
         # List items of built-in kinds come without kind/apiVersion; manifests have them.
         if "kind" not in obj:
             obj = {"kind": self.kind, "apiVersion": self.api_version, **obj}
-        return obj
+        return obj if self._transform is None else self._transform(obj)
 
     def _list(self) -> None:
         items: list[Obj] = []

@@ -9,6 +9,7 @@ the old one already wrote.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 from kubernetes import client
@@ -18,8 +19,14 @@ from ironlb.kube.rest import Rest
 from ironlb.kube_types import Service
 
 
-def list_services(api_client: client.ApiClient, *, page_size: int = 500) -> list[Service]:
-    """Every Service in every namespace, as raw dicts (``kind``/``apiVersion`` filled in)."""
+def list_services(
+    api_client: client.ApiClient,
+    *,
+    page_size: int = 500,
+    transform: Callable[[Service], Service] | None = None,
+) -> list[Service]:
+    """Every Service in every namespace, as raw dicts (``kind``/``apiVersion`` filled in), each
+    passed through ``transform`` as its page is read (only one page is whole at a time)."""
     list_all = Rest(api_client).lister("list_service_for_all_namespaces")
     items: list[Service] = []
     token: str | None = None
@@ -36,7 +43,7 @@ def list_services(api_client: client.ApiClient, *, page_size: int = 500) -> list
         for obj in body.get("items") or []:
             obj.setdefault("kind", "Service")
             obj.setdefault("apiVersion", "v1")
-            items.append(cast(Service, obj))
+            items.append(transform(cast(Service, obj)) if transform else cast(Service, obj))
         token = (body.get("metadata") or {}).get("continue")
         if not token:
             return items

@@ -17,7 +17,7 @@ from typing import cast
 from kubernetes import client
 
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
-from ironlb.kube.cache import Change
+from ironlb.kube.cache import Change, Obj
 from ironlb.kube.informer import Informer
 from ironlb.kube.rest import Rest
 from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
@@ -52,7 +52,9 @@ class KubeClusterSource:
         endpoint_slices: bool = True,
         nodes: bool = True,
         watch_timeout: int = 300,
+        service_transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
+        """``service_transform`` cuts each Service down before it is cached (see ``Informer``)."""
         rest = Rest(api_client)
         self._on_change = on_change
 
@@ -70,6 +72,7 @@ class KubeClusterSource:
             api_version="v1",
             on_change=handler("Service"),
             watch_timeout=watch_timeout,
+            transform=service_transform,
         )
         self.config_map = Informer(
             "configmap",
