@@ -18,6 +18,9 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   informer catches up, so a lagging cache never causes a second, conflicting write.
 - The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
   fields the controller reads), and so do the overlays and the adoption LIST.
+- Events (``IPAllocated``...) go out from a few sender threads right behind their status
+  writes (workers wait while the senders are behind); a graceful stop sends what is
+  queued, within ``EVENT_DRAIN``, before the Lease is released.
 - Leadership: a session belongs to one term of leadership. Every write first checks
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
@@ -62,6 +65,15 @@ from ironlb.kube_types import ConfigMap, Service
 log = logging.getLogger(__name__)
 
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
+EVENT_SENDERS = 4
+"""Threads posting Events; one object's Events always go through the same one, in order."""
+EVENT_BACKLOG = 2 * EVENT_SENDERS
+EVENT_WAIT = 1.0
+"""A worker that recorded Events waits (at most ``EVENT_WAIT`` s) while more than ``EVENT_BACKLOG``
+are unsent, so each Event follows its status write within a fraction of a second instead of
+trailing it by the whole backlog, and a stop finds almost nothing left to send."""
+EVENT_DRAIN = 5.0
+"""Seconds a graceful stop spends sending the Events still queued before releasing the Lease."""
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
 
 
@@ -108,7 +120,11 @@ class Controller:
         )
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
-            self.api, component="ironlb-controller", host=opts.identity, max_queue=100_000
+            self.api,
+            component="ironlb-controller",
+            host=opts.identity,
+            max_queue=100_000,
+            senders=EVENT_SENDERS,
         )
         self.elector: LeaderElector | None = None
         if opts.leader_elect:
@@ -181,7 +197,7 @@ class Controller:
             # time. Let the Lease expire instead (the standby then waits out its duration).
             log.warning("workers %s still busy after 10 s; not releasing the Lease", ", ".join(stuck))
             release = False
-        self.recorder.close(timeout=3.0)
+        self.recorder.close(timeout=EVENT_DRAIN)  # every Event of a written status, then the Lease
         if self.elector is not None:
             self.elector.stop(release=release)
         self.source.stop()
@@ -502,9 +518,13 @@ class Controller:
                     if prev is not None:
                         older |= prev.older
                     self._written[key] = _Written(obj, frozenset(older))
-        if decision.events and self._writable(session):
+        # A status this session wrote gets its Event even if a stop began meanwhile (the stop
+        # sends it before exiting); without a write, only a current leader reports.
+        if decision.events and (older or self._writable(session)):
             for ev in decision.events:
                 self.recorder.event(obj, ev.type, ev.reason, ev.message)
+            # Statuses must not outrun their Events: a worker waits while the senders are behind.
+            self.recorder.wait_for_room(EVENT_BACKLOG, EVENT_WAIT)
         if older and decision.ingress:
             log.info(
                 "%s: %s (pool %s)",
