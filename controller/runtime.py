@@ -44,16 +44,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from controller.configstate import event_message, judge
+from controller.configfollow import ConfigFollower
 from controller.metrics import ControllerMetrics, MetricsServer
 from controller.options import ControllerOptions, split_address
 from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
+from controller.session import adopt
 from ironlb import services as svc
-from ironlb.allocator import Allocator, PoolUsage, Refusal, request_from_service
-from ironlb.config import Config
+from ironlb.allocator import Allocator, PoolUsage
 from ironlb.kube.client import health_of, make_api_client
 from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
-from ironlb.kube.events import CONFIG_INVALID, CONFIG_LOADED, EventRecorder
+from ironlb.kube.events import EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
 from ironlb.kube.membership_secret import ensure_membership_secret
@@ -72,6 +72,8 @@ EVENT_WAIT = 1.0
 """A worker that recorded Events waits (at most ``EVENT_WAIT`` s) while more than ``EVENT_BACKLOG``
 are unsent, so each Event follows its status write within a fraction of a second instead of
 trailing it by the whole backlog, and a stop finds almost nothing left to send."""
+FIRST_ROUND_WAIT = 1.0
+"""At most this long, start-up waits for the elector's first round before listing."""
 EVENT_DRAIN = 5.0
 """Seconds a graceful stop spends sending the Events still queued before releasing the Lease."""
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
@@ -148,11 +150,9 @@ class Controller:
         self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
         self._session: _Session | None = None
         self._generation = 0
+        self._leading_since = float("-inf")  # monotonic time leadership last changed
         self._secret_checked = -1  # the leadership generation whose membership Secret is ensured
-        self._config: Config | None = None
-        self._config_seen: str | None = None  # rv of the last ConfigMap judged ("" = missing)
-        self._config_errors: tuple[str, ...] = ()
-        self._config_event_key: tuple[str | None, int] | None = None
+        self.config = ConfigFollower(opts.namespace, opts.configmap, self.metrics, self.recorder)
         self._refused: dict[str, str] = {}
         self._written: dict[str, _Written] = {}
         self._stopping = threading.Event()
@@ -171,9 +171,10 @@ class Controller:
             t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
             t.start()
             self._workers.append(t)
-        self.source.start()
         if self.elector is not None:
             self.elector.start()
+            self._wait_first_round(FIRST_ROUND_WAIT)
+        self.source.start()
         self.queue.add(CONTROL)
         log.info(
             "controller %s started (namespace %s, configmap %s, class %s, leader election %s)",
@@ -184,6 +185,17 @@ class Controller:
             "on" if self.elector else "off",
         )
         return self
+
+    def _wait_first_round(self, timeout: float) -> None:
+        """Let the elector's first round finish (it knows the holder) before the informers list,
+        so a replica that leads at once can adopt from its first LIST instead of listing twice."""
+        assert self.elector is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            holder = self.elector.holder
+            if self._leading_since > float("-inf") or (holder and holder != self.opts.identity):
+                return  # leading (and _leading_since set), or someone else leads
+            time.sleep(0.005)
 
     def stop(self, *, release: bool = True) -> None:
         """Stop writing first, let in-flight work finish, then give the Lease up."""
@@ -229,7 +241,7 @@ class Controller:
         if not self.source.synced:
             pending = ", ".join(inf.name for inf in self.source.informers if not inf.synced)
             return f"waiting for the first list of {pending} from the Kubernetes API server"
-        if self._config is None:
+        if self.config.config is None:
             return f"no valid config in ConfigMap {self.opts.namespace}/{self.opts.configmap} yet"
         return None
 
@@ -253,6 +265,7 @@ class Controller:
     def _on_leadership_change(self) -> None:
         # Called by the elector with its lock held: never take our lock here.
         self._generation += 1
+        self._leading_since = time.monotonic()  # after the Lease write (see _services_to_adopt)
         self.queue.add(CONTROL)
 
     # -- workers ---------------------------------------------------------------------------------
@@ -288,8 +301,8 @@ class Controller:
     def _sync_control(self) -> SyncState:
         if not self.source.wait_synced(1.0):
             return "retry"
-        secret = self._ensure_membership_secret()
         state = self._sync_config_and_session()
+        secret = self._ensure_membership_secret()  # after the session: allocation never waits for it
         return "retry" if "retry" in (secret, state) else state
 
     def _ensure_membership_secret(self) -> SyncState:
@@ -316,134 +329,75 @@ class Controller:
 
     def _sync_config_and_session(self) -> SyncState:
         with self._lock:
-            self._judge_config()
+            self._follow_config()
             if not self.is_leader():
                 if self._session is not None:
                     log.info("no longer leading: stopping all writes")
                     self._session = None
                 return "done"
-            self._emit_config_event()
-            if self._config is None:
+            self.config.report(self._config_map(), self._generation)
+            if self.config.config is None:
                 return "done"  # no valid config yet: nothing is written
             session = self._session
             if session is None or session.generation != self._generation:
                 return self._start_session()
         return "done"
 
-    def _judge_config(self) -> None:
+    def _config_map(self) -> ConfigMap | None:
         items = self.source.config_map.items()
-        cm = cast(ConfigMap, items[0]) if items else None
-        seen = _rv(cm) if cm is not None else ""
-        if seen == self._config_seen:
-            return
-        self._config_seen = seen
-        verdict = judge(cm, namespace=self.opts.namespace, name=self.opts.configmap)
-        if verdict.config is None:
-            self._config_errors = verdict.errors
-            self.metrics.config_stale.set(1)
-            for error in verdict.errors:
-                log.error(
-                    "config %s/%s: %s",
-                    self.opts.namespace,
-                    self.opts.configmap,
-                    error,
-                    extra={"error": error},
-                )
-            log.error(
-                "config %s/%s is not usable; %s",
-                self.opts.namespace,
-                self.opts.configmap,
-                "keeping the last good one" if self._config is not None else "waiting for a valid one",
-            )
-            return
-        self._config_errors = ()
-        self.metrics.config_stale.set(0)
-        self.metrics.config_loaded.set(1)
-        if verdict.config == self._config:
-            return
-        self._config = verdict.config
-        log.info(
-            "config %s/%s loaded: %d pools",
-            self.opts.namespace,
-            self.opts.configmap,
-            len(verdict.config.pools),
-        )
-        if cm is not None and self.is_leader():
-            self.recorder.normal(cm, CONFIG_LOADED, f"config loaded: {len(verdict.config.pools)} pools")
+        return cast(ConfigMap, items[0]) if items else None
+
+    def _follow_config(self) -> None:
+        changed = self.config.update(self._config_map(), leading=self.is_leader())
         session = self._session
-        if session is not None:
-            broken = session.allocator.set_config(verdict.config)
-            for inv in broken:
+        if changed is not None and session is not None:
+            for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
             self._queue_all_services()
 
-    def _emit_config_event(self) -> None:
-        if not self._config_errors:
-            return
-        key = (self._config_seen, self._generation)
-        if key == self._config_event_key:
-            return
-        self._config_event_key = key
-        items = self.source.config_map.items()
-        target: Mapping[str, Any] = (
-            items[0]
-            if items
-            else {
-                "kind": "ConfigMap",
-                "apiVersion": "v1",
-                "metadata": {"namespace": self.opts.namespace, "name": self.opts.configmap},
-            }
-        )
-        self.recorder.warning(
-            target, CONFIG_INVALID, event_message(self._config_errors, self._config is not None)
-        )
+    def _services_to_adopt(self) -> tuple[list[Service], str]:
+        """Every Service, fresh enough to adopt from: no write of a previous leader missing.
+
+        The informer cache qualifies when its LIST was sent after this replica began to lead
+        (the old leader had stopped writing by then): the usual case at start-up, since the
+        elector's first round runs before the informers list. Otherwise a LIST now."""
+        informer = self.source.services
+        listed_at = informer.listed_at
+        if listed_at is not None and listed_at > self._leading_since:
+            return [cast(Service, s) for s in informer.items()], "the cache (listed after leadership began)"
+        return list_services(self.api, transform=svc.allocation_view), "a fresh LIST"
 
     def _start_session(self) -> SyncState:
-        assert self._config is not None
+        config = self.config.config
+        assert config is not None
         generation = self._generation
         started = time.monotonic()
         try:
-            services = list_services(self.api, transform=svc.allocation_view)
+            services, origin = self._services_to_adopt()
         except KubeError as exc:
             log.log(
                 retry_log_level(exc), "cannot list Services to adopt their assignments: %s; retrying", exc
             )
             return "retry"
-        allocator = Allocator(self._config)
-        adopted = refused = 0
-        managed = sorted(
-            (s for s in services if svc.is_managed(s, self.opts.lb_class) and svc.ingress_ips(s)),
-            key=svc.service_key,
-        )
-        for service in managed:
-            request = request_from_service(service)
-            if isinstance(request, Refusal):
-                continue
-            if isinstance(allocator.adopt(request), Refusal):
-                refused += 1
-            else:
-                adopted += 1
+        cached = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
+        adoption = adopt(config, services, self.opts.lb_class, cached)
         log.info(
-            "leading: adopted %d existing assignments (%d not adoptable) of %d Services in %.2f s;"
+            "leading: adopted %d existing assignments (%d not adoptable) of %d Services from %s in %.2f s;"
             " allocating",
-            adopted,
-            refused,
+            adoption.adopted,
+            adoption.refused,
             len(services),
+            origin,
             time.monotonic() - started,
         )
-        keys = {svc.service_key(s) for s in services} | {
-            svc.service_key(cast(Service, s)) for s in self.source.services.items()
-        }
-        # Services without an IP first (their users are waiting; everything is adopted already),
-        # then the rest, which are mostly no-ops. Queued before the session is visible (workers
-        # wait on our lock meanwhile), so the queue is never idle before the first reconciles.
-        has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
-        for key in sorted(keys, key=lambda k: (k in has_ip, k)):
+        # Queued before the session is visible (workers wait on our lock meanwhile), so the
+        # queue is never idle before the first reconciles.
+        for key in adoption.order:
             ns, _, name = key.partition("/")
             self.queue.add(ObjectRef("Service", ns, name))
         self._refused.clear()
         self._written.clear()
-        self._session = _Session(allocator, generation)
+        self._session = _Session(adoption.allocator, generation)
         return "done"
 
     def _queue_all_services(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -104,6 +105,9 @@ class Informer:
         self._progress = False  # the current watch delivered an event (not an error)
         # Counters, for logs, metrics and tests.
         self.lists = 0
+        self.listed_at: float | None = None
+        """Monotonic time the request of the last complete LIST was sent: the cache holds every
+        change made before it (and, through the watch, after it)."""
         self.watches = 0
         self.errors = 0
 
@@ -231,6 +235,7 @@ class Informer:
         return obj if self._transform is None else self._transform(obj)
 
     def _list(self) -> None:
+        started = time.monotonic()  # a paged LIST is one snapshot, taken at the first page
         items: list[Obj] = []
         token: str | None = None
         while True:
@@ -250,6 +255,7 @@ class Informer:
             for change in changes:
                 apply_change(self._cache, change)
             self._rv = str(meta.get("resourceVersion") or "")
+            self.listed_at = started
         log.debug(
             "%s: listed %d objects at rv %s (%d changes)", self.name, len(items), self._rv, len(changes)
         )
