@@ -12,10 +12,15 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   control key for config and leadership). Several workers run; decisions are taken
   one at a time under a lock (the allocator has one owner), writes overlap. A
   failed write is retried with the queue's tenacity backoff without blocking others.
-- Writes go only where they change something (status through ``/status``, then the
-  pool annotation), each guarded by ``resourceVersion``. What a write returned is
-  kept as an overlay until the informer catches up, so a lagging cache never causes
-  a second, conflicting write.
+- Writes go only where they change something: one merge patch through ``/status``
+  carries the ingress and the pool annotation together (``ironlb.kube.status``),
+  guarded by ``resourceVersion``. What a write returned is kept as an overlay until the
+  informer catches up, so a lagging cache never causes a second, conflicting write.
+- The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
+  fields the controller reads), and so do the overlays and the adoption LIST.
+- Events (``IPAllocated``...) go out from a few sender threads right behind their status
+  writes (workers wait while the senders are behind); a graceful stop sends what is
+  queued, within ``EVENT_DRAIN``, before the Lease is released.
 - Leadership: a session belongs to one term of leadership. Every write first checks
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
@@ -39,21 +44,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from controller.configstate import event_message, judge
+from controller.configfollow import ConfigFollower
 from controller.metrics import ControllerMetrics, MetricsServer
 from controller.options import ControllerOptions, split_address
 from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
+from controller.session import adopt
 from ironlb import services as svc
-from ironlb.allocator import Allocator, PoolUsage, Refusal, request_from_service
-from ironlb.config import Config
+from ironlb.allocator import Allocator, PoolUsage
 from ironlb.kube.client import health_of, make_api_client
 from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
-from ironlb.kube.events import CONFIG_INVALID, CONFIG_LOADED, EventRecorder
+from ironlb.kube.events import EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
 from ironlb.kube.membership_secret import ensure_membership_secret
 from ironlb.kube.source import KubeClusterSource, ObjectRef
-from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch
+from ironlb.kube.status import ServiceWriter, status_patch
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
 from ironlb.probes import CannotListen
@@ -62,7 +67,23 @@ log = logging.getLogger(__name__)
 
 PROGRAM = "ironlb-controller"
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
+EVENT_SENDERS = 4
+"""Threads posting Events; one object's Events always go through the same one, in order."""
+EVENT_BACKLOG = 2 * EVENT_SENDERS
+EVENT_WAIT = 1.0
+"""A worker that recorded Events waits (at most ``EVENT_WAIT`` s) while more than ``EVENT_BACKLOG``
+are unsent, so each Event follows its status write within a fraction of a second instead of
+trailing it by the whole backlog, and a stop finds almost nothing left to send."""
+FIRST_ROUND_WAIT = 1.0
+"""At most this long, start-up waits for the elector's first round before listing."""
+EVENT_DRAIN = 5.0
+"""Seconds a graceful stop spends sending the Events still queued before releasing the Lease."""
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
+
+
+def _view(obj: Any) -> Any:
+    """What the controller keeps of a Service (``ironlb.services.allocation_view``)."""
+    return svc.allocation_view(cast(Service, obj))
 
 
 def _rv(obj: Mapping[str, Any] | None) -> str:
@@ -101,10 +122,15 @@ class Controller:
             on_change=self._on_change,
             endpoint_slices=False,
             nodes=False,
+            service_transform=_view,
         )
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
-            self.api, component=PROGRAM, host=opts.instance or opts.identity, max_queue=100_000
+            self.api,
+            component=PROGRAM,
+            host=opts.instance or opts.identity,
+            max_queue=100_000,
+            senders=EVENT_SENDERS,
         )
         self.elector: LeaderElector | None = None
         if opts.leader_elect:
@@ -128,11 +154,9 @@ class Controller:
         self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
         self._session: _Session | None = None
         self._generation = 0
+        self._leading_since = float("-inf")  # monotonic time leadership last changed
         self._secret_checked = -1  # the leadership generation whose membership Secret is ensured
-        self._config: Config | None = None
-        self._config_seen: str | None = None  # rv of the last ConfigMap judged ("" = missing)
-        self._config_errors: tuple[str, ...] = ()
-        self._config_event_key: tuple[str | None, int] | None = None
+        self.config = ConfigFollower(opts.namespace, opts.configmap, self.metrics, self.recorder)
         self._refused: dict[str, str] = {}
         self._written: dict[str, _Written] = {}
         self._stopping = threading.Event()
@@ -151,9 +175,10 @@ class Controller:
             t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
             t.start()
             self._workers.append(t)
-        self.source.start()
         if self.elector is not None:
             self.elector.start()
+            self._wait_first_round(FIRST_ROUND_WAIT)
+        self.source.start()
         self.queue.add(CONTROL)
         log.info(
             "controller %s started (namespace %s, configmap %s, class %s, leader election %s)",
@@ -164,6 +189,17 @@ class Controller:
             "on" if self.elector else "off",
         )
         return self
+
+    def _wait_first_round(self, timeout: float) -> None:
+        """Let the elector's first round finish (it knows the holder) before the informers list,
+        so a replica that leads at once can adopt from its first LIST instead of listing twice."""
+        assert self.elector is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            holder = self.elector.holder
+            if self._leading_since > float("-inf") or (holder and holder != self.opts.identity):
+                return  # leading (and _leading_since set), or someone else leads
+            time.sleep(0.005)
 
     def stop(self, *, release: bool = True) -> None:
         """Stop writing first, let in-flight work finish, then give the Lease up."""
@@ -177,7 +213,7 @@ class Controller:
             # time. Let the Lease expire instead (the standby then waits out its duration).
             log.warning("workers %s still busy after 10 s; not releasing the Lease", ", ".join(stuck))
             release = False
-        self.recorder.close(timeout=3.0)
+        self.recorder.close(timeout=EVENT_DRAIN)  # every Event of a written status, then the Lease
         if self.elector is not None:
             self.elector.stop(release=release)
         self.source.stop()
@@ -209,7 +245,7 @@ class Controller:
         if not self.source.synced:
             pending = ", ".join(inf.name for inf in self.source.informers if not inf.synced)
             return f"waiting for the first list of {pending} from the Kubernetes API server"
-        if self._config is None:
+        if self.config.config is None:
             return f"no valid config in ConfigMap {self.opts.namespace}/{self.opts.configmap} yet"
         return None
 
@@ -233,6 +269,7 @@ class Controller:
     def _on_leadership_change(self) -> None:
         # Called by the elector with its lock held: never take our lock here.
         self._generation += 1
+        self._leading_since = time.monotonic()  # after the Lease write (see _services_to_adopt)
         self.queue.add(CONTROL)
 
     # -- workers ---------------------------------------------------------------------------------
@@ -268,8 +305,8 @@ class Controller:
     def _sync_control(self) -> SyncState:
         if not self.source.wait_synced(1.0):
             return "retry"
-        secret = self._ensure_membership_secret()
         state = self._sync_config_and_session()
+        secret = self._ensure_membership_secret()  # after the session: allocation never waits for it
         return "retry" if "retry" in (secret, state) else state
 
     def _ensure_membership_secret(self) -> SyncState:
@@ -296,134 +333,75 @@ class Controller:
 
     def _sync_config_and_session(self) -> SyncState:
         with self._lock:
-            self._judge_config()
+            self._follow_config()
             if not self.is_leader():
                 if self._session is not None:
                     log.info("no longer leading: stopping all writes")
                     self._session = None
                 return "done"
-            self._emit_config_event()
-            if self._config is None:
+            self.config.report(self._config_map(), self._generation)
+            if self.config.config is None:
                 return "done"  # no valid config yet: nothing is written
             session = self._session
             if session is None or session.generation != self._generation:
                 return self._start_session()
         return "done"
 
-    def _judge_config(self) -> None:
+    def _config_map(self) -> ConfigMap | None:
         items = self.source.config_map.items()
-        cm = cast(ConfigMap, items[0]) if items else None
-        seen = _rv(cm) if cm is not None else ""
-        if seen == self._config_seen:
-            return
-        self._config_seen = seen
-        verdict = judge(cm, namespace=self.opts.namespace, name=self.opts.configmap)
-        if verdict.config is None:
-            self._config_errors = verdict.errors
-            self.metrics.config_stale.set(1)
-            for error in verdict.errors:
-                log.error(
-                    "config %s/%s: %s",
-                    self.opts.namespace,
-                    self.opts.configmap,
-                    error,
-                    extra={"error": error},
-                )
-            log.error(
-                "config %s/%s is not usable; %s",
-                self.opts.namespace,
-                self.opts.configmap,
-                "keeping the last good one" if self._config is not None else "waiting for a valid one",
-            )
-            return
-        self._config_errors = ()
-        self.metrics.config_stale.set(0)
-        self.metrics.config_loaded.set(1)
-        if verdict.config == self._config:
-            return
-        self._config = verdict.config
-        log.info(
-            "config %s/%s loaded: %d pools",
-            self.opts.namespace,
-            self.opts.configmap,
-            len(verdict.config.pools),
-        )
-        if cm is not None and self.is_leader():
-            self.recorder.normal(cm, CONFIG_LOADED, f"config loaded: {len(verdict.config.pools)} pools")
+        return cast(ConfigMap, items[0]) if items else None
+
+    def _follow_config(self) -> None:
+        changed = self.config.update(self._config_map(), leading=self.is_leader())
         session = self._session
-        if session is not None:
-            broken = session.allocator.set_config(verdict.config)
-            for inv in broken:
+        if changed is not None and session is not None:
+            for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
             self._queue_all_services()
 
-    def _emit_config_event(self) -> None:
-        if not self._config_errors:
-            return
-        key = (self._config_seen, self._generation)
-        if key == self._config_event_key:
-            return
-        self._config_event_key = key
-        items = self.source.config_map.items()
-        target: Mapping[str, Any] = (
-            items[0]
-            if items
-            else {
-                "kind": "ConfigMap",
-                "apiVersion": "v1",
-                "metadata": {"namespace": self.opts.namespace, "name": self.opts.configmap},
-            }
-        )
-        self.recorder.warning(
-            target, CONFIG_INVALID, event_message(self._config_errors, self._config is not None)
-        )
+    def _services_to_adopt(self) -> tuple[list[Service], str]:
+        """Every Service, fresh enough to adopt from: no write of a previous leader missing.
+
+        The informer cache qualifies when its LIST was sent after this replica began to lead
+        (the old leader had stopped writing by then): the usual case at start-up, since the
+        elector's first round runs before the informers list. Otherwise a LIST now."""
+        informer = self.source.services
+        listed_at = informer.listed_at
+        if listed_at is not None and listed_at > self._leading_since:
+            return [cast(Service, s) for s in informer.items()], "the cache (listed after leadership began)"
+        return list_services(self.api, transform=svc.allocation_view), "a fresh LIST"
 
     def _start_session(self) -> SyncState:
-        assert self._config is not None
+        config = self.config.config
+        assert config is not None
         generation = self._generation
         started = time.monotonic()
         try:
-            services = list_services(self.api, page_size=2000)
+            services, origin = self._services_to_adopt()
         except KubeError as exc:
             log.log(
                 retry_log_level(exc), "cannot list Services to adopt their assignments: %s; retrying", exc
             )
             return "retry"
-        allocator = Allocator(self._config)
-        adopted = refused = 0
-        managed = sorted(
-            (s for s in services if svc.is_managed(s, self.opts.lb_class) and svc.ingress_ips(s)),
-            key=svc.service_key,
-        )
-        for service in managed:
-            request = request_from_service(service)
-            if isinstance(request, Refusal):
-                continue
-            if isinstance(allocator.adopt(request), Refusal):
-                refused += 1
-            else:
-                adopted += 1
+        cached = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
+        adoption = adopt(config, services, self.opts.lb_class, cached)
         log.info(
-            "leading: adopted %d existing assignments (%d not adoptable) of %d Services in %.2f s;"
+            "leading: adopted %d existing assignments (%d not adoptable) of %d Services from %s in %.2f s;"
             " allocating",
-            adopted,
-            refused,
+            adoption.adopted,
+            adoption.refused,
             len(services),
+            origin,
             time.monotonic() - started,
         )
-        keys = {svc.service_key(s) for s in services} | {
-            svc.service_key(cast(Service, s)) for s in self.source.services.items()
-        }
-        # Services without an IP first (their users are waiting; everything is adopted already),
-        # then the rest, which are mostly no-ops. Queued before the session is visible (workers
-        # wait on our lock meanwhile), so the queue is never idle before the first reconciles.
-        has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
-        for key in sorted(keys, key=lambda k: (k in has_ip, k)):
+        # Queued before the session is visible (workers wait on our lock meanwhile), so the
+        # queue is never idle before the first reconciles.
+        for key in adoption.order:
             ns, _, name = key.partition("/")
             self.queue.add(ObjectRef("Service", ns, name))
         self._refused.clear()
         self._written.clear()
-        self._session = _Session(allocator, generation)
+        self._session = _Session(adoption.allocator, generation)
         return "done"
 
     def _queue_all_services(self) -> None:
@@ -475,18 +453,11 @@ class Controller:
         obj = service
         older: set[str] = set()
         try:
-            if decision.ingress is not None and ingress_needs_patch(obj, decision.ingress):
+            if status_patch(obj, decision.ingress, decision.annotations) is not None:
                 if not self._writable(session):
                     return "done"
                 base = _rv(obj)
-                obj = self.writer.set_ingress(obj, decision.ingress)
-                older.add(base)
-                self.metrics.updates.inc()
-            if decision.annotations and annotations_patch(obj, decision.annotations) is not None:
-                if not self._writable(session):
-                    return "done"
-                base = _rv(obj)
-                obj = self.writer.set_annotations(obj, decision.annotations)
+                obj = _view(self.writer.write(obj, ips=decision.ingress, annotations=decision.annotations))
                 older.add(base)
                 self.metrics.updates.inc()
         except ObjectGone:
@@ -505,9 +476,13 @@ class Controller:
                     if prev is not None:
                         older |= prev.older
                     self._written[key] = _Written(obj, frozenset(older))
-        if decision.events and self._writable(session):
+        # A status this session wrote gets its Event even if a stop began meanwhile (the stop
+        # sends it before exiting); without a write, only a current leader reports.
+        if decision.events and (older or self._writable(session)):
             for ev in decision.events:
                 self.recorder.event(obj, ev.type, ev.reason, ev.message)
+            # Statuses must not outrun their Events: a worker waits while the senders are behind.
+            self.recorder.wait_for_room(EVENT_BACKLOG, EVENT_WAIT)
         if older and decision.ingress:
             log.info(
                 "%s: %s (pool %s)",

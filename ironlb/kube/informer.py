@@ -5,10 +5,12 @@ the last resourceVersion seen (object or BOOKMARK) after a dropped connection or
 server-side timeout; an ERROR event or HTTP 410 means that version is gone, so it
 lists again and reports only the differences (``cache.relist_changes``), so nothing
 is lost and nothing already known is reported twice. Objects are raw camelCase dicts
-read with ``_preload_content=False``, exactly as manifests spell them. resourceVersions
-are opaque strings (the API's contract): they are stored, sent back and compared for
-equality, never ordered. A relist after 410 is routine and logged at DEBUG; a lost
-connection is the client's ``ApiHealth``'s to report (once), so it is DEBUG here too.
+read with ``_preload_content=False``, exactly as manifests spell them; a ``transform``
+(client-go's ``SetTransform``) may cut each one down to what its user reads before it
+is cached, so a cache of every Service in a cluster holds only the fields that matter.
+resourceVersions are opaque strings (the API's contract): they are stored, sent back and
+compared for equality, never ordered. A relist after 410 is routine and logged at DEBUG; a
+lost connection is the client's ``ApiHealth``'s to report (once), so it is DEBUG here too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -77,6 +80,7 @@ class Informer:
         page_size: int = 500,
         watch_timeout: int = 300,
         backoff: Callable[[int], float] | None = None,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         self.name = name
         self._list_fn = list_fn
@@ -86,6 +90,7 @@ class Informer:
         self._page_size = page_size
         self._watch_timeout = watch_timeout
         self._backoff = backoff or tenacity_backoff(0.1, 10.0)
+        self._transform = transform
         self._lock = threading.Lock()
         self._cache: dict[str, Obj] = {}
         self._rv = ""
@@ -96,6 +101,9 @@ class Informer:
         self._progress = False  # the current watch delivered an event (not an error)
         # Counters, for logs, metrics and tests.
         self.lists = 0
+        self.listed_at: float | None = None
+        """Monotonic time the request of the last complete LIST was sent: the cache holds every
+        change made before it (and, through the watch, after it)."""
         self.watches = 0
         self.errors = 0
 
@@ -205,9 +213,10 @@ class Informer:
         # List items of built-in kinds come without kind/apiVersion; manifests have them.
         if "kind" not in obj:
             obj = {"kind": self.kind, "apiVersion": self.api_version, **obj}
-        return obj
+        return obj if self._transform is None else self._transform(obj)
 
     def _list(self) -> None:
+        started = time.monotonic()  # a paged LIST is one snapshot, taken at the first page
         items: list[Obj] = []
         token: str | None = None
         while True:
@@ -227,6 +236,7 @@ class Informer:
             for change in changes:
                 apply_change(self._cache, change)
             self._rv = str(meta.get("resourceVersion") or "")
+            self.listed_at = started
         log.debug(
             "%s: listed %d objects at rv %s (%d changes)", self.name, len(items), self._rv, len(changes)
         )

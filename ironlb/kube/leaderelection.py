@@ -33,7 +33,6 @@ from typing import Any
 from kubernetes import client
 
 from ironlb.kube.cache import Change
-from ironlb.kube.client import field_manager
 from ironlb.kube.errors import KubeError, ObjectGone, api_errors, retry_log_level
 from ironlb.kube.informer import Informer
 from ironlb.kube.leader import (
@@ -50,6 +49,7 @@ from ironlb.kube.leader import (
     still_leader,
     wake_on,
 )
+from ironlb.kube.rest import Rest
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,7 @@ class LeaderElector:
         watch_timeout: int = 300,
     ) -> None:
         self.cfg = cfg
-        self._api: Any = client.CoordinationV1Api(api_client)  # raw dicts, see status.py
-        self._manager = field_manager(api_client)
+        self._rest = Rest(api_client)  # raw dicts, see rest.py
         self._on_started, self._on_stopped, self._on_new_leader = (
             on_started_leading,
             on_stopped_leading,
@@ -105,7 +104,7 @@ class LeaderElector:
         self._thread: threading.Thread | None = None
         self._informer = Informer(
             f"lease:{cfg.namespace}/{cfg.name}",
-            self._api.list_namespaced_lease,
+            self._rest.lister("list_namespaced_lease"),
             kind="Lease",
             api_version="coordination.k8s.io/v1",
             on_change=self._on_lease_change,
@@ -153,15 +152,17 @@ class LeaderElector:
             self._wake.set()
 
     # -- one round ----------------------------------------------------------------
+    def _call(self, endpoint: str, body: dict[str, Any] | None = None) -> Any:
+        """One request about our Lease (the answer unread)."""
+        name = None if endpoint == "create_namespaced_lease" else self.cfg.name
+        return self._rest.call(
+            endpoint, namespace=self.cfg.namespace, name=name, body=body, timeout=self._request_timeout
+        )
+
     def read(self) -> LeaseRecord | None:
         try:
             with api_errors():
-                resp = self._api.read_namespaced_lease(
-                    self.cfg.name,
-                    self.cfg.namespace,
-                    _preload_content=False,
-                    _request_timeout=self._request_timeout,
-                )
+                resp = self._call("read_namespaced_lease")
         except ObjectGone:
             return None
         return record_from_lease(json.loads(resp.data))
@@ -192,21 +193,10 @@ class LeaderElector:
         try:
             with api_errors():
                 if rec is None:
-                    self._api.create_namespaced_lease(
-                        self.cfg.namespace,
-                        body,
-                        field_manager=self._manager,
-                        _request_timeout=self._request_timeout,
-                    )
+                    self._call("create_namespaced_lease", body).read()
                 else:
                     body["metadata"]["resourceVersion"] = rec.resource_version
-                    self._api.replace_namespaced_lease(
-                        self.cfg.name,
-                        self.cfg.namespace,
-                        body,
-                        field_manager=self._manager,
-                        _request_timeout=self._request_timeout,
-                    )
+                    self._call("replace_namespaced_lease", body).read()
         except KubeError as exc:
             if exc.status == 409:
                 # Someone wrote the Lease since we read it. Like client-go, a leader does not
@@ -261,13 +251,7 @@ class LeaderElector:
                     "spec": release_spec(rec, self._wall()),
                 }
                 with api_errors():
-                    self._api.replace_namespaced_lease(
-                        self.cfg.name,
-                        self.cfg.namespace,
-                        body,
-                        field_manager=self._manager,
-                        _request_timeout=self._request_timeout,
-                    )
+                    self._call("replace_namespaced_lease", body).read()
                 log.info("lease %s/%s released by %s", self.cfg.namespace, self.cfg.name, self.cfg.identity)
                 return True
             except KubeError as exc:

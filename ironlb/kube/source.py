@@ -17,8 +17,9 @@ from typing import cast
 from kubernetes import client
 
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
-from ironlb.kube.cache import Change
+from ironlb.kube.cache import Change, Obj
 from ironlb.kube.informer import Informer
+from ironlb.kube.rest import Rest
 from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ class KubeClusterSource:
         endpoint_slices: bool = True,
         nodes: bool = True,
         watch_timeout: int = 300,
+        service_transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
-        core = client.CoreV1Api(api_client)
-        discovery = client.DiscoveryV1Api(api_client)
+        """``service_transform`` cuts each Service down before it is cached (see ``Informer``)."""
+        rest = Rest(api_client)
         self._on_change = on_change
 
         def handler(kind: str) -> Callable[[Change], None]:
@@ -65,15 +67,16 @@ class KubeClusterSource:
 
         self.services = Informer(
             "services",
-            core.list_service_for_all_namespaces,
+            rest.lister("list_service_for_all_namespaces"),
             kind="Service",
             api_version="v1",
             on_change=handler("Service"),
             watch_timeout=watch_timeout,
+            transform=service_transform,
         )
         self.config_map = Informer(
             "configmap",
-            core.list_namespaced_config_map,
+            rest.lister("list_namespaced_config_map"),
             kind="ConfigMap",
             api_version="v1",
             on_change=handler("ConfigMap"),
@@ -86,7 +89,7 @@ class KubeClusterSource:
         if endpoint_slices:
             self.endpoint_slices = Informer(
                 "endpointslices",
-                discovery.list_endpoint_slice_for_all_namespaces,
+                rest.lister("list_endpoint_slice_for_all_namespaces"),
                 kind="EndpointSlice",
                 api_version="discovery.k8s.io/v1",
                 on_change=handler("EndpointSlice"),
@@ -96,7 +99,7 @@ class KubeClusterSource:
         if nodes:
             self.nodes = Informer(
                 "nodes",
-                core.list_node,
+                rest.lister("list_node"),
                 kind="Node",
                 api_version="v1",
                 on_change=handler("Node"),

@@ -65,16 +65,25 @@ def _from_path(method: str, path: str) -> ApiCall | None:
 
 
 @functools.cache
+def client_paths() -> dict[str, tuple[str, str]]:
+    """Every generated API method name → (HTTP method, path), from the client's source."""
+    table: dict[str, tuple[str, str]] = {}
+    for module in sorted((Path(client.__file__).parent / "api").glob("*_api.py")):
+        for method, http, path in _SERIALIZE.findall(module.read_text()):
+            table.setdefault(method, (http, path))
+    return table
+
+
+@functools.cache
 def client_methods() -> dict[str, ApiCall]:
     """Every generated API method name (and its ``_with_http_info`` twin) → its call."""
     table: dict[str, ApiCall] = {}
-    for module in sorted((Path(client.__file__).parent / "api").glob("*_api.py")):
-        for method, http, path in _SERIALIZE.findall(module.read_text()):
-            call = _from_path(http, path) if path.startswith(("/api/", "/apis/")) else None
-            if call is None:
-                continue
-            table.setdefault(method, call)
-            table.setdefault(f"{method}_with_http_info", call)
+    for method, (http, path) in client_paths().items():
+        call = _from_path(http, path) if path.startswith(("/api/", "/apis/")) else None
+        if call is None:
+            continue
+        table.setdefault(method, call)
+        table.setdefault(f"{method}_with_http_info", call)
     return table
 
 
@@ -86,14 +95,33 @@ class CallSite:
 
 
 def call_sites(roots: list[Path], base: Path) -> list[CallSite]:
-    """Every reference to a client API method (called, or passed on as informers do)."""
+    """Every reference to a client API method: called or passed on as an attribute, or named
+    by a string (``Rest.call("patch_namespaced_service_status", ...)``, ``ironlb.kube.rest``).
+    The table of names there (``ENDPOINTS``) is not a call site itself."""
     table = client_methods()
     sites = []
     for root in roots:
         for path in sorted(root.rglob("*.py")):
             tree = ast.parse(path.read_text(), filename=str(path))
+            skip = {
+                id(k) for n in ast.walk(tree) if isinstance(n, ast.Dict) and _is_endpoints(n) for k in n.keys
+            }
             for node in ast.walk(tree):
-                if isinstance(node, ast.Attribute) and node.attr in table:
+                name = None
+                if isinstance(node, ast.Attribute):
+                    name = node.attr
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+                    name = node.value
+                if name in table:
                     where = f"{path.relative_to(base)}:{node.lineno}"
-                    sites.append(CallSite(table[node.attr], node.attr, where))
+                    sites.append(CallSite(table[name], name, where))
     return sorted(sites)
+
+
+def _is_endpoints(node: ast.Dict) -> bool:
+    """The ``ENDPOINTS`` table: every key a client method name, every value a (method, path) pair."""
+    return (
+        bool(node.keys)
+        and all(isinstance(v, ast.Tuple) and len(v.elts) == 2 for v in node.values)
+        and all(isinstance(k, ast.Constant) and k.value in client_paths() for k in node.keys)
+    )

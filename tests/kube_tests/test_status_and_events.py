@@ -12,7 +12,7 @@ import pytest
 from ironlb.kube.client import make_api_client
 from ironlb.kube.errors import ObjectGone, PermanentKubeError, TemporaryKubeError, call_with_retry
 from ironlb.kube.events import IP_ALLOCATED, EventRecorder
-from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch, ingress_patch
+from ironlb.kube.status import ServiceWriter, ingress_needs_patch, ingress_patch, status_patch
 from ironlb.kube_types import Service
 from tests.support.pytest_plugin import Kube
 
@@ -53,9 +53,18 @@ def test_patch_bodies() -> None:
     assert ingress_patch(svc(), [])["status"] == {"loadBalancer": {"ingress": None}}
     current = svc()
     current["metadata"]["annotations"] = {"ironlb.io/ip-allocated-from-pool": "p1"}
-    assert annotations_patch(current, {"ironlb.io/ip-allocated-from-pool": "p1"}) is None
-    assert annotations_patch(current, {"ironlb.io/ip-allocated-from-pool": None}) == {
+    assert status_patch(current, None, {"ironlb.io/ip-allocated-from-pool": "p1"}) is None
+    assert status_patch(current, None, {"ironlb.io/ip-allocated-from-pool": None}) == {
         "metadata": {"annotations": {"ironlb.io/ip-allocated-from-pool": None}, "resourceVersion": "5"}
+    }
+    # The IP and its pool in one patch; an annotation already right is not sent again.
+    assert status_patch(current, ["192.0.2.1"], {"ironlb.io/ip-allocated-from-pool": "p1"}) == {
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1", "ipMode": "VIP"}]}},
+        "metadata": {"resourceVersion": "5"},
+    }
+    assert status_patch(current, ["192.0.2.1"], {"ironlb.io/ip-allocated-from-pool": "p2"}) == {
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1", "ipMode": "VIP"}]}},
+        "metadata": {"resourceVersion": "5", "annotations": {"ironlb.io/ip-allocated-from-pool": "p2"}},
     }
 
 
@@ -73,31 +82,32 @@ def _read(core: Any, ns: str, name: str = "a") -> Service:
     return cast(Service, json.loads(core.read_namespaced_service(name, ns, _preload_content=False).data))
 
 
-def test_writer_sets_and_clears_status_once(kube: Kube, api: Any) -> None:
+def test_writer_sets_and_clears_status_and_pool_in_one_request_each(kube: Kube, api: Any) -> None:
     kube.core.create_namespaced_service(kube.ns, lb("a"))
     writer = ServiceWriter(api)
-    after = writer.set_ingress(_read(kube.core, kube.ns), ["192.0.2.7"])
+    pool = {"ironlb.io/ip-allocated-from-pool": "default"}
+    after = writer.write(_read(kube.core, kube.ns), ips=["192.0.2.7"], annotations=pool)
     assert after["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.7", "ipMode": "VIP"}]
+    assert after["metadata"]["annotations"] == pool
+    assert _read(kube.core, kube.ns)["metadata"]["annotations"] == pool  # the server kept it
     unchanged = _read(kube.core, kube.ns)
-    assert writer.set_ingress(unchanged, ["192.0.2.7"]) is unchanged  # nothing to do, no request
-    after = writer.set_annotations(after, {"ironlb.io/ip-allocated-from-pool": "default"})
-    assert after["metadata"]["annotations"] == {"ironlb.io/ip-allocated-from-pool": "default"}
-    cleared = writer.set_ingress(after, [])
+    assert writer.write(unchanged, ips=["192.0.2.7"], annotations=pool) is unchanged  # no request
+    cleared = writer.write(after, ips=[], annotations={"ironlb.io/ip-allocated-from-pool": None})
     assert cleared["status"]["loadBalancer"] == {}
+    assert not cleared["metadata"].get("annotations")
     writes = [(r.verb, r.rbac_resource, r.code) for r in kube.audit(kube.user("writer")) if r.write]
-    assert writes == [
-        ("patch", "services/status", 200),
-        ("patch", "services", 200),
-        ("patch", "services/status", 200),
-    ]
-    assert writer.updates == 3
+    assert writes == [("patch", "services/status", 200), ("patch", "services/status", 200)]
+    assert writer.updates == 2
 
 
 def test_every_write_names_its_program_as_field_manager_and_user_agent(kube: Kube, api: Any) -> None:
     kube.core.create_namespaced_service(kube.ns, lb("a"))
     writer = ServiceWriter(api)
-    after = writer.set_ingress(_read(kube.core, kube.ns), ["192.0.2.7"])
-    writer.set_annotations(after, {"ironlb.io/ip-allocated-from-pool": "default"})
+    after = writer.write(
+        _read(kube.core, kube.ns),
+        ips=["192.0.2.7"],
+        annotations={"ironlb.io/ip-allocated-from-pool": "default"},
+    )
     rec = EventRecorder(api, host="node-1")
     try:
         rec.normal(after, IP_ALLOCATED, 'Assigned IP ["192.0.2.7"]')
@@ -109,8 +119,7 @@ def test_every_write_names_its_program_as_field_manager_and_user_agent(kube: Kub
         (f.manager, f.operation, f.subresource or "")
         for f in kube.core.read_namespaced_service("a", kube.ns).metadata.managed_fields
     }
-    assert ("ironlb-controller", "Update", "status") in managers
-    assert ("ironlb-controller", "Update", "") in managers  # the annotation
+    assert ("ironlb-controller", "Update", "status") in managers  # the IP and the pool annotation
     assert {m for m, _, _ in managers} == {"ironlb-controller", "OpenAPI-Generator"}  # the test made it
     (event,) = kube.core.list_namespaced_event(kube.ns).items
     assert {f.manager for f in event.metadata.managed_fields} == {"ironlb-controller"}

@@ -234,12 +234,21 @@ class Store:
             )
         if subresource == "status":
             status = new.get("status")
+            sent_meta = meta
             new = copy.deepcopy(old)
             if status is None:
                 new.pop("status", None)
             else:
                 new["status"] = status
             meta = new["metadata"]
+            if rt.plural == "services" and not rt.group:
+                # kube-apiserver's Service status strategy resets only spec: labels and
+                # annotations sent to /status are kept (MetalLB writes its pool annotation so).
+                for key in ("labels", "annotations"):
+                    if sent_meta.get(key):
+                        meta[key] = sent_meta[key]
+                    else:
+                        meta.pop(key, None)
         elif subresource is not None:
             raise not_found(f"{rt.plural}/{subresource}", rt.group, name)
         else:
