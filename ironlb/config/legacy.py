@@ -167,8 +167,8 @@ def _protocols(config: Config, prefer: Protocol | None, losses: list[Loss]) -> d
             how = "ARP/NDP answers on the local network" if protocol == "layer2" else "BGP to every peer"
             loss(
                 "warning",
-                "no L2Advertisement or BGPAdvertisement selects this pool: its addresses are handed out but "
-                f"announced by nobody; a ConfigMap pool needs a protocol and uses {protocol} ({how}"
+                "no L2Advertisement or BGPAdvertisement selects this pool: ironlb allocates from it but "
+                f"announces nothing; a ConfigMap pool needs a protocol and uses {protocol} ({how}"
                 f"{', from --prefer' if prefer else ''}). Pass --prefer to choose, or add the advertisement "
                 "that selects it",
             )
