@@ -89,6 +89,15 @@ def service_key(service: Service) -> str:
     return f"{ns}/{name}" if ns else name
 
 
+def labels(service: Service) -> tuple[tuple[str, str], ...]:
+    """``metadata.labels`` as sorted pairs (values of other JSON types read as text, or are left out)."""
+    raw = _get(service, "metadata", "labels")
+    if not isinstance(raw, dict):
+        return ()
+    pairs = ((str(k), _str(v)) for k, v in raw.items())
+    return tuple(sorted((k, v) for k, v in pairs if v is not None))
+
+
 def annotation(service: Service, name: str) -> str | None:
     """The value of annotation ``name`` (without prefix) under the first prefix that has it.
 
