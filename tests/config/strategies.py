@@ -264,18 +264,21 @@ def domain_configs(draw: st.DrawFn) -> Config:
         )
         for i in range(draw(st.integers(0, 3)))
     ]
-    bgp = [
-        replace(
-            ad,
-            name=f"bgp-{i}",
-            pools=tuple(draw(pool_subset)),
-            node_selectors=draw(node_selectors()),
-            peers=tuple(draw(st.lists(st.sampled_from(peer_names), max_size=2, unique=True)))
-            if peers
-            else (),
+    bgp: list[BgpAdvertisement] = []
+    for i in range(draw(st.integers(0, 3))):
+        chosen = tuple(draw(pool_subset))
+        ranges = [r for p in base.pools if not chosen or p.name in chosen for r in p.ranges]
+        ad = (draw(advertisements(ranges)) or (BgpAdvertisement(),))[0]  # valid for the pools it selects
+        chosen_peers = draw(st.lists(st.sampled_from(peer_names), max_size=2, unique=True)) if peers else []
+        bgp.append(
+            replace(
+                ad,
+                name=f"bgp-{i}",
+                pools=chosen,
+                node_selectors=draw(node_selectors()),
+                peers=tuple(chosen_peers),
+            )
         )
-        for i, ad in enumerate(draw(advertisements([])))
-    ]
     cips = [
         replace(c, name=f"cip-{i}", peers=tuple(draw(st.lists(st.sampled_from(peer_names), max_size=2))))
         if peers
