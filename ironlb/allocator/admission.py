@@ -40,8 +40,8 @@ class _ByNamespace(Generic[P]):
 
     admitted: tuple[P, ...]
     refused: tuple[P, ...]
-    check_service: bool
-    """Whether some admitted pool also selects Services (their labels must then be checked)."""
+    select_services: tuple[P, ...]
+    """The admitted pools that also select Services (their labels must be checked per request)."""
 
 
 def try_order(pools: Sequence[P]) -> list[P]:
@@ -73,37 +73,28 @@ class Admission(Generic[P]):
         (:meth:`refusal` says why: only computed when a message needs it)."""
         if not self.selective:
             return self.auto_assign, ()
-        found = self._by_namespace(request)
-        if not found.check_service:
+        key = (request.namespace or request.namespace_name, request.namespace_labels)
+        found = self._cache.get(key) or self._by_namespace(key)
+        if not found.select_services:
             return found.admitted, found.refused
         labels = dict(request.service_labels)
+        rejected = [p for p in found.select_services if not p.pool.admits_service(labels)]
+        if not rejected:
+            return found.admitted, found.refused
+        return [p for p in found.admitted if p not in rejected], (*found.refused, *rejected)
+
+    def _by_namespace(self, key: tuple[str, tuple[tuple[str, str], ...]]) -> _ByNamespace[P]:
+        namespace, labels = key[0], dict(key[1])
         admitted: list[P] = []
-        refused = list(found.refused)
-        for p in found.admitted:
+        refused: list[P] = []
+        for p in self.auto_assign:
             allocation = p.pool.allocation
-            if allocation is None or allocation.admits_service(labels):
+            if allocation is None or allocation.admits_namespace(namespace, labels):
                 admitted.append(p)
             else:
                 refused.append(p)
-        return admitted, refused
-
-    def _by_namespace(self, request: AllocationRequest) -> _ByNamespace[P]:
-        key = (request.namespace_name, request.namespace_labels)
-        found = self._cache.get(key)
-        if found is None:
-            labels = dict(request.namespace_labels)
-            admitted: list[P] = []
-            refused: list[P] = []
-            for p in self.auto_assign:
-                allocation = p.pool.allocation
-                if allocation is None or allocation.admits_namespace(key[0], labels):
-                    admitted.append(p)
-                else:
-                    refused.append(p)
-            check = any(
-                p.pool.allocation is not None and p.pool.allocation.service_selectors for p in admitted
-            )
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            found = self._cache[key] = _ByNamespace(tuple(admitted), tuple(refused), check)
+        selecting = tuple(p for p in admitted if p.pool.allocation and p.pool.allocation.service_selectors)
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        found = self._cache[key] = _ByNamespace(tuple(admitted), tuple(refused), selecting)
         return found

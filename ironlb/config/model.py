@@ -217,6 +217,10 @@ class AddressPool:
     def priority(self) -> int | None:
         return self.allocation.priority if self.allocation is not None else None
 
+    def admits_service(self, service_labels: Mapping[str, str]) -> bool:
+        """The Service half of the rule (see :class:`ServiceAllocation`)."""
+        return self.allocation is None or self.allocation.admits_service(service_labels)
+
     def refusal(
         self, namespace: str, namespace_labels: Mapping[str, str], service_labels: Mapping[str, str]
     ) -> str | None:
