@@ -3,8 +3,16 @@
 ``build_plan(config, snapshot)`` decides (with the allocator and the announcement
 decisions, the very functions the programs run); ``plan_to_json`` /
 ``render_table`` present the assignments, the layer-2 owners and the BGP routes
-per node and peer. Kept apart from the CLI so the plan can grow additively: a new
-part is a new field of ``Plan``, a new key of the JSON document and a new table.
+per node and peer, and name the pools no advertisement announces. Kept apart from
+the CLI so the plan can grow additively: a new part is a new field of ``Plan``, a
+new key of the JSON document and a new table.
+
+Which advertisement makes each layer-2 answer and each route, and where (the
+candidate nodes, the interfaces), is shown when the config says something the
+legacy ConfigMap cannot (``ironlb.config.legacy``: node selectors, interfaces or
+peers per advertisement, ...): for a config the ConfigMap can express, every
+advertisement is its pool's, from every node, on the one interface list, to
+every peer, so those columns would say nothing and the plan keeps its shape.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from ironlb.announce.bgp import BgpRoute, NodeRoutes, PeerRoutes, planned_bgp
 from ironlb.announce.inputs import build_inputs
 from ironlb.announce.layer2 import IPDecision, planned_layer2
 from ironlb.cluster.seam import ClusterSnapshot
+from ironlb.config.legacy import legacy_config
 from ironlb.config.model import Config
 
 
@@ -32,24 +41,42 @@ class Plan:
     bgp: tuple[NodeRoutes, ...] = ()
     """Per node (with BGP peers) and peer: next hop, the prefixes it would announce with attributes,
     or why the node cannot open that session; and the node's BGP problems (e.g. IPs no session carries)."""
+    unannounced: tuple[str, ...] = ()
+    """Pools no advertisement selects: their IPs are assigned but nobody announces them."""
+    detailed: bool = False
+    """Show the advertisements, interfaces and candidate nodes (see the module docstring)."""
 
 
 def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None) -> Plan:
     """Decide, without touching anything, what ironlb would do for ``snapshot`` under ``config``."""
-    services = tuple(allocate_all(config, snapshot.services, lb_class))
+    services = tuple(allocate_all(config, snapshot.services, lb_class, namespaces=snapshot.namespaces))
     assigned = {(f"{s.namespace}/{s.name}" if s.namespace else s.name): tuple(s.ips) for s in services}
     inputs = build_inputs("", config, snapshot, (), lb_class=lb_class)
-    return Plan(services=services, layer2=planned_layer2(inputs, assigned), bgp=planned_bgp(inputs, assigned))
+    return Plan(
+        services=services,
+        layer2=planned_layer2(inputs, assigned),
+        bgp=planned_bgp(inputs, assigned),
+        unannounced=tuple(p.name for p in config.unannounced_pools()),
+        detailed=not legacy_config(config).exact,
+    )
 
 
-def layer2_json(d: IPDecision) -> dict[str, Any]:
-    return {
+UNANNOUNCED = (
+    "no L2Advertisement or BGPAdvertisement selects it: its IPs are assigned but announced by nobody"
+)
+
+
+def layer2_json(d: IPDecision, detailed: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "ip": str(d.ip),
         "services": list(d.services),
         "owner": d.owner,
         "candidates": sorted(d.candidates),
         "reason": d.reason or None,
     }
+    if detailed:
+        out |= {"pool": d.pool, "advertisements": list(d.advertisements), "interfaces": list(d.interfaces)}
+    return out
 
 
 def service_json(result: ServiceResult) -> dict[str, Any]:
@@ -67,42 +94,52 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The JSON document of ``ironlb plan -o json``: ``{"services": [...]}``, plus ``"layer2"`` when any."""
     doc: dict[str, Any] = {"services": [service_json(s) for s in plan.services]}
     if plan.layer2:
-        doc["layer2"] = [layer2_json(d) for d in plan.layer2]
+        doc["layer2"] = [layer2_json(d, plan.detailed) for d in plan.layer2]
     if plan.bgp:
-        doc["bgp"] = bgp_plan_json(plan.bgp)
+        doc["bgp"] = bgp_plan_json(plan.bgp, plan.detailed)
+    if plan.unannounced:
+        doc["unannounced_pools"] = [{"pool": name, "reason": UNANNOUNCED} for name in plan.unannounced]
     return doc
 
 
-def route_json(route: BgpRoute) -> dict[str, object]:
-    return {
+def route_json(route: BgpRoute, detailed: bool = False) -> dict[str, object]:
+    out: dict[str, object] = {
         "prefix": str(route.prefix),
         "communities": list(route.communities),
         "large_communities": list(route.large_communities),
         "localpref": route.localpref,
         "sources": list(route.sources),
     }
+    if detailed:
+        out["advertisements"] = list(route.advertisements)
+    return out
 
 
-def bgp_plan_json(plan: Iterable[NodeRoutes]) -> list[dict[str, object]]:
+def _peer_json(pr: PeerRoutes, detailed: bool) -> dict[str, object]:
+    out: dict[str, object] = {
+        "peer": pr.peer_id,
+        "peer_asn": pr.peer.peer_asn,
+        "my_asn": pr.peer.my_asn,
+        "next_hop": str(pr.next_hop) if pr.next_hop is not None else None,
+        "unusable": pr.unusable,
+        "routes": [route_json(r, detailed) for r in pr.routes],
+    }
+    if detailed:
+        out["name"] = pr.peer.name
+    return out
+
+
+def bgp_plan_json(plan: Iterable[NodeRoutes], detailed: bool = False) -> list[dict[str, object]]:
     """``ironlb plan -o json`` key ``"bgp"``: per node, per peer, next hop and prefixes with attributes.
 
     ``unusable`` is null for a session the node can open, else the reason it cannot
-    (then ``next_hop`` is null and ``routes`` empty).
+    (then ``next_hop`` is null and ``routes`` empty). ``detailed`` adds each peer's
+    name and each route's advertisements.
     """
     return [
         {
             "node": n.node,
-            "peers": [
-                {
-                    "peer": pr.peer_id,
-                    "peer_asn": pr.peer.peer_asn,
-                    "my_asn": pr.peer.my_asn,
-                    "next_hop": str(pr.next_hop) if pr.next_hop is not None else None,
-                    "unusable": pr.unusable,
-                    "routes": [route_json(r) for r in pr.routes],
-                }
-                for pr in n.decision.peers
-            ],
+            "peers": [_peer_json(pr, detailed) for pr in n.decision.peers],
             "problems": list(n.decision.problems),
         }
         for n in plan
@@ -118,7 +155,9 @@ def render_table(plan: Plan) -> str:
     if not plan.services:
         lines.append("(no LoadBalancer Services)")
     lines += _layer2_table(plan)
-    lines += _bgp_table(plan.bgp)
+    lines += _bgp_table(plan.bgp, plan.detailed)
+    if plan.unannounced:
+        lines += ["", "Pools not announced:", *(f"  {name}: {UNANNOUNCED}" for name in plan.unannounced)]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
@@ -144,18 +183,35 @@ def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
 def _layer2_table(plan: Plan) -> list[str]:
     if not plan.layer2:
         return []
-    rows = [("LAYER2-IP", "SERVICES", "OWNER")]
-    rows += [(str(d.ip), ",".join(d.services), d.owner or f"none ({d.reason})") for d in plan.layer2]
+    rows: list[tuple[str, ...]]
+    if not plan.detailed:
+        rows = [("LAYER2-IP", "SERVICES", "OWNER")]
+        rows += [(str(d.ip), ",".join(d.services), d.owner or f"none ({d.reason})") for d in plan.layer2]
+        return ["", *_columns(rows)]
+    rows = [("LAYER2-IP", "SERVICES", "ADVERTISEMENTS", "INTERFACES", "CANDIDATES", "OWNER")]
+    rows += [
+        (
+            str(d.ip),
+            ",".join(d.services),
+            ",".join(d.advertisements) or "-",
+            ",".join(d.interfaces) or ("(every eligible)" if d.owner else "-"),
+            ",".join(sorted(d.candidates)) or "-",
+            d.owner or f"none ({d.reason})",
+        )
+        for d in plan.layer2
+    ]
     return ["", *_columns(rows)]
 
 
-def _bgp_table(plan: Iterable[NodeRoutes]) -> list[str]:
+def _bgp_table(plan: Iterable[NodeRoutes], detailed: bool = False) -> list[str]:
     """Lines (after a blank line) for ``ironlb plan``: a row per node, peer and prefix, then problems."""
     plan = tuple(plan)
     rows: list[tuple[str, ...]] = [("BGP-NODE", "PEER", "NEXT-HOP", "PREFIX", "ATTRIBUTES")]
+    if detailed:
+        rows = [("BGP-NODE", "PEER", "NEXT-HOP", "PREFIX", "ADVERTISEMENTS", "ATTRIBUTES")]
     for n in plan:
         for pr in n.decision.peers:
-            rows += _bgp_rows(n.node, pr)
+            rows += _bgp_rows(n.node, pr, detailed)
     problems = list(dict.fromkeys(p for n in plan for p in n.decision.problems))
     if len(rows) == 1 and not problems:
         return []
@@ -165,14 +221,26 @@ def _bgp_table(plan: Iterable[NodeRoutes]) -> list[str]:
     return lines
 
 
-def _bgp_rows(node: str, pr: PeerRoutes) -> list[tuple[str, ...]]:
+def _bgp_rows(node: str, pr: PeerRoutes, detailed: bool) -> list[tuple[str, ...]]:
     """A row per prefix the session carries, or one saying why it carries none."""
     hop = str(pr.next_hop) if pr.next_hop is not None else "-"
+    peer = f"{pr.peer_id} ({pr.peer.name})" if detailed and pr.peer.name else pr.peer_id
+    ads: tuple[str, ...] = ("-",) if detailed else ()
     if pr.unusable is not None:
-        return [(node, pr.peer_id, hop, "-", f"(no session: {pr.unusable})")]
+        return [(node, peer, hop, "-", *ads, f"(no session: {pr.unusable})")]
     if not pr.routes:
-        return [(node, pr.peer_id, hop, "-", "(nothing announced)")]
-    return [(node, pr.peer_id, hop, str(r.prefix), _attributes(r)) for r in pr.routes]
+        return [(node, peer, hop, "-", *ads, "(nothing announced)")]
+    return [
+        (
+            node,
+            peer,
+            hop,
+            str(r.prefix),
+            *((",".join(r.advertisements) or "-",) if detailed else ()),
+            _attributes(r),
+        )
+        for r in pr.routes
+    ]
 
 
 def _attributes(r: BgpRoute) -> str:

@@ -90,6 +90,15 @@ def service_key(service: Service) -> str:
     return f"{ns}/{name}" if ns else name
 
 
+def labels(service: Service) -> tuple[tuple[str, str], ...]:
+    """``metadata.labels`` as sorted pairs (values of other JSON types read as text, or are left out)."""
+    raw = _get(service, "metadata", "labels")
+    if not isinstance(raw, dict):
+        return ()
+    pairs = ((str(k), _str(v)) for k, v in raw.items())
+    return tuple(sorted((k, v) for k, v in pairs if v is not None))
+
+
 def annotation(service: Service, name: str) -> str | None:
     """The value of annotation ``name`` (without prefix) under the first prefix that has it.
 
@@ -277,7 +286,7 @@ def bgp_localpref(service: Service) -> str | None:
     return annotation(service, BGP_LOCALPREF)
 
 
-_KEPT_META = ("name", "namespace", "uid", "resourceVersion")
+_KEPT_META = ("name", "namespace", "uid", "resourceVersion", "labels")
 _KEPT_SPEC = (
     "type",
     "loadBalancerClass",
@@ -299,12 +308,12 @@ def allocation_view(service: Service) -> Service:
     What an informer cache of the controller holds: the API server's object also carries
     ``managedFields``, cluster IPs, ``last-applied-configuration`` and the like, several
     times the size of what allocation needs, for every Service of the cluster. Kept:
-    name, namespace, uid, resourceVersion; annotations under ``ANNOTATION_PREFIXES``;
-    type, class, requested IP, families and policy, port numbers and protocols, the
-    external traffic policy (and the selector when that is Local, for ``backend_key``);
-    ``status.loadBalancer``. Every reader here gives the same answer on the view as on
-    the full object. Values repeated across Services (namespace, type, protocol...) are
-    interned, so each is stored once.
+    name, namespace, uid, resourceVersion, labels (pools may select Services by them);
+    annotations under ``ANNOTATION_PREFIXES``; type, class, requested IP, families and
+    policy, port numbers and protocols, the external traffic policy (and the selector
+    when that is Local, for ``backend_key``); ``status.loadBalancer``. Every reader here
+    gives the same answer on the view as on the full object. Values repeated across
+    Services (namespace, type, protocol...) are interned, so each is stored once.
     """
     meta = _get(service, "metadata")
     meta = meta if isinstance(meta, dict) else {}

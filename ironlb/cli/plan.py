@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         nargs="+",
         action="extend",
-        help="manifest files or directories (Services, EndpointSlices, Nodes, the ConfigMap)",
+        help="manifest files or directories (Services, EndpointSlices, Nodes, Namespaces, the ConfigMap)",
     )
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
     p.add_argument(

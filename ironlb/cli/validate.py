@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
-    from ironlb.config.model import AddressPool, AddressRange, Config, NodeSelector
+    from ironlb.config.model import AddressPool, AddressRange, Config, LabelSelector
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -98,7 +98,14 @@ def family_size(ranges: list[AddressRange], usable: int) -> str:
     return f"{amount(usable)} addresses"
 
 
-def _pool_line(pool: AddressPool) -> str:
+def announced_by(config: Config, pool: AddressPool) -> str:
+    """``layer2``, ``bgp``, ``layer2+bgp`` or ``not announced``: which advertisements select the pool."""
+    kinds = [k for k, ads in (("layer2", config.l2_advertisements_for(pool.name)),
+                              ("bgp", config.bgp_advertisements_for(pool.name))) if ads]  # fmt: skip
+    return "+".join(kinds) or "not announced"
+
+
+def _pool_line(config: Config, pool: AddressPool) -> str:
     per_family: dict[int, int] = {}
     for r in pool.ranges:
         per_family[r.family] = per_family.get(r.family, 0) + usable_addresses(r, pool.avoid_buggy_ips)
@@ -109,13 +116,13 @@ def _pool_line(pool: AddressPool) -> str:
     flags = ["auto-assign" if pool.auto_assign else "manual only"]
     if pool.avoid_buggy_ips:
         flags.append("avoid-buggy-ips")
-    if pool.protocol == "bgp":
-        n = len(pool.effective_advertisements())
+    n = len(config.bgp_advertisements_for(pool.name))
+    if n:
         flags.append(f"{n} advertisement{'s' if n != 1 else ''}")
-    return f"  {pool.name}: {pool.protocol}, {sizes}; {', '.join(flags)}\n"
+    return f"  {pool.name}: {announced_by(config, pool)}, {sizes}; {', '.join(flags)}\n"
 
 
-def _selectors(selectors: tuple[NodeSelector, ...]) -> str:
+def _selectors(selectors: tuple[LabelSelector, ...]) -> str:
     if not selectors:
         return "all nodes"
     return f"{len(selectors)} node selector{'s' if len(selectors) != 1 else ''}"
@@ -130,10 +137,10 @@ def summarize(config: Config) -> str:
     for pool in config.pools:
         for r in pool.ranges:
             totals[r.family] = totals.get(r.family, 0) + usable_addresses(r, pool.avoid_buggy_ips)
-    kinds = {p.protocol for p in config.pools}
-    by_kind = ", ".join(f"{sum(p.protocol == k for p in config.pools)} {k}" for k in sorted(kinds))
+    kinds = [announced_by(config, p) for p in config.pools]
+    by_kind = ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds)))
     lines.append(f"address pools: {len(config.pools)}" + (f" ({by_kind})" if by_kind else "") + "\n")
-    lines.extend(_pool_line(pool) for pool in config.pools)
+    lines.extend(_pool_line(config, pool) for pool in config.pools)
     if totals:
         lines.append(
             "addresses: " + ", ".join(f"IPv{fam} {amount(n)}" for fam, n in sorted(totals.items())) + "\n"
@@ -166,13 +173,16 @@ def summarize(config: Config) -> str:
                 + ("" if prof.name in used else " (not used by any peer)")
                 + "\n"
             )
-    cip = config.cluster_ip_advertisement
-    if cip is not None:
+    for cip in config.cluster_ip_advertisements:
         lines.append(
-            f"cluster-ip-advertisement: {', '.join(map(str, cip.cidrs))}; "
+            f"{cip.name}: {', '.join(map(str, cip.cidrs))}; "
             f"local-routes {'on' if cip.local_routes else 'off'}, "
             f"external-ips {'on' if cip.external_ips else 'off'}, {_selectors(cip.node_selectors)}\n"
         )
-    if config.l2.interfaces:
-        lines.append(f"l2 interfaces: {', '.join(config.l2.interfaces)}\n")
+    interfaces = {ad.interfaces for ad in config.l2_advertisements}
+    if len(interfaces) == 1 and () not in interfaces:
+        lines.append(f"l2 interfaces: {', '.join(interfaces.pop())}\n")
+    elif len(interfaces) > 1:
+        for ad in config.l2_advertisements:
+            lines.append(f"l2 interfaces of {ad.name}: {', '.join(ad.interfaces) or 'every eligible one'}\n")
     return "".join(lines)

@@ -1,7 +1,7 @@
 """Cluster state read from manifest files: the seam's implementation without Kubernetes.
 
 ``ironlb plan``, the local lab and standalone use read Services, EndpointSlices,
-Nodes and the ConfigMap from YAML files (multi-document, and ``kind: List``)
+Nodes, Namespaces and the ConfigMap from YAML files (multi-document, and ``kind: List``)
 given as files or directories. Other kinds are ignored. A file that cannot be
 read or parsed makes the whole snapshot unavailable, never half a cluster.
 
@@ -21,7 +21,7 @@ import yaml
 
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import STATUS_DIRNAME, StatusDir, StatusRecord, apply_overlays, records_digest
-from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
+from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Service
 from ironlb.textfile import NotText, read_text
 
 DEFAULT_NAMESPACE = "ironlb-system"
@@ -95,6 +95,7 @@ class ManifestSource:
         services: list[Service] = []
         slices: list[EndpointSlice] = []
         nodes: list[Node] = []
+        namespaces: list[Namespace] = []
         config_map: ConfigMap | None = None
         digest = hashlib.sha256()
         for path in manifest_files(self.paths):
@@ -113,6 +114,8 @@ class ManifestSource:
                     slices.append(cast(EndpointSlice, obj))
                 elif kind == "Node":
                     nodes.append(cast(Node, obj))
+                elif kind == "Namespace":
+                    namespaces.append(cast(Namespace, obj))
                 elif kind == "ConfigMap" and self._is_config(obj):
                     config_map = cast(ConfigMap, obj)
         if self.status_overlays:
@@ -124,6 +127,7 @@ class ManifestSource:
             endpoint_slices=tuple(slices),
             nodes=tuple(nodes),
             config_map=config_map,
+            namespaces=tuple(namespaces),
             revision=digest.hexdigest(),
         )
 

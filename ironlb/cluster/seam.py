@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
+from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Service
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class ClusterSnapshot:
     endpoint_slices: tuple[EndpointSlice, ...] = ()
     nodes: tuple[Node, ...] = ()
     config_map: ConfigMap | None = None
+    namespaces: tuple[Namespace, ...] = ()
+    """For pools that admit Services by namespace labels (empty: only the namespaces' names are known)."""
     revision: str = field(default="", compare=False)
     """Opaque marker that changes whenever the content may have changed."""
 

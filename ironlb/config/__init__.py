@@ -14,9 +14,10 @@ Public API:
 Modules: ``yamlload`` (YAML read like MetalLB's yaml.v2) → ``wire`` + ``decode``
 (strict pydantic models of the ConfigMap format) → ``build`` (domain types, item
 by item) → ``rules`` (rules across items) → ``model`` (frozen dataclasses that
-the rest of ironlb sees). ``fields`` holds the rules for one item's values that
-every input shares (the ConfigMap here, MetalLB's CRDs in ``ironlb.metallb``);
-``values`` parses scalars; ``render`` writes a config back out.
+the rest of ironlb sees: pools, and the advertisements that announce them).
+``fields`` holds the rules for one item's values that every input shares (the
+ConfigMap here, MetalLB's CRDs in ``ironlb.metallb``); ``values`` parses scalars;
+``legacy`` says what of a config the ConfigMap can hold, ``render`` writes it out.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from ironlb.config.model import (
     ClusterIPAdvertisement,
     Community,
     Config,
-    L2Settings,
-    NodeSelector,
+    L2Advertisement,
+    LabelSelector,
     Peer,
+    SecretRef,
     SelectorRequirement,
+    ServiceAllocation,
 )
 from ironlb.config.parse import (
     ParseResult,
@@ -52,11 +55,13 @@ __all__ = [
     "Community",
     "Config",
     "ConfigError",
-    "L2Settings",
-    "NodeSelector",
+    "L2Advertisement",
+    "LabelSelector",
     "ParseResult",
     "Peer",
+    "SecretRef",
     "SelectorRequirement",
+    "ServiceAllocation",
     "config_from_configmap",
     "configmap_report",
     "parse_config",

@@ -9,6 +9,21 @@ is unusable. Rules that span items (unique names, overlapping pools, duplicate
 peers) live in ``ironlb.config.rules``; a peer's ``bfd-profile`` is checked here
 against the profile names passed in.
 
+How the ConfigMap's pool-centric format becomes the advertisement-centric domain
+(:func:`legacy_pool_advertisements`, which ``ironlb.config.legacy`` also uses to
+project a config back onto this format, so both directions name things alike):
+
+- a ``layer2`` pool P gets one ``L2Advertisement`` named P for P alone, from
+  every node, on the interfaces of ``l2.interfaces`` (empty: the default set);
+- a ``bgp`` pool P gets one ``BgpAdvertisement`` per ``bgp-advertisements``
+  entry (one with the defaults when there is none), named P for the first and
+  P-1, P-2, ... for the next ones, for P alone, from every node, to every peer;
+- a peer is named ``peer-<address>``, or ``peer-<address>-<n>`` for the n-th
+  peer with the same address (n from 2) (:func:`peer_names`): stable as long as
+  peers of one address keep their order;
+- ``cluster-ip-advertisement`` is named ``cluster-ip-advertisement``;
+- no pool limits which Services it admits (the format has no such setting).
+
 Decisions of the ConfigMap format, where MetalLB leaves room:
 
 - Two advertisements of one pool are duplicates when all their fields are equal
@@ -20,8 +35,8 @@ Decisions of the ConfigMap format, where MetalLB leaves room:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from ironlb.config import fields, model, values
 from ironlb.config.errors import Problems, join_path
@@ -37,6 +52,47 @@ from ironlb.config.wire import (
 )
 
 ALIASES = "bgp-communities"
+CLUSTER_IP_ADVERTISEMENT = "cluster-ip-advertisement"
+"""The name of the ConfigMap's one ClusterIP advertisement."""
+
+
+def bgp_advertisement_name(pool: str, index: int) -> str:
+    """The name of the ``index``-th BGP advertisement of ConfigMap pool ``pool``: P, P-1, P-2..."""
+    return pool if index == 0 else f"{pool}-{index}"
+
+
+def peer_names(peers: Sequence[model.Peer]) -> list[str]:
+    """The names of ConfigMap peers, in order: ``peer-<address>``, ``peer-<address>-<n>`` for repeats."""
+    seen: dict[model.IPAddress, int] = {}
+    out: list[str] = []
+    for peer in peers:
+        n = seen[peer.peer_address] = seen.get(peer.peer_address, 0) + 1
+        out.append(f"peer-{peer.peer_address}" + (f"-{n}" if n > 1 else ""))
+    return out
+
+
+@dataclass(frozen=True)
+class LegacyPool:
+    """A ConfigMap pool: the domain pool, its protocol, and (bgp) its advertisements' attributes."""
+
+    pool: model.AddressPool
+    protocol: model.Protocol
+    bgp_advertisements: tuple[model.BgpAdvertisement, ...] = ()
+    """As written (names and pools are set by :func:`legacy_pool_advertisements`); empty: one default."""
+
+
+def legacy_pool_advertisements(
+    pool: LegacyPool, interfaces: tuple[str, ...]
+) -> tuple[tuple[model.L2Advertisement, ...], tuple[model.BgpAdvertisement, ...]]:
+    """The advertisements a ConfigMap pool stands for (see the module docstring)."""
+    name = pool.pool.name
+    if pool.protocol == "layer2":
+        return (model.L2Advertisement(name=name, pools=(name,), interfaces=interfaces),), ()
+    ads = pool.bgp_advertisements or (model.BgpAdvertisement(),)
+    return (), tuple(
+        replace(ad, name=bgp_advertisement_name(name, i), pools=(name,), node_selectors=(), peers=())
+        for i, ad in enumerate(ads)
+    )
 
 
 def report(p: Problems, path: str, problems: Iterable[fields.Problem]) -> None:
@@ -86,7 +142,7 @@ def build_pool(
     pool: WireAddressPool,
     ranges: tuple[model.AddressRange, ...],
     aliases: Aliases,
-) -> model.AddressPool | None:
+) -> LegacyPool | None:
     """One pool, given its parsed ``ranges`` (from :func:`pool_ranges`)."""
     path = join_path("address-pools", index)
     ok = len(ranges) == len(pool.addresses or ()) > 0
@@ -105,14 +161,13 @@ def build_pool(
         ads = _advertisements(p, path, pool.bgp_advertisements, ranges, aliases)
     if not ok or ads is None or not pool.name or protocol is None:
         return None
-    return model.AddressPool(
+    domain = model.AddressPool(
         name=pool.name,
-        protocol=protocol,
         ranges=ranges,
         auto_assign=True if pool.auto_assign is None else pool.auto_assign,
         avoid_buggy_ips=bool(pool.avoid_buggy_ips),
-        bgp_advertisements=ads,
     )
+    return LegacyPool(domain, protocol, ads)
 
 
 def _advertisements(
@@ -138,7 +193,7 @@ def _advertisements(
         if ad is None:
             ok = False
             continue
-        key = (ad.aggregation_length, ad.aggregation_length_v6, ad.localpref, frozenset(ad.communities))
+        key = ad.attributes
         if key in seen:
             p.error(ad_path, f"duplicate of bgp-advertisements[{seen[key]}]")
             ok = False
@@ -192,6 +247,7 @@ def build_cluster_ip(
         communities=communities,
         localpref=cip.localpref,
         node_selectors=selectors,
+        name=CLUSTER_IP_ADVERTISEMENT,
     )
 
 
@@ -218,7 +274,8 @@ def _cidrs(p: Problems, path: str, texts: list[str] | None) -> tuple[model.IPNet
     return tuple(cidrs)
 
 
-def build_l2(p: Problems, l2: WireL2) -> model.L2Settings | None:
+def build_l2(p: Problems, l2: WireL2) -> tuple[str, ...] | None:
+    """``l2.interfaces``: the interfaces of every layer2 pool's advertisement (empty: the default set)."""
     errors_before = len(p.errors)
     seen: dict[str, int] = {}
     for i, pattern in enumerate(l2.interfaces or ()):
@@ -233,4 +290,4 @@ def build_l2(p: Problems, l2: WireL2) -> model.L2Settings | None:
             seen[pattern] = i
     if len(p.errors) != errors_before:
         return None
-    return model.L2Settings(tuple(seen))
+    return tuple(seen)

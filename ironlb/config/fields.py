@@ -14,7 +14,7 @@ A rule speaks about values, never about where they stand:
   ``path: `` (the convention of :mod:`ironlb.config.values`, whose parsers they
   build on);
 - item rules (:func:`peer`, :func:`label_selectors`, :func:`bfd_profile`,
-  :func:`address_ranges`, :func:`advertisement`) check every field of one item
+  :func:`address_ranges`, :func:`advertisement`, :func:`service_allocation`) check every field of one item
   and return the domain value (``None`` when a field is wrong) with every
   :class:`Problem`. A problem's ``field`` is its path below the item, the field
   name spelled by the caller's :data:`Spelling` (``my-asn`` in the ConfigMap,
@@ -39,10 +39,11 @@ from ironlb.config.model import (
     BgpAdvertisement,
     Community,
     IPAddress,
-    NodeSelector,
+    LabelSelector,
     Peer,
     SelectorOperator,
     SelectorRequirement,
+    ServiceAllocation,
 )
 from ironlb.config.model import Protocol as PoolProtocol
 
@@ -258,7 +259,7 @@ def requirement(raw: RequirementFields, spell: Spelling) -> tuple[SelectorRequir
     return SelectorRequirement(key, op, tuple(raw.values or ())), c.problems
 
 
-def label_selector(raw: SelectorFields, spell: Spelling) -> tuple[NodeSelector | None, list[Problem]]:
+def label_selector(raw: SelectorFields, spell: Spelling) -> tuple[LabelSelector | None, list[Problem]]:
     """Labels sorted, as the domain keeps them; ``None`` when any part is wrong."""
     c = Checks(spell)
     labels: list[tuple[str, str]] = []
@@ -273,12 +274,12 @@ def label_selector(raw: SelectorFields, spell: Spelling) -> tuple[NodeSelector |
             exprs.append(req)
     if c.failed:
         return None, c.problems
-    return NodeSelector(tuple(sorted(labels)), tuple(exprs)), c.problems
+    return LabelSelector(tuple(sorted(labels)), tuple(exprs)), c.problems
 
 
 def label_selectors(
     raw: Sequence[SelectorFields] | None, spell: Spelling
-) -> tuple[tuple[NodeSelector, ...] | None, list[Problem]]:
+) -> tuple[tuple[LabelSelector, ...] | None, list[Problem]]:
     """A list of selectors (OR'ed); ``None`` when any of them is wrong."""
     c = Checks(spell)
     out = [c.nested((i,), label_selector(sel, spell)) for i, sel in enumerate(raw or ())]
@@ -466,12 +467,16 @@ def advertisement(
     aliases: Mapping[str, Community],
     spell: Spelling,
     *,
+    name: str = "",
+    pools: tuple[str, ...] = (),
     broken: frozenset[str] = frozenset(),
     defined_in: str,
 ) -> tuple[BgpAdvertisement | None, list[Problem]]:
-    """A pool's BGP advertisement: aggregation no wider than any address entry of ``ranges``.
+    """A BGP advertisement's attributes: aggregation no wider than any address entry of ``ranges``.
 
-    ``ranges`` may be empty when the pools are not known yet (checked again once they are).
+    ``ranges`` (of the pools it selects) may be empty when the pools are not known yet (checked
+    again once they are). ``name`` and ``pools`` are carried as given; node selectors and peers
+    are the caller's to add (the legacy ConfigMap has neither).
     """
     c = Checks(spell)
     length = c.value("aggregation_length", in_range, _or(raw.aggregation_length, 32), 0, 32)
@@ -494,4 +499,59 @@ def advertisement(
     )
     if c.failed or length is None or length6 is None:
         return None, c.problems
-    return BgpAdvertisement(length, length6, pref, communities), c.problems
+    ad = BgpAdvertisement(
+        name=name,
+        pools=pools,
+        aggregation_length=length,
+        aggregation_length_v6=length6,
+        localpref=pref,
+        communities=communities,
+    )
+    return ad, c.problems
+
+
+# ---- service allocation --------------------------------------------------------------------------
+
+
+class AllocationFields(Protocol):
+    """A pool's ``serviceAllocation`` as any input decodes it (``None``: not given)."""
+
+    @property
+    def priority(self) -> int | None: ...
+    @property
+    def namespaces(self) -> Sequence[str] | None: ...
+    @property
+    def namespace_selectors(self) -> Sequence[SelectorFields] | None: ...
+    @property
+    def service_selectors(self) -> Sequence[SelectorFields] | None: ...
+
+
+def namespace_name(text: str) -> str:
+    """A namespace name: a DNS-1123 label (lower-case letters, digits and '-', at most 63)."""
+    values.check_dns_label(text, "namespace name")
+    return text
+
+
+def service_allocation(
+    raw: AllocationFields, spell: Spelling
+) -> tuple[ServiceAllocation | None, list[Problem]]:
+    """Which Services a pool admits; ``None`` when any part is wrong (an empty one admits every Service)."""
+    c = Checks(spell)
+    namespaces: list[str] = []
+    for i, text in enumerate(raw.namespaces or ()):
+        ns = c.value(("namespaces", i), namespace_name, text)
+        if ns is not None and ns not in namespaces:
+            namespaces.append(ns)
+    ns_selectors = c.nested("namespace_selectors", label_selectors(raw.namespace_selectors, spell))
+    svc_selectors = c.nested("service_selectors", label_selectors(raw.service_selectors, spell))
+    if raw.priority is not None:
+        c.value("priority", in_range, raw.priority, 0, 2**31 - 1)
+    if c.failed:
+        return None, c.problems
+    allocation = ServiceAllocation(
+        priority=raw.priority,
+        namespaces=tuple(namespaces),
+        namespace_selectors=ns_selectors or (),
+        service_selectors=svc_selectors or (),
+    )
+    return allocation, c.problems

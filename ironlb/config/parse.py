@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ironlb.config import build, rules
 from ironlb.config.decode import Decoded, decode, describe
 from ironlb.config.errors import ConfigError, Problems
-from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Config, Peer
+from ironlb.config.model import AddressRange, BfdProfile, BgpAdvertisement, Config, L2Advertisement, Peer
 from ironlb.config.yamlload import YamlError, block_scalar_offset, load_documents
 from ironlb.kube_types import ConfigMap
 
@@ -134,25 +134,32 @@ def _validate(raw: Any) -> ParseResult:
     cip = None
     if wire.cluster_ip_advertisement is not None:
         cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases)
-    l2 = build.build_l2(p, wire.l2) if wire.l2 is not None else None
+    interfaces = build.build_l2(p, wire.l2) if wire.l2 is not None else ()
 
     if p.errors and isinstance(raw, dict):
         p.errors.sort(key=_document_order(raw))
     p.raise_if_any()
+    l2_ads: list[L2Advertisement] = []
+    bgp_ads: list[BgpAdvertisement] = []
+    for pool in pools:
+        l2, bgp = build.legacy_pool_advertisements(pool, interfaces or ())
+        l2_ads += l2
+        bgp_ads += bgp
     config = Config(
-        pools=pools,
+        pools=tuple(pool.pool for pool in pools),
         peers=peers,
         bgp_communities=tuple(aliases.defined.items()),
         bfd_profiles=profiles,
-        cluster_ip_advertisement=cip,
-        **({"l2": l2} if l2 is not None else {}),
+        l2_advertisements=tuple(l2_ads),
+        bgp_advertisements=tuple(bgp_ads),
+        cluster_ip_advertisements=(cip,) if cip is not None else (),
     )
     return ParseResult(config, tuple(p.warnings))
 
 
-def _pools(p: Problems, wire: Decoded, aliases: build.Aliases) -> tuple[AddressPool, ...]:
+def _pools(p: Problems, wire: Decoded, aliases: build.Aliases) -> tuple[build.LegacyPool, ...]:
     """The pools that build; names and overlaps checked across all of them."""
-    pools: list[AddressPool] = []
+    pools: list[build.LegacyPool] = []
     all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
     for index, wpool in wire.pools:
         ranges = build.pool_ranges(p, index, wpool)
@@ -179,7 +186,8 @@ def _peers(p: Problems, wire: Decoded, known_profiles: set[str]) -> tuple[Peer, 
         if peer is not None:
             peers.append((index, peer))
     rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
-    return tuple(peer for _, peer in peers)
+    built = [peer for _, peer in peers]
+    return tuple(replace(peer, name=name) for peer, name in zip(built, build.peer_names(built), strict=True))
 
 
 def _document_order(raw: dict[Any, Any]) -> Callable[[str], tuple[int, int]]:

@@ -226,6 +226,18 @@ def check_label_key(key: str) -> None:
         )
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def check_dns_label(text: str, what: str) -> None:
+    """A DNS-1123 label (namespace names): 1-63 lower-case letters, digits and '-', alphanumeric ends."""
+    if len(text) > 63 or not _DNS_LABEL.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a valid {what}: 1-63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+
+
 def check_label_value(value: str) -> None:
     """Kubernetes label value syntax: empty, or ≤63 characters like a label name."""
     if value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):

@@ -2,10 +2,11 @@
 
 MetalLB users since 0.13 configure it with CRDs (IPAddressPool, L2Advertisement,
 BGPAdvertisement, BGPPeer, BFDProfile, Community, and the deprecated AddressPool
-that the legacy format maps one to one), while ironlb reads MetalLB's legacy
-ConfigMap format. This package maps the former onto the latter as a
-domain :class:`~ironlb.config.model.Config`, with a finding (source, field,
-what ironlb does instead) for everything that cannot be carried over.
+that the legacy format maps one to one). ironlb's domain model is MetalLB's, so
+this package maps them onto a domain :class:`~ironlb.config.model.Config` almost
+one to one, then onto the legacy ConfigMap ``ironlb convert`` prints, with a
+finding (source, field, what ironlb does instead) for everything that cannot be
+carried over.
 
 Pure: ``documents`` turns text into objects, ``decoding`` sorts them by kind and
 decodes each with its model from ``crds``, ``mapping``

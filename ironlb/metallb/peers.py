@@ -1,37 +1,33 @@
 """MetalLB ``BGPPeer`` (v1beta1 and v1beta2) → ironlb :class:`~ironlb.config.model.Peer`.
 
-Most fields map one to one onto the legacy ``peers`` entry. v1beta2 added
-fields the legacy format has no place for; each is reported where it is set,
-with what ironlb does instead:
+Most fields map one to one (the peer keeps its object's name, which
+BGPAdvertisements' ``peers`` refer to; ``passwordSecret`` and
+``enableGracefulRestart`` too). v1beta2 added fields ironlb has no place for;
+each is reported where it is set, with what ironlb does instead:
 
 - ``dynamicASN`` (no fixed ``peerASN``) and ``interface`` (unnumbered BGP, no
   ``peerAddress``): ironlb needs both an ASN and an address, so such a peer is
   left out (lossy).
-- ``passwordSecret``: ironlb reads MD5 passwords from its own Secret
-  ``ironlb-bgp-passwords`` (one key per peer address), mounted into the speaker
-  at ``--bgp-password-dir``; the Secret's value is never read here.
+- ``passwordSecret``: kept; ironlb reads the Secret from its own namespace, so it
+  must be copied there (a note).
 - ``connectTime``, ``vrf``, ``dualStackAddressFamily``: not expressible; the
   session uses ExaBGP's connect retry and the node's default VRF, and carries
   only the address family of the peer address (ironlb's rule), which is what
   ``disableMP: true`` asks for, so that one is only a note.
-- ``enableGracefulRestart``: ironlb's speaker does graceful restart for every
-  peer (``--bgp-graceful-restart``, default 120 s), so only a note.
+
+What the legacy ConfigMap cannot hold (a password Secret, a per-peer graceful
+restart) is reported by ``ironlb.config.legacy`` when converting to it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ironlb.config import fields
-from ironlb.config.model import Peer
+from ironlb.config.model import Peer, SecretRef
 from ironlb.metallb.crds import BGPPeerSpec, field_name
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
-
-PASSWORD_HINT = (
-    "ironlb reads MD5 passwords from the Secret ironlb-bgp-passwords in ironlb-system (one key per peer "
-    "address, IPv6 ':' written '_'), mounted into the speaker at --bgp-password-dir: copy the 'password' "
-    "key of this Secret there, e.g. kubectl -n ironlb-system create secret generic ironlb-bgp-passwords "
-    "--from-literal={address}=PASSWORD"
-)
 
 
 def convert_peer(r: Report, source: Source, spec: BGPPeerSpec, bfd_profiles: set[str]) -> Peer | None:
@@ -54,9 +50,32 @@ def convert_peer(r: Report, source: Source, spec: BGPPeerSpec, bfd_profiles: set
             f"no BFDProfile {spec.bfd_profile!r} in the input: add its manifest, or remove bfdProfile",
         )
     _lossy_fields(r, source, spec)
-    if handled or r.errors != errors_before:
+    secret = _password_secret(r, source, spec)
+    if handled or r.errors != errors_before or peer is None:
         return None
-    return peer
+    return replace(
+        peer, name=source.name, graceful_restart=spec.enable_graceful_restart, password_secret=secret
+    )
+
+
+def _password_secret(r: Report, source: Source, spec: BGPPeerSpec) -> SecretRef | None:
+    secret = spec.password_secret
+    if secret is None or not (secret.name or secret.namespace):
+        return None
+    if spec.password:
+        r.add("error", source, "spec.passwordSecret", "password and passwordSecret are mutually exclusive")
+        return None
+    if not secret.name:
+        r.add("error", source, "spec.passwordSecret.name", "required field is missing")
+        return None
+    r.add(
+        "note",
+        source,
+        "spec.passwordSecret",
+        f"ironlb reads the Secret {secret.name} (key 'password') from its own namespace, not from "
+        f"{secret.namespace or 'metallb-system'}: copy it there",
+    )
+    return SecretRef(secret.name)
 
 
 _LEFT_OUT = {
@@ -87,15 +106,6 @@ def _alternatives(r: Report, source: Source, spec: BGPPeerSpec) -> set[str]:
 
 
 def _lossy_fields(r: Report, source: Source, spec: BGPPeerSpec) -> None:
-    secret = spec.password_secret
-    if secret is not None and (secret.name or secret.namespace):
-        address = (spec.peer_address or "ADDRESS").replace(":", "_")
-        r.add(
-            "lossy",
-            source,
-            "spec.passwordSecret",
-            f"not converted (Secret {secret.name or '?'}); " + PASSWORD_HINT.format(address=address),
-        )
     if spec.connect_time:
         r.add(
             "lossy",
@@ -126,11 +136,4 @@ def _lossy_fields(r: Report, source: Source, spec: BGPPeerSpec) -> None:
             "spec.dualStackAddressFamily",
             "ironlb announces each family over a session "
             "of that family; the other family is not carried over this session",
-        )
-    if spec.enable_graceful_restart:
-        r.add(
-            "note",
-            source,
-            "spec.enableGracefulRestart",
-            "ironlb's speaker does graceful restart for every peer (--bgp-graceful-restart, default 120 s)",
         )

@@ -1,15 +1,15 @@
 """MetalLB ``IPAddressPool`` and deprecated ``AddressPool`` objects → pools, for ``ironlb.metallb.mapping``.
 
 Both kinds become ironlb address pools and are read the same way (addresses,
-``autoAssign``, ``avoidBuggyIPs``, MetalLB's defaults). They differ in where
-the protocol comes from: an IPAddressPool's from the advertisements that select
-it (decided in ``mapping``), an AddressPool's from its own ``protocol`` and
-``bgpAdvertisements``, exactly the legacy format's pool. Advertisement
-attributes (aggregation lengths, ``localPref``, communities with their
-``Community`` aliases) are read by one function for a BGPAdvertisement and for
-an AddressPool's ``bgpAdvertisements[i]``. Checks that span pools (overlaps)
-are left to ironlb's parser (``roundtrip``); the shared name space is enforced
-where objects are decoded.
+``autoAssign``, ``avoidBuggyIPs``, MetalLB's defaults). They differ in how they
+are announced: an IPAddressPool by the advertisements that select it (resolved
+in ``mapping``), with its ``serviceAllocation``; an AddressPool by its own
+``protocol`` and ``bgpAdvertisements``, exactly the legacy format's pool.
+Advertisement attributes (aggregation lengths, ``localPref``, communities with
+their ``Community`` aliases) are read by one function for a BGPAdvertisement
+and for an AddressPool's ``bgpAdvertisements[i]``. Checks that span pools
+(overlaps) are left to ironlb's parser (``roundtrip``); the shared name space
+is enforced where objects are decoded.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ironlb.config import fields
 from ironlb.config.fields import AdvertisementFields
-from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol
+from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol, ServiceAllocation
 from ironlb.metallb import crds
 from ironlb.metallb.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj, field_name
 from ironlb.metallb.findings import Source
@@ -35,6 +35,7 @@ class Pool:
     ranges: tuple[AddressRange, ...]
     auto_assign: bool
     avoid_buggy_ips: bool
+    allocation: ServiceAllocation | None = None
     protocol: Protocol | None = None
     """An AddressPool's own protocol; ``None`` for an IPAddressPool (its advertisements decide)."""
     bgp_ads: tuple[tuple[str, BgpAdvertisement], ...] = ()
@@ -47,10 +48,15 @@ def ip_address_pools(r: Report, objs: list[Obj], broken: dict[str, set[str]]) ->
     for obj in objs:
         spec: IPAddressPoolSpec = obj.spec
         ranges = _ranges(r, obj.source, spec.addresses)
-        _service_allocation(r, obj.source, spec.service_allocation)
-        if ranges is not None:
+        allocation: ServiceAllocation | None = None
+        if spec.service_allocation is not None:
+            allocation, problems = fields.service_allocation(spec.service_allocation, field_name)
+            r.problems(obj.source, "spec.serviceAllocation", problems)
+        if ranges is not None and (allocation is not None or spec.service_allocation is None):
             auto = True if spec.auto_assign is None else spec.auto_assign
-            out[obj.source.name] = Pool(obj.source, obj.labels, ranges, auto, bool(spec.avoid_buggy_ips))
+            out[obj.source.name] = Pool(
+                obj.source, obj.labels, ranges, auto, bool(spec.avoid_buggy_ips), allocation
+            )
         else:
             broken.setdefault("IPAddressPool", set()).add(obj.source.name)
     return out
@@ -99,7 +105,7 @@ def address_pools(
         if ok and ranges is not None and protocol is not None:
             auto = True if spec.auto_assign is None else spec.auto_assign
             out[obj.source.name] = Pool(
-                obj.source, obj.labels, ranges, auto, bool(spec.avoid_buggy_ips), protocol, tuple(ads)
+                obj.source, obj.labels, ranges, auto, bool(spec.avoid_buggy_ips), None, protocol, tuple(ads)
             )
         else:
             broken.setdefault("AddressPool", set()).add(obj.source.name)
@@ -111,38 +117,6 @@ def _ranges(r: Report, source: Source, addresses: list[str] | None) -> tuple[Add
     ranges, problems = fields.address_ranges(addresses, field_name)
     r.problems(source, "spec", problems)
     return None if any(not p.warning for p in problems) else ranges
-
-
-def _service_allocation(r: Report, source: Source, sa: crds.ServiceAllocation | None) -> None:
-    if sa is None:
-        return
-    base = "spec.serviceAllocation"
-    if sa.priority is not None:
-        r.add(
-            "lossy",
-            source,
-            f"{base}.priority",
-            "ironlb has no pool priority: it tries auto-assign pools "
-            "in config order (here: by name); move this pool in address-pools to change the order",
-        )
-    scoped = [
-        name
-        for name, val in (
-            ("namespaces", sa.namespaces),
-            ("namespaceSelectors", sa.namespace_selectors),
-            ("serviceSelectors", sa.service_selectors),
-        )
-        if val
-    ]
-    for name in scoped:
-        r.add(
-            "lossy",
-            source,
-            f"{base}.{name}",
-            "ironlb pools are not limited to namespaces or Services: any "
-            "Service may get an address from this pool; set autoAssign: false and annotate the Services "
-            "that should use it with ironlb.io/address-pool",
-        )
 
 
 def bgp_advertisement(

@@ -103,6 +103,16 @@ def _log_restart(state: tenacity.RetryCallState) -> None:
     log.warning("ExaBGP restart in %.1fs: %s", state.upcoming_sleep, reason)
 
 
+def peer_graceful_restart(peer: Peer, flag: int) -> int | None:
+    """The restart time a session announces: the peer's setting (``None``: ``--bgp-graceful-restart``
+    decides, 0 meaning off), ``False`` off, ``True`` on with the flag's time or the default."""
+    if peer.graceful_restart is None:
+        return flag or None
+    if not peer.graceful_restart:
+        return None
+    return flag or DEFAULT_GRACEFUL_RESTART
+
+
 class BgpAnnouncer:
     """Implements ``speaker.protocol.Announcer`` for BGP through ExaBGP."""
 
@@ -162,7 +172,7 @@ class BgpAnnouncer:
                     neighbor_settings(
                         pr.session,
                         password=read_password(self.password_dir, pr.peer),
-                        graceful_restart=self.graceful_restart or None,
+                        graceful_restart=peer_graceful_restart(pr.peer, self.graceful_restart),
                     )
                 )
             except RenderError as exc:

@@ -13,7 +13,8 @@ are rescanned at once and the IPs it still owns are announced again the same
 way: while it was cut off, the others took them over and pointed the segment's
 neighbour caches elsewhere, and in this node's own view it never lost them, so
 nothing else would bring the traffic back until those caches expire.
-Interfaces are rescanned periodically and on config changes.
+Interfaces are rescanned periodically and on config changes; an IP is answered and
+announced only on the interfaces its L2Advertisements name (``Owned.owns``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def rejoined_after_isolation(before: frozenset[str] | None, now: frozenset[str],
     back = now - before - {me}
     alone = before <= {me}
     return back if back and (alone or len(back) > 1) else frozenset()
+
+
+def answering_globs(inputs: AnnounceInputs) -> tuple[str, ...]:
+    """Where responders run: the union of the L2Advertisements' interfaces, or (empty) the default set
+    when one of them names none; each IP is then answered only where its advertisements say."""
+    ads = inputs.config.l2_advertisements
+    if not ads or any(not ad.interfaces for ad in ads):
+        return ()
+    return tuple(dict.fromkeys(glob for ad in ads for glob in ad.interfaces))
 
 
 class Layer2Announcer:
@@ -121,15 +131,19 @@ class Layer2Announcer:
                 self._responders[name] = r
                 r.sync_groups()
                 for ip in self._owned_ips:
-                    self._count_gratuitous(ip, r.gratuitous(ip.packed))
+                    if self.owned.owns(ip.packed, name):
+                        self._count_gratuitous(ip, r.gratuitous(ip.packed))
 
     async def apply(self, inputs: AnnounceInputs) -> Sequence[Announcement]:
         self.node = inputs.node
-        if tuple(inputs.config.l2.interfaces) != self._globs or not self._scanned:
-            self._globs = tuple(inputs.config.l2.interfaces)
+        globs = answering_globs(inputs)
+        if globs != self._globs or not self._scanned:
+            self._globs = globs
             await self.rescan()
         decisions = layer2_decisions(inputs)
         owned = {d.ip: d.services for d in decisions if d.owner == inputs.node}
+        only = {d.ip.packed: d.interfaces for d in decisions if d.owner == inputs.node and d.interfaces}
+        moved = only != self.owned.interfaces
         lost = [ip for ip in self._owned_ips if ip not in owned]
         won = [ip for ip in owned if ip not in self._owned_ips]
         back = rejoined_after_isolation(self._live, inputs.live_speakers, inputs.node)
@@ -141,6 +155,7 @@ class Layer2Announcer:
             task = self._bursts.pop(ip, None)
             if task is not None:
                 task.cancel()
+        self.owned.interfaces = only  # before won IPs are answered: never on an interface not theirs
         for ip in won:
             (self.owned.v4 if ip.version == 4 else self.owned.v6).add(ip.packed)
         self._owned_ips = owned
@@ -148,7 +163,7 @@ class Layer2Announcer:
             # Cut off from the segment, this node may also have lost its links (and closed their
             # responders): answer on them again now rather than at the next periodic rescan.
             await self.rescan()
-        if lost or won:
+        if lost or won or moved:
             for r in self._responders.values():
                 r.sync_groups()
         for ip in won:
@@ -186,7 +201,8 @@ class Layer2Announcer:
                 if ip not in self._owned_ips:
                     return
                 for r in list(self._responders.values()):
-                    self._count_gratuitous(ip, r.gratuitous(ip.packed))
+                    if self.owned.owns(ip.packed, r.link.name):
+                        self._count_gratuitous(ip, r.gratuitous(ip.packed))
         finally:
             if self._bursts.get(ip) is asyncio.current_task():
                 del self._bursts[ip]
@@ -195,6 +211,7 @@ class Layer2Announcer:
         self._stopped.set()
         self.owned.v4.clear()
         self.owned.v6.clear()
+        self.owned.interfaces.clear()
         self._owned_ips = {}
         for task in self._bursts.values():
             task.cancel()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import fnmatch
+import functools
 import ipaddress
 import logging
 import socket
@@ -79,6 +81,20 @@ class Owned:
 
     v4: set[bytes] = field(default_factory=set)
     v6: set[bytes] = field(default_factory=set)
+    interfaces: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
+    """IPs answered only on the interfaces matching these globs (absent: on every responder's)."""
+
+    def owns(self, ip: bytes, interface: str) -> bool:
+        """Whether ``ip`` is answered on ``interface`` right now."""
+        if ip not in (self.v4 if len(ip) == 4 else self.v6):
+            return False
+        globs = self.interfaces.get(ip)
+        return globs is None or _matches(interface, globs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches(interface: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(interface, g) for g in globs)
 
 
 @dataclass
@@ -146,7 +162,7 @@ class InterfaceResponder:
         """Join the solicited-node groups of owned IPv6 addresses, leave the others."""
         if self._mcast is None:
             return
-        want = {solicited_node(ip) for ip in self.owned.v6}
+        want = {solicited_node(ip) for ip in self.owned.v6 if self.owned.owns(ip, self.link.name)}
         for group, opt in [(g, IPV6_LEAVE_GROUP) for g in self._groups - want] + [
             (g, IPV6_JOIN_GROUP) for g in want - self._groups
         ]:
@@ -197,7 +213,7 @@ class InterfaceResponder:
         if isinstance(d, frames.ArpRequest):
             if d.eth_dst != frames.ETH_BROADCAST and d.eth_dst != mac:
                 self._drop("not-for-us")
-            elif d.target_ip not in self.owned.v4:
+            elif not self.owned.owns(d.target_ip, self.link.name):
                 self._drop("not-owned")
             elif d.sender_mac == mac:
                 self._drop("own-frame")
@@ -207,7 +223,7 @@ class InterfaceResponder:
                 if self.send(self.templates.arp_reply_to(d)):
                     c.responses()
         elif isinstance(d, frames.NeighborSolicitation):
-            if d.target_ip not in self.owned.v6:
+            if not self.owned.owns(d.target_ip, self.link.name):
                 self._drop("not-owned")
             else:
                 c = self._ip_counters(d.target_ip)

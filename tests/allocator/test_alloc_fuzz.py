@@ -74,7 +74,12 @@ services = st.fixed_dictionaries(
         "metadata": field(
             st.fixed_dictionaries(
                 {"name": field(st.sampled_from(["a", "b"])), "namespace": field(st.just("ns"))},
-                optional={"annotations": annotation_maps},
+                optional={
+                    "annotations": annotation_maps,
+                    "labels": field(
+                        st.dictionaries(st.sampled_from(["app", "tier"]), st.sampled_from(["web", "db"]))
+                    ),
+                },
             )
         ),
         "spec": spec,
@@ -153,8 +158,9 @@ def test_the_controllers_view_reads_as_the_whole_service(service: dict[str, Any]
     """The informer cache keeps ``allocation_view``: every reader the controller uses must agree."""
     s: Service = service  # type: ignore[assignment]
     view = svc.allocation_view(s)
-    for reader in (*READERS, svc.requested_ips, svc.ip_families, svc.ip_family_policy):
+    for reader in (*READERS, svc.requested_ips, svc.ip_families, svc.ip_family_policy, svc.labels):
         assert _read(reader, view) == _read(reader, s), reader.__name__
+    assert request_from_service(view) == request_from_service(s)  # everything the allocator is told
     for lb_class in (None, "ironlb"):
         assert svc.is_managed(view, lb_class) == svc.is_managed(s, lb_class)
 
@@ -193,6 +199,7 @@ def test_the_view_drops_what_allocation_never_reads() -> None:
             "uid": "u1",
             "resourceVersion": "7",
             "annotations": {"ironlb.io/address-pool": "p"},
+            "labels": {"app": "web"},
         },
         "spec": {"type": "LoadBalancer", "ports": [{"protocol": "TCP", "port": 80}]},
         "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1", "ipMode": "VIP"}]}},

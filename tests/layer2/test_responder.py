@@ -112,3 +112,18 @@ def test_gratuitous_announcements() -> None:
     assert r.gratuitous(ipaddress.ip_address("192.0.2.10").packed) == 2
     assert r.gratuitous(ipaddress.ip_address("2001:db8::10").packed) == 1
     assert len(received(wire)) == 3
+
+
+def test_an_ip_limited_to_other_interfaces_is_not_answered_here() -> None:
+    """An IP whose L2Advertisements name other interfaces is dropped as not owned on this one."""
+    r, wire = responder("t-resp-if")
+    v4, v6 = ipaddress.ip_address("192.0.2.10").packed, ipaddress.ip_address("2001:db8::10").packed
+    r.owned.interfaces = {v4: ("eth9",), v6: ("t-resp-*",)}
+    r.handle(arp_request("192.0.2.10"))
+    r.handle(ns("2001:db8::10"))
+    (answer,) = received(wire)
+    assert answer[12:14] == b"\x86\xdd"  # only the NDP answer: the IPv6 address is limited to this interface
+    assert dropped("t-resp-if", "not-owned") == 1
+    r.owned.interfaces = {}
+    r.handle(arp_request("192.0.2.10"))
+    assert len(received(wire)) == 1
