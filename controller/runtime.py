@@ -46,7 +46,7 @@ from typing import Any, cast
 
 from controller.configfollow import ConfigFollower
 from controller.metrics import ControllerMetrics, MetricsServer
-from controller.options import ControllerOptions, split_address
+from controller.options import ControllerOptions
 from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
 from controller.session import adopt
 from ironlb import services as svc
@@ -61,7 +61,7 @@ from ironlb.kube.source import KubeClusterSource, ObjectRef
 from ironlb.kube.status import ServiceWriter, status_patch
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
-from ironlb.probes import CannotListen
+from ironlb.probes import CannotListen, split_address
 
 log = logging.getLogger(__name__)
 

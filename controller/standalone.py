@@ -18,7 +18,6 @@ no object store here, are logged.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import threading
@@ -27,7 +26,6 @@ from pathlib import Path
 
 from controller.configstate import judge
 from controller.reconciler import Decision, reconcile
-from ironlb import logs
 from ironlb import services as svc
 from ironlb.allocator import Allocator, Refusal, request_from_service
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
@@ -35,7 +33,6 @@ from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
 from ironlb.config import Config
 from ironlb.kube_types import Service
-from ironlb.stopping import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -197,22 +194,6 @@ class StandaloneController:
             log.log(level, "event %s %s on %s: %s", event.type, event.reason, key, event.message)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m controller.standalone",
-        description="ironlb controller over a manifest directory (no Kubernetes): "
-        "assigns IPs and writes statuses to DIR/.ironlb-status/ "
-        "(the same as `ironlb-controller --manifests DIR`)",
-    )
-    p.add_argument("--manifests", required=True, type=Path, help="the manifest directory (cluster state)")
-    p.add_argument("--namespace", "--config-namespace", dest="namespace", default=DEFAULT_NAMESPACE)
-    p.add_argument("--configmap", default=DEFAULT_CONFIGMAP)
-    p.add_argument("--lb-class", default=None)
-    p.add_argument("--poll-interval", type=float, default=0.2, help="seconds between reads of DIR")
-    p.add_argument("--log-format", choices=("text", "json"), default="text")
-    return p.parse_args(argv)
-
-
 def run(
     manifests: Path,
     stop: threading.Event,
@@ -243,17 +224,10 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    logs.setup(args.log_format)
-    stop = stop_on_signals()
-    return run(
-        args.manifests,
-        stop,
-        namespace=args.namespace,
-        configmap=args.configmap,
-        lb_class=args.lb_class,
-        poll_interval=args.poll_interval,
-    )
+    """``python -m controller.standalone ARGS``: ``ironlb-controller ARGS`` with ``--manifests`` required."""
+    from controller.__main__ import main as program
+
+    return program(argv, manifests_required=True)
 
 
 if __name__ == "__main__":

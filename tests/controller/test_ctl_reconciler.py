@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from controller.options import parse_options, split_address
+from controller.options import parse_options
 from controller.reconciler import POOL_ANNOTATION, reconcile
 from ironlb.allocator import Allocator
 from ironlb.config import parse_config
 from ironlb.kube_types import Service
+from ironlb.probes import split_address
 
 CONFIG = parse_config(
     "address-pools:\n- name: p\n  protocol: layer2\n  addresses: [192.0.2.0/31]\n"
@@ -154,7 +155,8 @@ def test_options_flags_env_and_defaults() -> None:
     assert parse_options([], env={"IRONLB_NAMESPACE": "y"}).namespace == "y"
     with pytest.raises(SystemExit):
         parse_options(["--lease-duration", "5", "--renew-deadline", "6"], env={})
-    assert split_address(":7472") == ("0.0.0.0", 7472) and split_address("[::1]:80") == ("::1", 80)
+    # ":PORT" is every address: both families where the kernel has IPv6, as for the speaker
+    assert split_address(":7472") == ("", 7472) and split_address("[::1]:80") == ("::1", 80)
 
 
 def test_config_verdicts_name_every_error_by_path() -> None:
