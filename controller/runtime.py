@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from controller.configfollow import ConfigFollower
-from controller.metrics import ControllerMetrics, MetricsServer
-from controller.options import ControllerOptions
+from controller.metrics import ControllerMetrics
+from controller.options import PROGRAM, ControllerOptions
 from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
 from controller.session import adopt
 from ironlb import services as svc
@@ -61,11 +61,11 @@ from ironlb.kube.source import KubeClusterSource, ObjectRef
 from ironlb.kube.status import ServiceWriter, status_patch
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
-from ironlb.probes import CannotListen, split_address
+from ironlb.probes import CannotListen, ProbeServer, serve
+from ironlb.programs.flags import listen_failure
 
 log = logging.getLogger(__name__)
 
-PROGRAM = "ironlb-controller"
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
 EVENT_SENDERS = 4
 """Threads posting Events; one object's Events always go through the same one, in order."""
@@ -161,16 +161,17 @@ class Controller:
         self._written: dict[str, _Written] = {}
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
-        self._server: MetricsServer | None = None
+        self._server: ProbeServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, serve_metrics: bool = True) -> Controller:
         if serve_metrics:
-            host, port = split_address(self.opts.metrics_address)
-            self._server = MetricsServer(
-                host, port, self.metrics, healthy=self.healthy, readiness=self.readiness
+            self._server = serve(
+                self.opts.metrics_address,
+                self.metrics.registry,
+                liveness=self.liveness,
+                readiness=self.readiness,
             )
-            self._server.start()
         for i in range(self.opts.workers):
             t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
             t.start()
@@ -233,6 +234,10 @@ class Controller:
 
     def healthy(self) -> bool:
         return not self._stopping.is_set() and all(t.is_alive() for t in self._workers)
+
+    def liveness(self) -> str | None:
+        """None while alive (``/healthz``), else why not."""
+        return None if self.healthy() else "unhealthy"
 
     def ready(self) -> bool:
         return self.readiness() is None
@@ -501,11 +506,7 @@ def run(opts: ControllerOptions, stop: threading.Event) -> int:
     try:
         controller.start()
     except CannotListen as exc:
-        log.error(
-            "%s for /metrics, /healthz and /readyz (--metrics-address, env IRONLB_METRICS_ADDRESS): "
-            "another process has it; choose a free one",
-            exc,
-        )
+        log.error("%s", listen_failure(exc))
         controller.api.close()
         return 1
     try:

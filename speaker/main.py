@@ -10,7 +10,7 @@ unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
 the backends. If any long-lived task fails, the whole speaker stops. Each
 Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
-The metrics port also answers the kubelet's probes (``ironlb.probes``): ``/readyz`` and
+The metrics port also answers the kubelet's probes (``ironlb.probes.serve``): ``/readyz`` and
 ``/healthz`` as ``speaker.probes`` decides from ``Speaker.status`` and a loop heartbeat.
 """
 
@@ -20,18 +20,17 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import REGISTRY
-from prometheus_client.exposition import choose_encoder
 
 from ironlb import logs
 from ironlb.announce.inputs import Announcement, build_inputs, node_info
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
 from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
-from ironlb.probes import CannotListen, ProbeServer
+from ironlb.probes import CannotListen, ProbeServer, serve
+from ironlb.programs.flags import listen_failure
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
 from speaker.bgp.backend import BgpAnnouncer
@@ -41,7 +40,7 @@ from speaker.membership.service import Membership
 from speaker.membership.swim import Addr
 from speaker.membership.wire import load_key
 from speaker.options import SpeakerOptions, parse_options
-from speaker.probes import Heartbeat, SpeakerStatus, liveness, readiness
+from speaker.probes import Heartbeat, Probes, SpeakerStatus
 from speaker.protocol import Announcer
 from speaker.sources import open_cluster
 
@@ -270,44 +269,6 @@ class Speaker:
         self._announced = now
 
 
-class Probes:
-    """What ``/readyz`` and ``/healthz`` answer, from the speaker once it exists and the heartbeat."""
-
-    def __init__(self, heartbeat: Heartbeat) -> None:
-        self.heartbeat = heartbeat
-        self.speaker: Speaker | None = None
-        self.api_problem: Callable[[], str | None] = lambda: None
-
-    def readiness(self) -> str | None:
-        speaker = self.speaker
-        if speaker is None:
-            return self.api_problem() or "starting: opening the cluster-state source"
-        return readiness(speaker.status(self.api_problem()))
-
-    def liveness(self) -> str | None:
-        speaker = self.speaker
-        return liveness(self.heartbeat.last, time.monotonic(), failed=speaker.failed if speaker else None)
-
-
-def _metrics(accept: str) -> tuple[bytes, str]:
-    """The default registry in the format the scraper asks for (OpenMetrics or text), as before."""
-    encoder, content_type = choose_encoder(accept)
-    return encoder(REGISTRY), content_type
-
-
-def start_probe_server(address: str, probes: Probes) -> ProbeServer | None:
-    """``/metrics``, ``/healthz``, ``/readyz`` on ``HOST:PORT`` (host "" or ":PORT": every address)."""
-    if not address:
-        return None
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"metrics address {address!r}: expected HOST:PORT or :PORT")
-    server = ProbeServer(
-        host.strip("[]"), int(port), metrics=_metrics, liveness=probes.liveness, readiness=probes.readiness
-    )
-    return server.start()
-
-
 async def amain(options: SpeakerOptions) -> int:
     assert options.membership_key_file is not None
     key = load_key(options.membership_key_file)
@@ -322,7 +283,9 @@ async def amain(options: SpeakerOptions) -> int:
             loop.call_soon_threadsafe(changes.set)
 
     try:
-        server = start_probe_server(options.metrics_address, probes)
+        server = serve(
+            options.metrics_address, REGISTRY, liveness=probes.liveness, readiness=probes.readiness
+        )
         cluster = await asyncio.to_thread(open_cluster, options, wake)
         probes.api_problem = cluster.api_problem
         try:
@@ -358,11 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(amain(options))
     except CannotListen as exc:
-        log.error(
-            "%s for /metrics, /healthz and /readyz (--metrics-address, env IRONLB_METRICS_ADDRESS): "
-            "another process has it; choose a free one",
-            exc,
-        )
+        log.error("%s", listen_failure(exc))
         return 1
     except (OSError, ValueError) as exc:
         log.error("speaker failed: %s", exc)
