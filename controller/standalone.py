@@ -2,7 +2,7 @@
 
 Why: the lab, demos and standalone users have no API server, only a directory
 of manifests (Services, the ConfigMap...). This mode runs the same decisions as
-the Kubernetes controller -- ``controller.configstate.judge`` for the config (an
+the Kubernetes controller -- ``ironlb.programs.configstate.judge`` for the config (an
 invalid one never replaces the last good one) and ``controller.reconciler.reconcile``
 over one ``ironlb.allocator.Allocator`` -- and writes each Service's status and
 pool annotation through ``ironlb.cluster.statusdir`` into ``DIR/.ironlb-status/``,
@@ -24,15 +24,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from controller.configstate import judge
 from controller.reconciler import Decision, reconcile
 from ironlb import services as svc
 from ironlb.allocator import Allocator, Refusal, request_from_service
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
-from ironlb.config import Config
 from ironlb.kube_types import Service
+from ironlb.programs.configstate import ConfigState, judge, log_state, read_configmap
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class StandaloneController:
         self.config_namespace = config_namespace
         self.configmap = configmap
         self.lb_class = lb_class
-        self.config: Config | None = None
+        self.config_state = ConfigState()
         self.allocator: Allocator | None = None
         self._config_seen: object = object()  # the ConfigMap last judged
         self._refused: dict[str, str] = {}
@@ -84,21 +83,18 @@ class StandaloneController:
         if cm == self._config_seen:
             return
         self._config_seen = cm
-        verdict = judge(cm, namespace=self.config_namespace, name=self.configmap)
-        if verdict.config is None:
-            for error in verdict.errors:
-                log.error("config %s/%s: %s", self.config_namespace, self.configmap, error)
-            log.error("config not usable; %s", "keeping the last good one" if self.config else "waiting")
+        previous = self.config_state
+        reading = read_configmap(cm, namespace=self.config_namespace, name=self.configmap)
+        self.config_state = judge(previous, reading)
+        log_state(log, previous, self.config_state, f"{self.config_namespace}/{self.configmap}")
+        config = self.config_state.config
+        if config is None or config is previous.config:
             return
-        if verdict.config == self.config:
-            return
-        self.config = verdict.config
-        log.info("config loaded: %d pools", len(verdict.config.pools))
         if self.allocator is None:
-            self.allocator = Allocator(verdict.config)
+            self.allocator = Allocator(config)
             self._adopt(snapshot)
         else:
-            for invalidation in self.allocator.set_config(verdict.config):
+            for invalidation in self.allocator.set_config(config):
                 log.info("%s: %s", invalidation.key, invalidation.reason)
 
     def _adopt(self, snapshot: ClusterSnapshot) -> None:

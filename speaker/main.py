@@ -2,9 +2,9 @@
 
 Loop: read the cluster-state source (in a thread) when it reports a change
 (Kubernetes informers, ``speaker.sources``) or every ``--poll-interval`` (a
-manifest directory, re-parsed only when its files changed) → on a new revision parse the
-config (an invalid one is refused and the last good one kept) and refresh the
-membership peers from Node addresses → whenever the snapshot or the live set
+manifest directory, re-parsed only when its files changed) → on a new revision judge the
+config (``ironlb.programs.configstate``: an invalid one is refused, the last good one kept)
+and refresh the membership peers from Node addresses → whenever the snapshot or the live set
 changes, build the pure ``AnnounceInputs`` and hand them to every backend. An
 unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
@@ -27,9 +27,9 @@ from prometheus_client import REGISTRY
 from ironlb import logs
 from ironlb.announce.inputs import Announcement, build_inputs, node_info
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
-from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
 from ironlb.probes import CannotListen, ProbeServer, serve
+from ironlb.programs.configstate import ConfigState, judge, log_state, read_configmap
 from ironlb.programs.flags import listen_failure
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
@@ -99,9 +99,7 @@ class Speaker:
         self.membership = membership
         self.backends = list(backends)
         self.snapshot: ClusterSnapshot | None = None
-        self.config: Config | None = None
-        self.config_problem: str | None = None
-        """Why the latest config is not the one in use (missing, invalid); None when it is."""
+        self.config_state = ConfigState()
         self.membership_started = False
         self.failed: str | None = None
         """The long-lived task whose failure is stopping the speaker."""
@@ -201,29 +199,31 @@ class Speaker:
         self._dirty.set()
 
     def _load_config(self, snap: ClusterSnapshot) -> None:
-        cm = snap.config_map
-        if cm is None:
-            log.warning("config map %s/%s not found", self.options.config_namespace, self.options.configmap)
-            metrics.CONFIG_STALE.set(1 if self.config is not None else 0)
-            self.config_problem = "the ConfigMap does not exist"
-            return
-        try:
-            config = config_from_configmap(cm)
-        except ConfigError as exc:
-            self.config_problem = "invalid: " + "; ".join(exc.errors)
-            log.error(
-                "invalid config refused, keeping the last good one: %s",
-                "; ".join(exc.errors),
-                extra={"errors": list(exc.errors)},
-            )
-            metrics.CONFIG_STALE.set(1)
-            return
-        if config != self.config:
-            log.info("config loaded: %d pools", len(config.pools))
-        self.config = config
-        self.config_problem = None
-        metrics.CONFIG_STALE.set(0)
-        metrics.CONFIG_LOADED.set(1)
+        previous = self.config_state
+        reading = read_configmap(
+            snap.config_map, namespace=self.options.config_namespace, name=self.options.configmap
+        )
+        self.config_state = judge(previous, reading)
+        log_state(
+            log, previous, self.config_state, f"{self.options.config_namespace}/{self.options.configmap}"
+        )
+        metrics.CONFIG_STALE.set(1 if self.config_state.stale else 0)
+        metrics.CONFIG_LOADED.set(1 if self.config_state.config is not None else 0)
+
+    @property
+    def config(self) -> Config | None:
+        """The config in effect: the latest valid one, or the last good one."""
+        return self.config_state.config
+
+    @property
+    def config_problem(self) -> str | None:
+        """Why the latest config is not the one in use (missing, invalid); None when it is."""
+        state = self.config_state
+        if not state.stale:
+            return None
+        if state.missing:
+            return "the ConfigMap does not exist"
+        return "invalid: " + "; ".join(str(p) for p in state.problems)
 
     def status(self, api_problem: str | None = None) -> SpeakerStatus:
         """What readiness is decided on (read from the probe server's thread: plain attribute reads)."""

@@ -157,20 +157,3 @@ def test_options_flags_env_and_defaults() -> None:
         parse_options(["--lease-duration", "5", "--renew-deadline", "6"], env={})
     # ":PORT" is every address: both families where the kernel has IPv6, as for the speaker
     assert split_address(":7472") == ("", 7472) and split_address("[::1]:80") == ("::1", 80)
-
-
-def test_config_verdicts_name_every_error_by_path() -> None:
-    from controller.configstate import event_message, judge
-
-    cm: Any = {
-        "metadata": {"name": "ironlb"},
-        "data": {"config": "address-pools:\n- name: a\n  addresses: [x]\n"},
-    }
-    bad = judge(cm, namespace="ns", name="ironlb")
-    assert bad.config is None and not bad.valid
-    assert any(e.startswith("address-pools[0].") for e in bad.errors)
-    missing = judge(None, namespace="ns", name="ironlb")
-    assert missing.errors == ("(root): ConfigMap ns/ironlb not found",)
-    good = judge({"data": {"config": "address-pools: []\n"}}, namespace="ns", name="ironlb")
-    assert good.valid and good.errors == ()
-    assert "keeping the last good config" in event_message(bad.errors, True)
