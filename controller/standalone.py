@@ -26,7 +26,8 @@ from pathlib import Path
 
 from controller.reconciler import Decision, reconcile
 from ironlb import services as svc
-from ironlb.allocator import Allocator, Refusal, request_from_service
+from ironlb.allocator import Allocator
+from ironlb.allocator.adoption import adopt_services
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
@@ -100,17 +101,10 @@ class StandaloneController:
     def _adopt(self, snapshot: ClusterSnapshot) -> None:
         """Keep every existing assignment before anything new is allocated."""
         assert self.allocator is not None
-        records = self.statuses.read_all()
-        adopted = refused = 0
-        for service in sorted(self._current(snapshot, records).values(), key=svc.service_key):
-            if not (svc.is_managed(service, self.lb_class) and svc.ingress_ips(service)):
-                continue
-            request = request_from_service(service)
-            if isinstance(request, Refusal) or isinstance(self.allocator.adopt(request), Refusal):
-                refused += 1
-            else:
-                adopted += 1
-        log.info("adopted %d existing assignments (%d not adoptable)", adopted, refused)
+        services = self._current(snapshot, self.statuses.read_all()).values()
+        adopted = adopt_services(self.allocator, services, self.lb_class)
+        kept, refused = len(adopted.kept), len(adopted.refused)
+        log.info("adopted %d existing assignments (%d not adoptable)", kept, refused)
 
     # -- Services --------------------------------------------------------------------------------
     @staticmethod
