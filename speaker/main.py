@@ -315,7 +315,11 @@ async def amain(options: SpeakerOptions) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
+    return run(parse_options(argv))
+
+
+def run(options: SpeakerOptions) -> int:
+    """Run the speaker until SIGTERM or SIGINT; returns the exit code."""
     logs.setup(options.log_format)
     log.info("speaker starting on node %s", options.node)
     try:
