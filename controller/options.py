@@ -20,21 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
-from ironlb.programs.flags import (
-    CONFIGMAP,
-    KUBECONFIG,
-    LB_CLASS,
-    LOG_FORMAT,
-    MANIFESTS,
-    NAMESPACE,
-    Flag,
-    ProgramParser,
-    at_least_one,
-    cluster_source,
-    metrics_address_flag,
-    poll_interval_flag,
-    positive,
-)
+from ironlb.programs import flags
+from ironlb.programs.flags import Flag, ProgramParser
 
 PROGRAM = "ironlb-controller"
 DEFAULT_METRICS_ADDRESS = ":7472"
@@ -70,15 +57,15 @@ class ControllerOptions:
 
 
 def seconds(name: str, env: str, what: str, default: float) -> Flag:
-    return Flag(name, env, what, default=default, convert=positive, metavar="SECONDS")
+    return Flag(name, env, what, default=default, convert=flags.positive, metavar="SECONDS")
 
 
 FLAGS: tuple[Flag, ...] = (
-    KUBECONFIG,
-    replace(NAMESPACE, help="namespace of the ConfigMap, the Lease and the membership Secret"),
-    CONFIGMAP,
-    LB_CLASS,
-    metrics_address_flag(DEFAULT_METRICS_ADDRESS),
+    flags.KUBECONFIG,
+    replace(flags.NAMESPACE, help="namespace of the ConfigMap, the Lease and the membership Secret"),
+    flags.CONFIGMAP,
+    flags.LB_CLASS,
+    flags.metrics_address_flag(DEFAULT_METRICS_ADDRESS),
     Flag(
         "--leader-elect",
         "IRONLB_LEADER_ELECT",
@@ -109,13 +96,13 @@ FLAGS: tuple[Flag, ...] = (
         shown_default="POD_NAME or the host name, '_' and a random UUID",
         metavar="ID",
     ),
-    LOG_FORMAT,
+    flags.LOG_FORMAT,
     Flag(
         "--workers",
         "IRONLB_WORKERS",
         "Services reconciled in parallel (decisions stay serial; writes overlap)",
         default=8,
-        convert=at_least_one,
+        convert=flags.at_least_one,
         metavar="N",
     ),
     Flag(
@@ -128,11 +115,11 @@ FLAGS: tuple[Flag, ...] = (
         metavar="NAME",
     ),
     replace(
-        MANIFESTS,
+        flags.MANIFESTS,
         help="run without Kubernetes over this manifest directory: assign IPs to its Services and write "
         "their statuses to DIR/.ironlb-status/ (no leader election, no metrics server)",
     ),
-    poll_interval_flag(0.2),
+    flags.poll_interval_flag(0.2),
 )
 
 
@@ -153,26 +140,13 @@ def parse_options(
     env = os.environ if env is None else env
     p = build_parser()
     v = p.parse(argv, env)
-    manifests, kubeconfig = cluster_source(p, v)
     if not v["lease_duration"] > v["renew_deadline"] > v["retry_period"]:
         p.error("need --lease-duration > --renew-deadline > --retry-period")
     identity, instance = (v["identity"], v["identity"]) if v["identity"] else default_identity(env)
-    return ControllerOptions(
-        kubeconfig=kubeconfig,
-        namespace=v["namespace"],
-        configmap=v["configmap"],
-        lb_class=v["lb_class"] or None,
-        metrics_address=v["metrics_address"],
-        leader_elect=v["leader_elect"],
-        lease_name=v["lease_name"],
-        lease_duration=v["lease_duration"],
-        renew_deadline=v["renew_deadline"],
-        retry_period=v["retry_period"],
+    return v.into(
+        ControllerOptions,
+        **flags.cluster_source(p, v),
         identity=identity,
         instance=instance,
-        log_format="json" if v["log_format"] == "json" else "text",
-        workers=v["workers"],
         membership_secret=v["membership_secret"].strip(),
-        manifests=manifests,
-        poll_interval=v["poll_interval"],
     )

@@ -14,19 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
-from ironlb.programs.flags import (
-    CONFIGMAP,
-    KUBECONFIG,
-    LB_CLASS,
-    LOG_FORMAT,
-    MANIFESTS,
-    NAMESPACE,
-    Flag,
-    ProgramParser,
-    cluster_source,
-    metrics_address_flag,
-    poll_interval_flag,
-)
+from ironlb.programs import flags
+from ironlb.programs.flags import Flag, ProgramParser
 
 PROGRAM = "ironlb-speaker"
 
@@ -56,10 +45,10 @@ class SpeakerOptions:
 
 FLAGS: tuple[Flag, ...] = (
     Flag("--node", "NODE_NAME", "this node's name", required=True, metavar="NAME"),
-    MANIFESTS,
-    KUBECONFIG,
-    replace(NAMESPACE, dest="config_namespace"),
-    CONFIGMAP,
+    flags.MANIFESTS,
+    flags.KUBECONFIG,
+    replace(flags.NAMESPACE, dest="config_namespace"),
+    flags.CONFIGMAP,
     Flag(
         "--membership-key-file",
         "IRONLB_MEMBERSHIP_KEY_FILE",
@@ -82,10 +71,10 @@ FLAGS: tuple[Flag, ...] = (
         default="0.0.0.0",
         metavar="ADDRESS",
     ),
-    metrics_address_flag(":7473", can_be_off=True),
-    LOG_FORMAT,
-    poll_interval_flag(0.5),
-    LB_CLASS,
+    flags.metrics_address_flag(":7473", can_be_off=True),
+    flags.LOG_FORMAT,
+    flags.poll_interval_flag(0.5),
+    flags.LB_CLASS,
     Flag(
         "--bgp",
         "IRONLB_BGP",
@@ -141,24 +130,4 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
     env = os.environ if env is None else env
     p = build_parser()
     v = p.parse(argv, env)
-    manifests, kubeconfig = cluster_source(p, v)
-    return SpeakerOptions(
-        node=v["node"],
-        manifests=manifests,
-        kubeconfig=kubeconfig,
-        config_namespace=v["config_namespace"],
-        configmap=v["configmap"],
-        membership_key_file=v["membership_key_file"],
-        membership_port=v["membership_port"],
-        membership_bind=v["membership_bind"],
-        metrics_address=v["metrics_address"],
-        log_format="json" if v["log_format"] == "json" else "text",
-        poll_interval=v["poll_interval"],
-        lb_class=v["lb_class"] or None,
-        bgp=v["bgp"],
-        bgp_workdir=v["bgp_workdir"] or None,
-        bgp_password_dir=v["bgp_password_dir"] or None,
-        bgp_graceful_restart=v["bgp_graceful_restart"],
-        bfd_workdir=v["bfd_workdir"] or None,
-        bfdd=v["bfdd"],
-    )
+    return v.into(SpeakerOptions, **flags.cluster_source(p, v))

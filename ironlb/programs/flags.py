@@ -20,19 +20,23 @@ converter; a bad one ends the program as a bad flag does: exit status 2 and one 
 the variable (``environment variable IRONLB_WORKERS='default': 'default' is not a whole
 number``), never a traceback.
 
-Adding a setting to a program: one ``Flag`` in its list and one field in its options
-dataclass.
+Adding a setting to a program: one ``Flag`` in its list and a field of the same name in its
+options dataclass (``Parsed.into`` fills the fields by name).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
 from ironlb.probes import CannotListen, split_address
+from ironlb.version import VersionAction
+
+T = TypeVar("T")
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
@@ -142,19 +146,6 @@ def _empty_is_off(convert: Callable[[str], Any]) -> Callable[[str], Any]:
     return off_or_converted
 
 
-class _VersionAction(argparse.Action):
-    """``--version``: like argparse's, but reads the version only when asked (importlib.metadata)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from ironlb.version import version_line
-
-        print(version_line(parser.prog))
-        parser.exit()
-
-
 @dataclass(frozen=True)
 class Parsed:
     """Every setting's value (by ``Flag.key``), and which were given as flags."""
@@ -165,6 +156,11 @@ class Parsed:
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
+    def into(self, cls: type[T], **overrides: Any) -> T:
+        """A ``cls`` dataclass whose fields take the values of the same name, or ``overrides``."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{**{k: v for k, v in self.values.items() if k in names}, **overrides})
+
 
 class ProgramParser(argparse.ArgumentParser):
     """argparse options made of ``flags``, plus ``--version``; ``parse`` resolves the environment too."""
@@ -172,7 +168,7 @@ class ProgramParser(argparse.ArgumentParser):
     def __init__(self, prog: str, description: str, flags: Sequence[Flag]) -> None:
         super().__init__(prog=prog, description=description)
         self.flags: dict[str, Flag] = {}
-        self.add_argument("--version", action=_VersionAction, help="print the version and exit")
+        self.add_argument("--version", action=VersionAction, help="print the version and exit")
         for flag in flags:
             self.add(flag)
 
@@ -195,7 +191,9 @@ class ProgramParser(argparse.ArgumentParser):
         values: dict[str, Any] = {}
         for key, flag in self.flags.items():
             value = getattr(namespace, key)
-            values[key] = value if value is not None else self._from_env(flag, env)
+            value = value if value is not None else self._from_env(flag, env)
+            # An empty value of a setting that has no default leaves it unset (None).
+            values[key] = None if value == "" and flag.default is None else value
             if flag.required and not values[key]:
                 self.error(f"{flag.name} (or {flag.env}) is required")
         return Parsed(values, given)
@@ -287,12 +285,12 @@ def poll_interval_flag(default: float) -> Flag:
     )
 
 
-def cluster_source(parser: argparse.ArgumentParser, parsed: Parsed) -> tuple[str | None, str | None]:
-    """(manifest directory, kubeconfig): at most one; ``KUBECONFIG`` is not used with a directory."""
-    manifests = parsed["manifests"] or None
+def cluster_source(parser: argparse.ArgumentParser, parsed: Parsed) -> dict[str, str | None]:
+    """``manifests`` and ``kubeconfig``: at most one; ``KUBECONFIG`` is not used with a directory."""
+    manifests = parsed["manifests"]
     if manifests and "kubeconfig" in parsed.given:
         parser.error("--manifests and --kubeconfig are two different cluster sources: give one")
-    return manifests, None if manifests else (parsed["kubeconfig"] or None)
+    return {"manifests": manifests, "kubeconfig": None if manifests else parsed["kubeconfig"]}
 
 
 def listen_failure(exc: CannotListen) -> str:
