@@ -6,7 +6,8 @@ Pure function over (config, Services). Deterministic: Services are handled in
 ``namespace/name`` order within three phases, so the same input always gives
 the same answer:
 
-1. adoption -- IPs already in ``status.loadBalancer.ingress`` are kept when still valid;
+1. adoption -- IPs already in ``status.loadBalancer.ingress`` are kept when still valid
+   (``adoption.adopt_requests``, as the controller adopts);
 2. Services that request specific IPs;
 3. everything else (pending), from the pools.
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ironlb import services as svc
+from ironlb.allocator.adoption import adopt_requests
 from ironlb.allocator.core import Allocator
 from ironlb.allocator.translate import namespace_labels, request_from_service
 from ironlb.allocator.types import AllocationRequest, Assignment, Refusal
@@ -67,11 +69,7 @@ def allocate_all(
         else:
             requests[key] = translated
 
-    for key, request in requests.items():
-        if request.current_ips:
-            adopted = allocator.adopt(request)
-            if isinstance(adopted, Assignment):
-                outcomes[key] = adopted
+    outcomes.update(adopt_requests(allocator, requests.values()).kept)
     for key, request in requests.items():
         if key not in outcomes and request.requested_ips:
             outcomes[key] = allocator.assign(request)
