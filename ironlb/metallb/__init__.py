@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ironlb.metallb.documents import Manifest, manifests_from_text
 from ironlb.metallb.findings import Finding, Origin, Severity, Source
-from ironlb.metallb.mapping import Conversion, convert
+from ironlb.metallb.mapping import Conversion, convert, to_model
 
 __all__ = [
     "Conversion",
@@ -30,4 +30,5 @@ __all__ = [
     "Source",
     "convert",
     "manifests_from_text",
+    "to_model",
 ]

@@ -80,13 +80,26 @@ class Conversion:
     model: Config | None = None
 
 
-def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) -> Conversion:
-    """Map MetalLB CRD objects to a ``Config``; never raises on any input."""
+def to_model(manifests: Sequence[Manifest]) -> Conversion:
+    """Map MetalLB CRD objects to ironlb's domain ``Config`` (:attr:`Conversion.model`), with the findings
+    about the objects themselves; no projection onto the ConfigMap (``config`` is ``None``). What
+    ``ironlb convert`` writes as ``ironlb.io`` resources. Never raises on any input."""
     r = Report()
+    built = _model(r, manifests)
+    return Conversion(None, tuple(r.findings), None if built is None else built[0])
+
+
+def _model(r: Report, manifests: Sequence[Manifest]) -> tuple[Config, Sources] | None:
     decoded = decode_all(r, manifests)
     if not any(decoded.objects.values()) and not decoded.broken and not r.failed:
         r.add("error", "input", "", "no MetalLB configuration found (IPAddressPool, BGPPeer, ...)")
-    built = _build(r, decoded)
+    return _build(r, decoded)
+
+
+def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) -> Conversion:
+    """Map MetalLB CRD objects to a ``Config``, projected onto the ConfigMap; never raises on any input."""
+    r = Report()
+    built = _model(r, manifests)
     if built is None:
         return Conversion(None, tuple(r.findings))
     model, sources = built
