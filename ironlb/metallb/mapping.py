@@ -3,8 +3,9 @@
 Since MetalLB 0.13 users configure MetalLB with CRDs. ironlb's domain model is
 MetalLB's (pools, advertisements that select them, peers), so the mapping is
 mostly one to one: it builds the domain config from the objects
-(:attr:`Conversion.model`), then projects it onto the legacy ConfigMap that
-``ironlb convert`` prints (:attr:`Conversion.config`, by
+(:attr:`Conversion.model`, alone from :func:`to_model`: what ``ironlb convert``
+writes as resources), then projects it onto the legacy ConfigMap that
+``ironlb convert --to configmap`` prints (:attr:`Conversion.config`, by
 :func:`ironlb.config.legacy.legacy_config`), and reports with its source every
 setting the ConfigMap cannot carry. It does no I/O; ``ironlb.cli.convert``
 reads the files and prints.
