@@ -102,6 +102,11 @@ def sort_texts(texts: Sequence[tuple[str, str]], *, key: str = "config") -> Conf
     configmaps: list[tuple[str, str, list[Any] | None]] = []  # (path, text, documents or None: not YAML)
     for path, text in texts:
         _sort_file(inputs, configmaps, path, text, key)
+    keyless = [c for c in configmaps if c[2] is not None and not any(_is_config_doc(d, key) for d in c[2])]
+    if inputs.resources and keyless:  # beside resources, a ConfigMap without data.<key> is not ironlb's
+        for path, _, _ in keyless:
+            inputs.ignored.append(f"{_subject(path)}: ignored ConfigMap without data.{key} (not ironlb's)")
+        configmaps = [c for c in configmaps if c not in keyless]
     if len(configmaps) > 1:
         with_key = [c for c in configmaps if c[2] is None or any(_has_key(d, key) for d in c[2])]
         if len(with_key) != 1:
@@ -162,6 +167,11 @@ def _sort_file(
 def _is_object(doc: Any) -> bool:
     """A Kubernetes object (``apiVersion`` and ``kind``), or a ConfigMap without ``apiVersion``."""
     return isinstance(doc, dict) and ("apiVersion" in doc or doc.get("kind") == "ConfigMap") and "kind" in doc
+
+
+def _is_config_doc(doc: Any, key: str) -> bool:
+    """A ConfigMap with ``data.<key>``, or a bare config document."""
+    return _has_key(doc, key) or not _is_object(doc)
 
 
 def _has_key(doc: Any, key: str) -> bool:

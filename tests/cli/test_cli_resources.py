@@ -280,3 +280,19 @@ def test_plan_of_invalid_resources_exits_1_naming_object_and_field(
     assert err.startswith(f"IPAddressPool {NS}/a: spec.addresses[0]: ")
     code, out, err = run(capsys, "plan", "-f", str(NODES), bad)
     assert (code, out) == (1, "") and f"IPAddressPool {NS}/a: spec.addresses[0]" in err
+
+
+def test_a_configmap_without_the_key_beside_resources_is_not_ironlbs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A manifest directory often holds other ConfigMaps: beside resources they are ignored, named; alone,
+    the missing key stays an error (as it always was)."""
+    other = write(
+        tmp_path / "d" / "ca.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ca}\ndata: {ca: x}\n"
+    )
+    write(tmp_path / "d" / "r.yaml", docs(POOL_A, L2_ALL))
+    code, _, err = run(capsys, "validate", str(tmp_path / "d"))
+    assert code == 0
+    assert err == f"warning: {other}: ignored ConfigMap without data.config (not ironlb's)\n"
+    code, _, err = run(capsys, "validate", other)
+    assert code == 1 and "data.config: missing" in err
