@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ironlb.textfile import NotText, decode_text, read_text
 
 if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
+    from ironlb.cli.configfile import ConfigInputs
     from ironlb.config.model import Config
+    from ironlb.config.result import ConfigProblem
     from ironlb.metallb import Finding, Manifest
 
 EXIT_OK = 0
@@ -304,7 +306,7 @@ def _no_config(findings: list[Finding]) -> list[Finding]:
 
 def _from_ironlb(texts: list[tuple[str | None, str]], output: _Output) -> int:
     """A legacy ConfigMap (or bare config, or ironlb.io resources), judged as ``ironlb validate`` does."""
-    from ironlb.cli.configfile import ConfigFileError, judge, problem_line, sort_texts
+    from ironlb.cli.configfile import ConfigFileError, judge, sort_texts
     from ironlb.config.legacy import legacy_config
     from ironlb.metallb import Finding
 
@@ -316,8 +318,7 @@ def _from_ironlb(texts: list[tuple[str | None, str]], output: _Output) -> int:
         print(f"ironlb convert: {exc.sentence}", file=output.err)
         return exc.code
     findings = [Finding("warning", "input", "", line) for line in inputs.ignored]
-    findings += [Finding("error", problem_line(p, inputs), "", "") for p in result.errors]
-    findings += [Finding("warning", problem_line(p, inputs), "", "") for p in result.warnings]
+    findings += [_finding(p, inputs) for p in (*result.errors, *result.warnings)]
     config = result.config
     if config is None:
         return output.finish(findings, lambda: None)
@@ -335,6 +336,21 @@ def _from_ironlb(texts: list[tuple[str | None, str]], output: _Output) -> int:
         for loss in legacy.losses
     ]
     return output.finish(findings, lambda: output.configmap(legacy.config))
+
+
+def _finding(problem: ConfigProblem, inputs: ConfigInputs) -> Finding:
+    """A problem of ``load_config`` as a finding: on its object (the ConfigMap: on its file), at its field."""
+    from ironlb.metallb import Finding
+
+    if problem.object.kind == "ConfigMap":
+        where = inputs.configmap_label if inputs.resources else _subject(inputs.configmap_file)
+    else:
+        where = str(problem.object)
+    return Finding(problem.severity, where, problem.field, problem.message)
+
+
+def _subject(path: str) -> str:
+    return STDIN_NAME if path == STDIN else path
 
 
 _RESOURCE_KINDS = {"AddressPool": "IPAddressPool", "Peer": "BGPPeer"}

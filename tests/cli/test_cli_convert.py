@@ -136,7 +136,10 @@ def test_invalid_legacy_configmap_and_usage(capsys: pytest.CaptureFixture[str], 
     bad.write_text("address-pools: [{name: a, protocol: layer2, addresses: [10.0.0.0/33]}]\n")
     code, out, err = run(capsys, "convert", str(bad))
     assert (code, out) == (1, "")
-    assert "error: address-pools[0].addresses[0]: '10.0.0.0/33' is not a valid CIDR" in err
+    assert err.splitlines() == [
+        f"error: {bad}: address-pools[0].addresses[0]: '10.0.0.0/33' is not a valid CIDR or address range",
+        "ironlb convert: 1 error(s); nothing written",
+    ]
     code, out, err = run(capsys, "convert", "--prefer", "bgp", str(SAMPLES / "metallb-crds"))
     assert (code, out) == (2, "") and "--prefer goes with --to configmap" in err
     code, out, err = run(capsys, "convert", "--bare", str(SAMPLES / "metallb-crds"))
