@@ -109,8 +109,13 @@ def advertisement_rows(config: Config, snapshot: ClusterSnapshot) -> tuple[Adver
     return tuple(rows)
 
 
-def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None) -> Plan:
-    """Decide, without touching anything, what ironlb would do for ``snapshot`` under ``config``."""
+def build_plan(
+    config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None, detailed: bool | None = None
+) -> Plan:
+    """Decide, without touching anything, what ironlb would do for ``snapshot`` under ``config``.
+
+    ``detailed``: show the advertisements (``None``: when the config says more than the ConfigMap can;
+    ``ironlb plan`` asks for them whenever the config came from resources, which name them)."""
     services = tuple(allocate_all(config, snapshot.services, lb_class, namespaces=snapshot.namespaces))
     assigned = {(f"{s.namespace}/{s.name}" if s.namespace else s.name): tuple(s.ips) for s in services}
     inputs = build_inputs("", config, snapshot, (), lb_class=lb_class)
@@ -119,7 +124,7 @@ def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | Non
         layer2=planned_layer2(inputs, assigned),
         bgp=planned_bgp(inputs, assigned),
         unannounced=tuple(p.name for p in config.unannounced_pools()),
-        detailed=not legacy_config(config).exact,
+        detailed=not legacy_config(config).exact if detailed is None else detailed,
         advertisements=advertisement_rows(config, snapshot),
     )
 

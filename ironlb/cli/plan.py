@@ -113,8 +113,9 @@ def _warn(lines: list[str]) -> None:
         print(f"warning: {line}", file=sys.stderr)
 
 
-def _read_config(paths: list[Path]) -> Config | list[str]:
-    """The config of ``-c`` (warnings printed), or the lines saying why there is none."""
+def _read_config(paths: list[Path]) -> tuple[Config, bool] | list[str]:
+    """The config of ``-c`` (warnings printed) and whether resources gave part of it; or the lines saying
+    why there is none."""
     from ironlb.cli.configfile import ConfigFileError, load_inputs, problem_line
 
     try:
@@ -126,10 +127,10 @@ def _read_config(paths: list[Path]) -> Config | list[str]:
         where = "" if inputs.resources else f"{', '.join(map(str, paths))}: "
         return [where + problem_line(p, inputs) for p in result.errors]
     _warn([problem_line(p, inputs) for p in result.warnings])
-    return result.config
+    return result.config, bool(inputs.resources)
 
 
-def _manifest_config(snapshot: ClusterSnapshot) -> Config | list[str] | None:
+def _manifest_config(snapshot: ClusterSnapshot) -> tuple[Config, bool] | list[str] | None:
     """The config of the ConfigMap and ``ironlb.io`` resources among the manifests (warnings printed);
     ``None`` when there are neither."""
     from ironlb.config.load import load_config
@@ -146,7 +147,7 @@ def _manifest_config(snapshot: ClusterSnapshot) -> Config | list[str] | None:
     if result.config is None:
         return [line(p) for p in result.errors]
     _warn([line(p) for p in result.warnings])
-    return result.config
+    return result.config, bool(snapshot.config_resources)
 
 
 def _manifests(args: argparse.Namespace) -> list[Path] | str:
@@ -202,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(config, list):
         return _print_lines(config)
 
-    plan = build_plan(config, snapshot, lb_class=args.lb_class)
+    # A config given as resources names its advertisements: the plan shows them, whatever it says.
+    plan = build_plan(config[0], snapshot, lb_class=args.lb_class, detailed=config[1] or None)
     if args.output == "json":
         sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
     else:

@@ -9,8 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ironlb.cli.main import main
+from ironlb.config.legacy import legacy_config
+from ironlb.config.load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "config" / "samples"
@@ -296,3 +299,18 @@ def test_a_configmap_without_the_key_beside_resources_is_not_ironlbs(
     assert err == f"warning: {other}: ignored ConfigMap without data.config (not ironlb's)\n"
     code, _, err = run(capsys, "validate", other)
     assert code == 1 and "data.config: missing" in err
+
+
+def test_plan_of_resources_names_the_advertisements_even_when_a_configmap_could_say_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ad = obj("L2Advertisement", "lab-segment", "{ipAddressPools: [a]}")
+    res = write(tmp_path / "m" / "r.yaml", docs(POOL_A, ad))
+    svc = write(tmp_path / "m" / "svc.yaml", SERVICE)
+    config = load_config(None, [d for d in yaml.safe_load_all(Path(res).read_text()) if d]).config
+    assert config is not None and legacy_config(config).exact  # a ConfigMap could say it: plain plan for it
+    code, out, _ = run(capsys, "plan", "-c", res, "-f", str(NODES), svc)
+    assert code == 0
+    assert "L2Advertisement/lab-segment  a" in out and "ADVERTISEMENTS" in out
+    code, out, _ = run(capsys, "plan", "-f", str(NODES), str(tmp_path / "m"))
+    assert code == 0 and "L2Advertisement/lab-segment  a" in out
