@@ -9,9 +9,10 @@ and standalone reads them). With no ``-c``/``-f`` it runs on the samples bundled
 source checkout (``config/samples/``): a sample config (file or directory) given with
 ``-c`` and no ``-f`` runs on its own set of sample Services (``services/<name>/`` with
 the sample Nodes, ``services/nodes.yaml``), so every sample shows its Services assigned.
-The output names the advertisements when the config says more than the ConfigMap can
-(which L2/BGP advertisement announces which pool, from which nodes, to which peers), and
-always the pools no advertisement announces. Warnings (config notes, a ``keepalive-time``
+The output names the advertisements (which L2/BGP advertisement announces which pool,
+from which nodes, on which interfaces or to which peers) when the config came from
+resources or says more than the ConfigMap can, and always the pools no advertisement
+announces. Warnings (config notes, a ``keepalive-time``
 the BGP backend cannot honour) go to stderr and do not change the exit code.
 
 Exit codes: 0 every LoadBalancer Service gets its IPs; 1 the input is wrong
