@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -261,12 +263,10 @@ class Plan:
                     dest = next(iter(dests))
                 else:
                     common = _common(dests) if dests else TESTS
-                    if common != TESTS and not benched:
-                        dest = common
-                    else:
-                        old_dir = f.split("/")[1]
-                        name = name if name.startswith(old_dir) else f"{old_dir}_{name}"
-                        dest = f"{TESTS}/support"
+                    dest = common if common != TESTS and not benched else f"{TESTS}/support"
+                if dest == f"{TESTS}/support":
+                    old_dir = f.split("/")[1]
+                    name = name if name.startswith(old_dir) else f"{old_dir}_{name}"
                 self._move(f, f"{dest}/{name}", "importers")
 
     def _users(self, module: str, exclude: str) -> list[str]:
@@ -397,6 +397,8 @@ class Plan:
         for f in tracked():
             if Path(f).suffix not in TEXT_SUFFIXES and Path(f).name != "Makefile":
                 continue
+            if (ROOT / f).resolve() == Path(__file__).resolve():
+                continue
             text = (ROOT / f).read_text()
             new = _rename_modules(text, renames)
             new = _rename_paths(new, paths)
@@ -408,7 +410,21 @@ class Plan:
             if new != text:
                 _write(f, new)
                 touched.add(f)
+        self._drop_empty_dirs()
         return sorted(t for t in touched if t.endswith(".py") and (ROOT / t).exists())
+
+    def _drop_empty_dirs(self) -> None:
+        """Old directories that hold nothing tracked any more (only ``__pycache__`` left)."""
+        left = {str(PurePosixPath(f).parent) for f in tracked()}
+        for old in sorted({str(PurePosixPath(o).parent) for o in self.moves}, key=len, reverse=True):
+            folder = ROOT / old
+            if folder.is_dir() and not any(d == old or d.startswith(old + "/") for d in left):
+                for cache in folder.rglob("__pycache__"):
+                    shutil.rmtree(cache, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    for sub in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
+                        sub.rmdir()
+                    folder.rmdir()
 
     def report(self) -> str:
         by_dest: dict[str, list[str]] = defaultdict(list)
@@ -573,8 +589,9 @@ def main() -> int:
     before = collected()
     touched = plan.apply()
     ruff = [str(ROOT / ".venv/bin/ruff")] if (ROOT / ".venv/bin/ruff").exists() else ["ruff"]
-    subprocess.run([*ruff, "check", "-q", "--fix", *touched], cwd=ROOT, check=False)
-    subprocess.run([*ruff, "format", "-q", *touched], cwd=ROOT, check=True)
+    # relative imports made absolute change the import order of files that did not move: all of them
+    subprocess.run([*ruff, "check", "-q", "--fix", "tests", "benchmarks"], cwd=ROOT, check=False)
+    subprocess.run([*ruff, "format", "-q", "tests", "benchmarks", *touched], cwd=ROOT, check=True)
     git("add", "-A", "tests", "benchmarks")
     git("add", "-u")
     after = collected()
