@@ -49,11 +49,11 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.bgp.bgp_objects import config_map, dump, node, service
+from tests.objects import endpoint_slice
 
-from tests.bgp.bgp_objects import config_map, dump, node, service  # noqa: E402
-from tests.objects import endpoint_slice  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12", "node3": "172.30.0.13"}
 LB_IP = "198.51.100.10"

@@ -41,11 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support.controlplane
-
 from ctlmeasure import AuditFigures, Exit, StatusWatch, audit_figures, cpu_seconds, list_ips, reap
+from kubernetes import client
 from lbcontrollers import SUBJECTS, Subject
 
 from tests.support.controlplane import ControlPlane, assets_problem

@@ -28,14 +28,10 @@ import threading
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from kubernetes import client
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from ctlmeasure import cpu_seconds
+from kubernetes import client
 
 from ironlb.services import allocation_view
 from tests.support.controlplane import ControlPlane, assets_problem

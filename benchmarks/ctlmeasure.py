@@ -16,27 +16,19 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
+from ironlb.kube.informer import iter_lines
+
 
 def _ips(obj: dict[str, Any]) -> tuple[str, ...]:
     ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     return tuple(sorted(str(e.get("ip")) for e in ingress if e.get("ip")))
-
-
-def _lines(resp: Any) -> Iterator[bytes]:
-    buf = b""
-    for chunk in resp.stream(amt=None, decode_content=False):
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            if line.strip():
-                yield line
 
 
 class StatusWatch:
@@ -89,7 +81,7 @@ class StatusWatch:
                     _preload_content=False,
                     _request_timeout=(10, 3700),
                 )
-                for line in _lines(self._resp):
+                for line in iter_lines(self._resp):
                     now = time.monotonic()
                     event = json.loads(line)
                     obj = event.get("object") or {}

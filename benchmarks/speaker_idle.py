@@ -30,10 +30,10 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ironlb.lab import netns
 
-from ironlb.lab import netns  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 CONFIG = {
     "address-pools": [{"name": "l2", "protocol": "layer2", "addresses": ["192.0.2.0/24"]}],

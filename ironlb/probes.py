@@ -73,19 +73,18 @@ class _Handler(BaseHTTPRequestHandler):
             body, ctype = srv.metrics(self.headers.get("Accept", ""))
             self._reply(200, body, ctype)
         elif path == "/healthz":
-            problem = srv.liveness()
-            if problem is None:
-                self._reply(200, b"ok\n")
-            else:
-                self._reply(503, f"{problem}\n".encode())
+            self._probe(srv.liveness(), "")
         elif path == "/readyz":
-            reason = srv.readiness()
-            if reason is None:
-                self._reply(200, b"ok\n")
-            else:
-                self._reply(503, f"not ready: {reason}\n".encode())
+            self._probe(srv.readiness(), "not ready: ")
         else:
             self._reply(404, b"not found\n")
+
+    def _probe(self, problem: str | None, prefix: str) -> None:
+        """200 ``ok`` when there is no problem, else 503 with it (after ``prefix``)."""
+        if problem is None:
+            self._reply(200, b"ok\n")
+        else:
+            self._reply(503, f"{prefix}{problem}\n".encode())
 
     def _reply(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8") -> None:
         self.send_response(code)

@@ -316,9 +316,21 @@ def allocation_view(service: Service) -> Service:
     Services (namespace, type, protocol...) are interned, so each is stored once.
     """
     meta = _get(service, "metadata")
-    meta = meta if isinstance(meta, dict) else {}
     spec = _get(service, "spec")
-    spec = spec if isinstance(spec, dict) else {}
+    view: dict[str, Any] = {
+        "kind": _interned(service.get("kind", "Service")),
+        "apiVersion": _interned(service.get("apiVersion", "v1")),
+        "metadata": _metadata_view(meta if isinstance(meta, dict) else {}),
+        "spec": _spec_view(spec if isinstance(spec, dict) else {}),
+    }
+    load_balancer = _get(service, "status", "loadBalancer")
+    if load_balancer:
+        view["status"] = {"loadBalancer": load_balancer}
+    return cast(Service, view)
+
+
+def _metadata_view(meta: dict[str, Any]) -> dict[str, Any]:
+    """The kept metadata (``allocation_view``): identity, labels and our annotations."""
     view_meta: dict[str, Any] = {k: meta[k] for k in _KEPT_META if k in meta}
     if "namespace" in view_meta:
         view_meta["namespace"] = _interned(view_meta["namespace"])
@@ -329,6 +341,11 @@ def allocation_view(service: Service) -> Service:
         }
         if ours:
             view_meta["annotations"] = ours
+    return view_meta
+
+
+def _spec_view(spec: dict[str, Any]) -> dict[str, Any]:
+    """The kept spec (``allocation_view``), with repeated values interned."""
     view_spec: dict[str, Any] = {k: spec[k] for k in _KEPT_SPEC if k in spec}
     for k in _INTERNED_SPEC:
         if k in view_spec:
@@ -342,13 +359,4 @@ def allocation_view(service: Service) -> Service:
             {k: _interned(p[k]) for k in ("protocol", "port") if k in p} if isinstance(p, dict) else p
             for p in _list(spec["ports"])
         ]
-    view: dict[str, Any] = {
-        "kind": _interned(service.get("kind", "Service")),
-        "apiVersion": _interned(service.get("apiVersion", "v1")),
-        "metadata": view_meta,
-        "spec": view_spec,
-    }
-    load_balancer = _get(service, "status", "loadBalancer")
-    if load_balancer:
-        view["status"] = {"loadBalancer": load_balancer}
-    return cast(Service, view)
+    return view_spec

@@ -44,6 +44,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   PYTHONWARNINGS="ignore:Editable installation" .venv/bin/pip install -q -e '.[test]'
   touch "$stamp"
 fi
+# The repo root on the venv's path (a .pth file), so that the test-support code under tests/ is
+# importable as `tests.…` by pytest and by the benchmark scripts (`python benchmarks/x.py`) alike.
+echo "$PWD" >"$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ironlb-repo-root.pth"
 
 # Debian 12's kubectl 1.20 (kustomize v2), unpacked, not installed (it would replace a newer kubectl):
 # tests/install renders config/bfd-kubectl-1.20 with it. Best effort, tried once per .venv: that test

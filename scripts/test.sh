@@ -8,6 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"
 ruff check ironlb controller speaker tests benchmarks
+ruff format --check ironlb controller speaker tests benchmarks
 echo "== mypy --strict"
 mypy
 echo "== import layers"

@@ -35,7 +35,7 @@ from dataclasses import replace
 
 from ironlb.allocator import policy
 from ironlb.allocator.admission import Admission
-from ironlb.allocator.policy import sharing_conflict, wanted_families
+from ironlb.allocator.policy import family_refusal, sharing_conflict, wanted_families
 from ironlb.allocator.ranges import RangeIndex
 from ironlb.allocator.types import (
     AllocationRequest,
@@ -290,58 +290,62 @@ class Allocator:
         self, ips: tuple[IPAddress, ...], request: AllocationRequest, label: str
     ) -> Assignment | Refusal:
         """Whether ``request`` may hold exactly ``ips`` (requested or kept); never mutates."""
-        families = [policy.family(ip) for ip in ips]
-        if len(set(families)) != len(families):
-            return Refusal(f"{label}s {policy.ips_text(ips)} include two of one family", "invalid-request")
-        shapes = wanted_families(request)
-        if not any(set(shape) == set(families) for shape in shapes):
-            wanted = " or ".join(policy.families_text(s) for s in shapes)
-            return Refusal(
-                f"{request.family_policy} Service with ipFamilies"
-                f" {policy.families_text(request.families) or 'unset'}"
-                f" needs {wanted}, but the {label}s are {policy.families_text(families)}"
-                f" ({policy.ips_text(ips)})",
-                "invalid-request",
-            )
+        refusal = family_refusal(ips, request, label)
+        if refusal is not None:
+            return refusal
         if request.pool is not None and request.pool not in self._pools:
             return Refusal(f'address pool "{request.pool}" does not exist', "unknown-pool")
         pool: _Pool | None = None
         for ip in ips:
-            found = self._locate(ip)
-            if found is None:
-                return Refusal(f"{label} {ip} is not in any pool", "not-in-pool")
-            owner, index = found
-            if request.pool is not None and owner.name != request.pool:
-                return Refusal(
-                    f'{label} {ip} is not in pool "{request.pool}" (it is in pool "{owner.name}")',
-                    "not-in-pool",
-                )
-            if not index.holds(ip):
-                return Refusal(
-                    f'{label} {ip} is avoided in pool "{owner.name}" (avoid-buggy-ips: no .0 or .255)',
-                    "not-in-pool",
-                )
-            if pool is not None and owner is not pool:
-                return Refusal(
-                    f'{label}s {policy.ips_text(ips)} are in different pools ("{pool.name}", "{owner.name}");'
-                    " all IPs of a Service come from one pool",
-                    "invalid-request",
-                )
-            if pool is None:
-                why = self._admission.refusal(owner, request)
-                if why:
-                    return Refusal(
-                        f'{label} {ip} is in pool "{owner.name}", which does not admit {request.key}: {why}',
-                        "not-admitted",
-                    )
-            pool = owner
-            conflict = self._conflict(ip, request)
-            if conflict:
-                return Refusal(conflict, "ip-in-use")
+            placed = self._place_ip(ip, ips, pool, request, label)
+            if isinstance(placed, Refusal):
+                return placed
+            pool = placed
         assert pool is not None
         order = {f: i for i, f in enumerate(request.families)}
         ordered = tuple(sorted(ips, key=lambda ip: (order.get(policy.family(ip), 9), ip.version)))
         return Assignment(ordered, pool.name)
+
+    def _place_ip(
+        self,
+        ip: IPAddress,
+        ips: tuple[IPAddress, ...],
+        pool: _Pool | None,
+        request: AllocationRequest,
+        label: str,
+    ) -> _Pool | Refusal:
+        """The pool holding ``ip`` for ``request`` (``pool``: the one the Service's other IPs are in)."""
+        found = self._locate(ip)
+        if found is None:
+            return Refusal(f"{label} {ip} is not in any pool", "not-in-pool")
+        owner, index = found
+        if request.pool is not None and owner.name != request.pool:
+            return Refusal(
+                f'{label} {ip} is not in pool "{request.pool}" (it is in pool "{owner.name}")',
+                "not-in-pool",
+            )
+        if not index.holds(ip):
+            return Refusal(
+                f'{label} {ip} is avoided in pool "{owner.name}" (avoid-buggy-ips: no .0 or .255)',
+                "not-in-pool",
+            )
+        if pool is not None and owner is not pool:
+            return Refusal(
+                f'{label}s {policy.ips_text(ips)} are in different pools ("{pool.name}", "{owner.name}");'
+                " all IPs of a Service come from one pool",
+                "invalid-request",
+            )
+        if pool is None:
+            why = self._admission.refusal(owner, request)
+            if why:
+                return Refusal(
+                    f'{label} {ip} is in pool "{owner.name}", which does not admit {request.key}: {why}',
+                    "not-admitted",
+                )
+        conflict = self._conflict(ip, request)
+        if conflict:
+            return Refusal(conflict, "ip-in-use")
+        return owner
 
     def _candidate_pools(
         self, request: AllocationRequest

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ironlb.allocator.types import AllocationRequest
+from ironlb.allocator.types import AllocationRequest, Refusal
 from ironlb.config.model import Family, IPAddress
 
 
@@ -64,3 +64,21 @@ def wanted_families(request: AllocationRequest) -> list[tuple[Family, ...]]:
     if len(order) == 1:
         return [order]
     return [order, order[:1], order[1:2]]
+
+
+def family_refusal(ips: tuple[IPAddress, ...], request: AllocationRequest, label: str) -> Refusal | None:
+    """Why ``ips`` do not fit the Service's IP families (two of one family, or the wrong ones)."""
+    families = [family(ip) for ip in ips]
+    if len(set(families)) != len(families):
+        return Refusal(f"{label}s {ips_text(ips)} include two of one family", "invalid-request")
+    shapes = wanted_families(request)
+    if any(set(shape) == set(families) for shape in shapes):
+        return None
+    wanted = " or ".join(families_text(s) for s in shapes)
+    return Refusal(
+        f"{request.family_policy} Service with ipFamilies"
+        f" {families_text(request.families) or 'unset'}"
+        f" needs {wanted}, but the {label}s are {families_text(families)}"
+        f" ({ips_text(ips)})",
+        "invalid-request",
+    )

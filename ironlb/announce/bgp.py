@@ -10,20 +10,9 @@ BGP's own: prefixes, aggregation, attributes, peers and families.
 
 Rules (ARCHITECTURE.md, issues 6 and 15):
 
-- LoadBalancer IPs of pools that BGPAdvertisements select: one route per
-  advertisement whose node selectors pick this node, the IP masked to the
-  advertisement's ``aggregation-length`` (``-v6`` for IPv6), sent to the
-  advertisement's peers (every peer of the node when it names none); the
-  advertisement's communities plus the Service's ``ironlb.io/bgp-communities``;
-  localpref (the Service's annotation wins over the advertisement's) only towards
-  iBGP peers. ``externalTrafficPolicy: Cluster``: every eligible node announces
-  while the Service has a ready endpoint anywhere; ``Local``: only nodes with a
-  ready local endpoint.
-- ClusterIP advertisements, each from the nodes its node selectors pick, to its
-  peers (every peer when it names none): its CIDRs; with ``local-routes``, a /32 or
-  /128 per ClusterIP (inside those CIDRs) of each ``internalTrafficPolicy: Local``
-  Service from nodes with a ready local endpoint; with ``external-ips``,
-  ``spec.externalIPs`` by the eTP rules above.
+- The routes a node wants (per LoadBalancer IP, ClusterIP CIDR, external and cluster IP,
+  attributes merged per prefix) are :mod:`ironlb.announce.bgp_routes`'s; this module splits
+  them by session.
 - Families match the session: IPv4 routes go to IPv4 peers and IPv6 routes to IPv6
   peers. ironlb does not carry IPv6 over an IPv4 session (MP-BGP with a foreign
   next hop) because the next hop must be an address of the session's family on
@@ -37,35 +26,24 @@ Rules (ARCHITECTURE.md, issues 6 and 15):
   says why in ``problems`` (no peer of the IP's family for this node, or none
   usable, or none of the peers its advertisements name), so a route that is never
   sent is never reported as announced.
-- Two sources giving the same prefix to one peer (a shared IP, two
-  advertisements with the same length, a ClusterIP also in the CIDR list) make
-  one route: communities are united, the highest localpref wins. A BGP session
-  carries one path per prefix, so merging is the only faithful choice.
 - A peer is named by its ``name``; a peer left out because another with the same
   address selects the node (one session per neighbor) gets that session's routes.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from ironlb.announce.bgp_routes import Pending, Target, WantedRoutes, wanted_routes
 from ironlb.announce.bgp_sessions import PeerSession, peer_sessions
-from ironlb.announce.eligibility import node_refusal
-from ironlb.announce.inputs import AnnounceInputs, Announcement, NodeInfo, ServiceInfo
-from ironlb.config import fields
+from ironlb.announce.inputs import AnnounceInputs, Announcement, NodeInfo
 from ironlb.config.model import (
-    ClusterIPAdvertisement,
-    Community,
     Config,
     IPAddress,
     IPNetwork,
     Peer,
-    selectors_match,
 )
-from ironlb.config.values import parse_community
-from ironlb.services import ANNOTATION_PREFIXES, BGP_COMMUNITIES, BGP_LOCALPREF
 
 
 @dataclass(frozen=True, order=True)
@@ -126,140 +104,8 @@ class BgpDecision:
     unusable peers, IPs or CIDRs no usable session carries."""
 
 
-@dataclass
-class _Pending:
-    """A route being assembled from one or more sources (mutable only inside the decision)."""
-
-    communities: set[Community] = field(default_factory=set)
-    localpref: int | None = None
-    sources: set[str] = field(default_factory=set)
-    advertisements: set[str] = field(default_factory=set)
-
-    def add(self, communities: Iterable[Community], localpref: int | None, source: str, ad: str) -> None:
-        self.communities.update(communities)
-        if localpref is not None:
-            self.localpref = localpref if self.localpref is None else max(self.localpref, localpref)
-        self.sources.add(source)
-        if ad:
-            self.advertisements.add(ad)
-
-    def merge(self, other: _Pending) -> _Pending:
-        out = _Pending(self.communities | other.communities, self.localpref, self.sources | other.sources)
-        out.advertisements = self.advertisements | other.advertisements
-        if other.localpref is not None:
-            out.localpref = other.localpref if out.localpref is None else max(out.localpref, other.localpref)
-        return out
-
-
-Target = str | None
-"""Where a route goes: a peer's name, or ``None`` for every session of the node."""
-
-
-def _targets(peers: tuple[str, ...]) -> tuple[Target, ...]:
-    return peers or (None,)
-
-
-@dataclass
-class _Wanted:
-    """The routes this node wants to send, before they are split by session, and the IPs behind them."""
-
-    node: str
-    routes: dict[Target, dict[IPNetwork, _Pending]] = field(default_factory=dict)
-    announced: dict[Announcement, set[Target]] = field(default_factory=dict)
-    """One per (Service, IP) (a dual-stack Service has two), with where its routes go."""
-    cidrs: list[tuple[IPNetwork, tuple[Target, ...]]] = field(default_factory=list)
-    """The ClusterIP CIDRs announced from this node, with where they go."""
-
-    def add(
-        self,
-        targets: tuple[Target, ...],
-        prefix: IPNetwork,
-        communities: Iterable[Community],
-        localpref: int | None,
-        source: str,
-        ad: str = "",
-    ) -> None:
-        for target in targets:
-            self.routes.setdefault(target, {}).setdefault(prefix, _Pending()).add(
-                communities, localpref, source, ad
-            )
-
-    def announce(self, svc: ServiceInfo, ip: IPAddress, targets: tuple[Target, ...]) -> None:
-        self.announced.setdefault(Announcement(svc.key, "bgp", self.node, ip), set()).update(targets)
-
-
-@dataclass(frozen=True)
-class _ServiceAttrs:
-    communities: tuple[Community, ...]
-    localpref: int | None
-
-
-def _annotation(svc: ServiceInfo, name: str) -> str | None:
-    for prefix in ANNOTATION_PREFIXES:
-        value = svc.annotations.get(prefix + name)
-        if value is not None:
-            return value
-    return None
-
-
-def service_attributes(config: Config, svc: ServiceInfo, problems: list[str]) -> _ServiceAttrs:
-    """Per-Service communities and localpref from annotations; bad values are reported and ignored."""
-    aliases = dict(config.bgp_communities)
-    communities: list[Community] = []
-    raw = _annotation(svc, BGP_COMMUNITIES)
-    for text in (raw or "").split(","):
-        text = text.strip()
-        if not text:
-            continue
-        try:
-            communities.append(parse_community(text, aliases))
-        except ValueError as exc:
-            problems.append(f"service {svc.key}: annotation {BGP_COMMUNITIES}: {exc}")
-    localpref: int | None = None
-    raw_lp = _annotation(svc, BGP_LOCALPREF)
-    if raw_lp is not None and raw_lp.strip():
-        try:
-            localpref = fields.localpref(int(raw_lp.strip()))
-        except ValueError as exc:
-            problems.append(f"service {svc.key}: annotation {BGP_LOCALPREF}: {raw_lp!r} is not valid ({exc})")
-    return _ServiceAttrs(tuple(communities), localpref)
-
-
-def _masked(ip: IPAddress, length: int) -> IPNetwork:
-    return ipaddress.ip_network(f"{ip}/{length}", strict=False)
-
-
-def _host(ip: IPAddress) -> IPNetwork:
-    return ipaddress.ip_network(ip)
-
-
 def _community_sort_key(value: str) -> tuple[int, ...]:
     return tuple(int(p) for p in value.split(":"))
-
-
-@dataclass(frozen=True)
-class _LbRoute:
-    ip: IPAddress
-    prefix: IPNetwork
-    communities: tuple[Community, ...]
-    localpref: int | None
-    targets: tuple[Target, ...]
-    advertisement: str
-
-
-def _lb_routes(config: Config, node: NodeInfo, svc: ServiceInfo, attrs: _ServiceAttrs) -> Iterable[_LbRoute]:
-    """A route per IP and per BGPAdvertisement of its pool that selects ``node``."""
-    for ip in svc.ips:
-        pool = config.pool_of(ip)
-        if pool is None:
-            continue
-        for adv in config.bgp_advertisements_for(pool.name):
-            if not adv.selects_node(node.labels):
-                continue
-            length = adv.aggregation_length if ip.version == 4 else adv.aggregation_length_v6
-            localpref = attrs.localpref if attrs.localpref is not None else adv.localpref
-            communities = adv.communities + attrs.communities
-            yield _LbRoute(ip, _masked(ip, length), communities, localpref, _targets(adv.peers), adv.name)
 
 
 def decide(inputs: AnnounceInputs) -> BgpDecision:
@@ -270,7 +116,7 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
     """
     node = inputs.nodes.get(inputs.node)
     problems: list[str] = []
-    wanted = _wanted_routes(inputs, node, problems)
+    wanted = wanted_routes(inputs, node, problems)
     sessions = peer_sessions(inputs.config, node, problems) if node is not None else ()
     names = _session_names(inputs.config, node, sessions) if node is not None else {}
     peers = tuple(PeerRoutes(s, _session_routes(s, names[s.peer_id], wanted)) for s in sessions)
@@ -291,88 +137,15 @@ def _session_names(
     return out
 
 
-def _wanted_routes(inputs: AnnounceInputs, node: NodeInfo | None, problems: list[str]) -> _Wanted:
-    """Every route this node wants to send (any family, attributes merged per prefix and target)."""
-    cias = tuple(
-        c
-        for c in inputs.config.cluster_ip_advertisements
-        if node is not None and selectors_match(c.node_selectors, node.labels)
-    )
-    wanted = _Wanted(inputs.node)
-    for svc in inputs.services:
-        _add_service(wanted, inputs, node, cias, svc, problems)
-    for cia in cias:
-        for cidr in cia.cidrs:
-            wanted.add(_targets(cia.peers), cidr, cia.communities, cia.localpref, "cluster-ip-cidr", cia.name)
-            wanted.cidrs.append((cidr, _targets(cia.peers)))
-    return wanted
-
-
-def _add_service(
-    wanted: _Wanted,
-    inputs: AnnounceInputs,
-    node: NodeInfo | None,
-    cias: tuple[ClusterIPAdvertisement, ...],
-    svc: ServiceInfo,
-    problems: list[str],
-) -> None:
-    """One Service's routes: its LoadBalancer IPs, and (``cias``: selected here) external and cluster IPs."""
-    config = inputs.config
-    wants_lb = any(_in_bgp_pool(config, ip) for ip in svc.ips)
-    external = [c for c in cias if c.external_ips] if svc.external_ips else []
-    local = [c for c in cias if c.local_routes] if svc.itp == "Local" else []
-    if not (wants_lb or external or local):
-        return
-    attrs = service_attributes(config, svc, problems)
-    eps = inputs.endpoints_of(svc.key)
-    external_ok = node_refusal(node, eps, policy=svc.etp) is None
-    if wants_lb and external_ok and node is not None:
-        for r in _lb_routes(config, node, svc, attrs):
-            wanted.add(r.targets, r.prefix, r.communities, r.localpref, f"service {svc.key}", r.advertisement)
-            wanted.announce(svc, r.ip, r.targets)
-    local_ok = bool(local) and node_refusal(node, eps, policy="Local") is None
-    for cia in cias:
-        _add_cluster_ip_routes(
-            wanted, cia, svc, attrs, external=cia in external and external_ok, local=cia in local and local_ok
-        )
-
-
-def _in_bgp_pool(config: Config, ip: IPAddress) -> bool:
-    pool = config.pool_of(ip)
-    return pool is not None and bool(config.bgp_advertisements_for(pool.name))
-
-
-def _add_cluster_ip_routes(
-    wanted: _Wanted,
-    cia: ClusterIPAdvertisement,
-    svc: ServiceInfo,
-    attrs: _ServiceAttrs,
-    *,
-    external: bool,
-    local: bool,
-) -> None:
-    """A host route per external IP (``external``) and per ClusterIP inside the CIDRs (``local``)."""
-    communities = cia.communities + attrs.communities
-    localpref = attrs.localpref if attrs.localpref is not None else cia.localpref
-    targets = _targets(cia.peers)
-    if external:
-        for ip in svc.external_ips:
-            wanted.add(targets, _host(ip), communities, localpref, f"external-ip {svc.key}", cia.name)
-            wanted.announce(svc, ip, targets)
-    if local:
-        for ip in svc.cluster_ips:
-            if any(ip in c for c in cia.cidrs):
-                wanted.add(targets, _host(ip), communities, localpref, f"cluster-ip {svc.key}", cia.name)
-                wanted.announce(svc, ip, targets)
-
-
-def _session_routes(session: PeerSession, names: frozenset[str], wanted: _Wanted) -> tuple[BgpRoute, ...]:
+def _session_routes(
+    session: PeerSession, names: frozenset[str], wanted: WantedRoutes
+) -> tuple[BgpRoute, ...]:
     """The wanted routes of the session's family for every peer or for one of ``names`` (the session's),
     localpref only towards iBGP; none when unusable."""
     if session.refusal is not None:
         return ()
     version = session.peer.peer_address.version
-    merged: dict[IPNetwork, _Pending] = {}
+    merged: dict[IPNetwork, Pending] = {}
     for target in (None, *sorted(names)):
         for prefix, p in wanted.routes.get(target, {}).items():
             if prefix.version == version:
@@ -383,7 +156,7 @@ def _session_routes(session: PeerSession, names: frozenset[str], wanted: _Wanted
 
 
 def _carried(
-    wanted: _Wanted, peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]], problems: list[str]
+    wanted: WantedRoutes, peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]], problems: list[str]
 ) -> tuple[Announcement, ...]:
     """The announced Service IPs that a usable session carries; the others (and CIDRs) are problems.
 
@@ -466,7 +239,7 @@ def _unsent(
     )
 
 
-def _project(prefix: IPNetwork, p: _Pending, peer: Peer) -> BgpRoute:
+def _project(prefix: IPNetwork, p: Pending, peer: Peer) -> BgpRoute:
     std = sorted({c.value for c in p.communities if not c.is_large}, key=_community_sort_key)
     large = sorted({c.value for c in p.communities if c.is_large}, key=_community_sort_key)
     return BgpRoute(

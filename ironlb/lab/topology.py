@@ -18,7 +18,7 @@ Inside the program the topology is a tree of frozen dataclasses with no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,34 +231,39 @@ def parse_topology(data: Any, path: Path) -> Topology:
         raise TopologyError(f"{path}: {_format_pydantic(exc)}") from exc
     if not _LAB_NAME.fullmatch(model.name):
         raise TopologyError(f"{path}: name {model.name!r} must be letters, digits, '-' or '_'")
-    base = path.parent
-    nodes = []
-    for name, raw in model.topology.nodes.items():
-        if raw is None:
-            raise TopologyError(f"{path}: topology.nodes.{name}: a node needs at least a kind")
-        if not _NODE_NAME.fullmatch(name):
-            raise TopologyError(f"{path}: topology.nodes.{name}: invalid node name")
-        if raw.kind not in RUNNABLE_KINDS:
-            raise TopologyError(
-                f"{path}: topology.nodes.{name}: kind {raw.kind!r} is valid containerlab but the "
-                f"namespace runner only runs {sorted(RUNNABLE_KINDS)}"
-            )
-        if raw.kind == "bridge" and len(name) > IFNAMSIZ:
-            raise TopologyError(f"{path}: topology.nodes.{name}: a bridge name is an interface name (<= 15)")
-        nodes.append(
-            Node(
-                name=name,
-                kind=raw.kind,
-                image=raw.image,
-                binds=tuple(_parse_bind(b, base) for b in raw.binds or ()),
-                exec=tuple(raw.exec or ()),
-                labels=tuple(sorted((k, str(v)) for k, v in (raw.labels or {}).items())),
-            )
+    nodes = tuple(_parse_node(name, raw, path) for name, raw in model.topology.nodes.items())
+    links = _parse_links(model.topology.links or (), {node.name for node in nodes}, path)
+    return Topology(name=model.name, path=path, nodes=nodes, links=links)
+
+
+def _parse_node(name: str, raw: _NodeModel | None, path: Path) -> Node:
+    """One entry of ``topology.nodes``, checked against what the namespace runner runs."""
+    if raw is None:
+        raise TopologyError(f"{path}: topology.nodes.{name}: a node needs at least a kind")
+    if not _NODE_NAME.fullmatch(name):
+        raise TopologyError(f"{path}: topology.nodes.{name}: invalid node name")
+    if raw.kind not in RUNNABLE_KINDS:
+        raise TopologyError(
+            f"{path}: topology.nodes.{name}: kind {raw.kind!r} is valid containerlab but the "
+            f"namespace runner only runs {sorted(RUNNABLE_KINDS)}"
         )
-    names = {node.name for node in nodes}
+    if raw.kind == "bridge" and len(name) > IFNAMSIZ:
+        raise TopologyError(f"{path}: topology.nodes.{name}: a bridge name is an interface name (<= 15)")
+    return Node(
+        name=name,
+        kind=raw.kind,
+        image=raw.image,
+        binds=tuple(_parse_bind(b, path.parent) for b in raw.binds or ()),
+        exec=tuple(raw.exec or ()),
+        labels=tuple(sorted((k, str(v)) for k, v in (raw.labels or {}).items())),
+    )
+
+
+def _parse_links(raw_links: Iterable[_LinkModel], names: set[str], path: Path) -> tuple[Link, ...]:
+    """``topology.links``: each end on a defined node, each endpoint used once, never a loop."""
     links = []
     seen: set[Endpoint] = set()
-    for index, raw_link in enumerate(model.topology.links or ()):
+    for index, raw_link in enumerate(raw_links):
         a, b = (_parse_endpoint(e) for e in raw_link.endpoints)
         for endpoint in (a, b):
             where = f"{path}: topology.links.{index}.endpoints: {endpoint}"
@@ -272,7 +277,7 @@ def parse_topology(data: Any, path: Path) -> Topology:
         if a.node == b.node:
             raise TopologyError(f"{path}: topology.links.{index}: both ends on node {a.node!r}")
         links.append(Link(a=a, b=b))
-    return Topology(name=model.name, path=path, nodes=tuple(nodes), links=tuple(links))
+    return tuple(links)
 
 
 def load_topology(path: Path) -> Topology:

@@ -159,6 +159,31 @@ def _strings(values: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in values) if isinstance(values, list) else ()
 
 
+def _owner(meta: Mapping[str, Any], status: Mapping[str, Any]) -> ServiceOwner:
+    """The Service a status object speaks for: its status fields, else its namespace, label, owner."""
+    labels = meta.get("labels") or {}
+    owner_uid = next(
+        (str(r.get("uid") or "") for r in meta.get("ownerReferences") or [] if r.get("kind") == "Service"),
+        "",
+    )
+    return ServiceOwner(
+        str(status.get("serviceNamespace") or meta.get("namespace") or ""),
+        str(status.get("serviceName") or labels.get(SERVICE_NAME_LABEL) or ""),
+        owner_uid,
+    )
+
+
+def _via(kind: str, status: Mapping[str, Any]) -> tuple[str, ...]:
+    """Interfaces (layer 2) or peers (BGP) the IPs are announced through."""
+    if kind == SERVICE_L2_STATUS:
+        return tuple(
+            str(i.get("name"))
+            for i in status.get("interfaces") or []
+            if isinstance(i, dict) and i.get("name")
+        )
+    return _strings(status.get("peers"))
+
+
 def existing_object(obj: Mapping[str, Any]) -> StatusObject | None:
     """An object read from the API (or a cache) as ``StatusObject``; None when it is not one."""
     kind = obj.get("kind")
@@ -167,32 +192,14 @@ def existing_object(obj: Mapping[str, Any]) -> StatusObject | None:
     meta = obj.get("metadata") or {}
     status = obj.get("status") or {}
     labels = meta.get("labels") or {}
-    owner_uid = next(
-        (str(r.get("uid") or "") for r in meta.get("ownerReferences") or [] if r.get("kind") == "Service"),
-        "",
-    )
-    node = str(status.get("node") or "")
-    service = ServiceOwner(
-        str(status.get("serviceNamespace") or meta.get("namespace") or ""),
-        str(status.get("serviceName") or labels.get(SERVICE_NAME_LABEL) or ""),
-        owner_uid,
-    )
-    if kind == SERVICE_L2_STATUS:
-        via = tuple(
-            str(i.get("name"))
-            for i in status.get("interfaces") or []
-            if isinstance(i, dict) and i.get("name")
-        )
-    else:
-        via = _strings(status.get("peers"))
     found = StatusObject(
         kind=kind,
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
-        node=node,
-        service=service,
+        node=str(status.get("node") or ""),
+        service=_owner(meta, status),
         ips=_strings(status.get("ips")),
-        via=via,
+        via=_via(kind, status),
     )
     node_label = labels.get(NODE_LABEL, "")
     expected = {k: v for k, v in found.labels().items() if k != NODE_LABEL}

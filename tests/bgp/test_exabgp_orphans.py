@@ -15,17 +15,14 @@ Real ExaBGP, no namespace (like ``test_exabgp_supervision``: its only peer is
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_exabgp_supervision import CONFIG, PEER, inputs, until
 
 from speaker.bgp.backend import BgpAnnouncer
@@ -33,8 +30,6 @@ from speaker.bgp.exabgp_process import exabgp_command, exabgp_environment, pid_f
 from speaker.leftovers import proc_argv, write_record
 from tests.processes import running
 from tests.waiting import wait_for
-
-PR_SET_CHILD_SUBREAPER = 36
 
 # A speaker of the kind that left ExaBGP behind: it serves the API socket and starts ExaBGP
 # directly (no lifeline), with the identity its relay checks; prints ExaBGP's PID.
@@ -56,17 +51,6 @@ async def main(workdir):
 
 asyncio.run(main(sys.argv[1]))
 """
-
-
-@pytest.fixture
-def subreaper() -> Iterator[None]:
-    """The orphaned ExaBGP is re-parented to us, so that we can reap it (not a zombie of PID 1)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    try:
-        yield
-    finally:
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def relays_of(pid: int) -> list[int]:

@@ -30,11 +30,12 @@ import pytest
 import yaml
 
 from tests.support.controlplane import ControlPlane
+from tests.support.daemons import free_port
 from tests.support.pytest_plugin import Kube
 
 from .rbac import audit, grants_for
 from .rendering import DEFAULT, NAMESPACE, Obj, container, kubectl, one
-from .scenario import Program, accesses, command_line, free_port, wait_for
+from .scenario import Program, accesses, command_line, wait_for
 
 TIMEOUT = 30.0
 MERGE = "application/merge-patch+json"

@@ -42,10 +42,7 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import ssl
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -57,6 +54,8 @@ from typing import Any
 import yaml
 
 from tests.support.audit import POLICY, AuditReader, AuditRecord
+from tests.support.crds import install_crds
+from tests.support.daemons import Child, free_port, wait_ready
 from tests.support.pki import TestCA, write_key_pair
 
 ASSETS_ENV = "KUBEBUILDER_ASSETS"
@@ -79,64 +78,6 @@ def assets_problem(env: Mapping[str, str] | None = None) -> str | None:
     if missing:
         return f"{ASSETS_ENV}={where} holds no executable {' or '.join(missing)}"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# -- processes ---------------------------------------------------------------------------------
-
-
-class _Child:
-    """A daemon started by the harness, its output in a log file; stopped by PID and reaped."""
-
-    def __init__(self, name: str, argv: Sequence[str], log: Path) -> None:
-        self.name, self.log = name, log
-        prefix = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [*prefix, *argv], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc.wait()
-
-    def tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-
-def _wait_ready(child: _Child, probe: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if not child.alive():
-            raise RuntimeError(f"{child.name} exited ({child.proc.returncode}):\n{child.tail()}")
-        try:
-            if probe():
-                return
-        except (OSError, urllib.error.URLError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not ready within {timeout:.0f} s:\n{child.tail()}")
-        time.sleep(0.05)
 
 
 # -- the control plane -------------------------------------------------------------------------
@@ -168,8 +109,8 @@ class ControlPlane:
         self._audit_enabled = audit
         self._extra_args = list(apiserver_args)
         self._start_timeout = start_timeout
-        self.etcd: _Child | None = None
-        self.apiserver: _Child | None = None
+        self.etcd: Child | None = None
+        self.apiserver: Child | None = None
         self.port = 0
         self._etcd_url = ""
         self._static_tokens: dict[str, tuple[str, str, tuple[str, ...]]] = {}
@@ -248,7 +189,7 @@ class ControlPlane:
             peer = f"http://127.0.0.1:{peer_port}"
             data = self.workdir / "etcd-data"
             shutil.rmtree(data, ignore_errors=True)
-            self.etcd = _Child(
+            self.etcd = Child(
                 "etcd",
                 [
                     str(self.assets / "etcd"),
@@ -272,7 +213,7 @@ class ControlPlane:
                 self.workdir / "etcd.log",
             )
             try:
-                _wait_ready(self.etcd, self._etcd_healthy, self._start_timeout, "etcd")
+                wait_ready(self.etcd, self._etcd_healthy, self._start_timeout, "etcd")
                 return
             except RuntimeError:
                 self.etcd.stop()
@@ -331,8 +272,8 @@ class ControlPlane:
     def start_apiserver(self) -> None:
         """Start kube-apiserver (on the same port as before, if it ran) and wait for ``/readyz``."""
         assert self.apiserver is None or not self.apiserver.alive(), "kube-apiserver is running"
-        self.apiserver = _Child("kube-apiserver", self._apiserver_argv(), self.workdir / "kube-apiserver.log")
-        _wait_ready(self.apiserver, self._readyz, self._start_timeout, "kube-apiserver")
+        self.apiserver = Child("kube-apiserver", self._apiserver_argv(), self.workdir / "kube-apiserver.log")
+        wait_ready(self.apiserver, self._readyz, self._start_timeout, "kube-apiserver")
 
     def stop_apiserver(self) -> None:
         """Stop kube-apiserver (SIGTERM, then SIGKILL); etcd keeps every object."""
@@ -416,39 +357,9 @@ class ControlPlane:
 
     def install_crds(self, files: Iterable[Path], timeout: float = 60.0) -> list[str]:
         """Create (or replace) each CustomResourceDefinition in ``files`` and wait until the API server
-        serves its kind (``Established``, and a list answers); returns their names."""
-        from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
-
-        ext = client.ApiextensionsV1Api(self._api)
-        names = []
-        for path in files:
-            for crd in (d for d in yaml.safe_load_all(Path(path).read_text()) if d):
-                name = crd["metadata"]["name"]
-                try:
-                    ext.create_custom_resource_definition(crd)
-                except ApiException as exc:
-                    if exc.status != 409:
-                        raise
-                    current = ext.read_custom_resource_definition(name)
-                    crd["metadata"]["resourceVersion"] = current.metadata.resource_version
-                    ext.replace_custom_resource_definition(name, crd)
-                names.append(name)
-        custom = client.CustomObjectsApi(self._api)
-        deadline = time.monotonic() + timeout
-        for name in names:
-            crd = ext.read_custom_resource_definition(name)
-            plural, group = crd.spec.names.plural, crd.spec.group
-            version = crd.spec.versions[0].name
-            while True:
-                try:
-                    custom.list_cluster_custom_object(group, version, plural, limit=1)
-                    break
-                except ApiException as exc:
-                    if exc.status != 404 or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-        return names
+        serves its kind; returns their names."""
+        docs = [d for path in files for d in yaml.safe_load_all(Path(path).read_text()) if d]
+        return install_crds(self._api, docs, timeout)
 
     def service_account(self, namespace: str, name: str) -> str:
         """Create the ServiceAccount unless it exists; returns its user name."""

@@ -23,8 +23,9 @@ def crd_documents(directory: Path = CRD_DIR) -> list[dict[str, Any]]:
     return [yaml.safe_load((directory / name).read_text()) for name in listed]
 
 
-def install_crds(api: Any, documents: list[dict[str, Any]] | None = None, timeout: float = 60.0) -> None:
-    """Create (or update) the CRDs and wait until the API server serves each of them."""
+def install_crds(api: Any, documents: list[dict[str, Any]] | None = None, timeout: float = 60.0) -> list[str]:
+    """Create (or replace) the CRDs and wait until the API server serves each of them (``Established``,
+    names accepted, and a list of the kind answers); returns their names."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -43,13 +44,32 @@ def install_crds(api: Any, documents: list[dict[str, Any]] | None = None, timeou
             )
             ext.replace_custom_resource_definition(name, body)
     deadline = time.monotonic() + timeout
-    for doc in docs:
-        name = doc["metadata"]["name"]
-        while True:
-            crd = ext.read_custom_resource_definition(name)
-            conditions = {c.type: c.status for c in (crd.status.conditions or [])}
-            if conditions.get("Established") == "True" and conditions.get("NamesAccepted") == "True":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"CRD {name} not established after {timeout}s: {conditions}")
+    names = [doc["metadata"]["name"] for doc in docs]
+    for name in names:
+        _wait_served(api, ext, name, deadline, timeout)
+    return names
+
+
+def _wait_served(api: Any, ext: Any, name: str, deadline: float, timeout: float) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    while True:
+        crd = ext.read_custom_resource_definition(name)
+        conditions = {c.type: c.status for c in (crd.status.conditions or [])}
+        if conditions.get("Established") == "True" and conditions.get("NamesAccepted") == "True":
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"CRD {name} not established after {timeout}s: {conditions}")
+        time.sleep(0.1)
+    custom = client.CustomObjectsApi(api)
+    while True:
+        try:
+            custom.list_cluster_custom_object(
+                crd.spec.group, crd.spec.versions[0].name, crd.spec.names.plural, limit=1
+            )
+            return
+        except ApiException as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                raise
             time.sleep(0.1)

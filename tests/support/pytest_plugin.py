@@ -9,6 +9,8 @@
   the whole cluster), and starts the API server again if the test left it stopped.
 - Every test that uses either fixture is marked ``kube_apiserver`` (``-m kube_apiserver``
   selects them; ``-m "not kube_apiserver"`` leaves them out).
+- ``subreaper`` (per test): orphans of the test's children are re-parented to the test process,
+  so that it can reap them (not zombies of a PID 1 that may never reap).
 - With ``IRONLB_REQUIRE_KUBE_APISERVER=1`` (set by ``.ci/run``) a run where the binaries are
   missing is an error, and a run in which no ``kube_apiserver`` test ran fails, so CI cannot
   pass by skipping them.
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from ironlb.lab.procs import set_child_subreaper
 from tests.support.audit import AuditRecord
 from tests.support.controlplane import ControlPlane, assets_problem
 
@@ -223,3 +226,13 @@ def kube(
         yield k
     finally:
         k.close()
+
+
+@pytest.fixture
+def subreaper() -> Iterator[None]:
+    """The test process adopts its children's orphans for the test's duration (``PR_SET_CHILD_SUBREAPER``)."""
+    assert set_child_subreaper(True)
+    try:
+        yield
+    finally:
+        set_child_subreaper(False)
