@@ -3,7 +3,9 @@
 Two sources behind the one seam (``ironlb.cluster.seam``):
 
 - Kubernetes (``KubeSource``): ``ironlb.kube.source.KubeClusterSource`` informers on
-  Services, EndpointSlices, Nodes and the ConfigMap. Every change they report wakes
+  Services, EndpointSlices, Nodes, the ConfigMap, the ``ironlb.io`` config resources and the
+  Secrets of ironlb's namespace (BGP passwords named by a BGPPeer's ``passwordSecret``; only
+  their ``password`` key is kept). Every change they report wakes
   the speaker (``on_change``, called from an informer thread), so nothing polls; the
   snapshot's revision is a local change counter, so watch bookmarks (which move
   resourceVersions without changing anything) cause no work. An unreachable API
@@ -19,9 +21,10 @@ Two sources behind the one seam (``ironlb.cluster.seam``):
   a fingerprint is not trusted and the files are read again on the next poll.
 
 ``open_cluster`` picks one from the options and pairs it with where ``nodeAssigned``
-Events go (the API's Events, or the log). Hand-written: the stat fingerprint is a few
-lines of ``os.walk``; watchdog/inotify would add a dependency and still need this
-fallback for file systems without notifications.
+Events go (the API's Events, or the log) and where the speaker's ``ConfigurationState``
+(``speaker-<node>``, owned by its Node once the Node is known) is written (the API only).
+Hand-written: the stat fingerprint is a few lines of ``os.walk``; watchdog/inotify would
+add a dependency and still need this fallback for file systems without notifications.
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource
@@ -164,6 +167,8 @@ class ClusterAccess:
     close: Callable[[], None] = field(default=lambda: None)
     api_problem: Callable[[], str | None] = field(default=lambda: None)
     """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
+    config_state: Callable[[Mapping[str, Any]], None] | None = None
+    """Writes this speaker's ``ConfigurationState`` status; None without an API server."""
 
 
 def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> ClusterAccess:
@@ -175,8 +180,10 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         return ClusterAccess(StatCachedSource(inner), LogSink(), pushes_changes=False)
     # Imported here: the manifest source never loads the kubernetes client.
     from ironlb.kube.client import health_of, make_api_client
+    from ironlb.kube.configurationstate import ConfigurationStateWriter
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
+    from ironlb.statusobjects.kinds import COMPONENT_LABEL, NODE_LABEL, configuration_state_name, label_value
 
     try:
         api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT, program="ironlb-speaker")
@@ -187,14 +194,31 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     api.health.subscribe(lambda problem: metrics.K8S_CLIENT_ERRORS.labels(problem.cause).inc())
     source = KubeSource(
         lambda on: KubeClusterSource(
-            api, config_namespace=options.config_namespace, config_name=options.configmap, on_change=on
+            api,
+            config_namespace=options.config_namespace,
+            config_name=options.configmap,
+            on_change=on,
+            config_resources=True,
+            secrets=True,
         ),
         on_change,
     )
     recorder = EventRecorder(api, component="ironlb-speaker", host=options.node)
+    state = ConfigurationStateWriter(
+        api,
+        options.config_namespace,
+        configuration_state_name("speaker", options.node),
+        labels={COMPONENT_LABEL: "speaker", NODE_LABEL: label_value(options.node)},
+    )
+
+    def publish(status: Mapping[str, Any]) -> None:
+        node = source.kube.nodes.get(options.node) if source.kube.nodes is not None else None
+        state.set_owner(node_owner(node))
+        state.publish(status)
 
     def close() -> None:
         source.stop()
+        state.close(timeout=2.0)
         recorder.close(timeout=3.0)
         api.close()  # type: ignore[no-untyped-call]
 
@@ -206,4 +230,13 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         pushes_changes=True,
         close=close,
         api_problem=health.reason if health is not None else lambda: None,
+        config_state=publish,
     )
+
+
+def node_owner(node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The ownerReference to this speaker's Node (so its ConfigurationState goes with the Node)."""
+    meta = (node or {}).get("metadata") or {}
+    if not meta.get("uid") or not meta.get("name"):
+        return None
+    return {"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta["uid"]}
