@@ -230,3 +230,56 @@ def test_a_taken_metrics_port_is_one_line_and_exit_1(cluster: tuple[Cluster, Pat
         assert "Traceback" not in log, log
         (line,) = [line for line in log.splitlines() if " ERROR " in line]
         assert f"cannot listen on 127.0.0.1:{first.metrics_port}" in line and "--metrics-address" in line
+
+
+def test_a_bgp_peer_whose_password_secret_is_missing_is_reported_and_the_last_good_config_kept(
+    cluster: tuple[Cluster, Path], tmp_path: Path
+) -> None:
+    """A BGPPeer's ``passwordSecret`` is read from the Secret of ironlb's namespace; while it is
+    missing the speaker names the peer, field and Secret on its ConfigurationState and keeps
+    announcing with the last good config; once the Secret exists the config is in force."""
+    c, kubeconfig = cluster
+    c.seed_web_and_old()
+    peer = {
+        "apiVersion": "ironlb.io/v1beta1",
+        "kind": "BGPPeer",
+        "metadata": {"name": "edge"},
+        "spec": {
+            "myASN": 64500,
+            "peerASN": 64501,
+            "peerAddress": "192.0.2.254",
+            "passwordSecret": {"name": "bgp-edge"},
+        },
+    }
+    objects = client.CustomObjectsApi(c.kube.api)
+    with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
+        sp.until("both announced", lambda: sp.announced() == {c.web, c.old})
+        objects.create_namespaced_custom_object("ironlb.io", "v1beta1", c.ns, "bgppeers", peer)
+
+        def status(result: str) -> Any:
+            got = configuration_state(c, "speaker-n1").get("status") or {}
+            return got.get("result") == result and got
+
+        invalid = sp.until("the missing Secret reported", lambda: status("Invalid"))
+        assert invalid["configInForce"] == "LastGood" and invalid["inForce"]["peers"] == []
+        assert invalid["errors"] == [
+            {
+                "object": f"BGPPeer {c.ns}/edge",
+                "fieldPath": "spec.passwordSecret",
+                "message": f"Secret {c.ns}/bgp-edge not found",
+            }
+        ]
+        assert sp.announced() == {c.web, c.old} and sp.proc is not None and sp.proc.poll() is None
+        c.core.create_namespaced_secret(
+            c.ns,
+            {
+                "metadata": {"name": "bgp-edge"},
+                "type": "kubernetes.io/basic-auth",
+                "stringData": {"password": "not-in-any-message"},
+            },
+        )
+        valid = sp.until("the peer in force once its Secret exists", lambda: status("Valid"))
+        assert valid["inForce"]["peers"] == ["edge"] and valid["errors"] == []
+        assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
+    assert "not-in-any-message" not in sp.log()
+    assert "Traceback" not in sp.log(), sp.log()[-3000:]
