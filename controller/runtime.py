@@ -38,7 +38,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-from controller.configfollow import COMPONENT, ConfigFollower
+from controller.configfollow import ConfigFollower
 from controller.membershipsecret import MembershipSecret
 from controller.metrics import ControllerMetrics
 from controller.namespaces import NamespaceLabelsView
@@ -60,7 +60,6 @@ from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
 from ironlb.probes import CannotListen, ProbeServer, serve
 from ironlb.programs.flags import listen_failure
-from ironlb.statusobjects.kinds import COMPONENT_LABEL, configuration_state_name
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +131,7 @@ class Controller:
         self._session: Session | None = None
         self._generation = 0
         self._leading_since = float("-inf")  # monotonic time leadership last changed
-        self.config_state = ConfigurationStateWriter(
-            self.api,
-            opts.namespace,
-            configuration_state_name(COMPONENT),
-            labels={COMPONENT_LABEL: COMPONENT},
-        )
+        self.config_state = ConfigurationStateWriter.for_controller(self.api, opts.namespace)
         self.config = ConfigFollower(
             opts.namespace, opts.configmap, self.metrics, self.recorder, publish=self.config_state.publish
         )

@@ -100,9 +100,9 @@ class Speaker:
         membership: Membership,
         backends: Sequence[Announcer],
         *,
+        config_state: Callable[[Mapping[str, Any]], None] | None = None,
         changes: asyncio.Event | None = None,
         events: NodeAssignedEvents | None = None,
-        config_state: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         """``config_state(status)``: write this speaker's ``ConfigurationState`` status (the API only)."""
         self.options = options
@@ -324,9 +324,9 @@ async def amain(options: SpeakerOptions) -> int:
                 cluster.source,
                 membership,
                 build_backends(options),
+                config_state=cluster.config_state,
                 changes=changes if cluster.pushes_changes else None,
                 events=NodeAssignedEvents(cluster.events),
-                config_state=cluster.config_state,
             )
             probes.speaker = speaker
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -5,7 +5,8 @@ Two sources behind the one seam (``ironlb.cluster.seam``):
 - Kubernetes (``KubeSource``): ``ironlb.kube.source.KubeClusterSource`` informers on
   Services, EndpointSlices, Nodes, the ConfigMap, the ``ironlb.io`` config resources and the
   Secrets of ironlb's namespace (BGP passwords named by a BGPPeer's ``passwordSecret``; only
-  their ``password`` key is kept). Every change they report wakes
+  their ``password`` key is kept); this speaker's ``ConfigurationState`` (``speaker-<node>``,
+  owned by its Node once the Node is known) is written there too. Every change they report wakes
   the speaker (``on_change``, called from an informer thread), so nothing polls; the
   snapshot's revision is a local change counter, so watch bookmarks (which move
   resourceVersions without changing anything) cause no work. An unreachable API
@@ -21,10 +22,9 @@ Two sources behind the one seam (``ironlb.cluster.seam``):
   a fingerprint is not trusted and the files are read again on the next poll.
 
 ``open_cluster`` picks one from the options and pairs it with where ``nodeAssigned``
-Events go (the API's Events, or the log) and where the speaker's ``ConfigurationState``
-(``speaker-<node>``, owned by its Node once the Node is known) is written (the API only).
-Hand-written: the stat fingerprint is a few lines of ``os.walk``; watchdog/inotify would
-add a dependency and still need this fallback for file systems without notifications.
+Events go (the API's Events, or the log). Hand-written: the stat fingerprint is a few
+lines of ``os.walk``; watchdog/inotify would add a dependency and still need this
+fallback for file systems without notifications.
 """
 
 from __future__ import annotations
@@ -164,11 +164,11 @@ class ClusterAccess:
     events: EventSink
     pushes_changes: bool
     """True: the source calls ``on_change``, the speaker need not poll."""
+    config_state: Callable[[Mapping[str, Any]], None] | None = None
+    """Writes this speaker's ``ConfigurationState`` status; None without an API server."""
     close: Callable[[], None] = field(default=lambda: None)
     api_problem: Callable[[], str | None] = field(default=lambda: None)
     """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
-    config_state: Callable[[Mapping[str, Any]], None] | None = None
-    """Writes this speaker's ``ConfigurationState`` status; None without an API server."""
 
 
 def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> ClusterAccess:
@@ -183,7 +183,6 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     from ironlb.kube.configurationstate import ConfigurationStateWriter
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
-    from ironlb.statusobjects.kinds import COMPONENT_LABEL, NODE_LABEL, configuration_state_name, label_value
 
     try:
         api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT, program="ironlb-speaker")
@@ -192,6 +191,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     # A wrong CA, a rejected token or a missing RBAC verb: logged once by the client's health
     # record, counted here; the informers keep retrying and the speaker keeps announcing.
     api.health.subscribe(lambda problem: metrics.K8S_CLIENT_ERRORS.labels(problem.cause).inc())
+    state = ConfigurationStateWriter.for_speaker(api, options.config_namespace, options.node)
     source = KubeSource(
         lambda on: KubeClusterSource(
             api,
@@ -204,17 +204,6 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         on_change,
     )
     recorder = EventRecorder(api, component="ironlb-speaker", host=options.node)
-    state = ConfigurationStateWriter(
-        api,
-        options.config_namespace,
-        configuration_state_name("speaker", options.node),
-        labels={COMPONENT_LABEL: "speaker", NODE_LABEL: label_value(options.node)},
-    )
-
-    def publish(status: Mapping[str, Any]) -> None:
-        node = source.kube.nodes.get(options.node) if source.kube.nodes is not None else None
-        state.set_owner(node_owner(node))
-        state.publish(status)
 
     def close() -> None:
         source.stop()
@@ -222,15 +211,20 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         recorder.close(timeout=3.0)
         api.close()  # type: ignore[no-untyped-call]
 
+    def publish(status: Mapping[str, Any]) -> None:
+        node = source.kube.nodes.get(options.node) if source.kube.nodes is not None else None
+        state.set_owner(node_owner(node))
+        state.publish(status)
+
     health = health_of(api)
     source.start()
     return ClusterAccess(
         source,
         recorder,
         pushes_changes=True,
+        config_state=publish,
         close=close,
         api_problem=health.reason if health is not None else lambda: None,
-        config_state=publish,
     )
 
 
