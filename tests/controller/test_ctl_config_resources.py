@@ -168,3 +168,33 @@ def test_an_invalid_change_is_on_configurationstate_and_the_last_good_config_kee
     delete_pool(env, "overlap")
     status = wait_for(lambda: state(env).get("result") == "Valid" and state(env), what="valid again")
     assert status["configInForce"] == "Latest" and status["errors"] == [] and status["errorCount"] == 0
+
+
+def test_a_new_controller_keeps_the_ips_its_namespace_selectors_admit(env: Env) -> None:
+    """Adoption reads the namespaces' labels too: a restart (or a new leader) changes no IP a pool
+    under namespace selectors gave, and writes nothing."""
+    create_pool(
+        env,
+        pool(
+            "tenant", "192.0.2.0/28", serviceAllocation={"namespaceSelectors": [{"matchLabels": {"t": "1"}}]}
+        ),
+    )
+    tenant = env.kube.namespace("sel-keep")
+    env.core.patch_namespace(tenant, {"metadata": {"labels": {"t": "1"}}})
+    first = env.controller("ctl-a")
+    names = [f"s{i}" for i in range(3)]
+    for name in names:
+        env.create({**lb(name), "metadata": {"name": name, "namespace": tenant}})
+    wait_for(lambda: all(env.ips(n, tenant) for n in names), what="every Service's IP")
+    before = {n: env.ips(n, tenant) for n in names}
+    env.stop(first)
+    # Waiting while no controller runs: allocated first by the next one, after the adoption,
+    # so it must not get an IP the others hold.
+    env.create({**lb("late"), "metadata": {"name": "late", "namespace": tenant}})
+    second = env.controller("ctl-b")
+    (late,) = wait_for(lambda: env.ips("late", tenant), what="the waiting Service's IP")
+    wait_for(second.settled, what="the new controller settled")
+    assert {n: env.ips(n, tenant) for n in names} == before
+    assert [late] not in before.values()
+    written = {r.name for r in env.writes("ctl-b") if r.rbac_resource == "services/status"}
+    assert written == {"late"}
