@@ -92,6 +92,9 @@ class IronLB(Subject):
     namespace = "ironlb-system"
 
     def prepare(self, api: Any) -> None:
+        from tests.support.crds import install_crds  # the benchmarks put the repository on sys.path
+
+        install_crds(api)  # as config/default installs them: the controller watches the config kinds
         core = client.CoreV1Api(api)
         core.create_namespace({"metadata": {"name": self.namespace}})
         config = f"address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [{POOL}]\n"

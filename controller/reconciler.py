@@ -32,6 +32,7 @@ from typing import Literal
 
 from ironlb import services as svc
 from ironlb.allocator import Allocator, Assignment, Refusal, request_from_service
+from ironlb.allocator.translate import NamespaceLabels
 from ironlb.config.model import IPAddress
 from ironlb.kube_types import Service
 
@@ -92,8 +93,11 @@ def reconcile(
     lb_class: str | None,
     *,
     previous_refusal: str | None = None,
+    namespaces: NamespaceLabels | None = None,
 ) -> Decision:
-    """Converge ``key`` in ``allocator`` and return what the Service should look like."""
+    """Converge ``key`` in ``allocator`` and return what the Service should look like.
+
+    ``namespaces``: the labels of the Services' namespaces (pools may admit Services by them)."""
     if service is None:
         freed = allocator.release(key)
         return Decision(key, sync="reprocess-all" if freed else "done")
@@ -103,7 +107,7 @@ def reconcile(
         return _not_ours(key, service, allocator, lb_class, current)
 
     prior = allocator.assignment(key)
-    translated = request_from_service(service)
+    translated = request_from_service(service, namespaces)
     if isinstance(translated, Refusal):
         allocator.release(key)
         outcome: Assignment | Refusal = translated

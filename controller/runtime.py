@@ -41,6 +41,7 @@ from typing import Any, cast
 from controller.configfollow import ConfigFollower
 from controller.membershipsecret import MembershipSecret
 from controller.metrics import ControllerMetrics
+from controller.namespaces import NamespaceLabelsView
 from controller.options import PROGRAM, ControllerOptions
 from controller.reconciler import SyncState
 from controller.servicesync import EVENT_SENDERS, ServiceSync, view
@@ -48,11 +49,12 @@ from controller.session import Session, adopt
 from ironlb import services as svc
 from ironlb.allocator import PoolUsage
 from ironlb.kube.client import health_of, make_api_client
+from ironlb.kube.configurationstate import ConfigurationStateWriter
 from ironlb.kube.errors import KubeError, retry_log_level
 from ironlb.kube.events import EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
-from ironlb.kube.source import KubeClusterSource, ObjectRef
+from ironlb.kube.source import CONFIG_KINDS, KubeClusterSource, ObjectRef
 from ironlb.kube.status import ServiceWriter
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
@@ -62,6 +64,8 @@ from ironlb.programs.flags import listen_failure
 log = logging.getLogger(__name__)
 
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
+CONFIG_INPUTS = frozenset({"ConfigMap", *CONFIG_KINDS})
+"""Kinds whose change makes the controller judge its config again."""
 FIRST_ROUND_WAIT = 1.0
 """At most this long, start-up waits for the elector's first round before listing."""
 EVENT_DRAIN = 5.0
@@ -90,8 +94,12 @@ class Controller:
             on_change=self._on_change,
             endpoint_slices=False,
             nodes=False,
+            config_resources=True,
+            namespaces=True,
             service_transform=view,
         )
+        assert self.source.namespaces is not None
+        self.namespaces = NamespaceLabelsView(self.source.namespaces)
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
             self.api,
@@ -123,7 +131,10 @@ class Controller:
         self._session: Session | None = None
         self._generation = 0
         self._leading_since = float("-inf")  # monotonic time leadership last changed
-        self.config = ConfigFollower(opts.namespace, opts.configmap, self.metrics, self.recorder)
+        self.config_state = ConfigurationStateWriter.for_controller(self.api, opts.namespace)
+        self.config = ConfigFollower(
+            opts.namespace, opts.configmap, self.metrics, self.recorder, publish=self.config_state.publish
+        )
         self.membership_secret = MembershipSecret(self.api, opts.namespace, opts.membership_secret)
         self.service_sync = ServiceSync(
             lock=self._lock,
@@ -135,6 +146,7 @@ class Controller:
             recorder=self.recorder,
             metrics=self.metrics,
             lb_class=opts.lb_class,
+            namespaces=self.namespaces,
         )
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
@@ -192,6 +204,7 @@ class Controller:
             log.warning("workers %s still busy after 10 s; not releasing the Lease", ", ".join(stuck))
             release = False
         self.recorder.close(timeout=EVENT_DRAIN)  # every Event of a written status, then the Lease
+        self.config_state.close(timeout=1.0)
         if self.elector is not None:
             self.elector.stop(release=release)
         self.source.stop()
@@ -228,7 +241,10 @@ class Controller:
             pending = ", ".join(inf.name for inf in self.source.informers if not inf.synced)
             return f"waiting for the first list of {pending} from the Kubernetes API server"
         if self.config.config is None:
-            return f"no valid config in ConfigMap {self.opts.namespace}/{self.opts.configmap} yet"
+            return (
+                f"no valid config in ConfigMap {self.opts.namespace}/{self.opts.configmap}"
+                f" or the ironlb.io resources of namespace {self.opts.namespace} yet"
+            )
         return None
 
     def active(self) -> bool:
@@ -246,7 +262,7 @@ class Controller:
 
     # -- inputs ----------------------------------------------------------------------------------
     def _on_change(self, ref: ObjectRef) -> None:
-        self.queue.add(CONTROL if ref.kind == "ConfigMap" else ref)
+        self.queue.add(CONTROL if ref.kind in CONFIG_INPUTS else ref)
 
     def _on_leadership_change(self) -> None:
         # Called by the elector with its lock held: never take our lock here.
@@ -278,6 +294,8 @@ class Controller:
             return self._sync_control()
         if ref.kind == "Service":
             return self.service_sync.sync(ref.key)
+        if ref.kind == "Namespace":
+            return self._sync_namespace(ref.name)
         return "done"
 
     def _writable(self, session: Session) -> bool:
@@ -300,7 +318,7 @@ class Controller:
                     log.info("no longer leading: stopping all writes")
                     self._session = None
                 return "done"
-            self.config.report(self._config_map(), self._generation)
+            self.config.report(self._config_map(), self.source.config_objects(), self._generation)
             if self.config.config is None:
                 return "done"  # no valid config yet: nothing is written
             session = self._session
@@ -313,7 +331,9 @@ class Controller:
         return cast(ConfigMap, items[0]) if items else None
 
     def _follow_config(self) -> None:
-        changed = self.config.update(self._config_map(), leading=self.is_leader())
+        changed = self.config.update(
+            self._config_map(), self.source.config_objects(), leading=self.is_leader()
+        )
         session = self._session
         if changed is not None and session is not None:
             for inv in session.allocator.set_config(changed):
@@ -345,7 +365,7 @@ class Controller:
             )
             return "retry"
         cached = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
-        adoption = adopt(config, services, self.opts.lb_class, cached)
+        adoption = adopt(config, services, self.opts.lb_class, cached, self.namespaces)
         log.info(
             "leading: adopted %d existing assignments (%d not adoptable) of %d Services from %s in %.2f s;"
             " allocating",
@@ -360,6 +380,27 @@ class Controller:
         for key in adoption.order:
             self.queue.add(service_ref(key))
         self._session = Session(adoption.allocator, generation)
+        return "done"
+
+    def _sync_namespace(self, namespace: str) -> SyncState:
+        """A Namespace's labels changed (or it came or went): the Services of it whose pool no longer
+        admits them lose their IPs and are decided again, and so are its refused ones (a pool may admit
+        them now). Those that keep their IPs are not touched."""
+        prefix = f"{namespace}/"
+        with self._lock:
+            session = self._session
+            if session is None:
+                return "done"  # a new session decides every Service with the labels it then reads
+            labels = self.namespaces.sorted_labels(namespace)
+            keys = {k for k in session.refused if k.startswith(prefix)}
+            invalidated = session.allocator.set_namespace_labels(namespace, labels)
+            for inv in invalidated:
+                log.info("%s: %s", inv.key, inv.reason)
+                keys.add(inv.key)
+            if invalidated:  # freed IPs may unblock refused Services of any namespace
+                keys.update(session.refused)
+        for key in sorted(keys):
+            self.queue.add(service_ref(key))
         return "done"
 
     def _queue_all_services(self) -> None:

@@ -29,6 +29,7 @@ from controller.metrics import ControllerMetrics
 from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
 from controller.session import Session, resource_version
 from ironlb import services as svc
+from ironlb.allocator.translate import NamespaceLabels
 from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
 from ironlb.kube.events import EventRecorder
 from ironlb.kube.status import ServiceWriter, status_patch
@@ -63,13 +64,16 @@ class ServiceSync:
         recorder: EventRecorder,
         metrics: ControllerMetrics,
         lb_class: str | None,
+        namespaces: NamespaceLabels | None = None,
     ) -> None:
-        """``session()``: the current term (read under ``lock``); ``writable(term)``: it is current and
+        """``namespaces``: the labels of the Services' namespaces, by name.
+        ``session()``: the current term (read under ``lock``); ``writable(term)``: it is current and
         this replica leads; ``cached(key)``: the informer's Service; ``requeue(key)``: queue it again."""
         self._lock, self._session, self._writable = lock, session, writable
         self._cached, self._requeue = cached, requeue
         self._writer, self._recorder, self._metrics = writer, recorder, metrics
         self._lb_class = lb_class
+        self._namespaces = namespaces
 
     def sync(self, key: str) -> SyncState:
         with self._lock:
@@ -78,7 +82,12 @@ class ServiceSync:
                 return "done"  # a new term queues every Service again
             service = session.overlay.current(key, self._cached(key))
             decision = reconcile(
-                key, service, session.allocator, self._lb_class, previous_refusal=session.refused.get(key)
+                key,
+                service,
+                session.allocator,
+                self._lb_class,
+                previous_refusal=session.refused.get(key),
+                namespaces=self._namespaces,
             )
             if decision.refusal is not None:
                 session.refused[key] = decision.refusal

@@ -23,6 +23,7 @@ from typing import Any
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
+from ironlb.allocator.translate import NamespaceLabels, request_from_service
 from ironlb.config import Config
 from ironlb.kube_types import Service
 
@@ -36,11 +37,16 @@ class Adoption:
 
 
 def adopt(
-    config: Config, services: Sequence[Service], lb_class: str | None, more_keys: Iterable[str] = ()
+    config: Config,
+    services: Sequence[Service],
+    lb_class: str | None,
+    more_keys: Iterable[str] = (),
+    namespaces: NamespaceLabels | None = None,
 ) -> Adoption:
-    """Adopt the IPs ``services`` show; ``more_keys`` (e.g. from a cache) are reconciled too."""
+    """Adopt the IPs ``services`` show; ``more_keys`` (e.g. from a cache) are reconciled too.
+    ``namespaces``: the labels of their namespaces (pools may admit Services by them)."""
     allocator = Allocator(config)
-    adopted = adopt_services(allocator, services, lb_class)
+    adopted = adopt_services(allocator, services, lb_class, lambda s: request_from_service(s, namespaces))
     keys = {svc.service_key(s) for s in services} | set(more_keys)
     has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
     return Adoption(

@@ -1,9 +1,10 @@
 """``ironlb-controller --manifests DIR`` (or ``python -m controller.standalone``): no Kubernetes.
 
 Why: the lab, demos and standalone users have no API server, only a directory
-of manifests (Services, the ConfigMap...). This mode runs the same decisions as
-the Kubernetes controller -- ``ironlb.programs.configstate.judge`` for the config (an
-invalid one never replaces the last good one) and ``controller.reconciler.reconcile``
+of manifests (Services, Namespaces, the ConfigMap, ``ironlb.io`` config resources...). This
+mode runs the same decisions as the Kubernetes controller -- ``ironlb.programs.configstate``
+for the config (ConfigMap and resources through ``load_config``; an invalid one never replaces
+the last good one) and ``controller.reconciler.reconcile``
 over one ``ironlb.allocator.Allocator`` -- and writes each Service's status and
 pool annotation through ``ironlb.cluster.statusdir`` into ``DIR/.ironlb-status/``,
 where the speakers' ``ManifestSource`` picks them up.
@@ -28,11 +29,12 @@ from controller.reconciler import Decision, reconcile
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
+from ironlb.allocator.translate import namespace_labels, request_from_service
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
 from ironlb.kube_types import Service
-from ironlb.programs.configstate import ConfigState, judge, log_state, read_configmap
+from ironlb.programs.configstate import ConfigState, judge, log_state, read_config
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,11 @@ class StandaloneController:
         self.lb_class = lb_class
         self.config_state = ConfigState()
         self.allocator: Allocator | None = None
-        self._config_seen: object = object()  # the ConfigMap last judged
+        self._config_seen: object = object()  # the ConfigMap and resources last judged
         self._refused: dict[str, str] = {}
         self._known: set[str] = set()
         self._marker: tuple[str, bytes] | None = None
+        self._namespaces: dict[str, dict[str, str]] = {}
 
     def step(self) -> bool:
         """Converge once; False when nothing changed since the last pass.
@@ -72,6 +75,7 @@ class StandaloneController:
         marker = (snapshot.revision, records_digest(records))
         if marker == self._marker:
             return False
+        self._namespaces = namespace_labels(snapshot.namespaces)
         self._judge(snapshot)
         if self.allocator is not None:
             self._converge(snapshot, records)
@@ -81,13 +85,15 @@ class StandaloneController:
     # -- config ----------------------------------------------------------------------------------
     def _judge(self, snapshot: ClusterSnapshot) -> None:
         cm = snapshot.config_map
-        if cm == self._config_seen:
+        if (cm, snapshot.config_resources) == self._config_seen:
             return
-        self._config_seen = cm
+        self._config_seen = (cm, snapshot.config_resources)
         previous = self.config_state
-        reading = read_configmap(cm, namespace=self.config_namespace, name=self.configmap)
+        reading = read_config(
+            cm, snapshot.config_resources, namespace=self.config_namespace, name=self.configmap
+        )
         self.config_state = judge(previous, reading)
-        log_state(log, previous, self.config_state, f"{self.config_namespace}/{self.configmap}")
+        log_state(log, previous, self.config_state, f"in namespace {self.config_namespace}")
         config = self.config_state.config
         if config is None or config is previous.config:
             return
@@ -102,7 +108,9 @@ class StandaloneController:
         """Keep every existing assignment before anything new is allocated."""
         assert self.allocator is not None
         services = self._current(snapshot, self.statuses.read_all()).values()
-        adopted = adopt_services(self.allocator, services, self.lb_class)
+        adopted = adopt_services(
+            self.allocator, services, self.lb_class, lambda s: request_from_service(s, self._namespaces)
+        )
         kept, refused = len(adopted.kept), len(adopted.refused)
         log.info("adopted %d existing assignments (%d not adoptable)", kept, refused)
 
@@ -149,6 +157,7 @@ class StandaloneController:
                 self.allocator,
                 self.lb_class,
                 previous_refusal=self._refused.get(key),
+                namespaces=self._namespaces,
             )
             if decision.refusal is not None:
                 self._refused[key] = decision.refusal

@@ -12,15 +12,21 @@ the backends. If any long-lived task fails, the whole speaker stops. Each
 Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
 The metrics port also answers the kubelet's probes (``ironlb.probes.serve``): ``/readyz`` and
 ``/healthz`` as ``speaker.probes`` decides from ``Speaker.status`` and a loop heartbeat.
+
+The config is the ConfigMap, the ``ironlb.io`` resources and the Secrets their
+``passwordSecret`` names (``ironlb.programs.configstate.read_config``); what is in force and
+every problem go to this speaker's ``ConfigurationState`` (``speaker-<node>``) too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from prometheus_client import REGISTRY
 
@@ -29,8 +35,9 @@ from ironlb.announce.inputs import Announcement, build_inputs, node_info
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
 from ironlb.config.model import Config
 from ironlb.probes import CannotListen, ProbeServer, serve
-from ironlb.programs.configstate import ConfigState, judge, log_state, read_configmap
+from ironlb.programs.configstate import ConfigState, configuration_report, judge, log_state, read_config
 from ironlb.programs.flags import listen_failure
+from ironlb.statusobjects.configuration import ConfigurationTracker
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
 from speaker.bgp.backend import BgpAnnouncer
@@ -80,6 +87,11 @@ def peers_from_snapshot(snapshot: ClusterSnapshot, port: int, *, ipv6: bool) -> 
     return peers
 
 
+def _config_inputs(snap: ClusterSnapshot) -> tuple[object, ...]:
+    """What the config is made of: a change here makes the speaker judge it again."""
+    return (snap.config_map, snap.config_resources, snap.secrets)
+
+
 class Speaker:
     def __init__(
         self,
@@ -88,9 +100,11 @@ class Speaker:
         membership: Membership,
         backends: Sequence[Announcer],
         *,
+        config_state: Callable[[Mapping[str, Any]], None] | None = None,
         changes: asyncio.Event | None = None,
         events: NodeAssignedEvents | None = None,
     ) -> None:
+        """``config_state(status)``: write this speaker's ``ConfigurationState`` status (the API only)."""
         self.options = options
         self.changes = changes
         """Set when the source has news (Kubernetes informers); None: poll every ``poll_interval``."""
@@ -100,6 +114,8 @@ class Speaker:
         self.backends = list(backends)
         self.snapshot: ClusterSnapshot | None = None
         self.config_state = ConfigState()
+        self._publish_config_state = config_state
+        self._config_tracker = ConfigurationTracker(f"speaker-{options.node}")
         self.membership_started = False
         self.failed: str | None = None
         """The long-lived task whose failure is stopping the speaker."""
@@ -191,7 +207,11 @@ class Speaker:
         metrics.SOURCE_UNAVAILABLE.set(0)
         if self.snapshot is not None and snap.revision == self.snapshot.revision:
             return
-        if self.snapshot is None or self.config is None or snap.config_map != self.snapshot.config_map:
+        if (
+            self.snapshot is None
+            or self.config is None
+            or _config_inputs(snap) != _config_inputs(self.snapshot)
+        ):
             self._load_config(snap)
         self.snapshot = snap
         ipv6 = ":" in self.options.membership_bind
@@ -200,15 +220,22 @@ class Speaker:
 
     def _load_config(self, snap: ClusterSnapshot) -> None:
         previous = self.config_state
-        reading = read_configmap(
-            snap.config_map, namespace=self.options.config_namespace, name=self.options.configmap
+        reading = read_config(
+            snap.config_map,
+            snap.config_resources,
+            namespace=self.options.config_namespace,
+            name=self.options.configmap,
+            secrets=snap.secrets,
         )
         self.config_state = judge(previous, reading)
-        log_state(
-            log, previous, self.config_state, f"{self.options.config_namespace}/{self.options.configmap}"
-        )
+        log_state(log, previous, self.config_state, f"in namespace {self.options.config_namespace}")
         metrics.CONFIG_STALE.set(1 if self.config_state.stale else 0)
         metrics.CONFIG_LOADED.set(1 if self.config_state.config is not None else 0)
+        if self._publish_config_state is not None:
+            now = dt.datetime.now(dt.UTC)
+            self._publish_config_state(
+                configuration_report(self._config_tracker, self.config_state, now).status()
+            )
 
     @property
     def config(self) -> Config | None:
@@ -222,7 +249,7 @@ class Speaker:
         if not state.stale:
             return None
         if state.missing:
-            return "the ConfigMap does not exist"
+            return "the ConfigMap does not exist and there is no ironlb.io config resource"
         return "invalid: " + "; ".join(str(p) for p in state.problems)
 
     def status(self, api_problem: str | None = None) -> SpeakerStatus:
@@ -297,6 +324,7 @@ async def amain(options: SpeakerOptions) -> int:
                 cluster.source,
                 membership,
                 build_backends(options),
+                config_state=cluster.config_state,
                 changes=changes if cluster.pushes_changes else None,
                 events=NodeAssignedEvents(cluster.events),
             )

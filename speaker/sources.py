@@ -3,7 +3,10 @@
 Two sources behind the one seam (``ironlb.cluster.seam``):
 
 - Kubernetes (``KubeSource``): ``ironlb.kube.source.KubeClusterSource`` informers on
-  Services, EndpointSlices, Nodes and the ConfigMap. Every change they report wakes
+  Services, EndpointSlices, Nodes, the ConfigMap, the ``ironlb.io`` config resources and the
+  Secrets of ironlb's namespace (BGP passwords named by a BGPPeer's ``passwordSecret``; only
+  their ``password`` key is kept); this speaker's ``ConfigurationState`` (``speaker-<node>``,
+  owned by its Node once the Node is known) is written there too. Every change they report wakes
   the speaker (``on_change``, called from an informer thread), so nothing polls; the
   snapshot's revision is a local change counter, so watch bookmarks (which move
   resourceVersions without changing anything) cause no work. An unreachable API
@@ -31,10 +34,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource
@@ -161,6 +164,8 @@ class ClusterAccess:
     events: EventSink
     pushes_changes: bool
     """True: the source calls ``on_change``, the speaker need not poll."""
+    config_state: Callable[[Mapping[str, Any]], None] | None = None
+    """Writes this speaker's ``ConfigurationState`` status; None without an API server."""
     close: Callable[[], None] = field(default=lambda: None)
     api_problem: Callable[[], str | None] = field(default=lambda: None)
     """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
@@ -175,6 +180,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         return ClusterAccess(StatCachedSource(inner), LogSink(), pushes_changes=False)
     # Imported here: the manifest source never loads the kubernetes client.
     from ironlb.kube.client import health_of, make_api_client
+    from ironlb.kube.configurationstate import ConfigurationStateWriter
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
 
@@ -185,9 +191,15 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     # A wrong CA, a rejected token or a missing RBAC verb: logged once by the client's health
     # record, counted here; the informers keep retrying and the speaker keeps announcing.
     api.health.subscribe(lambda problem: metrics.K8S_CLIENT_ERRORS.labels(problem.cause).inc())
+    state = ConfigurationStateWriter.for_speaker(api, options.config_namespace, options.node)
     source = KubeSource(
         lambda on: KubeClusterSource(
-            api, config_namespace=options.config_namespace, config_name=options.configmap, on_change=on
+            api,
+            config_namespace=options.config_namespace,
+            config_name=options.configmap,
+            on_change=on,
+            config_resources=True,
+            secrets=True,
         ),
         on_change,
     )
@@ -195,8 +207,14 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
 
     def close() -> None:
         source.stop()
+        state.close(timeout=2.0)
         recorder.close(timeout=3.0)
         api.close()  # type: ignore[no-untyped-call]
+
+    def publish(status: Mapping[str, Any]) -> None:
+        node = source.kube.nodes.get(options.node) if source.kube.nodes is not None else None
+        state.set_owner(node_owner(node))
+        state.publish(status)
 
     health = health_of(api)
     source.start()
@@ -204,6 +222,15 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         source,
         recorder,
         pushes_changes=True,
+        config_state=publish,
         close=close,
         api_problem=health.reason if health is not None else lambda: None,
     )
+
+
+def node_owner(node: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The ownerReference to this speaker's Node (so its ConfigurationState goes with the Node)."""
+    meta = (node or {}).get("metadata") or {}
+    if not meta.get("uid") or not meta.get("name"):
+        return None
+    return {"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta["uid"]}

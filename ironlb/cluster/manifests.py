@@ -1,9 +1,11 @@
 """Cluster state read from manifest files: the seam's implementation without Kubernetes.
 
 ``ironlb plan``, the local lab and standalone use read Services, EndpointSlices,
-Nodes, Namespaces, the ConfigMap and the ``ironlb.io`` config objects (IPAddressPool,
-BGPPeer, ...) from YAML files (multi-document, and ``kind: List``) given as files or
-directories. Other kinds are ignored. A file that cannot be read or parsed makes the
+Nodes, Namespaces, the ConfigMap, the ``ironlb.io`` config objects (IPAddressPool,
+BGPPeer, ...) and the Secrets of ironlb's namespace (a BGPPeer's ``passwordSecret``;
+``stringData`` read as the API server stores it, in ``data``) from YAML files
+(multi-document, and ``kind: List``) given as files or directories. Other kinds are
+ignored. A file that cannot be read or parsed makes the
 whole snapshot unavailable, never half a cluster.
 
 Config objects are read as ``kubectl apply`` reads them (YAML like Go's yaml.v2:
@@ -19,6 +21,7 @@ every reader sees the controller's decisions as it would through the API.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -30,7 +33,7 @@ from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import STATUS_DIRNAME, StatusDir, StatusRecord, apply_overlays, records_digest
 from ironlb.config.resources.schema import CONFIG_KINDS, GROUP
 from ironlb.config.yamlload import YamlError, load_documents, native
-from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Service
+from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Secret, Service
 from ironlb.textfile import NotText, read_text
 
 DEFAULT_NAMESPACE = "ironlb-system"
@@ -120,6 +123,7 @@ class ManifestSource:
         slices: list[EndpointSlice] = []
         nodes: list[Node] = []
         namespaces: list[Namespace] = []
+        secrets: list[Secret] = []
         config_map: ConfigMap | None = None
         resources: list[dict[str, Any]] = []
         digest = hashlib.sha256()
@@ -146,6 +150,8 @@ class ManifestSource:
                     namespaces.append(cast(Namespace, obj))
                 elif kind == "ConfigMap" and self._is_config(obj):
                     config_map = cast(ConfigMap, obj)
+                elif kind == "Secret" and self._in_config_namespace(obj):
+                    secrets.append(stored_secret(obj))
         if self.status_overlays:
             records = self.status_records()
             digest.update(b"status\0" + records_digest(records))
@@ -157,7 +163,13 @@ class ManifestSource:
             config_map=config_map,
             namespaces=tuple(namespaces),
             config_resources=tuple(resources),
+            secrets=tuple(secrets),
             revision=digest.hexdigest(),
+        )
+
+    def _in_config_namespace(self, obj: dict[str, Any]) -> bool:
+        return bool(
+            (obj.get("metadata") or {}).get("namespace", self.config_namespace) == self.config_namespace
         )
 
     def _is_config(self, obj: dict[str, Any]) -> bool:
@@ -166,3 +178,13 @@ class ManifestSource:
             meta.get("name") == self.config_name
             and meta.get("namespace", self.config_namespace) == self.config_namespace
         )
+
+
+def stored_secret(obj: dict[str, Any]) -> Secret:
+    """A Secret manifest as the API server stores it: ``stringData`` merged into ``data``, base64."""
+    data: dict[str, Any] = obj["data"] if isinstance(obj.get("data"), dict) else {}
+    plain: dict[str, Any] = obj["stringData"] if isinstance(obj.get("stringData"), dict) else {}
+    encoded = {str(k): base64.b64encode(str(v).encode()).decode() for k, v in plain.items()}
+    out = {k: v for k, v in obj.items() if k != "stringData"}
+    out["data"] = {**data, **encoded}
+    return cast(Secret, out)

@@ -24,7 +24,14 @@ from ironlb.kube.client import WRITE_TIMEOUT
 from ironlb.kube.errors import KubeError, ObjectGone, api_errors, retry_log_level
 from ironlb.kube.rest import MERGE_PATCH, Rest
 from ironlb.kube.workqueue import tenacity_backoff
-from ironlb.statusobjects.kinds import API_VERSION, CONFIGURATION_STATE
+from ironlb.statusobjects.kinds import (
+    API_VERSION,
+    COMPONENT_LABEL,
+    CONFIGURATION_STATE,
+    NODE_LABEL,
+    configuration_state_name,
+    label_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,18 @@ class ConfigurationStateWriter:
         self.writes = 0
         self._thread = threading.Thread(target=self._run, name=f"configurationstate-{name}", daemon=True)
         self._thread.start()
+
+    @classmethod
+    def for_speaker(cls, api_client: client.ApiClient, namespace: str, node: str) -> ConfigurationStateWriter:
+        """The writer of the speaker of ``node``: ``speaker-<node>``, labelled with component and node."""
+        labels = {COMPONENT_LABEL: "speaker", NODE_LABEL: label_value(node)}
+        return cls(api_client, namespace, configuration_state_name("speaker", node), labels=labels)
+
+    @classmethod
+    def for_controller(cls, api_client: client.ApiClient, namespace: str) -> ConfigurationStateWriter:
+        """The controller's writer: ``controller`` (one for both replicas; the leader writes)."""
+        name = configuration_state_name("controller")
+        return cls(api_client, namespace, name, labels={COMPONENT_LABEL: "controller"})
 
     def set_owner(self, owner: Mapping[str, Any] | None) -> None:
         """The owner given to the object when it is (re)created."""

@@ -31,6 +31,8 @@ from ironlb.kube.workqueue import tenacity_backoff
 
 log = logging.getLogger(__name__)
 
+TOO_MANY_REQUESTS = 429
+
 ListFn = Callable[..., Any]
 
 
@@ -177,7 +179,9 @@ class Informer:
                 gone = exc.status == 410
                 need_list = need_list or gone
                 log.log(
-                    logging.DEBUG if gone else retry_log_level(exc),
+                    # 429: the server asks to come back later (as a fresh one does for custom
+                    # resources until it serves their CRDs); retried like client-go, quietly.
+                    logging.DEBUG if gone or exc.status == TOO_MANY_REQUESTS else retry_log_level(exc),
                     "%s: API error %s %s%s",
                     self.name,
                     exc.status,

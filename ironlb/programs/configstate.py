@@ -5,24 +5,33 @@ can change under them, and all must keep the last good one when a new version is
 or missing. The rule lives here once; each program only publishes what it decides.
 
 Pure: ``judge(state so far, reading) -> ConfigState``. A ``ConfigReading`` is what one look
-at the inputs gave: the config they make, or every problem, with the object and versions it
-reflects. Today the input is one ConfigMap (``read_configmap``); a reading of the
-ConfigMap and ``ironlb.io`` resources together (issue 15's ``load_config``) becomes a
-``ConfigReading`` the same way, each problem naming its object. The ``ConfigState`` is
-what a program reports: the config in effect (the latest valid one, or the last good one
-kept), why the latest reading is not in effect, and the versions it reflects. Programs
-publish it through their I/O adapters: ``log_state`` (every program's log), their
-``ironlb_config_*`` metrics, the controller's Events on the ConfigMap, the speaker's
-``/readyz``; a ``ConfigurationState`` object later.
+at the inputs gave: the config they make, or every problem, with the objects and versions it
+reflects. ``read_config`` makes it from the ConfigMap and the ``ironlb.io`` resources together
+through ``ironlb.config.load.load_config`` (the one entry every input uses), each problem
+naming its object and field; the speaker passes the Secrets too, so a BGPPeer whose
+``passwordSecret`` cannot be read is a problem of that peer (``ironlb.config.passwords``).
+The ``ConfigState`` is what a program reports: the config in effect (the latest valid one,
+or the last good one kept), why the latest reading is not in effect, and the inputs it
+reflects. Programs publish it through their I/O adapters: ``log_state`` (every program's
+log), their ``ironlb_config_*`` metrics, the controller's Events on the offending objects,
+the speaker's ``/readyz``, and each program's ``ConfigurationState`` object
+(``configuration_report`` turns a state into what that object says).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from ironlb.config import Config, ConfigError, configmap_report
-from ironlb.kube_types import ConfigMap
+from ironlb.config import Config, load_config
+from ironlb.config.passwords import resolve_passwords
+from ironlb.config.result import ConfigProblem as LoadedProblem
+from ironlb.config.result import ObjectVersion
+from ironlb.kube_types import ConfigMap, Secret
+from ironlb.statusobjects.configuration import ConfigurationReport, ConfigurationTracker, InputVersion
 
 CONFIG_KEY = "config"
 
@@ -55,10 +64,15 @@ class ConfigReading:
     """The config they make; None when they make none (invalid, or nothing there)."""
     problems: tuple[ConfigProblem, ...] = ()
     warnings: tuple[ConfigProblem, ...] = ()
-    versions: tuple[tuple[str, str], ...] = ()
-    """(object, resourceVersion) of every input read; versions of a manifest may be ""."""
+    inputs: tuple[InputVersion, ...] = ()
+    """Every input object read, with its generation and resourceVersion (a manifest's may be empty)."""
     missing: bool = False
     """No config input exists at all (as opposed to an invalid one)."""
+
+    @property
+    def versions(self) -> tuple[tuple[str, str], ...]:
+        """(object, resourceVersion) of every input read."""
+        return _versions(self.inputs)
 
 
 @dataclass(frozen=True)
@@ -70,9 +84,13 @@ class ConfigState:
     problems: tuple[ConfigProblem, ...] = ()
     """Why the latest reading is not in effect; empty when it is."""
     warnings: tuple[ConfigProblem, ...] = ()
-    versions: tuple[tuple[str, str], ...] = ()
-    """The inputs' versions the latest reading reflects."""
+    inputs: tuple[InputVersion, ...] = ()
+    """The inputs the latest reading reflects."""
     missing: bool = False
+
+    @property
+    def versions(self) -> tuple[tuple[str, str], ...]:
+        return _versions(self.inputs)
 
     @property
     def stale(self) -> bool:
@@ -92,24 +110,81 @@ def judge(previous: ConfigState, reading: ConfigReading) -> ConfigState:
     else:
         problems = ()
         config = previous.config if reading.config == previous.config else reading.config
-    return ConfigState(config, problems, reading.warnings, reading.versions, reading.missing)
+    return ConfigState(config, problems, reading.warnings, reading.inputs, reading.missing)
+
+
+def _versions(inputs: Iterable[InputVersion]) -> tuple[tuple[str, str], ...]:
+    return tuple((_object_text(i.kind, i.namespace, i.name), i.resource_version) for i in inputs)
+
+
+def _object_text(kind: str, namespace: str, name: str) -> str:
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _input(version: ObjectVersion) -> InputVersion:
+    ref = version.ref
+    return InputVersion(ref.kind, ref.namespace, ref.name, version.generation, version.resource_version or "")
+
+
+def read_config(
+    cm: ConfigMap | None,
+    resources: Sequence[Mapping[str, Any]],
+    *,
+    namespace: str,
+    name: str,
+    key: str = CONFIG_KEY,
+    secrets: Sequence[Secret] | None = None,
+) -> ConfigReading:
+    """The reading of ironlb's ConfigMap (``None``: it does not exist) and ``ironlb.io`` resources
+    together (``load_config``). With ``secrets`` (the speaker), every ``passwordSecret`` is read
+    from them; a peer whose Secret cannot give its password makes the reading invalid."""
+    if cm is None and not resources:
+        obj = _object_text("ConfigMap", namespace, name)
+        what = f"{obj} not found and no ironlb.io resources in namespace {namespace}"
+        return ConfigReading(None, (ConfigProblem(obj, "(root)", what),), missing=True)
+    result = load_config(None, resources, configmap=cm, key=key, namespace=namespace)
+    inputs = tuple(_input(v) for v in result.sources)
+    if cm is not None and inputs and not inputs[0].name:  # a manifest ConfigMap may leave them out
+        inputs = (InputVersion("ConfigMap", namespace, name, None, inputs[0].resource_version), *inputs[1:])
+    problems = tuple(_problem(p) for p in result.errors)
+    warnings = tuple(_problem(p) for p in result.warnings)
+    config = result.config
+    if config is not None and secrets is not None:
+        config, missing = resolve_passwords(config, secrets, namespace)
+        if missing:
+            problems = tuple(ConfigProblem(p.object, p.path, p.message) for p in missing)
+            config = None
+    return ConfigReading(config, problems, warnings, inputs)
 
 
 def read_configmap(
     cm: ConfigMap | None, *, namespace: str, name: str, key: str = CONFIG_KEY
 ) -> ConfigReading:
-    """The reading of ironlb's ConfigMap (``None``: it does not exist)."""
-    obj = f"ConfigMap {namespace}/{name}"
+    """The reading of ironlb's ConfigMap alone (``None``: it does not exist)."""
     if cm is None:
+        obj = _object_text("ConfigMap", namespace, name)
         return ConfigReading(None, (ConfigProblem(obj, "(root)", f"{obj} not found"),), missing=True)
-    versions = ((obj, str((cm.get("metadata") or {}).get("resourceVersion") or "")),)
-    try:
-        result = configmap_report(cm, key)
-    except ConfigError as exc:
-        problems = tuple(ConfigProblem.from_text(obj, e) for e in exc.errors)
-        return ConfigReading(None, problems, versions=versions)
-    warnings = tuple(ConfigProblem.from_text(obj, w) for w in result.warnings)
-    return ConfigReading(result.config, warnings=warnings, versions=versions)
+    return read_config(cm, (), namespace=namespace, name=name, key=key)
+
+
+def _problem(p: LoadedProblem) -> ConfigProblem:
+    """A ``load_config`` problem (``ironlb.config.result.ConfigProblem``) as this module's."""
+    obj = p.object
+    return ConfigProblem(_object_text(obj.kind, obj.namespace, obj.name), p.field or "(root)", p.message)
+
+
+def configuration_report(
+    tracker: ConfigurationTracker, state: ConfigState, now: dt.datetime
+) -> ConfigurationReport:
+    """What the program's ``ConfigurationState`` says after ``state`` (``tracker`` remembers the
+    inputs and the time of the config in force)."""
+    return tracker.update(
+        config=state.config,
+        problems=state.problems,
+        warnings=state.warnings,
+        inputs=state.inputs,
+        now=now,
+    )
 
 
 def log_state(log: logging.Logger, previous: ConfigState, state: ConfigState, where: str) -> None:

@@ -58,16 +58,30 @@ EVERYTHING = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
 
 def everything_but(verb: str, resource: str) -> list[dict[str, Any]]:
     """RBAC rules for every verb on every resource ironlb touches, except ``verb`` on ``resource``."""
-    resources = ["services", "services/status", "configmaps", "events", "secrets", "leases"]
+    resources = ["services", "services/status", "configmaps", "events", "secrets", "leases", "namespaces"]
+    resources += [f"{r}.ironlb.io" for r in IRONLB_RESOURCES]
     verbs = ["get", "list", "watch", "create", "update", "patch", "delete"]
     return [
         {
-            "apiGroups": ["", "coordination.k8s.io"],
-            "resources": [r],
+            "apiGroups": ["ironlb.io"] if r.endswith(".ironlb.io") else ["", "coordination.k8s.io"],
+            "resources": [r.removesuffix(".ironlb.io")],
             "verbs": [v for v in verbs if (v, r) != (verb, resource)],
         }
         for r in resources
     ]
+
+
+IRONLB_RESOURCES = (
+    "ipaddresspools",
+    "l2advertisements",
+    "bgpadvertisements",
+    "bgppeers",
+    "bfdprofiles",
+    "communities",
+    "clusteripadvertisements",
+    "configurationstates",
+    "configurationstates/status",
+)
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> Any:

@@ -58,7 +58,10 @@ def installed(control_plane: ControlPlane, rendered: list[Obj]) -> list[Obj]:
 
 @pytest.fixture
 def ironlb_system(kube: Kube, installed: list[Obj]) -> Iterator[Kube]:
-    """``ironlb-system`` as installed; what a test leaves there (config, Lease, Secret) goes after it."""
+    """``ironlb-system`` as installed; what a test leaves there (config, Lease, Secret,
+    ConfigurationStates) goes after it. ConfigurationStates another test left go before it too:
+    a program creates its own on a fresh install, and that ``create`` must be seen."""
+    _delete_configuration_states(kube)
     try:
         yield kube
     finally:
@@ -70,6 +73,16 @@ def ironlb_system(kube: Kube, installed: list[Obj]) -> Iterator[Kube]:
         ):
             with suppress(Exception):
                 delete()
+        _delete_configuration_states(kube)
+
+
+def _delete_configuration_states(kube: Kube) -> None:
+    from kubernetes import client
+
+    with suppress(Exception):
+        client.CustomObjectsApi(kube.api).delete_collection_namespaced_custom_object(
+            "ironlb.io", "v1beta1", NAMESPACE, "configurationstates"
+        )
 
 
 def _configmap(config: dict[str, Any], comment: str = "") -> Obj:

@@ -40,6 +40,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("events.k8s.io", "v1", "events", "Event", True),
     ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
+    # ironlb's config kinds (the programs list and watch them) and ConfigurationState (they write it).
+    ResourceType("ironlb.io", "v1beta1", "ipaddresspools", "IPAddressPool", True),
+    ResourceType("ironlb.io", "v1beta1", "l2advertisements", "L2Advertisement", True),
+    ResourceType("ironlb.io", "v1beta1", "bgpadvertisements", "BGPAdvertisement", True),
+    ResourceType("ironlb.io", "v1beta1", "bgppeers", "BGPPeer", True),
+    ResourceType("ironlb.io", "v1beta1", "bfdprofiles", "BFDProfile", True),
+    ResourceType("ironlb.io", "v1beta1", "communities", "Community", True),
+    ResourceType("ironlb.io", "v1beta1", "clusteripadvertisements", "ClusterIPAdvertisement", True),
+    ResourceType("ironlb.io", "v1beta1", "configurationstates", "ConfigurationState", True, has_status=True),
 )
 
 _BY_PATH: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in RESOURCES}

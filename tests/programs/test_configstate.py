@@ -20,13 +20,14 @@ from ironlb.programs.configstate import (
     ConfigState,
     judge,
     log_state,
+    read_config,
     read_configmap,
 )
 
 GOOD = "address-pools:\n- name: a\n  protocol: layer2\n  addresses: [192.0.2.0/28]\n"
 OTHER = "address-pools:\n- name: b\n  protocol: layer2\n  addresses: [198.51.100.0/28]\n"
 BAD = "address-pools:\n- name: a\n  addresses: [x]\n"
-WHERE = {"namespace": "ns", "name": "ironlb"}
+WHERE: dict[str, Any] = {"namespace": "ns", "name": "ironlb"}
 
 
 def cm(text: str, version: str = "1") -> Any:
@@ -125,3 +126,59 @@ def test_the_log_says_each_change_once(caplog: pytest.LogCaptureFixture) -> None
     assert lines[-1] == ("ERROR", "config ns/ironlb is not usable; keeping the last good one")
     assert [level for level, _ in lines[3:-1]] == ["ERROR"] * (len(lines) - 4)
     assert all("address-pools[0]" in text for _, text in lines[3:-1])
+
+
+def resource(kind: str, name: str, spec: dict[str, Any], generation: int = 1) -> dict[str, Any]:
+    meta = {
+        "name": name,
+        "namespace": "ns",
+        "generation": generation,
+        "resourceVersion": str(10 + generation),
+    }
+    return {"apiVersion": "ironlb.io/v1beta1", "kind": kind, "metadata": meta, "spec": spec}
+
+
+POOL = resource("IPAddressPool", "res", {"addresses": ["198.51.100.0/28"]}, generation=3)
+PEER = resource(
+    "BGPPeer",
+    "edge",
+    {"myASN": 64500, "peerASN": 64501, "peerAddress": "192.0.2.254", "passwordSecret": {"name": "bgp"}},
+)
+
+
+def test_the_configmap_and_resources_are_read_together_with_their_generations() -> None:
+    reading = read_config(cm(GOOD, "7"), [POOL], **WHERE)
+    assert reading.config is not None and [p.name for p in reading.config.pools] == ["a", "res"]
+    assert [(i.kind, i.name, i.generation, i.resource_version) for i in reading.inputs] == [
+        ("ConfigMap", "ironlb", None, "7"),
+        ("IPAddressPool", "res", 3, "13"),
+    ]
+    alone = read_config(None, [POOL], **WHERE)
+    assert alone.config is not None and not alone.missing and [p.name for p in alone.config.pools] == ["res"]
+    nothing = read_config(None, [], **WHERE)
+    assert nothing.missing and nothing.config is None
+
+
+def test_a_cross_object_problem_names_the_resource_and_keeps_the_last_good_config() -> None:
+    good = judge(ConfigState(), read_config(cm(GOOD), [POOL], **WHERE))
+    overlapping = resource("IPAddressPool", "z-new", {"addresses": ["198.51.100.8/29"]})
+    bad = judge(good, read_config(cm(GOOD), [POOL, overlapping], **WHERE))
+    assert bad.keeps_last_good and bad.config is good.config
+    (problem,) = bad.problems
+    assert (problem.object, problem.path) == ("IPAddressPool ns/z-new", "spec.addresses[0]")
+    assert "overlaps" in problem.message
+
+
+def test_a_password_secret_that_cannot_be_read_is_a_problem_of_the_peer_not_a_crash() -> None:
+    missing = read_config(None, [POOL, PEER], secrets=(), **WHERE)
+    assert missing.config is None
+    assert [str(p) for p in missing.problems] == ["spec.passwordSecret: Secret ns/bgp not found"]
+    assert missing.problems[0].object == "BGPPeer ns/edge"
+    opaque = {"metadata": {"name": "bgp", "namespace": "ns"}, "type": "Opaque", "data": {"password": "eA=="}}
+    wrong = read_config(None, [POOL, PEER], secrets=[opaque], **WHERE)  # type: ignore[list-item]
+    assert "not kubernetes.io/basic-auth" in wrong.problems[0].message
+    secret = {**opaque, "type": "kubernetes.io/basic-auth", "data": {"password": "czNjcmV0"}}
+    ok = read_config(None, [POOL, PEER], secrets=[secret], **WHERE)  # type: ignore[list-item]
+    assert ok.problems == () and ok.config is not None and ok.config.peers[0].password == "s3cret"
+    # Without Secrets (the controller), passwords are not the reader's business.
+    assert read_config(None, [POOL, PEER], **WHERE).config is not None

@@ -12,11 +12,34 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
+
+from kubernetes import client
 
 from .harness import Cluster, SpeakerProcess, config, endpoint_slice, node, service
 
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
-KINDS = ("services", "endpointslices", "nodes", "configmaps")
+CONFIG_KINDS = (
+    "ipaddresspools",
+    "l2advertisements",
+    "bgpadvertisements",
+    "bgppeers",
+    "bfdprofiles",
+    "communities",
+    "clusteripadvertisements",
+)
+KINDS = ("services", "endpointslices", "nodes", "configmaps", *CONFIG_KINDS, "secrets")
+
+
+def configuration_state(c: Cluster, name: str) -> dict[str, Any]:
+    """The ConfigurationState ``name`` in ironlb's namespace, or {} while there is none."""
+    try:
+        out: dict[str, Any] = client.CustomObjectsApi(c.kube.api).get_namespaced_custom_object(
+            "ironlb.io", "v1beta1", c.ns, "configurationstates", name
+        )
+    except client.exceptions.ApiException:
+        return {}
+    return out
 
 
 def test_follows_services_slices_nodes_and_config_and_records_events(
@@ -78,20 +101,39 @@ def test_follows_services_slices_nodes_and_config_and_records_events(
         sp.until("back on the node", lambda: sp.announced() == web2)
 
         # ConfigMap: an invalid config is refused (last good kept), a valid one applied.
+        state = sp.until("its ConfigurationState", lambda: configuration_state(c, "speaker-n1"))
+        assert state["metadata"]["labels"] == {"ironlb.io/component": "speaker", "ironlb.io/node": "n1"}
+        assert state["metadata"]["ownerReferences"][0]["kind"] == "Node"  # gone with the Node
+        assert state["status"]["result"] == "Valid" and state["status"]["configInForce"] == "Latest"
         core.replace_namespaced_config_map("ironlb", c.ns, config(cidr="192.0.2.0/33"))
         sp.until("stale config", lambda: [v for _, v in sp.samples("ironlb_config_stale_bool")] == [1.0])
         assert sp.announced() == web2
+        status = sp.until(
+            "the invalid config on its ConfigurationState",
+            lambda: (
+                (configuration_state(c, "speaker-n1").get("status") or {}).get("result") == "Invalid"
+                and configuration_state(c, "speaker-n1")["status"]
+            ),
+        )
+        assert status["configInForce"] == "LastGood" and status["inForce"]["pools"] == ["l2"]
+        (error,) = status["errors"]
+        assert error["object"] == f"ConfigMap {c.ns}/ironlb"
+        assert error["fieldPath"] == "address-pools[0].addresses[0]" and "192.0.2.0/33" in error["message"]
         core.replace_namespaced_config_map("ironlb", c.ns, config(cidr="198.51.100.0/28"))
         sp.until("IP outside every pool withdrawn", lambda: sp.announced() == set())
         assert [v for _, v in sp.samples("ironlb_config_stale_bool")] == [0.0]
 
         assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
-    # The speaker lists and watches the four kinds and writes only Events, every request allowed,
-    # each naming the speaker.
+    # The speaker lists and watches its kinds and writes only Events and its ConfigurationState,
+    # every request allowed, each naming the speaker.
     mine = c.kube.audit(c.kube.user("speaker"))
     reads = {(verb, kind) for verb in ("list", "watch") for kind in KINDS}
-    assert {(r.verb, r.rbac_resource) for r in mine} == reads | {("create", "events"), ("patch", "events")}
-    assert all(r.code < 400 for r in mine)
+    writes = {("create", "events"), ("patch", "events"), ("create", "configurationstates")}
+    writes.add(("patch", "configurationstates/status"))
+    assert {(r.verb, r.rbac_resource) for r in mine} == reads | writes
+    # The first status patch of its ConfigurationState finds none (404) and creates it: no read needed.
+    failed = [(r.verb, r.rbac_resource, r.code) for r in mine if r.code >= 400]
+    assert failed == [("patch", "configurationstates/status", 404)], failed
     assert all(r.user_agent.startswith("ironlb-speaker/") for r in mine)
 
 
@@ -128,8 +170,11 @@ def test_keeps_announcing_through_an_api_server_restart_and_relists_after_410(
         c.core.replace_namespaced_config_map("ironlb", c.ns, config(cidr="192.0.2.0/29"))
         new = c.announcement("new", "192.0.2.5")
         sp.until("the changes after the restart", lambda: sp.announced() == {web, new}, timeout=30)
-        relisted = {r.resource for r in mine() if r.verb == "list" and r.at >= restarted}
-        assert relisted == set(KINDS)
+        sp.until(
+            "every kind listed again",
+            lambda: {r.resource for r in mine() if r.verb == "list" and r.at >= restarted} == set(KINDS),
+            timeout=30,
+        )
         c.core.delete_namespaced_service("new", c.apps)
         sp.until("a change after the relist", lambda: sp.announced() == {web})
         assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
@@ -185,3 +230,56 @@ def test_a_taken_metrics_port_is_one_line_and_exit_1(cluster: tuple[Cluster, Pat
         assert "Traceback" not in log, log
         (line,) = [line for line in log.splitlines() if " ERROR " in line]
         assert f"cannot listen on 127.0.0.1:{first.metrics_port}" in line and "--metrics-address" in line
+
+
+def test_a_bgp_peer_whose_password_secret_is_missing_is_reported_and_the_last_good_config_kept(
+    cluster: tuple[Cluster, Path], tmp_path: Path
+) -> None:
+    """A BGPPeer's ``passwordSecret`` is read from the Secret of ironlb's namespace; while it is
+    missing the speaker names the peer, field and Secret on its ConfigurationState and keeps
+    announcing with the last good config; once the Secret exists the config is in force."""
+    c, kubeconfig = cluster
+    c.seed_web_and_old()
+    peer = {
+        "apiVersion": "ironlb.io/v1beta1",
+        "kind": "BGPPeer",
+        "metadata": {"name": "edge"},
+        "spec": {
+            "myASN": 64500,
+            "peerASN": 64501,
+            "peerAddress": "192.0.2.254",
+            "passwordSecret": {"name": "bgp-edge"},
+        },
+    }
+    objects = client.CustomObjectsApi(c.kube.api)
+    with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
+        sp.until("both announced", lambda: sp.announced() == {c.web, c.old})
+        objects.create_namespaced_custom_object("ironlb.io", "v1beta1", c.ns, "bgppeers", peer)
+
+        def status(result: str) -> Any:
+            got = configuration_state(c, "speaker-n1").get("status") or {}
+            return got.get("result") == result and got
+
+        invalid = sp.until("the missing Secret reported", lambda: status("Invalid"))
+        assert invalid["configInForce"] == "LastGood" and invalid["inForce"]["peers"] == []
+        assert invalid["errors"] == [
+            {
+                "object": f"BGPPeer {c.ns}/edge",
+                "fieldPath": "spec.passwordSecret",
+                "message": f"Secret {c.ns}/bgp-edge not found",
+            }
+        ]
+        assert sp.announced() == {c.web, c.old} and sp.proc is not None and sp.proc.poll() is None
+        c.core.create_namespaced_secret(
+            c.ns,
+            {
+                "metadata": {"name": "bgp-edge"},
+                "type": "kubernetes.io/basic-auth",
+                "stringData": {"password": "not-in-any-message"},
+            },
+        )
+        valid = sp.until("the peer in force once its Secret exists", lambda: status("Valid"))
+        assert valid["inForce"]["peers"] == ["edge"] and valid["errors"] == []
+        assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
+    assert "not-in-any-message" not in sp.log()
+    assert "Traceback" not in sp.log(), sp.log()[-3000:]

@@ -27,7 +27,10 @@ def test_ready_only_with_a_valid_config_and_stays_ready_when_it_turns_stale(
         cm=None,
     )
     with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
-        missing = f"not ready: no valid config in ConfigMap {c.ns}/ironlb: the ConfigMap does not exist\n"
+        missing = (
+            f"not ready: no valid config in ConfigMap {c.ns}/ironlb: the ConfigMap does not exist"
+            " and there is no ironlb.io config resource\n"
+        )
         try:
             wait_for(lambda: sp.get("/readyz") == (503, missing), 20, "/readyz 503 naming the missing config")
             assert sp.get("/healthz") == (200, "ok\n")
