@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
+from speaker.layer2.gratuitous import GratuitousTiming
+from speaker.membership.timing import Timing
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,84 @@ class SpeakerOptions:
     bgp_graceful_restart: int = 120
     bfd_workdir: str | None = None
     bfdd: str = "/usr/lib/frr/bfdd"
+    membership_timing: Timing = field(default_factory=Timing)
+    layer2_timing: GratuitousTiming = field(default_factory=GratuitousTiming)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    return 0.0 if float(text) == 0 else _seconds(text)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+# argparse names the type in its error: "argument --membership-ack-timeout: invalid seconds value: 'x'"
+_seconds.__name__ = "seconds"
+_seconds_or_zero.__name__ = "seconds"
+_count.__name__ = "count"
+
+# Every failover timing is a flag (and an environment variable): (group, flag, field, help).
+TIMING_FLAGS: tuple[tuple[str, str, str, str], ...] = (
+    ("membership", "probe-interval", "probe_interval", "a speaker pings one peer this often (s)"),
+    ("membership", "ack-timeout", "ack_timeout", "no ack by then: ask helpers to ping the peer (s)"),
+    ("membership", "nack-timeout", "nack_timeout", "a helper whose own ping got no ack by then says so (s)"),
+    ("membership", "probe-timeout", "probe_timeout", "verdict when helpers stay silent (s)"),
+    ("membership", "suspicion-timeout", "suspicion_timeout", "a suspect not refuted by then is dead (s)"),
+    ("membership", "indirect-probes", "indirect_k", "helpers asked per failed ping"),
+    ("membership", "gossip-fanout", "gossip_fanout", "peers a membership change is pushed to at once"),
+    ("membership", "max-health", "max_health", "ceiling of the local health score (0: off)"),
+    ("layer2", "gratuitous-repeats", "repeats", "announcements after the first one"),
+    ("layer2", "gratuitous-spacing", "spacing", "seconds between them"),
+    ("layer2", "settle", "settle", "after a start or a return from isolation, wait this long (s)"),
+    ("layer2", "defend-interval", "defend_interval", "least time between two answers to a conflict (s)"),
+)
+
+
+def _add_timing_flags(p: argparse.ArgumentParser, e: Callable[[str, str | None], str | None]) -> None:
+    defaults: dict[str, Any] = {"membership": Timing(), "layer2": GratuitousTiming()}
+    for group, flag, name, text in TIMING_FLAGS:
+        default = getattr(defaults[group], name)
+        env = f"IRONLB_{group.upper()}_{flag.upper().replace('-', '_')}"
+        kind = _count if isinstance(default, int) else _seconds if group == "membership" else _seconds_or_zero
+        p.add_argument(
+            f"--{group}-{flag}",
+            dest=f"{group}__{name}",
+            metavar="N" if kind is _count else "SECONDS",
+            type=kind,
+            default=e(env, str(default)),
+            help=f"{text}; default {default} (env {env})",
+        )
+    p.add_argument(
+        "--membership-handover",
+        choices=("suspicion", "death"),
+        default=e("IRONLB_MEMBERSHIP_HANDOVER", "suspicion"),
+        help="when a silent peer's layer-2 IPs move: on a suspicion its helpers confirmed, or only once it "
+        "is dead; default suspicion (env IRONLB_MEMBERSHIP_HANDOVER)",
+    )
+
+
+def _timings(a: argparse.Namespace) -> tuple[Timing, GratuitousTiming]:
+    def values(group: str, cls: type[Any]) -> dict[str, Any]:
+        names = {f.name for f in fields(cls)}
+        return {
+            k.split("__", 1)[1]: v
+            for k, v in vars(a).items()
+            if k.startswith(f"{group}__") and k.split("__", 1)[1] in names
+        }
+
+    membership = replace(Timing(**values("membership", Timing)), handover=a.membership_handover)
+    return membership, GratuitousTiming(**values("layer2", GratuitousTiming))
 
 
 def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> SpeakerOptions:
@@ -101,7 +181,9 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         default=e("IRONLB_BFDD", "/usr/lib/frr/bfdd"),
         help="FRR's bfdd, run for peers that name a bfd-profile",
     )
+    _add_timing_flags(p, e)
     a = p.parse_args(argv)
+    membership_timing, layer2_timing = _timings(a)
     if not a.node:
         p.error("--node (or NODE_NAME) is required")
     if a.manifests and a.kubeconfig:
@@ -127,4 +209,6 @@ def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | No
         bgp_graceful_restart=a.bgp_graceful_restart,
         bfd_workdir=a.bfd_workdir or None,
         bfdd=a.bfdd,
+        membership_timing=membership_timing,
+        layer2_timing=layer2_timing,
     )
