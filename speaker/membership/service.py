@@ -110,7 +110,7 @@ class Membership:
         while not self._stopped.is_set():
             self._send(self.swim.tick(self._now()))
             self._changed()
-            delay = min(max(self.swim.next_deadline() - self._now(), TICK), MAX_SLEEP)
+            delay = min(max(self.swim.due - self._now(), TICK), MAX_SLEEP)
             self._wake_at = self._now() + delay
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -140,7 +140,7 @@ class Membership:
             return
         self._send(self.swim.receive(msg, src, self._now()))
         self._changed()
-        if self.swim.next_deadline() < self._wake_at:
+        if self.swim.due < self._wake_at:
             self._wake.set()  # e.g. a ping-req: its nack is due before our planned wake-up
 
     def _changed(self) -> None:

@@ -108,8 +108,9 @@ class Swim:
     _probe_last: str = ""
     _probe: Probe | None = None
     _next_probe: float = 0.0
-    _due: float = math.inf
+    _due: float = -math.inf
     _relays: dict[int, Relay] = field(default_factory=dict)
+    _suspects: set[str] = field(default_factory=set)
     _gossip: dict[str, tuple[Gossip, int]] = field(default_factory=dict)
     _fresh: bool = False
     _owed: dict[str, Gossip] = field(default_factory=dict)
@@ -130,6 +131,8 @@ class Swim:
         for name in list(self.members):
             if name not in peers:
                 del self.members[name]
+                self._suspects.discard(name)
+        self._due = min(self._due, now)  # new peers to probe: tick soon
         for name, addr in peers.items():
             if name == self.name:
                 continue
@@ -217,6 +220,11 @@ class Swim:
         chosen = self.rng.sample(peers, min(self.timing.gossip_fanout, len(peers)))
         return [(m.addr, self._msg("ack", 0, self.name)) for m in chosen]
 
+    @property
+    def due(self) -> float:
+        """When the caller should call ``tick`` next (kept after every ``tick`` and ``receive``)."""
+        return self._due
+
     def _done(self, out: list[tuple[Addr, Message]], now: float) -> list[tuple[Addr, Message]]:
         out += self._push()
         for name, notice in list(self._owed.items()):
@@ -240,11 +248,11 @@ class Swim:
         if self.left:
             return []
         t = self.timing
-        if now > self._due + t.ack_timeout:
+        if -math.inf < self._due < now - t.ack_timeout:
             self._health(+1)  # our own timers ran late: we were stalled, not (only) our peers
         out: list[tuple[Addr, Message]] = []
-        for m in self.members.values():
-            if m.status == "suspect" and now >= m.since + self._scaled(t.suspicion_timeout):
+        for m in [self.members[n] for n in self._suspects]:
+            if now >= m.since + self._scaled(t.suspicion_timeout):
                 local = m.local or not self._in_contact(m.name, m.since)
                 self._set(m, "dead", m.incarnation, now, local=local, unheard=m.unheard)
         for seq, r in list(self._relays.items()):
@@ -306,18 +314,14 @@ class Swim:
         """The earliest time ``tick`` has something to do."""
         t = self.timing
         times = [self._next_probe if self._probe is None else self._verdict_at(self._probe)]
-        times += [
-            m.since + self._scaled(t.suspicion_timeout)
-            for m in self.members.values()
-            if m.status == "suspect"
-        ]
+        times += [self.members[n].since + self._scaled(t.suspicion_timeout) for n in self._suspects]
         times += [r.nack_at for r in self._relays.values() if not r.done]
         return min(times)
 
     def _pick_alive(self) -> str | None:
-        """Right after coming back: a random alive peer (a dead one would not answer for a while)."""
-        alive = sorted(m.name for m in self.members.values() if m.status == "alive")
-        return self.rng.choice(alive) if alive else self._pick_target()
+        """Right after coming back: the alive peer we heard from last (it surely hears us too)."""
+        alive = [m for m in self.members.values() if m.status == "alive"]
+        return max(alive, key=lambda m: (m.heard, m.name)).name if alive else self._pick_target()
 
     def _pick_target(self) -> str | None:
         """The next peer of a shuffled round-robin; members that left are never probed."""
@@ -368,6 +372,7 @@ class Swim:
         if status != m.status:
             self.transitions.append((m.name, m.status, status, incarnation))
         m.status, m.incarnation, m.since, m.local, m.unheard = status, incarnation, now, local, unheard
+        (self._suspects.add if status == "suspect" else self._suspects.discard)(m.name)
         if local:
             self._gossip.pop(m.name, None)  # nor keep telling an older verdict about it
         else:
@@ -381,6 +386,7 @@ class Swim:
         self.transitions.append((m.name, m.status, "alive", m.incarnation))
         self.stats.withdrawn += 1
         m.status, m.since, m.local, m.unheard = "alive", now, False, False
+        self._suspects.discard(m.name)
 
     def _apply(self, g: Gossip, now: float) -> None:
         if g.name == self.name:

@@ -4,7 +4,8 @@ Every datagram is encoded and authenticated with ``wire`` on the way, as on a
 real link. Members can be stopped (crashed), stalled (a scheduling pause: what
 arrives meanwhile waits), and cut off from each other (``cut`` holds the
 directed pairs that lose everything). Each step delivers what is due, then
-ticks every member, as the asyncio shell does (receives before timers).
+ticks every member whose deadline came, as the asyncio shell does (receives
+before timers).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Net:
         for item in held:
             heapq.heappush(self._queue, item)
         for name, s in self.nodes.items():
-            if not self.busy(name):
+            if not self.busy(name) and self.now >= s.due:  # as the asyncio shell: woken at its deadline
                 before = {m: s.status(m) for m in s.members}
                 self.send(name, s.tick(self.now))
                 for m in s.members:
