@@ -111,6 +111,7 @@ class Swim:
     _due: float = -math.inf
     _relays: dict[int, Relay] = field(default_factory=dict)
     _suspects: set[str] = field(default_factory=set)
+    _unheard: set[str] = field(default_factory=set)
     _gossip: dict[str, tuple[Gossip, int]] = field(default_factory=dict)
     _fresh: bool = False
     _owed: dict[str, Gossip] = field(default_factory=dict)
@@ -132,6 +133,7 @@ class Swim:
             if name not in peers:
                 del self.members[name]
                 self._suspects.discard(name)
+                self._unheard.discard(name)
         self._due = min(self._due, now)  # new peers to probe: tick soon
         for name, addr in peers.items():
             if name == self.name:
@@ -154,7 +156,7 @@ class Swim:
 
     def isolated(self) -> bool:
         """Whether verdicts reached while nobody answered us stand (rule 3): our view may be our own cut."""
-        return any(m.unheard for m in self.members.values())
+        return bool(self._unheard)
 
     def in_touch(self) -> bool:
         """Whether a probe we sent since we last came back was answered: peers hear us (and our refutation).
@@ -369,13 +371,15 @@ class Swim:
                 self.stats.confirmed_suspicions += 1
         if status == "dead" and m.status != "dead":
             self.stats.deaths += 1
-        if status != m.status:
+        news = status != m.status
+        if news:
             self.transitions.append((m.name, m.status, status, incarnation))
         m.status, m.incarnation, m.since, m.local, m.unheard = status, incarnation, now, local, unheard
         (self._suspects.add if status == "suspect" else self._suspects.discard)(m.name)
+        (self._unheard.add if unheard else self._unheard.discard)(m.name)
         if local:
             self._gossip.pop(m.name, None)  # nor keep telling an older verdict about it
-        else:
+        elif news:  # a new incarnation of a member alive all along: everyone learns it from the member
             self._spread(Gossip(m.name, status, incarnation))
 
     def _withdraw(self, m: Member, now: float) -> None:
@@ -387,6 +391,7 @@ class Swim:
         self.stats.withdrawn += 1
         m.status, m.since, m.local, m.unheard = "alive", now, False, False
         self._suspects.discard(m.name)
+        self._unheard.discard(m.name)
 
     def _apply(self, g: Gossip, now: float) -> None:
         if g.name == self.name:
@@ -428,7 +433,7 @@ class Swim:
         if sender is None:
             self.stats.unknown_senders += 1  # answered (it may be a node we have not seen yet), not believed
         else:
-            silenced = [m for m in self.members.values() if m.unheard]
+            silenced = [self.members[n] for n in sorted(self._unheard)]
             for m in silenced:
                 self._withdraw(m, now)  # contact again: what we concluded in silence is void (rule 3)
             if silenced:

@@ -27,11 +27,26 @@ import yaml
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import NODE_SYSCTLS
 from ironlb.lab.topology import load_topology
+from speaker.membership.timing import LEGACY_TIMING, Timing
+from speaker.options import TIMING_FLAGS
 from tests.objects import endpoint_slice as endpoint_slice  # re-exported for the layer-2 tests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TWO_SEGMENTS = Path(__file__).with_name("two-segments.clab.yml")
 KEY = "ironlb-test-membership-key-0123456789"
+
+
+TIMINGS = {"before": LEGACY_TIMING, "now": Timing()}
+"""What the benchmarks compare: the membership timing before issue 11, and today's defaults."""
+
+
+def timing_flags(t: Timing) -> list[str]:
+    """The speaker flags that select membership timing ``t``."""
+    out = ["--membership-handover", t.handover]
+    for group, flag, name, _ in TIMING_FLAGS:
+        if group == "membership":
+            out += [f"--{group}-{flag}", str(getattr(t, name))]
+    return out
 
 
 def sh(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -56,6 +71,8 @@ class L2Lab:
         self.key_file = self.dir / "key"
         self.key_file.write_text(KEY)
         self.speakers: dict[str, subprocess.Popen[bytes]] = {}
+        self.speaker_args: list[str] = []
+        """Extra flags of every speaker started from now on (benchmarks compare timings with them)."""
         self.macs: dict[str, str] = {}
         self.node_addresses: dict[str, list[str]] = {}
 
@@ -118,7 +135,8 @@ class L2Lab:
     def start_speaker(self, node: str, *extra: str) -> subprocess.Popen[bytes]:
         argv = [
             sys.executable, "-m", "speaker", "--node", node, "--manifests", str(self.manifests),
-            "--membership-key-file", str(self.key_file), "--poll-interval", "0.2", "--no-bgp", *extra,
+            "--membership-key-file", str(self.key_file), "--poll-interval", "0.2", "--no-bgp",
+            *self.speaker_args, *extra,
         ]  # fmt: skip
         proc = self.lab.spawn(node, argv, name="speaker", log_file=self.dir / f"{node}.log")
         self.speakers[node] = proc
