@@ -65,6 +65,9 @@ _seconds.__name__ = "seconds"
 _seconds_or_zero.__name__ = "seconds"
 _count.__name__ = "count"
 
+ZERO_OK = frozenset({"settle", "defend_interval"})
+"""Timings that may be 0 (no wait); every other one must be positive."""
+
 # Every failover timing is a flag (and an environment variable): (group, flag, field, help).
 TIMING_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("membership", "probe-interval", "probe_interval", "a speaker pings one peer this often (s)"),
@@ -77,8 +80,15 @@ TIMING_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("membership", "max-health", "max_health", "ceiling of the local health score (0: off)"),
     ("layer2", "gratuitous-repeats", "repeats", "announcements after the first one"),
     ("layer2", "gratuitous-spacing", "spacing", "seconds between them"),
-    ("layer2", "settle", "settle", "after a start or a return from isolation, wait this long (s)"),
+    (
+        "layer2",
+        "settle",
+        "settle",
+        "after a start or a comeback, announce once peers hear us and this long (s)",
+    ),
+    ("layer2", "settle-timeout", "settle_timeout", "... or after this long, heard or not (s)"),
     ("layer2", "defend-interval", "defend_interval", "least time between two answers to a conflict (s)"),
+    ("layer2", "defend-max", "defend_max", "most time between them while a conflict goes on (s)"),
 )
 
 
@@ -87,7 +97,7 @@ def _add_timing_flags(p: argparse.ArgumentParser, e: Callable[[str, str | None],
     for group, flag, name, text in TIMING_FLAGS:
         default = getattr(defaults[group], name)
         env = f"IRONLB_{group.upper()}_{flag.upper().replace('-', '_')}"
-        kind = _count if isinstance(default, int) else _seconds if group == "membership" else _seconds_or_zero
+        kind = _count if isinstance(default, int) else _seconds_or_zero if name in ZERO_OK else _seconds
         p.add_argument(
             f"--{group}-{flag}",
             dest=f"{group}__{name}",

@@ -5,15 +5,15 @@
 stops being answered immediately (the shared ``Owned`` set changes before
 anything else happens); a won IP is answered immediately. When to announce
 (gratuitous ARP request and reply, or unsolicited NA) is the pure
-``GratuitousSchedule``'s call: at once on a failover, after a short settle on
-a start or a comeback (once peers hear this node again), never again once
-ownership or membership moved on, and at once again when another MAC announces an IP this node owns
-(the responders report those). ``release`` stops everything before a graceful
-leave, so that no pending announcement of this node follows its successor's.
-When this node comes back (it refuted a verdict the others acted on, or
-contact resumed after a cut), interfaces are rescanned at once: cut off, it may
-also have lost its links. Interfaces
-are rescanned periodically and on config changes.
+``GratuitousSchedule``'s call: at once on a failover; after a start or a
+comeback, once peers hear this node again; never again once ownership or
+membership moved on; and at once when another MAC announces an IP this node
+owns (the responders report those). ``release`` stops everything before a
+graceful leave, so that no pending announcement of this node follows its
+successor's. When this node comes back (it refuted a verdict the others acted
+on, or contact resumed after a cut), interfaces are rescanned at once: cut off,
+it may also have lost its links. Interfaces are rescanned periodically and on
+config changes.
 """
 
 from __future__ import annotations
