@@ -196,9 +196,9 @@ class Swim:
     def _retransmits(self) -> int:
         return 3 * math.ceil(math.log2(len(self.members) + 2)) + 2
 
-    def _spread(self, g: Gossip) -> None:
+    def _spread(self, g: Gossip, *, push: bool = True) -> None:
         self._gossip[g.name] = (g, self._retransmits())
-        self._fresh = True
+        self._fresh = self._fresh or push
 
     def _take_gossip(self, limit: int = 16) -> tuple[Gossip, ...]:
         out: list[Gossip] = []
@@ -379,8 +379,8 @@ class Swim:
         (self._unheard.add if unheard else self._unheard.discard)(m.name)
         if local:
             self._gossip.pop(m.name, None)  # nor keep telling an older verdict about it
-        elif news:  # a new incarnation of a member alive all along: everyone learns it from the member
-            self._spread(Gossip(m.name, status, incarnation))
+        else:  # a new incarnation of a member alive all along is told too, but not pushed
+            self._spread(Gossip(m.name, status, incarnation), push=news)
 
     def _withdraw(self, m: Member, now: float) -> None:
         """Undo a verdict we told no one: the member is alive again, at the same incarnation (rules 3, 4)."""
