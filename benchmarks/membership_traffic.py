@@ -1,4 +1,4 @@
-"""Membership traffic per speaker at 100 and 1,000 nodes: packets and bytes per second, steady and on a death.
+"""Membership at 100 and 1,000 nodes: traffic per speaker (steady and on a death), and detection time.
 
 Runs the real SWIM state machine on the simulated network of the tests
 (``tests.layer2.simnet``: fake time, every datagram encoded and authenticated by
@@ -18,7 +18,13 @@ answered by an ack). The figures do not depend on the number of nodes beyond
 the size of node names: one probe per interval, answers to about as many, and
 a few pushes per membership change: O(1) per node per period.
 
+Then, with today's defaults, how long after a node stops the first speaker
+counts it out (its IPs move) and the last one does, over --detect-trials
+(fake time, in steps of 5 ms): a large cluster waits longer for the first
+probe of the dead node than three nodes do.
+
 Usage: .venv/bin/python benchmarks/membership_traffic.py [--sizes 100 1000] [--seconds 5]
+       [--detect-trials 20] [--detect-sizes 100]
 """
 
 from __future__ import annotations
@@ -72,10 +78,30 @@ def measure(n: int, timing: Timing, seconds: float) -> dict[str, tuple[float, fl
     return {"steady": rate(s0, s1, seconds), "death": rate(s1, s2, 2.0)}
 
 
+def detection(n: int, seed: int) -> tuple[float, float]:
+    """Seconds from a node stopping until the first, then the last, speaker counts it out."""
+    net = Net(seed=seed, max_latency=0.001)
+    net.populate(names(n), incarnation=int(time.time() * 1000))
+    net.run(1.0 + seed * 0.0137)  # a different phase of the probe rounds each time
+    net.until(lambda: not any(s._gossip for s in net.nodes.values()), limit=60.0)
+    victim = names(n)[-1]
+    net.stopped.add(victim)
+
+    def out() -> list[bool]:
+        return [victim not in net.nodes[m].live() for m in net.running()]
+
+    first = net.until(lambda: any(out()), limit=10.0)
+    last = net.until(lambda: all(out()), limit=10.0)
+    assert first is not None and last is not None
+    return first, first + last
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--detect-trials", type=int, default=20)
+    ap.add_argument("--detect-sizes", type=int, nargs="+", default=[100], help="(1,000 nodes take minutes)")
     args = ap.parse_args()
     for n in args.sizes:
         results = {label: measure(n, t, args.seconds) for label, t in TIMINGS.items()}
@@ -86,6 +112,15 @@ def main() -> int:
                 f"now {np_:.1f} packets/s, {nb / 1000:.2f} kB/s (ratio now/before {nb / bb:.2f})",
                 flush=True,
             )
+    for n in args.detect_sizes:
+        firsts, lasts = zip(*(detection(n, seed) for seed in range(args.detect_trials)), strict=True)
+        print(
+            f"{n} nodes, a node stops: counted out by the first speaker after p50 "
+            f"{statistics.median(firsts) * 1000:.0f} ms, max {max(firsts) * 1000:.0f} ms; by the last after "
+            f"p50 {statistics.median(lasts) * 1000:.0f} ms, max {max(lasts) * 1000:.0f} ms "
+            f"({args.detect_trials} trials, fake time)",
+            flush=True,
+        )
     return 0
 
 
