@@ -1,4 +1,4 @@
-"""Allocator cost: µs per allocation at 1k/10k/100k Services, re-adoption time, peak memory.
+"""Allocator cost: µs per allocation at 1k/10k/100k Services, re-adoption time, peak memory, selectors.
 
 Run: ``.venv/bin/python benchmarks/allocator.py`` (about half a minute).
 
@@ -6,6 +6,10 @@ Goals from issue 2: per-allocation cost at 100k Services at most 1.5x the
 cost at 1k; re-adopting 10k existing assignments under 0.5 s; memory growing
 with allocated IPs, not pool size. The pools mix a /16 IPv4, a /64 IPv6 and
 ranges, so a cost that depended on pool size would show at once.
+
+Goal from issue 15: 10,000 Services allocated from 50 pools under selectors
+(namespaces, namespace label selectors, Service selectors, priorities) cost at
+most 1.5x per Service what they cost from one pool without selectors.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ironlb.allocator import AllocationRequest, Allocator, Assignment, allocate_all
-from ironlb.config.model import AddressPool, AddressRange, Config
+from ironlb.config.model import (
+    AddressPool,
+    AddressRange,
+    Config,
+    LabelSelector,
+    SelectorRequirement,
+    ServiceAllocation,
+)
 from ironlb.kube_types import Service
 
 
@@ -33,12 +44,10 @@ def _range(text: str) -> AddressRange:
 
 CONFIG = Config(
     pools=(
-        AddressPool("v4-16", "layer2", (_range("10.0.0.0/16"),), auto_assign=False, avoid_buggy_ips=True),
-        AddressPool(
-            "ranges", "bgp", (_range("172.16.0.10-172.16.3.250"), _range("172.20.0.0-172.23.255.255"))
-        ),
-        AddressPool("v6-64", "bgp", (_range("2001:db8:1::/64"),)),
-        AddressPool("dual", "bgp", (_range("192.168.0.0-192.168.127.255"), _range("2001:db8:2::/64"))),
+        AddressPool("v4-16", (_range("10.0.0.0/16"),), auto_assign=False, avoid_buggy_ips=True),
+        AddressPool("ranges", (_range("172.16.0.10-172.16.3.250"), _range("172.20.0.0-172.23.255.255"))),
+        AddressPool("v6-64", (_range("2001:db8:1::/64"),)),
+        AddressPool("dual", (_range("192.168.0.0-192.168.127.255"), _range("2001:db8:2::/64"))),
     )
 )
 
@@ -198,7 +207,7 @@ def bench_readoption() -> None:
 def bench_pool_size() -> None:
     """The same 10k single-stack allocations into a /112 and a /64: the cost must not move."""
     for prefix in ("2001:db8:9::/112", "2001:db8:9::/64"):
-        cfg = Config(pools=(AddressPool("p", "bgp", (_range(prefix),)),))
+        cfg = Config(pools=(AddressPool("p", (_range(prefix),)),))
         reqs6 = [AllocationRequest(f"ns/s{i}", families=(6,)) for i in range(10_000)]
 
         def run6(cfg: Config = cfg, reqs6: list[AllocationRequest] = reqs6) -> float:
@@ -226,14 +235,82 @@ def bench_memory() -> None:
     )
 
 
+SELECTOR_POOLS = 50
+
+
+def selector_config() -> Config:
+    """50 pools, one per namespace team-<i>: even ones list the namespace, odd ones select it by label;
+    every fifth also selects Services (``tier In (web, db)``, which every Service has); some have a
+    priority. Plus a last pool nobody is admitted to."""
+    tier = (LabelSelector((), (SelectorRequirement("tier", "In", ("web", "db")),)),)
+    pools = []
+    for i in range(SELECTOR_POOLS):
+        by_name = i % 2 == 0
+        allocation = ServiceAllocation(
+            priority=i % 7 if i % 3 == 0 else None,
+            namespaces=(f"team-{i}",) if by_name else (),
+            namespace_selectors=() if by_name else (LabelSelector((("team", str(i)),)),),
+            service_selectors=tier if i % 5 == 0 else (),
+        )
+        pools.append(AddressPool(f"team-{i}", (_range(f"10.{100 + i}.0.0/24"),), allocation=allocation))
+    return Config(pools=tuple(pools))
+
+
+ONE_POOL = Config(pools=(AddressPool("all", (_range("10.0.0.0/16"),)),))
+
+
+def selector_requests(n: int) -> list[AllocationRequest]:
+    """``n`` Services spread over the 50 namespaces, each with its own labels (``app``) and a tier."""
+    out = []
+    for i in range(n):
+        team = i % SELECTOR_POOLS
+        ns = f"team-{team}"
+        out.append(
+            AllocationRequest(
+                f"{ns}/svc-{i}",
+                families=(4,),
+                ports=frozenset({("TCP", 80)}),
+                namespace=ns,
+                namespace_labels=(("kubernetes.io/metadata.name", ns), ("team", str(team))),
+                service_labels=(("app", f"svc-{i}"), ("tier", "web" if i % 2 else "db")),
+            )
+        )
+    return out
+
+
+def bench_selectors(reps: int) -> None:
+    reqs = selector_requests(10_000)
+
+    def fill(cfg: Config) -> float:
+        allocator = Allocator(cfg)
+        start = time.process_time()
+        for r in reqs:
+            out = allocator.assign(r)
+            assert isinstance(out, Assignment), out
+        return time.process_time() - start
+
+    plain = best_of(reps, lambda: fill(ONE_POOL)) / len(reqs) * 1e6
+    selective = best_of(reps, lambda: fill(selector_config())) / len(reqs) * 1e6
+    print(
+        f"10,000 Services, one pool without selectors: {plain:6.2f} µs/Service; "
+        f"{SELECTOR_POOLS} pools under selectors: {selective:6.2f} µs/Service; "
+        f"ratio {selective / plain:.2f} (goal <= 1.5; CPU time, best of {reps})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--selectors", action="store_true", help="only the service-allocation comparison")
     args = parser.parse_args()
+    if args.selectors:
+        bench_selectors(3 if args.quick else 7)
+        return
     reps = {1_000: 3, 10_000: 2, 100_000: 1} if args.quick else {1_000: 7, 10_000: 5, 100_000: 3}
     bench_scaling(reps)
     bench_readoption()
     bench_pool_size()
+    bench_selectors(3 if args.quick else 7)
     bench_memory()
 
 

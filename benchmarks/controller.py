@@ -1,270 +1,308 @@
-"""Controller speed against the API-server double, everything over HTTP with the real client.
+"""ironlb's controller side by side with MetalLB's (v0.16.1), each on a fresh real kube-apiserver.
 
-Run: ``.venv/bin/python benchmarks/controller.py`` (about two minutes with the defaults;
-``--services 2000 --samples 50`` for a quick look).
+Run (as root, under the heavy-run lock; ``KUBEBUILDER_ASSETS`` names kube-apiserver and etcd)::
 
-Prints:
-1. start -> all statuses written for N pending Services (the controller process is
-   started after the Services exist; the clock starts when it is spawned);
-2. create -> status latency p50/p99 for single Services on a warm controller
-   (create request sent -> the benchmark's own watch sees ``status.loadBalancer``);
-3. leader takeover after SIGKILL and after SIGTERM of the leader: signal -> Lease held
-   by the standby, and signal -> status written for a Service created once the old
-   leader has exited (so only the new leader can have written it).
+    KUBEBUILDER_ASSETS=/root/.cache/ironlb/k8s flock /tmp/ironlb-heavy.lock \\
+        .venv/bin/python benchmarks/controller.py                   # 5,000 Services, ~4 min
+    ... benchmarks/controller.py --services 10000                   # ~8 min
+    ... benchmarks/controller.py --quick                            # 1,000 Services, ~1 min
 
-The double and each controller are separate processes (``python -m tests.kubeapi``,
-``python -m controller``), as in a cluster; the machine's cores are shared by all.
+For each controller, on its own fresh etcd + kube-apiserver (``tests/support/controlplane.py``),
+in one run:
+
+1. backlog: N LoadBalancer Services of its class exist before it starts; from spawning the
+   process to the last status written (as the benchmark's own watch sees it), and to the first;
+   the controller's CPU meanwhile, and the API server's and etcd's;
+2. warm: create -> status, one Service at a time (p50, p99);
+3. SIGTERM while a burst of Services is being allocated, then a new process: restart = its
+   spawn until a Service created right then has its status; every Service of the burst is then
+   served, no IP changed across the restart, no IP given twice;
+4. from the API server's audit log (each process has its own ServiceAccount): Service writes
+   per allocation, and for every status written, whether its Event was created within 1 s,
+   later, or never (lost, e.g. on SIGTERM);
+5. peak RSS of the first process (``wait4``'s ``ru_maxrss``: backlog, warm and burst).
+
+Then one table with both controllers, the ratio ironlb / MetalLB, and the goal of issue 14.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import random
+import shlex
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.kubeapi, the API double
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support.controlplane
 
-from ironlb.kube.cache import Change
-from ironlb.kube.client import make_api_client
-from ironlb.kube.informer import Informer
-from tests.kubeapi import KubeApiProcess
+from ctlmeasure import AuditFigures, Exit, StatusWatch, audit_figures, cpu_seconds, list_ips, reap
+from lbcontrollers import SUBJECTS, Subject
 
-REPO = Path(__file__).resolve().parents[1]
-NS = "ironlb-system"
-CONFIG = "address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [10.128.0.0/12]\n"
+from tests.support.controlplane import ControlPlane, assets_problem
 
 
-def lb(name: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}], "allocateLoadBalancerNodePorts": False},
-    }
+@dataclass
+class Result:
+    name: str
+    services: int
+    backlog: float = float("nan")
+    first_ip: float = float("nan")
+    cpu_backlog: float = float("nan")
+    server_cpu_backlog: float = float("nan")
+    warm: list[float] = field(default_factory=list)
+    restart: float = float("nan")
+    exit1: Exit | None = None
+    changed: int = -1
+    duplicates: int = -1
+    unserved: int = -1
+    audit: AuditFigures | None = None
+    events_at_last_ip: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def create_services(core: Any, subject: Subject, ns: str, names: list[str], threads: int = 8) -> None:
+    def one(name: str) -> None:
+        core.create_namespaced_service(ns, subject.service(ns, name), _preload_content=False).read()
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, names))
 
 
-class Watcher:
-    """The benchmark's own informer: when did each Service first show an ingress IP?"""
-
-    def __init__(self, api: client.ApiClient) -> None:
-        self.cond = threading.Condition()
-        self.assigned: dict[str, float] = {}
-        core = client.CoreV1Api(api)
-        self.informer = Informer(
-            "bench",
-            core.list_service_for_all_namespaces,
-            kind="Service",
-            api_version="v1",
-            on_change=self._on_change,
-        )
-
-    def _on_change(self, change: Change) -> None:
-        obj = change.new
-        if obj is None or change.key in self.assigned:
-            return
-        if ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-            with self.cond:
-                self.assigned[change.key] = time.monotonic()
-                self.cond.notify_all()
-
-    def wait(self, pred: Any, timeout: float) -> bool:
-        with self.cond:
-            return bool(self.cond.wait_for(lambda: pred(self.assigned), timeout))
+def server_cpu(cp: ControlPlane) -> float:
+    return sum(cpu_seconds(pid) for pid in cp.pids.values())
 
 
-class Controllers:
-    def __init__(self, kubeconfig: Path, workdir: Path, timings: list[str]) -> None:
-        self.kubeconfig, self.workdir, self.timings = kubeconfig, workdir, timings
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
-    def spawn(self, identity: str) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / f"{identity}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "controller",
-                "--kubeconfig",
-                str(self.kubeconfig),
-                "--identity",
-                identity,
-                "--metrics-address",
-                f"127.0.0.1:{free_port()}",
-                *self.timings,
-            ],
-            cwd=REPO,
-            env=dict(os.environ, PYTHONPATH=str(REPO)),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.procs[identity] = proc
-        return proc
 
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
+def measure(subject: Subject, args: argparse.Namespace) -> Result:
+    n, res = args.services, Result(subject.name, args.services)
+    offset = time.time() - time.monotonic()  # monotonic -> epoch, for the audit log
+    with ControlPlane() as cp:
+        api = cp.admin_client()
+        core: Any = client.CoreV1Api(api)
+        subject.prepare(api)
+        ns = cp.new_namespace("bench")
+        create_services(core, subject, ns, [f"b-{i:05d}" for i in range(n)])
+        watch = StatusWatch(api, ns).start()
+        procs = []
+        try:
+            # 1. backlog
+            server0 = server_cpu(cp)
+            t0 = time.monotonic()
+            proc1, user1 = subject.spawn(cp)
+            procs.append(proc1)
+            if not watch.wait(lambda d: sum(k.startswith("b-") for k in d) >= n, args.timeout):
+                res.notes.append(f"backlog: only {watch.count('b-')}/{n} served in {args.timeout} s")
+                return res
+            stamps = [t for k, t in watch.first_ip.items() if k.startswith("b-")]
+            res.backlog, res.first_ip = max(stamps) - t0, min(stamps) - t0
+            res.cpu_backlog = cpu_seconds(proc1.pid)
+            res.server_cpu_backlog = server_cpu(cp) - server0
+            last_ip_epoch = max(stamps) + offset
+
+            # 2. warm create -> status
+            for i in range(args.samples):
+                name = f"w-{i:04d}"
+                t = time.monotonic()
+                core.create_namespaced_service(ns, subject.service(ns, name), _preload_content=False).read()
+                if not watch.wait(lambda d, k=name: k in d, args.warm_timeout):
+                    res.notes.append(
+                        f"warm: {name} not served within {args.warm_timeout:.0f} s; counted as that"
+                    )
+                    res.warm.append(args.warm_timeout)
+                    continue
+                res.warm.append(watch.first_ip[name] - t)
+
+            # 3. SIGTERM during a burst, then a new process
+            burst = [f"t-{i:05d}" for i in range(args.burst)]
+            creator = threading.Thread(target=create_services, args=(core, subject, ns, burst, 4))
+            creator.start()
+            watch.wait(lambda d: sum(k.startswith("t-") for k in d) >= len(burst) // 2, args.timeout)
+            t_sig = time.monotonic()
+            proc1.send_signal(signal.SIGTERM)
+            res.exit1 = reap(proc1, 60, t_sig)
+            creator.join()
+            before = list_ips(api, ns)
+            t1 = time.monotonic()
+            proc2, user2 = subject.spawn(cp)
+            procs.append(proc2)
+            core.create_namespaced_service(
+                ns, subject.service(ns, "p-restart"), _preload_content=False
+            ).read()
+            if watch.wait(lambda d: "p-restart" in d, args.timeout):
+                res.restart = watch.first_ip["p-restart"] - t1
+            everyone = len(before) + 1
+            if not watch.wait(lambda d: len(d) >= everyone, args.timeout):
+                res.notes.append(f"after restart: {len(watch.first_ip)}/{everyone} served")
+            after = list_ips(api, ns)
+            res.changed = sum(1 for k, ips in before.items() if ips and after.get(k) != ips)
+            res.unserved = sum(1 for ips in after.values() if not ips)
+            given = Counter(ip for ips in after.values() for ip in ips)
+            res.duplicates = sum(c - 1 for c in given.values() if c > 1)
+            proc2.send_signal(signal.SIGTERM)
+            reap(proc2, 60, time.monotonic())
+            time.sleep(0.5)  # the audit log's last lines
+            res.audit = audit_figures(cp.audit(), [user1, user2], {"b-": last_ip_epoch})
+            res.events_at_last_ip = res.audit.events_by["b-"]
+        finally:
+            watch.stop()
+            for proc in procs:
+                if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+            api.close()
+    return res
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+# -- the table ---------------------------------------------------------------------------------
 
 
-def lease_holder(coord: Any) -> str:
-    try:
-        lease = coord.read_namespaced_lease("ironlb-controller", NS)
-    except client.exceptions.ApiException:
-        return ""
-    return str(lease.spec.holder_identity or "")
+def _f(value: float, unit: str = "s", digits: int = 2) -> str:
+    return "n/a" if value != value else f"{value:.{digits}f} {unit}".strip()
 
 
-def reap(proc: subprocess.Popen[bytes], exited: list[float]) -> None:
-    """Wait for ``proc`` to end and note when (in a thread, while the Lease is polled)."""
-    proc.wait(60)
-    exited.append(time.monotonic())
+def rows(r: Result) -> dict[str, tuple[str, float]]:
+    """Label -> (shown, number for the ratio) for one controller."""
+    a, e = r.audit, r.exit1
+    p50, p99 = (statistics.median(r.warm), percentile(r.warm, 0.99)) if r.warm else (float("nan"),) * 2
+    out: dict[str, tuple[str, float]] = {
+        "backlog: start -> last status": (_f(r.backlog), r.backlog),
+        "first IP after start": (_f(r.first_ip), r.first_ip),
+        "warm create -> status p50": (_f(p50 * 1000, "ms", 1), p50),
+        "warm create -> status p99": (_f(p99 * 1000, "ms", 1), p99),
+        "restart until serving": (_f(r.restart), r.restart),
+        "CPU during backlog (controller)": (_f(r.cpu_backlog, "s", 1), r.cpu_backlog),
+        "CPU during backlog (API server + etcd)": (_f(r.server_cpu_backlog, "s", 1), r.server_cpu_backlog),
+        "CPU whole first run (controller)": (_f(e.cpu if e else float("nan"), "s", 1), e.cpu if e else 0.0),
+        "peak RSS": (_f(e.peak_rss_mib if e else float("nan"), "MiB", 0), e.peak_rss_mib if e else 0.0),
+        "SIGTERM -> exited": (_f(e.seconds if e else float("nan")), e.seconds if e else 0.0),
+    }
+    if a is None:
+        for label in AUDIT_ROWS:
+            out[label] = ("n/a", float("nan"))
+    else:
+        per = a.service_writes / a.allocations if a.allocations else float("nan")
+        out["Service writes per allocation"] = (
+            f"{per:.2f} ({a.status_writes} status, {a.service_writes - a.status_writes} other,"
+            f" {a.failed_writes} failed; {a.allocations} allocations)",
+            per,
+        )
+        out["Events posted when the last backlog IP was written"] = (
+            f"{r.events_at_last_ip}/{r.services}",
+            r.events_at_last_ip,
+        )
+        out["Events within 1 s of their status / later / lost"] = (
+            f"{a.events_within_1s} / {a.events_lagging} / {a.events_lost} (max lag {a.max_event_lag:.2f} s)",
+            a.events_lagging + a.events_lost,
+        )
+    out["duplicate IPs / changed by restart / unserved"] = (
+        f"{r.duplicates} / {r.changed} / {r.unserved}",
+        max(r.duplicates, 0) + max(r.changed, 0) + max(r.unserved, 0),
+    )
+    return out
 
 
-def wait_until(pred: Any, timeout: float, poll: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(poll)
-    return False
+AUDIT_ROWS = (
+    "Service writes per allocation",
+    "Events posted when the last backlog IP was written",
+    "Events within 1 s of their status / later / lost",
+)
+
+GOALS = {
+    "backlog: start -> last status": ("<= 0.5x", lambda i, m: i <= 0.5 * m),
+    "first IP after start": ("<= 1 s", lambda i, m: i <= 1.0),
+    "warm create -> status p99": ("<= 0.5x", lambda i, m: i <= 0.5 * m),
+    "restart until serving": ("<= 0.5x", lambda i, m: i <= 0.5 * m),
+    "peak RSS": ("<= 1x", lambda i, m: i <= m),
+    "Service writes per allocation": ("1", lambda i, m: abs(i - 1.0) < 0.005),
+    "Events within 1 s of their status / later / lost": ("all / 0 / 0", lambda i, m: i == 0),
+    "duplicate IPs / changed by restart / unserved": ("0 / 0 / 0", lambda i, m: i == 0),
+}
+
+
+def print_table(results: dict[str, Result]) -> None:
+    names = list(results)
+    table = {name: rows(r) for name, r in results.items()}
+    labels = list(next(iter(table.values())))
+    ratio_of = ("ironlb", "metallb") if set(names) == {"ironlb", "metallb"} else None
+    head = ["what", *names] + (["ironlb / MetalLB", "goal"] if ratio_of else [])
+    lines = [head]
+    for label in labels:
+        line = [label, *(table[n][label][0] for n in names)]
+        if ratio_of:
+            i, m = table["ironlb"][label][1], table["metallb"][label][1]
+            ratio = f"{i / m:.2f}" if m and i == i and m == m else ""
+            goal = GOALS.get(label)
+            verdict = ""
+            if goal is not None and i == i and m == m:
+                verdict = f"{goal[0]}: {'met' if goal[1](i, m) else 'NOT met'}"
+            line += [ratio, verdict]
+        lines.append(line)
+    widths = [max(len(row[c]) for row in lines) for c in range(len(head))]
+    for k, row in enumerate(lines):
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+        if k == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for name, r in results.items():
+        for note in r.notes:
+            print(f"{name}: {note}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--services", type=int, default=10_000)
-    ap.add_argument("--samples", type=int, default=200, help="single-Service creations for the latency")
-    ap.add_argument("--lease-duration", default="15")
-    ap.add_argument("--renew-deadline", default="10")
-    ap.add_argument("--retry-period", default="2")
+    ap.add_argument("--services", type=int, default=5000, help="Services in the backlog")
+    ap.add_argument("--samples", type=int, default=200, help="warm create -> status samples")
+    ap.add_argument("--burst", type=int, default=0, help="Services created around the SIGTERM (N/10)")
+    ap.add_argument("--quick", action="store_true", help="1,000 Services, 50 samples")
+    ap.add_argument("--only", choices=sorted(SUBJECTS), action="append", help="run only this controller")
+    ap.add_argument("--ironlb-args", default="", help="extra flags for ironlb-controller")
+    ap.add_argument("--metallb-args", default="", help="extra flags for MetalLB's controller")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for any phase")
+    ap.add_argument("--warm-timeout", type=float, default=120.0, help="seconds to wait for one warm sample")
     args = ap.parse_args()
-    timings = [
-        "--lease-duration",
-        args.lease_duration,
-        "--renew-deadline",
-        args.renew_deadline,
-        "--retry-period",
-        args.retry_period,
-    ]
+    if args.quick:
+        args.services, args.samples = min(args.services, 1000), min(args.samples, 50)
+    args.burst = args.burst or max(100, args.services // 10)
+    problem = assets_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="ironlb-bench-ctl-"))
-    with KubeApiProcess(workdir, args=["--history-limit", "1000000"]) as double:
-        api = make_api_client(str(double.kubeconfig))
-        core: Any = client.CoreV1Api(api)
-        coord: Any = client.CoordinationV1Api(api)
-        core.create_namespaced_config_map(
-            NS, {"metadata": {"name": "ironlb", "namespace": NS}, "data": {"config": CONFIG}}
-        )
-        n = args.services
-        for start in range(0, n, 1000):
-            double.control.seed(
-                "services", [lb(f"pending-{i:05d}") for i in range(start, min(n, start + 1000))]
-            )
-        watcher = Watcher(api)
-        watcher.informer.start()
-        watcher.informer.wait_synced(120)
-        ctls = Controllers(double.kubeconfig, workdir, timings)
-        try:
-            # 1. cold start with N pending Services
-            t0 = time.monotonic()
-            ctls.spawn("ctl-a")
-            if not watcher.wait(lambda d: len(d) >= n, 900):
-                print(f"cold start: only {len(watcher.assigned)}/{n} assigned in 900 s")
-                return 1
-            last = max(watcher.assigned.values())
-            leading = [line for line in (workdir / "ctl-a.log").read_text().splitlines() if "adopted" in line]
-            print(
-                f"start -> all statuses written, {n} pending Services: {last - t0:.2f} s"
-                f" ({n / (last - t0):.0f} Services/s; includes process start-up)"
-            )
-            if leading:
-                print(f"  ({leading[0].split(': ', 1)[-1]})")
-            assert double.proc is not None
-            print(
-                f"  CPU so far: controller {cpu_seconds(ctls.procs['ctl-a'].pid):.1f} s,"
-                f" API double {cpu_seconds(double.proc.pid):.1f} s (2 cores shared)"
-            )
-
-            # 2. create -> status latency on the warm controller
-            lat: list[float] = []
-            for i in range(args.samples):
-                key = f"default/single-{i:04d}"
-                t = time.monotonic()
-                core.create_namespaced_service("default", lb(f"single-{i:04d}"), _preload_content=False)
-                if not watcher.wait(lambda d, k=key: k in d, 30):
-                    print(f"latency: {key} not assigned within 30 s")
-                    return 1
-                lat.append(watcher.assigned[key] - t)
-            lat.sort()
-            p50 = statistics.median(lat)
-            p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
-            print(
-                f"create -> status, warm controller, {len(lat)} Services one by one:"
-                f" p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms"
-            )
-
-            # 3. takeover: SIGKILL, then SIGTERM
-            for sig, old, standby in ((signal.SIGKILL, "ctl-a", "ctl-b"), (signal.SIGTERM, "ctl-b", "ctl-c")):
-                ctls.spawn(standby)
-                log = workdir / f"{standby}.log"
-                wait_until(lambda log=log: log.exists() and "started" in log.read_text(), 60, 0.05)
-                # The standby has observed the Lease; the jitter keeps the signal from falling at a
-                # fixed phase of the leader's renewals (after SIGKILL the Lease expires a lease
-                # duration after the last one) and of the standby's retry loop.
-                time.sleep((2 + random.random()) * float(args.retry_period))
-                name = f"takeover-{sig.name.lower()}"
-                proc = ctls.procs[old]
-                exited: list[float] = []
-                reaper = threading.Thread(target=reap, args=(proc, exited))
-                t = time.monotonic()
-                proc.send_signal(sig)
-                reaper.start()
-                # The Lease is polled from the signal on, not from the old leader's exit: after
-                # SIGTERM it is released (and taken) before the process has finished exiting.
-                ok = wait_until(lambda s=standby: lease_holder(coord) == s, 120, 0.002)
-                t_lease = time.monotonic() - t
-                reaper.join(60)
-                t_exit = (exited[0] if exited else float("nan")) - t
-                # Created once the old leader is gone, so only the new leader can serve it.
-                core.create_namespaced_service("default", lb(name), _preload_content=False)
-                ok = ok and watcher.wait(lambda d, k=f"default/{name}": k in d, 120)
-                t_status = watcher.assigned.get(f"default/{name}", float("nan")) - t
-                print(
-                    f"leader takeover after {sig.name}: old leader gone {t_exit:.2f} s, Lease to standby"
-                    f" {t_lease:.2f} s, new Service's status written by the new leader {t_status:.2f} s"
-                    f" after the signal (lease {args.lease_duration} s, renew {args.renew_deadline} s,"
-                    f" retry {args.retry_period} s){'' if ok else ' [TIMED OUT]'}"
-                )
-        finally:
-            ctls.stop_all()
-            watcher.informer.stop()
-    return 0
+    extra = {"ironlb": shlex.split(args.ironlb_args), "metallb": shlex.split(args.metallb_args)}
+    results: dict[str, Result] = {}
+    for name in args.only or ["ironlb", "metallb"]:
+        subject = SUBJECTS[name](workdir, extra[name])
+        why = subject.problem()
+        if why:
+            print(f"{name}: skipped: {why}", file=sys.stderr)
+            continue
+        print(f"{name}: {args.services} Services on a fresh API server ...", file=sys.stderr, flush=True)
+        results[name] = measure(subject, args)
+        with open(workdir / "results.txt", "a") as out:  # kept even if printing the table fails
+            print(repr(results[name]), file=out)
+    print(
+        f"controllers on a real kube-apiserver + etcd, each on a fresh one: {args.services} Services in the"
+        f" backlog, {args.samples} warm samples, SIGTERM amid a burst of {args.burst}; logs in {workdir}"
+    )
+    for name, r in results.items():
+        for note in r.notes:
+            print(f"{name}: {note}", file=sys.stderr)
+    if results:
+        print_table(results)
+    return 0 if all(not r.notes for r in results.values()) else 1
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from ironlb.announce.layer2 import owner  # noqa: E402
 from ironlb.lab.fixture import topology_path  # noqa: E402
-from speaker.membership.timing import Timing  # noqa: E402
+from speaker.failover import Timing  # noqa: E402
 from tests.layer2.lab import TIMINGS, L2Lab, endpoint_slice, ns_run, service, timing_flags, wait_for  # noqa: E402
 
 PROBE = str(ROOT / "benchmarks" / "l2probe.py")

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from speaker.membership.timing import LEGACY_TIMING, Timing  # noqa: E402
+from speaker.failover import LEGACY_TIMING, Timing  # noqa: E402
 from tests.layer2.simnet import Net  # noqa: E402
 
 HEADERS = 14 + 20 + 8

@@ -1,21 +1,29 @@
 """Command-line flags of ``ironlb-controller``, each with an environment equivalent.
 
-Parsed with argparse at the edge into a frozen ``ControllerOptions``; nothing else
-in the controller reads ``sys.argv`` or the environment. A flag wins over its
-environment variable, which wins over the default.
+Parsed at the edge into a frozen ``ControllerOptions``; nothing else in the controller
+reads ``sys.argv`` or the environment. How a value is found (flag, then environment
+variable, then default) and how a bad one is refused is ``ironlb.programs.flags``, shared
+with the speaker, which also declares the settings both programs have.
+
+The Lease holder's identity is unique per process, as client-go's callers make it:
+the pod name (``POD_NAME``) or the host name, ``_`` and a random UUID; ``--identity``
+(``IRONLB_IDENTITY``) sets it verbatim.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
+from ironlb.programs import flags
+from ironlb.programs.flags import Flag, ProgramParser
 
+PROGRAM = "ironlb-controller"
 DEFAULT_METRICS_ADDRESS = ":7472"
 DEFAULT_MEMBERSHIP_SECRET = "ironlb-memberlist"
 
@@ -33,6 +41,8 @@ class ControllerOptions:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     identity: str = "ironlb-controller"
+    instance: str = ""
+    """This pod's (or host's) name, for Events' ``reportingInstance``; empty: ``identity``."""
     log_format: Literal["text", "json"] = "text"
     workers: int = 8
     membership_secret: str = DEFAULT_MEMBERSHIP_SECRET  # "" disables creating it
@@ -46,163 +56,97 @@ class ControllerOptions:
         return self.namespace
 
 
-def split_address(address: str) -> tuple[str, int]:
-    """``":7472"`` -> ``("0.0.0.0", 7472)``; ``"[::1]:80"`` and ``"127.0.0.1:0"`` work too."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"metrics address {address!r}: expected HOST:PORT or :PORT")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
+def seconds(name: str, env: str, what: str, default: float) -> Flag:
+    return Flag(name, env, what, default=default, convert=flags.positive, metavar="SECONDS")
 
 
-def _bool_env(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The flags, with defaults from ``env``; every flag names its environment variable in its help."""
-
-    def e(name: str, default: str | None = None) -> str | None:
-        value = env.get(name)
-        return value if value else default
-
-    def positive(text: str) -> float:
-        value = float(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text}: must be > 0")
-        return value
-
-    p = argparse.ArgumentParser(
-        prog="ironlb-controller", description="ironlb controller: assigns IPs to LoadBalancer Services."
-    )
-    p.add_argument(
-        "--kubeconfig",
-        default=None,
-        help="kubeconfig file (env KUBECONFIG); default: in-cluster credentials",
-    )
-    p.add_argument(
-        "--namespace",
-        default=e("IRONLB_NAMESPACE", DEFAULT_NAMESPACE),
-        help="namespace of the ConfigMap and the Lease (env IRONLB_NAMESPACE)",
-    )
-    p.add_argument(
-        "--configmap",
-        default=e("IRONLB_CONFIGMAP", DEFAULT_CONFIGMAP),
-        help="name of the ConfigMap (env IRONLB_CONFIGMAP)",
-    )
-    p.add_argument(
-        "--lb-class",
-        default=e("IRONLB_LB_CLASS"),
-        help="only Services of this loadBalancerClass (env IRONLB_LB_CLASS); "
-        "default: only Services without a class",
-    )
-    p.add_argument(
-        "--metrics-address",
-        default=e("IRONLB_METRICS_ADDRESS", DEFAULT_METRICS_ADDRESS),
-        help="HOST:PORT for /metrics, /healthz, /readyz (env IRONLB_METRICS_ADDRESS)",
-    )
-    p.add_argument(
+FLAGS: tuple[Flag, ...] = (
+    flags.KUBECONFIG,
+    replace(flags.NAMESPACE, help="namespace of the ConfigMap, the Lease and the membership Secret"),
+    flags.CONFIGMAP,
+    flags.LB_CLASS,
+    flags.metrics_address_flag(DEFAULT_METRICS_ADDRESS),
+    Flag(
         "--leader-elect",
-        action=argparse.BooleanOptionalAction,
-        default=_bool_env(env.get("IRONLB_LEADER_ELECT"), True),
-        help="elect one active replica through a Lease (env IRONLB_LEADER_ELECT)",
-    )
-    p.add_argument(
-        "--lease-name",
-        default=e("IRONLB_LEASE_NAME", "ironlb-controller"),
-        help="name of the Lease (env IRONLB_LEASE_NAME)",
-    )
-    p.add_argument(
+        "IRONLB_LEADER_ELECT",
+        "elect one active replica through a Lease",
+        default=True,
+        switch=True,
+    ),
+    Flag(
+        "--lease-name", "IRONLB_LEASE_NAME", "name of the Lease", default="ironlb-controller", metavar="NAME"
+    ),
+    seconds(
         "--lease-duration",
-        type=positive,
-        default=float(e("IRONLB_LEASE_DURATION", "15") or 15),
-        help="seconds a standby waits before taking an unrenewed Lease (env IRONLB_LEASE_DURATION)",
-    )
-    p.add_argument(
+        "IRONLB_LEASE_DURATION",
+        "seconds a standby waits before taking an unrenewed Lease",
+        15.0,
+    ),
+    seconds(
         "--renew-deadline",
-        type=positive,
-        default=float(e("IRONLB_RENEW_DEADLINE", "10") or 10),
-        help="seconds the leader keeps writing without a successful renewal (env IRONLB_RENEW_DEADLINE)",
-    )
-    p.add_argument(
-        "--retry-period",
-        type=positive,
-        default=float(e("IRONLB_RETRY_PERIOD", "2") or 2),
-        help="seconds between election attempts (env IRONLB_RETRY_PERIOD)",
-    )
-    p.add_argument(
+        "IRONLB_RENEW_DEADLINE",
+        "seconds the leader keeps writing without a successful renewal",
+        10.0,
+    ),
+    seconds("--retry-period", "IRONLB_RETRY_PERIOD", "seconds between election attempts", 2.0),
+    Flag(
         "--identity",
-        default=e("POD_NAME") or e("IRONLB_IDENTITY") or socket.gethostname(),
-        help="holder identity in the Lease (env POD_NAME; default: host name)",
-    )
-    p.add_argument(
-        "--log-format",
-        choices=["text", "json"],
-        default=e("IRONLB_LOG_FORMAT", "text"),
-        help="log format (env IRONLB_LOG_FORMAT)",
-    )
-    p.add_argument(
+        "IRONLB_IDENTITY",
+        "holder identity in the Lease, unique per process",
+        shown_default="POD_NAME or the host name, '_' and a random UUID",
+        metavar="ID",
+    ),
+    flags.LOG_FORMAT,
+    Flag(
         "--workers",
-        type=int,
-        default=int(e("IRONLB_WORKERS", "8") or 8),
-        help="Services reconciled in parallel (decisions stay serial; writes overlap) (env IRONLB_WORKERS)",
-    )
-    p.add_argument(
+        "IRONLB_WORKERS",
+        "Services reconciled in parallel (decisions stay serial; writes overlap)",
+        default=8,
+        convert=flags.at_least_one,
+        metavar="N",
+    ),
+    Flag(
         "--membership-secret",
-        # Not e(): an empty IRONLB_MEMBERSHIP_SECRET means "disabled", not "default".
-        default=env.get("IRONLB_MEMBERSHIP_SECRET", DEFAULT_MEMBERSHIP_SECRET),
-        help="Secret holding the speakers' membership key, created by the leader when missing "
-        "(env IRONLB_MEMBERSHIP_SECRET); empty: never create it",
-    )
-    p.add_argument(
-        "--manifests",
-        default=e("IRONLB_MANIFESTS"),
-        help="run without Kubernetes over this manifest directory (env IRONLB_MANIFESTS): "
-        "assign IPs to its Services and write their statuses to DIR/.ironlb-status/ "
-        "(no leader election, no metrics server)",
-    )
-    p.add_argument(
-        "--poll-interval",
-        type=positive,
-        default=float(e("IRONLB_POLL_INTERVAL", "0.2") or 0.2),
-        help="with --manifests: seconds between reads of the directory (env IRONLB_POLL_INTERVAL)",
-    )
-    return p
+        "IRONLB_MEMBERSHIP_SECRET",
+        "Secret holding the speakers' membership key, created by the leader when missing; "
+        "empty: never create it",
+        default=DEFAULT_MEMBERSHIP_SECRET,
+        off_when_empty=True,
+        metavar="NAME",
+    ),
+    replace(
+        flags.MANIFESTS,
+        help="run without Kubernetes over this manifest directory: assign IPs to its Services and write "
+        "their statuses to DIR/.ironlb-status/ (no leader election, no metrics server)",
+    ),
+    flags.poll_interval_flag(0.2),
+)
+
+
+def build_parser() -> ProgramParser:
+    """The flags; every one's help says what it is, its default and its environment variable."""
+    return ProgramParser(PROGRAM, "ironlb controller: assigns IPs to LoadBalancer Services.", FLAGS)
+
+
+def default_identity(env: Mapping[str, str]) -> tuple[str, str]:
+    """(identity, instance): ``POD_NAME`` or the host name, plus ``_<uuid>`` for the identity."""
+    instance = env.get("POD_NAME") or socket.gethostname()
+    return f"{instance}_{uuid.uuid4()}", instance
 
 
 def parse_options(
     argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 ) -> ControllerOptions:
     env = os.environ if env is None else env
-    p = build_parser(env)
-    a = p.parse_args(argv)
-    if a.manifests and a.kubeconfig:
-        p.error("--manifests and --kubeconfig are two different cluster sources: give one")
-    if not a.lease_duration > a.renew_deadline > a.retry_period:
+    p = build_parser()
+    v = p.parse(argv, env)
+    if not v["lease_duration"] > v["renew_deadline"] > v["retry_period"]:
         p.error("need --lease-duration > --renew-deadline > --retry-period")
-    if a.workers < 1:
-        p.error("--workers must be at least 1")
-    try:
-        split_address(a.metrics_address)
-    except ValueError as exc:
-        p.error(str(exc))
-    return ControllerOptions(
-        kubeconfig=None if a.manifests else (a.kubeconfig or env.get("KUBECONFIG") or None),
-        namespace=a.namespace,
-        configmap=a.configmap,
-        lb_class=a.lb_class or None,
-        metrics_address=a.metrics_address,
-        leader_elect=a.leader_elect,
-        lease_name=a.lease_name,
-        lease_duration=a.lease_duration,
-        renew_deadline=a.renew_deadline,
-        retry_period=a.retry_period,
-        identity=a.identity,
-        log_format="json" if a.log_format == "json" else "text",
-        workers=a.workers,
-        membership_secret=a.membership_secret.strip(),
-        manifests=a.manifests or None,
-        poll_interval=a.poll_interval,
+    identity, instance = (v["identity"], v["identity"]) if v["identity"] else default_identity(env)
+    return v.into(
+        ControllerOptions,
+        **flags.cluster_source(p, v),
+        identity=identity,
+        instance=instance,
+        membership_secret=v["membership_secret"].strip(),
     )

@@ -125,15 +125,18 @@ def _not_ours(
         annotated and all(allocator.pool_of(ip) is not None for ip in current)
     )
     sync: SyncState = "reprocess-all" if freed else "done"
-    if not ours or not (current or annotated):
+    # The API server itself empties status.loadBalancer when a Service stops being of type
+    # LoadBalancer: what ironlb held is still released, and said so.
+    released = current or (freed.ips if freed is not None else ())
+    if not ours or not (released or annotated):
         return Decision(key, sync=sync)
     events: tuple[EventSpec, ...] = ()
-    if current:
+    if released:
         events = (
             EventSpec(
                 "Normal",
                 CLEAR_ASSIGNMENT,
-                f"released {_ips_text(current)}: {_not_ours_reason(service, lb_class)}",
+                f"released {_ips_text(released)}: {_not_ours_reason(service, lb_class)}",
             ),
         )
     return Decision(

@@ -1,28 +1,28 @@
-"""The controller's imperative shell: informers -> work queue -> reconciler -> writers.
+"""The controller's imperative shell: informers -> work queue -> workers, leadership and lifecycle.
 
-Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``):
+Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
+``ironlb.programs.configstate``); one Service's path is ``servicesync``:
 
 - Start-up barrier: nothing is written until the Service and ConfigMap informers
   have listed and a valid config is known, and this replica leads. Then a *session*
-  starts: a fresh allocator adopts every existing assignment (from a fresh LIST, so
-  a new leader never trusts a cache that may lag behind the old leader's writes),
-  and only then is every Service queued, so pending ones are allocated after all
-  current ones are kept. A restart therefore changes no IP.
+  (``controller.session``) starts: a fresh allocator adopts every existing assignment
+  (from a fresh LIST, so a new leader never trusts a cache that may lag behind the old
+  leader's writes), and only then is every Service queued, so pending ones are allocated
+  after all current ones are kept. A restart therefore changes no IP.
 - Work flows through the de-duplicating ``WorkQueue`` (one key per Service, plus one
   control key for config and leadership). Several workers run; decisions are taken
   one at a time under a lock (the allocator has one owner), writes overlap. A
   failed write is retried with the queue's tenacity backoff without blocking others.
-- Writes go only where they change something (status through ``/status``, then the
-  pool annotation), each guarded by ``resourceVersion``. What a write returned is
-  kept as an overlay until the informer catches up, so a lagging cache never causes
-  a second, conflicting write.
+- The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
+  fields the controller reads), and so do the write overlay and the adoption LIST.
+- A graceful stop sends the Events still queued, within ``EVENT_DRAIN``, before the Lease
+  is released.
 - Leadership: a session belongs to one term of leadership. Every write first checks
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
   that the session is current. On stop, writing ends first, then the Lease is released.
 - Once per term of leadership (and never on a standby), the speakers' membership Secret
-  is created if it is missing (``--membership-secret``); an existing one is never
-  touched. Allocation does not wait for it; a failure is retried through the queue.
+  is created if it is missing (``controller.membershipsecret``).
 - An API server that cannot be used until a person acts (wrong CA, 401, 403) is named
   once by the client's ``ApiHealth`` (``ironlb.kube.health``), counted in
   ``ironlb_k8s_client_errors_total{reason}`` and given as ``/readyz``'s reason; every path
@@ -36,58 +36,51 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 
-from controller.configstate import event_message, judge
-from controller.metrics import ControllerMetrics, MetricsServer
-from controller.options import ControllerOptions, split_address
-from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
+from controller.configfollow import ConfigFollower
+from controller.membershipsecret import MembershipSecret
+from controller.metrics import ControllerMetrics
+from controller.options import PROGRAM, ControllerOptions
+from controller.reconciler import SyncState
+from controller.servicesync import EVENT_SENDERS, ServiceSync, view
+from controller.session import Session, adopt
 from ironlb import services as svc
-from ironlb.allocator import Allocator, PoolUsage, Refusal, request_from_service
-from ironlb.config import Config
+from ironlb.allocator import PoolUsage
 from ironlb.kube.client import health_of, make_api_client
-from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
-from ironlb.kube.events import CONFIG_INVALID, CONFIG_LOADED, EventRecorder
+from ironlb.kube.errors import KubeError, retry_log_level
+from ironlb.kube.events import EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
-from ironlb.kube.membership_secret import ensure_membership_secret
 from ironlb.kube.source import KubeClusterSource, ObjectRef
-from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch
+from ironlb.kube.status import ServiceWriter
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
+from ironlb.probes import CannotListen, ProbeServer, serve
+from ironlb.programs.flags import listen_failure
 
 log = logging.getLogger(__name__)
 
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
+FIRST_ROUND_WAIT = 1.0
+"""At most this long, start-up waits for the elector's first round before listing."""
+EVENT_DRAIN = 5.0
+"""Seconds a graceful stop spends sending the Events still queued before releasing the Lease."""
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
 
 
-def _rv(obj: Mapping[str, Any] | None) -> str:
-    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
-
-
-@dataclass
-class _Session:
-    """One term of leadership: the allocator state that is only valid while it lasts."""
-
-    allocator: Allocator
-    generation: int
-
-
-@dataclass(frozen=True)
-class _Written:
-    """A Service as our last write left it, and the versions the cache may still show instead."""
-
-    obj: Service
-    older: frozenset[str]
+def service_ref(key: str) -> ObjectRef:
+    ns, _, name = key.partition("/")
+    return ObjectRef("Service", ns, name)
 
 
 class Controller:
     def __init__(self, opts: ControllerOptions, *, api_client: Any = None) -> None:
         self.opts = opts
         self.api = (
-            api_client if api_client is not None else make_api_client(opts.kubeconfig, rbac_hint=RBAC_HINT)
+            api_client
+            if api_client is not None
+            else make_api_client(opts.kubeconfig, rbac_hint=RBAC_HINT, program=PROGRAM)
         )
         self.queue: WorkQueue[ObjectRef] = WorkQueue(backoff=tenacity_backoff(0.05, 10.0))
         self.source = KubeClusterSource(
@@ -97,10 +90,15 @@ class Controller:
             on_change=self._on_change,
             endpoint_slices=False,
             nodes=False,
+            service_transform=view,
         )
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
-            self.api, component="ironlb-controller", host=opts.identity, max_queue=100_000
+            self.api,
+            component=PROGRAM,
+            host=opts.instance or opts.identity,
+            max_queue=100_000,
+            senders=EVENT_SENDERS,
         )
         self.elector: LeaderElector | None = None
         if opts.leader_elect:
@@ -122,34 +120,43 @@ class Controller:
         if self.api_health is not None:
             self.api_health.subscribe(lambda p: self.metrics.client_errors.labels(p.cause).inc())
         self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
-        self._session: _Session | None = None
+        self._session: Session | None = None
         self._generation = 0
-        self._secret_checked = -1  # the leadership generation whose membership Secret is ensured
-        self._config: Config | None = None
-        self._config_seen: str | None = None  # rv of the last ConfigMap judged ("" = missing)
-        self._config_errors: tuple[str, ...] = ()
-        self._config_event_key: tuple[str | None, int] | None = None
-        self._refused: dict[str, str] = {}
-        self._written: dict[str, _Written] = {}
+        self._leading_since = float("-inf")  # monotonic time leadership last changed
+        self.config = ConfigFollower(opts.namespace, opts.configmap, self.metrics, self.recorder)
+        self.membership_secret = MembershipSecret(self.api, opts.namespace, opts.membership_secret)
+        self.service_sync = ServiceSync(
+            lock=self._lock,
+            session=lambda: self._session,
+            writable=self._writable,
+            cached=self.source.service,
+            requeue=lambda key: self.queue.add(service_ref(key)),
+            writer=self.writer,
+            recorder=self.recorder,
+            metrics=self.metrics,
+            lb_class=opts.lb_class,
+        )
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
-        self._server: MetricsServer | None = None
+        self._server: ProbeServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, serve_metrics: bool = True) -> Controller:
         if serve_metrics:
-            host, port = split_address(self.opts.metrics_address)
-            self._server = MetricsServer(
-                host, port, self.metrics, healthy=self.healthy, readiness=self.readiness
+            self._server = serve(
+                self.opts.metrics_address,
+                self.metrics.registry,
+                liveness=self.liveness,
+                readiness=self.readiness,
             )
-            self._server.start()
         for i in range(self.opts.workers):
             t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
             t.start()
             self._workers.append(t)
-        self.source.start()
         if self.elector is not None:
             self.elector.start()
+            self._wait_first_round(FIRST_ROUND_WAIT)
+        self.source.start()
         self.queue.add(CONTROL)
         log.info(
             "controller %s started (namespace %s, configmap %s, class %s, leader election %s)",
@@ -160,6 +167,17 @@ class Controller:
             "on" if self.elector else "off",
         )
         return self
+
+    def _wait_first_round(self, timeout: float) -> None:
+        """Let the elector's first round finish (it knows the holder) before the informers list,
+        so a replica that leads at once can adopt from its first LIST instead of listing twice."""
+        assert self.elector is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            holder = self.elector.holder
+            if self._leading_since > float("-inf") or (holder and holder != self.opts.identity):
+                return  # leading (and _leading_since set), or someone else leads
+            time.sleep(0.005)
 
     def stop(self, *, release: bool = True) -> None:
         """Stop writing first, let in-flight work finish, then give the Lease up."""
@@ -173,7 +191,7 @@ class Controller:
             # time. Let the Lease expire instead (the standby then waits out its duration).
             log.warning("workers %s still busy after 10 s; not releasing the Lease", ", ".join(stuck))
             release = False
-        self.recorder.close(timeout=3.0)
+        self.recorder.close(timeout=EVENT_DRAIN)  # every Event of a written status, then the Lease
         if self.elector is not None:
             self.elector.stop(release=release)
         self.source.stop()
@@ -194,6 +212,10 @@ class Controller:
     def healthy(self) -> bool:
         return not self._stopping.is_set() and all(t.is_alive() for t in self._workers)
 
+    def liveness(self) -> str | None:
+        """None while alive (``/healthz``), else why not."""
+        return None if self.healthy() else "unhealthy"
+
     def ready(self) -> bool:
         return self.readiness() is None
 
@@ -205,7 +227,7 @@ class Controller:
         if not self.source.synced:
             pending = ", ".join(inf.name for inf in self.source.informers if not inf.synced)
             return f"waiting for the first list of {pending} from the Kubernetes API server"
-        if self._config is None:
+        if self.config.config is None:
             return f"no valid config in ConfigMap {self.opts.namespace}/{self.opts.configmap} yet"
         return None
 
@@ -229,6 +251,7 @@ class Controller:
     def _on_leadership_change(self) -> None:
         # Called by the elector with its lock held: never take our lock here.
         self._generation += 1
+        self._leading_since = time.monotonic()  # after the Lease write (see _services_to_adopt)
         self.queue.add(CONTROL)
 
     # -- workers ---------------------------------------------------------------------------------
@@ -254,271 +277,105 @@ class Controller:
         if ref == CONTROL:
             return self._sync_control()
         if ref.kind == "Service":
-            return self._sync_service(ref)
+            return self.service_sync.sync(ref.key)
         return "done"
 
-    def _writable(self, session: _Session) -> bool:
+    def _writable(self, session: Session) -> bool:
         return self._session is session and session.generation == self._generation and self.is_leader()
 
     # -- config and leadership -------------------------------------------------------------------
     def _sync_control(self) -> SyncState:
         if not self.source.wait_synced(1.0):
             return "retry"
-        secret = self._ensure_membership_secret()
         state = self._sync_config_and_session()
+        # After the session: allocation never waits for the Secret.
+        secret = self.membership_secret.ensure(self._generation, self.is_leader)
         return "retry" if "retry" in (secret, state) else state
-
-    def _ensure_membership_secret(self) -> SyncState:
-        """Once per term: create the speakers' membership Secret if missing (outside our lock)."""
-        name = self.opts.membership_secret
-        generation = self._generation  # read before is_leader: a later change queues CONTROL again
-        if not name or self._secret_checked == generation or not self.is_leader():
-            return "done"
-        try:
-            ensure_membership_secret(self.api, self.opts.namespace, name)
-        except PermanentKubeError as exc:
-            log.error("membership Secret %s/%s: %s; not retrying", self.opts.namespace, name, exc)
-        except KubeError as exc:
-            log.log(
-                retry_log_level(exc),
-                "membership Secret %s/%s: %s; will retry",
-                self.opts.namespace,
-                name,
-                exc,
-            )
-            return "retry"
-        self._secret_checked = generation
-        return "done"
 
     def _sync_config_and_session(self) -> SyncState:
         with self._lock:
-            self._judge_config()
+            self._follow_config()
             if not self.is_leader():
                 if self._session is not None:
                     log.info("no longer leading: stopping all writes")
                     self._session = None
                 return "done"
-            self._emit_config_event()
-            if self._config is None:
+            self.config.report(self._config_map(), self._generation)
+            if self.config.config is None:
                 return "done"  # no valid config yet: nothing is written
             session = self._session
             if session is None or session.generation != self._generation:
                 return self._start_session()
         return "done"
 
-    def _judge_config(self) -> None:
+    def _config_map(self) -> ConfigMap | None:
         items = self.source.config_map.items()
-        cm = cast(ConfigMap, items[0]) if items else None
-        seen = _rv(cm) if cm is not None else ""
-        if seen == self._config_seen:
-            return
-        self._config_seen = seen
-        verdict = judge(cm, namespace=self.opts.namespace, name=self.opts.configmap)
-        if verdict.config is None:
-            self._config_errors = verdict.errors
-            self.metrics.config_stale.set(1)
-            for error in verdict.errors:
-                log.error(
-                    "config %s/%s: %s",
-                    self.opts.namespace,
-                    self.opts.configmap,
-                    error,
-                    extra={"error": error},
-                )
-            log.error(
-                "config %s/%s is not usable; %s",
-                self.opts.namespace,
-                self.opts.configmap,
-                "keeping the last good one" if self._config is not None else "waiting for a valid one",
-            )
-            return
-        self._config_errors = ()
-        self.metrics.config_stale.set(0)
-        self.metrics.config_loaded.set(1)
-        if verdict.config == self._config:
-            return
-        self._config = verdict.config
-        log.info(
-            "config %s/%s loaded: %d pools",
-            self.opts.namespace,
-            self.opts.configmap,
-            len(verdict.config.pools),
-        )
-        if cm is not None and self.is_leader():
-            self.recorder.normal(cm, CONFIG_LOADED, f"config loaded: {len(verdict.config.pools)} pools")
+        return cast(ConfigMap, items[0]) if items else None
+
+    def _follow_config(self) -> None:
+        changed = self.config.update(self._config_map(), leading=self.is_leader())
         session = self._session
-        if session is not None:
-            broken = session.allocator.set_config(verdict.config)
-            for inv in broken:
+        if changed is not None and session is not None:
+            for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
             self._queue_all_services()
 
-    def _emit_config_event(self) -> None:
-        if not self._config_errors:
-            return
-        key = (self._config_seen, self._generation)
-        if key == self._config_event_key:
-            return
-        self._config_event_key = key
-        items = self.source.config_map.items()
-        target: Mapping[str, Any] = (
-            items[0]
-            if items
-            else {
-                "kind": "ConfigMap",
-                "apiVersion": "v1",
-                "metadata": {"namespace": self.opts.namespace, "name": self.opts.configmap},
-            }
-        )
-        self.recorder.warning(
-            target, CONFIG_INVALID, event_message(self._config_errors, self._config is not None)
-        )
+    def _services_to_adopt(self) -> tuple[list[Service], str]:
+        """Every Service, fresh enough to adopt from: no write of a previous leader missing.
+
+        The informer cache qualifies when its LIST was sent after this replica began to lead
+        (the old leader had stopped writing by then): the usual case at start-up, since the
+        elector's first round runs before the informers list. Otherwise a LIST now."""
+        informer = self.source.services
+        listed_at = informer.listed_at
+        if listed_at is not None and listed_at > self._leading_since:
+            return [cast(Service, s) for s in informer.items()], "the cache (listed after leadership began)"
+        return list_services(self.api, transform=svc.allocation_view), "a fresh LIST"
 
     def _start_session(self) -> SyncState:
-        assert self._config is not None
+        config = self.config.config
+        assert config is not None
         generation = self._generation
         started = time.monotonic()
         try:
-            services = list_services(self.api, page_size=2000)
+            services, origin = self._services_to_adopt()
         except KubeError as exc:
             log.log(
                 retry_log_level(exc), "cannot list Services to adopt their assignments: %s; retrying", exc
             )
             return "retry"
-        allocator = Allocator(self._config)
-        adopted = refused = 0
-        managed = sorted(
-            (s for s in services if svc.is_managed(s, self.opts.lb_class) and svc.ingress_ips(s)),
-            key=svc.service_key,
-        )
-        for service in managed:
-            request = request_from_service(service)
-            if isinstance(request, Refusal):
-                continue
-            if isinstance(allocator.adopt(request), Refusal):
-                refused += 1
-            else:
-                adopted += 1
+        cached = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
+        adoption = adopt(config, services, self.opts.lb_class, cached)
         log.info(
-            "leading: adopted %d existing assignments (%d not adoptable) of %d Services in %.2f s;"
+            "leading: adopted %d existing assignments (%d not adoptable) of %d Services from %s in %.2f s;"
             " allocating",
-            adopted,
-            refused,
+            adoption.adopted,
+            adoption.refused,
             len(services),
+            origin,
             time.monotonic() - started,
         )
-        keys = {svc.service_key(s) for s in services} | {
-            svc.service_key(cast(Service, s)) for s in self.source.services.items()
-        }
-        # Services without an IP first (their users are waiting; everything is adopted already),
-        # then the rest, which are mostly no-ops. Queued before the session is visible (workers
-        # wait on our lock meanwhile), so the queue is never idle before the first reconciles.
-        has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
-        for key in sorted(keys, key=lambda k: (k in has_ip, k)):
-            ns, _, name = key.partition("/")
-            self.queue.add(ObjectRef("Service", ns, name))
-        self._refused.clear()
-        self._written.clear()
-        self._session = _Session(allocator, generation)
+        # Queued before the session is visible (workers wait on our lock meanwhile), so the
+        # queue is never idle before the first reconciles.
+        for key in adoption.order:
+            self.queue.add(service_ref(key))
+        self._session = Session(adoption.allocator, generation)
         return "done"
 
     def _queue_all_services(self) -> None:
         for obj in self.source.services.items():
-            ns, _, name = svc.service_key(cast(Service, obj)).partition("/")
-            self.queue.add(ObjectRef("Service", ns, name))
-
-    def _queue_refused(self) -> None:
-        with self._lock:
-            keys = list(self._refused)
-        for key in keys:
-            ns, _, name = key.partition("/")
-            self.queue.add(ObjectRef("Service", ns, name))
-
-    # -- one Service -----------------------------------------------------------------------------
-    def _current(self, key: str) -> Service | None:
-        """The cached Service, or what our last write returned while the cache still lags."""
-        cached = self.source.service(key)
-        written = self._written.get(key)
-        if written is None:
-            return cached
-        if cached is not None and _rv(cached) in written.older:
-            return written.obj
-        del self._written[key]
-        return cached
-
-    def _sync_service(self, ref: ObjectRef) -> SyncState:
-        key = ref.key
-        with self._lock:
-            session = self._session
-            if session is None or not self._writable(session):
-                return "done"  # a new session queues every Service again
-            service = self._current(key)
-            decision = reconcile(
-                key, service, session.allocator, self.opts.lb_class, previous_refusal=self._refused.get(key)
-            )
-            if decision.refusal is not None:
-                self._refused[key] = decision.refusal
-            else:
-                self._refused.pop(key, None)
-        if decision.sync == "reprocess-all":
-            self._queue_refused()
-        if service is None:
-            return "done"
-        return self._apply(session, service, decision)
-
-    def _apply(self, session: _Session, service: Service, decision: Decision) -> SyncState:
-        key = decision.key
-        obj = service
-        older: set[str] = set()
-        try:
-            if decision.ingress is not None and ingress_needs_patch(obj, decision.ingress):
-                if not self._writable(session):
-                    return "done"
-                base = _rv(obj)
-                obj = self.writer.set_ingress(obj, decision.ingress)
-                older.add(base)
-                self.metrics.updates.inc()
-            if decision.annotations and annotations_patch(obj, decision.annotations) is not None:
-                if not self._writable(session):
-                    return "done"
-                base = _rv(obj)
-                obj = self.writer.set_annotations(obj, decision.annotations)
-                older.add(base)
-                self.metrics.updates.inc()
-        except ObjectGone:
-            return "done"  # deleted meanwhile: the DELETED event frees its IPs
-        except KubeError as exc:
-            self.metrics.update_errors.inc()
-            if isinstance(exc, PermanentKubeError):
-                log.error("%s: write refused, not retrying: %s", key, exc)
-                return "done"
-            log.log(retry_log_level(exc), "%s: write failed, will retry: %s", key, exc)
-            return "retry"
-        finally:
-            if older:
-                with self._lock:
-                    prev = self._written.get(key)
-                    if prev is not None:
-                        older |= prev.older
-                    self._written[key] = _Written(obj, frozenset(older))
-        if decision.events and self._writable(session):
-            for ev in decision.events:
-                self.recorder.event(obj, ev.type, ev.reason, ev.message)
-        if older and decision.ingress:
-            log.info(
-                "%s: %s (pool %s)",
-                key,
-                ", ".join(decision.ingress),
-                decision.annotations.get(POOL_ANNOTATION),
-            )
-        elif older:
-            log.info("%s: load-balancer status cleared", key)
-        return "done"
+            self.queue.add(service_ref(svc.service_key(cast(Service, obj))))
 
 
 def run(opts: ControllerOptions, stop: threading.Event) -> int:
     """Run until ``stop`` is set; returns an exit code."""
-    controller = Controller(opts).start()
+    controller = Controller(opts)
+    try:
+        controller.start()
+    except CannotListen as exc:
+        log.error("%s", listen_failure(exc))
+        controller.api.close()
+        return 1
     try:
         while not stop.wait(1.0):
             if not controller.healthy():

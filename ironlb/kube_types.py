@@ -112,6 +112,16 @@ class Node(TypedDict, total=False):
     status: NodeStatus
 
 
+class Namespace(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by the API server on every Namespace to its name (selectors use it to pick namespaces by name)."""
+
+
 class ConfigMap(TypedDict, total=False):
     apiVersion: str
     kind: str
@@ -119,11 +129,20 @@ class ConfigMap(TypedDict, total=False):
     data: dict[str, str]
 
 
+class Secret(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    type: str
+    data: dict[str, str]
+    """Values base64-encoded, as the API sends them."""
+
+
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 """Label that ties an EndpointSlice to its Service."""
 
 
-def object_key(obj: Service | EndpointSlice | Node | ConfigMap) -> str:
+def object_key(obj: Service | EndpointSlice | Node | Namespace | ConfigMap) -> str:
     """``namespace/name`` (or ``name`` for cluster-scoped objects): the key used in queues and maps."""
     meta = obj.get("metadata", {})
     ns = meta.get("namespace", "")

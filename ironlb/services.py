@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any, Literal
+import sys
+from typing import Any, Literal, cast
 
 from ironlb.config.model import Family, IPAddress
 from ironlb.kube_types import Service
@@ -87,6 +88,15 @@ def service_key(service: Service) -> str:
     """``namespace/name`` (``name`` when there is no namespace), as ``ironlb.kube_types.object_key``."""
     ns, name = namespace_and_name(service)
     return f"{ns}/{name}" if ns else name
+
+
+def labels(service: Service) -> tuple[tuple[str, str], ...]:
+    """``metadata.labels`` as sorted pairs (values of other JSON types read as text, or are left out)."""
+    raw = _get(service, "metadata", "labels")
+    if not isinstance(raw, dict):
+        return ()
+    pairs = ((str(k), _str(v)) for k, v in raw.items())
+    return tuple(sorted((k, v) for k, v in pairs if v is not None))
 
 
 def annotation(service: Service, name: str) -> str | None:
@@ -274,3 +284,71 @@ def bgp_communities(service: Service) -> str | None:
 def bgp_localpref(service: Service) -> str | None:
     """The raw ``bgp-localpref`` annotation (parsed by the BGP side)."""
     return annotation(service, BGP_LOCALPREF)
+
+
+_KEPT_META = ("name", "namespace", "uid", "resourceVersion", "labels")
+_KEPT_SPEC = (
+    "type",
+    "loadBalancerClass",
+    "loadBalancerIP",
+    "ipFamilies",
+    "ipFamilyPolicy",
+    "externalTrafficPolicy",
+)
+_INTERNED_SPEC = ("type", "loadBalancerClass", "ipFamilyPolicy", "externalTrafficPolicy")
+
+
+def _interned(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+def allocation_view(service: Service) -> Service:
+    """``service`` with only the fields the controller reads (allocation, status, Events).
+
+    What an informer cache of the controller holds: the API server's object also carries
+    ``managedFields``, cluster IPs, ``last-applied-configuration`` and the like, several
+    times the size of what allocation needs, for every Service of the cluster. Kept:
+    name, namespace, uid, resourceVersion, labels (pools may select Services by them);
+    annotations under ``ANNOTATION_PREFIXES``; type, class, requested IP, families and
+    policy, port numbers and protocols, the external traffic policy (and the selector
+    when that is Local, for ``backend_key``); ``status.loadBalancer``. Every reader here
+    gives the same answer on the view as on the full object. Values repeated across
+    Services (namespace, type, protocol...) are interned, so each is stored once.
+    """
+    meta = _get(service, "metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    spec = _get(service, "spec")
+    spec = spec if isinstance(spec, dict) else {}
+    view_meta: dict[str, Any] = {k: meta[k] for k in _KEPT_META if k in meta}
+    if "namespace" in view_meta:
+        view_meta["namespace"] = _interned(view_meta["namespace"])
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        ours = {
+            k: v for k, v in annotations.items() if isinstance(k, str) and k.startswith(ANNOTATION_PREFIXES)
+        }
+        if ours:
+            view_meta["annotations"] = ours
+    view_spec: dict[str, Any] = {k: spec[k] for k in _KEPT_SPEC if k in spec}
+    for k in _INTERNED_SPEC:
+        if k in view_spec:
+            view_spec[k] = _interned(view_spec[k])
+    if isinstance(view_spec.get("ipFamilies"), list):
+        view_spec["ipFamilies"] = [_interned(f) for f in view_spec["ipFamilies"]]
+    if spec.get("externalTrafficPolicy") == "Local" and "selector" in spec:
+        view_spec["selector"] = spec["selector"]
+    if "ports" in spec:
+        view_spec["ports"] = [
+            {k: _interned(p[k]) for k in ("protocol", "port") if k in p} if isinstance(p, dict) else p
+            for p in _list(spec["ports"])
+        ]
+    view: dict[str, Any] = {
+        "kind": _interned(service.get("kind", "Service")),
+        "apiVersion": _interned(service.get("apiVersion", "v1")),
+        "metadata": view_meta,
+        "spec": view_spec,
+    }
+    load_balancer = _get(service, "status", "loadBalancer")
+    if load_balancer:
+        view["status"] = {"loadBalancer": load_balancer}
+    return cast(Service, view)

@@ -1,7 +1,11 @@
 """Command-line flags of ``ironlb-speaker``, each with an environment equivalent.
 
-Parsed with argparse at the edge into a frozen ``SpeakerOptions``; nothing
-else in the speaker reads ``sys.argv`` or the environment.
+Parsed at the edge into a frozen ``SpeakerOptions``; nothing else in the speaker reads
+``sys.argv`` or the environment. How a value is found (flag, then environment variable,
+then default) and how a bad one is refused is ``ironlb.programs.flags``, shared with the
+controller, which also declares the settings both programs have. Every failover timing
+(membership and layer 2) is a flag too: ``TIMING_FLAGS`` builds them from the fields of
+``Timing`` and ``GratuitousTiming``, with those classes' defaults.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
-from speaker.layer2.gratuitous import GratuitousTiming
-from speaker.membership.timing import Timing
+from ironlb.programs import flags
+from ironlb.programs.flags import Flag, Parsed, ProgramParser
+from speaker.failover import GratuitousTiming, Timing
+
+PROGRAM = "ironlb-speaker"
 
 
 @dataclass(frozen=True)
@@ -42,183 +49,212 @@ class SpeakerOptions:
     layer2_timing: GratuitousTiming = field(default_factory=GratuitousTiming)
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise ValueError(text)
-    return value
+def seconds_or_zero(text: str) -> float:
+    """A number of seconds, 0 (no wait) or more."""
+    try:
+        zero = float(text) == 0
+    except ValueError:
+        zero = False  # positive() names the bad value
+    return 0.0 if zero else flags.positive(text)
 
 
-def _seconds_or_zero(text: str) -> float:
-    return 0.0 if float(text) == 0 else _seconds(text)
-
-
-def _count(text: str) -> int:
-    value = int(text)
+def count(text: str) -> int:
+    """A whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"{text}: must be 0 or more")
     return value
 
 
-# argparse names the type in its error: "argument --membership-ack-timeout: invalid seconds value: 'x'"
-_seconds.__name__ = "seconds"
-_seconds_or_zero.__name__ = "seconds"
-_count.__name__ = "count"
+def handover(text: str) -> str:
+    if text not in ("suspicion", "death"):
+        raise argparse.ArgumentTypeError(f"{text!r}: choose suspicion or death")
+    return text
+
 
 ZERO_OK = frozenset({"settle", "defend_interval"})
-"""Timings that may be 0 (no wait); every other one must be positive."""
+"""Layer-2 timings that may be 0 (no wait); every other timing in seconds must be above 0."""
 
-# Every failover timing is a flag (and an environment variable): (group, flag, field, help).
-TIMING_FLAGS: tuple[tuple[str, str, str, str], ...] = (
-    ("membership", "probe-interval", "probe_interval", "a speaker pings one peer this often (s)"),
-    ("membership", "ack-timeout", "ack_timeout", "no ack by then: ask helpers to ping the peer (s)"),
-    ("membership", "nack-timeout", "nack_timeout", "a helper whose own ping got no ack by then says so (s)"),
-    ("membership", "probe-timeout", "probe_timeout", "verdict when helpers stay silent (s)"),
-    ("membership", "suspicion-timeout", "suspicion_timeout", "a suspect not refuted by then is dead (s)"),
+# Every failover timing is a flag (and an environment variable): (group, flag, field of its class, what).
+TIMINGS: tuple[tuple[str, str, str, str], ...] = (
+    ("membership", "probe-interval", "probe_interval", "a speaker pings one peer this often (seconds)"),
+    ("membership", "ack-timeout", "ack_timeout", "no ack by then: ask helpers to ping the peer (seconds)"),
+    (
+        "membership",
+        "nack-timeout",
+        "nack_timeout",
+        "a helper whose own ping got no ack by then says so (seconds)",
+    ),
+    ("membership", "probe-timeout", "probe_timeout", "verdict when helpers stay silent (seconds)"),
+    (
+        "membership",
+        "suspicion-timeout",
+        "suspicion_timeout",
+        "a suspect not refuted by then is dead (seconds)",
+    ),
     ("membership", "indirect-probes", "indirect_k", "helpers asked per failed ping"),
     ("membership", "gossip-fanout", "gossip_fanout", "peers a membership change is pushed to at once"),
     ("membership", "max-health", "max_health", "ceiling of the local health score (0: off)"),
-    ("layer2", "gratuitous-repeats", "repeats", "announcements after the first one"),
-    ("layer2", "gratuitous-spacing", "spacing", "seconds between them"),
+    (
+        "membership",
+        "handover",
+        "handover",
+        "when a silent peer's layer-2 IPs move: on a suspicion its helpers confirmed, or only on its death",
+    ),
+    ("layer2", "gratuitous-repeats", "repeats", "gratuitous ARP / unsolicited NA sent after the first one"),
+    ("layer2", "gratuitous-spacing", "spacing", "seconds between those announcements"),
     (
         "layer2",
         "settle",
         "settle",
-        "after a start or a comeback, announce once peers hear us and this long (s)",
+        "after a start or a comeback, announce once peers hear us and this long (seconds)",
     ),
-    ("layer2", "settle-timeout", "settle_timeout", "... or after this long, heard or not (s)"),
-    ("layer2", "defend-interval", "defend_interval", "least time between two answers to a conflict (s)"),
-    ("layer2", "defend-max", "defend_max", "most time between them while a conflict goes on (s)"),
+    (
+        "layer2",
+        "settle-timeout",
+        "settle_timeout",
+        "after a start or a comeback, announce at the latest this long after it, heard or not (seconds)",
+    ),
+    (
+        "layer2",
+        "defend-interval",
+        "defend_interval",
+        "least time between two answers to a conflict (seconds)",
+    ),
+    ("layer2", "defend-max", "defend_max", "most time between them while a conflict goes on (seconds)"),
 )
+_CLASSES: dict[str, Any] = {"membership": Timing(), "layer2": GratuitousTiming()}
 
 
-def _add_timing_flags(p: argparse.ArgumentParser, e: Callable[[str, str | None], str | None]) -> None:
-    defaults: dict[str, Any] = {"membership": Timing(), "layer2": GratuitousTiming()}
-    for group, flag, name, text in TIMING_FLAGS:
-        default = getattr(defaults[group], name)
-        env = f"IRONLB_{group.upper()}_{flag.upper().replace('-', '_')}"
-        kind = _count if isinstance(default, int) else _seconds_or_zero if name in ZERO_OK else _seconds
-        p.add_argument(
-            f"--{group}-{flag}",
-            dest=f"{group}__{name}",
-            metavar="N" if kind is _count else "SECONDS",
-            type=kind,
-            default=e(env, str(default)),
-            help=f"{text}; default {default} (env {env})",
-        )
-    p.add_argument(
-        "--membership-handover",
-        choices=("suspicion", "death"),
-        default=e("IRONLB_MEMBERSHIP_HANDOVER", "suspicion"),
-        help="when a silent peer's layer-2 IPs move: on a suspicion its helpers confirmed, or only once it "
-        "is dead; default suspicion (env IRONLB_MEMBERSHIP_HANDOVER)",
+def _timing_flag(group: str, name: str, attr: str, what: str) -> Flag:
+    default = getattr(_CLASSES[group], attr)
+    convert: Callable[[str], Any]
+    if attr == "handover":
+        convert, metavar = handover, "{suspicion,death}"
+    elif isinstance(default, int):
+        convert, metavar = count, "N"
+    else:
+        convert, metavar = (seconds_or_zero if attr in ZERO_OK else flags.positive), "SECONDS"
+    return Flag(
+        f"--{group}-{name}",
+        f"IRONLB_{group.upper()}_{name.upper().replace('-', '_')}",
+        what,
+        default=default,
+        convert=convert,
+        dest=f"{group}__{attr}",
+        metavar=metavar,
     )
 
 
-def _timings(a: argparse.Namespace) -> tuple[Timing, GratuitousTiming]:
-    def values(group: str, cls: type[Any]) -> dict[str, Any]:
-        names = {f.name for f in fields(cls)}
-        return {
-            k.split("__", 1)[1]: v
-            for k, v in vars(a).items()
-            if k.startswith(f"{group}__") and k.split("__", 1)[1] in names
-        }
+TIMING_FLAGS: tuple[Flag, ...] = tuple(_timing_flag(*t) for t in TIMINGS)
 
-    membership = replace(Timing(**values("membership", Timing)), handover=a.membership_handover)
-    return membership, GratuitousTiming(**values("layer2", GratuitousTiming))
+
+def _timings(v: Parsed) -> dict[str, Any]:
+    """``membership_timing`` and ``layer2_timing`` from the timing flags' values."""
+
+    def of(group: str, cls: type[Any]) -> Any:
+        names = {f.name for f in fields(cls)}
+        prefix = f"{group}__"
+        return cls(
+            **{
+                k[len(prefix) :]: x
+                for k, x in v.values.items()
+                if k.startswith(prefix) and k[len(prefix) :] in names
+            }
+        )
+
+    return {"membership_timing": of("membership", Timing), "layer2_timing": of("layer2", GratuitousTiming)}
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("--node", "NODE_NAME", "this node's name", required=True, metavar="NAME"),
+    flags.MANIFESTS,
+    flags.KUBECONFIG,
+    replace(flags.NAMESPACE, dest="config_namespace"),
+    flags.CONFIGMAP,
+    Flag(
+        "--membership-key-file",
+        "IRONLB_MEMBERSHIP_KEY_FILE",
+        "file holding the speakers' shared membership HMAC key (mounted from the membership Secret)",
+        required=True,
+        metavar="FILE",
+    ),
+    Flag(
+        "--membership-port",
+        "IRONLB_MEMBERSHIP_PORT",
+        "UDP port of the membership protocol, the same on every node",
+        default=7946,
+        convert=int,
+        metavar="PORT",
+    ),
+    Flag(
+        "--membership-bind",
+        "IRONLB_MEMBERSHIP_BIND",
+        "address the membership socket listens on (:: for IPv6 and IPv4)",
+        default="0.0.0.0",
+        metavar="ADDRESS",
+    ),
+    flags.metrics_address_flag(":7473", can_be_off=True),
+    flags.LOG_FORMAT,
+    flags.poll_interval_flag(0.5),
+    flags.LB_CLASS,
+    Flag(
+        "--bgp",
+        "IRONLB_BGP",
+        "announce over BGP through ExaBGP as the config says (--no-bgp: layer 2 only, no BGP at all)",
+        default=True,
+        switch=True,
+    ),
+    Flag(
+        "--bgp-workdir",
+        "IRONLB_BGP_WORKDIR",
+        "directory of ExaBGP's files",
+        shown_default="/run/ironlb/bgp-NODE",
+        metavar="DIR",
+    ),
+    Flag(
+        "--bgp-password-dir",
+        "IRONLB_BGP_PASSWORD_DIR",
+        "directory of TCP MD5 passwords, one file per peer address (a mounted Secret)",
+        shown_default="none (no passwords)",
+        metavar="DIR",
+    ),
+    Flag(
+        "--bgp-graceful-restart",
+        "IRONLB_BGP_GRACEFUL_RESTART",
+        "seconds a router keeps this node's routes after its BGP session ends (graceful restart; 0: off)",
+        default=120,
+        convert=int,
+        metavar="SECONDS",
+    ),
+    Flag(
+        "--bfd-workdir",
+        "IRONLB_BFD_WORKDIR",
+        "directory of bfdd's files",
+        shown_default="/run/ironlb/bfd-NODE",
+        metavar="DIR",
+    ),
+    Flag(
+        "--bfdd",
+        "IRONLB_BFDD",
+        "FRR's bfdd, run for peers that name a bfd-profile",
+        default="/usr/lib/frr/bfdd",
+        metavar="PATH",
+    ),
+    *TIMING_FLAGS,
+)
+
+
+def build_parser() -> ProgramParser:
+    """The flags; every one's help says what it is, its default and its environment variable."""
+    return ProgramParser(PROGRAM, "ironlb speaker: announces Service IPs.", FLAGS)
 
 
 def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> SpeakerOptions:
     env = os.environ if env is None else env
-
-    def e(name: str, default: str | None = None) -> str | None:
-        return env.get(name, default)
-
-    p = argparse.ArgumentParser(prog="ironlb-speaker", description="ironlb speaker: announces Service IPs.")
-    p.add_argument("--node", default=e("NODE_NAME"), help="this node's name (env NODE_NAME)")
-    p.add_argument(
-        "--manifests", default=e("IRONLB_MANIFESTS"), help="read cluster state from this manifest directory"
-    )
-    p.add_argument(
-        "--kubeconfig",
-        default=None,
-        help="read cluster state from the Kubernetes API with this kubeconfig (env KUBECONFIG); "
-        "default without --manifests: in-cluster credentials when KUBERNETES_SERVICE_HOST is set",
-    )
-    p.add_argument(
-        "--namespace",
-        "--config-namespace",
-        dest="config_namespace",
-        metavar="NAMESPACE",
-        # IRONLB_CONFIG_NAMESPACE: the older name, still read (a manifest may set it)
-        default=e("IRONLB_NAMESPACE") or e("IRONLB_CONFIG_NAMESPACE") or DEFAULT_NAMESPACE,
-        help="namespace of the ConfigMap (env IRONLB_NAMESPACE; --config-namespace and "
-        "IRONLB_CONFIG_NAMESPACE are older names)",
-    )
-    p.add_argument(
-        "--configmap",
-        default=e("IRONLB_CONFIGMAP", DEFAULT_CONFIGMAP),
-        help="name of the ConfigMap (env IRONLB_CONFIGMAP)",
-    )
-    p.add_argument(
-        "--membership-key-file",
-        default=e("IRONLB_MEMBERSHIP_KEY_FILE"),
-        help="file holding the shared membership HMAC key (from a Secret)",
-    )
-    p.add_argument("--membership-port", type=int, default=int(e("IRONLB_MEMBERSHIP_PORT", "7946") or 7946))
-    p.add_argument("--membership-bind", default=e("IRONLB_MEMBERSHIP_BIND", "0.0.0.0"))
-    p.add_argument("--metrics-address", default=e("IRONLB_METRICS_ADDRESS", ":7473"), help="'' disables")
-    p.add_argument("--log-format", choices=("text", "json"), default=e("IRONLB_LOG_FORMAT", "text"))
-    p.add_argument("--poll-interval", type=float, default=float(e("IRONLB_POLL_INTERVAL", "0.5") or 0.5))
-    p.add_argument("--lb-class", default=e("IRONLB_LB_CLASS"))
-    p.add_argument("--no-bgp", action="store_true", default=e("IRONLB_BGP", "true") == "false")
-    p.add_argument(
-        "--bgp-workdir", default=e("IRONLB_BGP_WORKDIR"), help="ExaBGP files (default /run/ironlb/bgp-NODE)"
-    )
-    p.add_argument(
-        "--bgp-password-dir",
-        default=e("IRONLB_BGP_PASSWORD_DIR"),
-        help="directory of TCP MD5 passwords, one file per peer address (a mounted Secret)",
-    )
-    p.add_argument(
-        "--bgp-graceful-restart", type=int, default=int(e("IRONLB_BGP_GRACEFUL_RESTART", "120") or 120)
-    )
-    p.add_argument(
-        "--bfd-workdir", default=e("IRONLB_BFD_WORKDIR"), help="bfdd files (default /run/ironlb/bfd-NODE)"
-    )
-    p.add_argument(
-        "--bfdd",
-        default=e("IRONLB_BFDD", "/usr/lib/frr/bfdd"),
-        help="FRR's bfdd, run for peers that name a bfd-profile",
-    )
-    _add_timing_flags(p, e)
-    a = p.parse_args(argv)
-    membership_timing, layer2_timing = _timings(a)
-    if not a.node:
-        p.error("--node (or NODE_NAME) is required")
-    if a.manifests and a.kubeconfig:
-        p.error("--manifests and --kubeconfig are two different cluster sources: give one")
-    if not a.membership_key_file:
-        p.error("--membership-key-file (or IRONLB_MEMBERSHIP_KEY_FILE) is required")
-    return SpeakerOptions(
-        node=a.node,
-        manifests=a.manifests,
-        kubeconfig=None if a.manifests else (a.kubeconfig or e("KUBECONFIG") or None),
-        config_namespace=a.config_namespace,
-        configmap=a.configmap,
-        membership_key_file=a.membership_key_file,
-        membership_port=a.membership_port,
-        membership_bind=a.membership_bind,
-        metrics_address=a.metrics_address,
-        log_format=a.log_format,
-        poll_interval=a.poll_interval,
-        lb_class=a.lb_class or None,
-        bgp=not a.no_bgp,
-        bgp_workdir=a.bgp_workdir or None,
-        bgp_password_dir=a.bgp_password_dir or None,
-        bgp_graceful_restart=a.bgp_graceful_restart,
-        bfd_workdir=a.bfd_workdir or None,
-        bfdd=a.bfdd,
-        membership_timing=membership_timing,
-        layer2_timing=layer2_timing,
-    )
+    p = build_parser()
+    v = p.parse(argv, env)
+    return v.into(SpeakerOptions, **flags.cluster_source(p, v), **_timings(v))

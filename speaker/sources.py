@@ -179,7 +179,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     from ironlb.kube.source import KubeClusterSource
 
     try:
-        api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT)
+        api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT, program="ironlb-speaker")
     except Exception as exc:  # the client's ConfigException: no kubeconfig, no in-cluster token
         raise ValueError(f"no Kubernetes credentials: {exc}") from exc
     # A wrong CA, a rejected token or a missing RBAC verb: logged once by the client's health

@@ -5,8 +5,10 @@ not reap orphans, and the speaker must see them die). Each backend says how to
 run its child once; this module owns the one policy for all of them: run while
 wanted, restart with exponential backoff (tenacity) while it keeps dying, and
 start a fresh backoff sequence after a healthy run. It also holds the child
-process wrapper shared by them (start in its own process group, forward its
-output to our log, stop with SIGTERM then SIGKILL, always reap).
+process wrapper shared by them: start in its own process group, tied to the
+speaker's life (``speaker.lifeline``) and recorded in a pid file so that a later
+speaker can stop it should it outlive us anyway (``speaker.leftovers``); forward
+its output to our log; stop with SIGTERM then SIGKILL; always reap.
 """
 
 from __future__ import annotations
@@ -16,14 +18,29 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import tenacity
 
+from speaker.leftovers import forget_record, write_record
+
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0
+LIFELINE = Path(__file__).with_name("lifeline.py")
+
+
+def tethered(argv: Sequence[str], *, guard: bool = False) -> list[str]:
+    """``argv`` started through ``lifeline.py``, so that it dies with this process.
+
+    ``guard`` keeps the launcher as the daemon's parent, for a daemon that changes its
+    user (the kernel then clears the death signal). Otherwise the daemon keeps the PID.
+    """
+    mode = "guard" if guard else "exec"
+    return [sys.executable, "-I", "-S", str(LIFELINE), mode, str(os.getpid()), *argv]
 
 
 async def supervise(
@@ -68,14 +85,31 @@ async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
 
 
 class ChildProcess:
-    """One run of a child daemon (foreground, own process group); created per start, never reused."""
+    """One run of a child daemon (foreground, own process group); created per start, never reused.
 
-    def __init__(self, argv: Sequence[str], *, name: str, env: Mapping[str, str] | None = None) -> None:
+    It dies with the speaker whatever kills the speaker (``tethered``): ``start`` must run
+    in a thread that lives as long as the child (the kernel's death signal follows the
+    forking thread), which the event loop's thread does. ``record``: a pid file naming it
+    while it runs (``speaker.leftovers``).
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        guard: bool = False,
+        record: Path | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.name = name
         self.env = dict(env) if env is not None else None
+        self.guard = guard
+        self.record = record
         self._proc: asyncio.subprocess.Process | None = None
         self._log_task: asyncio.Task[None] | None = None
+        self._reaped = False
 
     @property
     def pid(self) -> int | None:
@@ -87,13 +121,15 @@ class ChildProcess:
 
     async def start(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
-            *self.argv,
+            *tethered(self.argv, guard=self.guard),
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
+        if self.record is not None:
+            write_record(self.record, self._proc.pid)
         self._log_task = asyncio.create_task(self._forward_logs(), name=f"{self.name}-logs")
         log.info("started %s (pid %s)", self.name, self._proc.pid)
 
@@ -114,6 +150,13 @@ class ChildProcess:
     async def wait(self) -> int:
         assert self._proc is not None
         code = await self._proc.wait()
+        if not self._reaped:
+            self._reaped = True
+            if self.guard:  # a daemon whose guard alone was killed has no death signal left: it goes too
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self._proc.pid, signal.SIGKILL)  # a group ID is not reused while a member lives
+            if self.record is not None:
+                forget_record(self.record, self._proc.pid)
         if self._log_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._log_task, 1.0)

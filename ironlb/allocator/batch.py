@@ -6,7 +6,8 @@ Pure function over (config, Services). Deterministic: Services are handled in
 ``namespace/name`` order within three phases, so the same input always gives
 the same answer:
 
-1. adoption -- IPs already in ``status.loadBalancer.ingress`` are kept when still valid;
+1. adoption -- IPs already in ``status.loadBalancer.ingress`` are kept when still valid
+   (``adoption.adopt_requests``, as the controller adopts);
 2. Services that request specific IPs;
 3. everything else (pending), from the pools.
 """
@@ -17,11 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ironlb import services as svc
+from ironlb.allocator.adoption import adopt_requests
 from ironlb.allocator.core import Allocator
-from ironlb.allocator.translate import request_from_service
+from ironlb.allocator.translate import namespace_labels, request_from_service
 from ironlb.allocator.types import AllocationRequest, Assignment, Refusal
 from ironlb.config.model import Config, IPAddress
-from ironlb.kube_types import Service
+from ironlb.kube_types import Namespace, Service
 
 
 @dataclass(frozen=True)
@@ -44,28 +46,30 @@ class ServiceResult:
 
 
 def allocate_all(
-    config: Config, services: Iterable[Service], lb_class: str | None = None
+    config: Config,
+    services: Iterable[Service],
+    lb_class: str | None = None,
+    *,
+    namespaces: Iterable[Namespace] = (),
 ) -> list[ServiceResult]:
     """One ``ServiceResult`` per Service that is ``type: LoadBalancer`` and of our class,
-    sorted by namespace/name. Other Services are left out.
+    sorted by namespace/name. Other Services are left out. ``namespaces`` (Namespace objects)
+    give the labels pools with namespace selectors look at.
     """
     managed = sorted((s for s in services if svc.is_managed(s, lb_class)), key=svc.namespace_and_name)
     allocator = Allocator(config)
+    labels = namespace_labels(namespaces)
     outcomes: dict[str, Assignment | Refusal] = {}
     requests: dict[str, AllocationRequest] = {}
     for service in managed:
         key = svc.service_key(service)
-        translated = request_from_service(service)
+        translated = request_from_service(service, labels)
         if isinstance(translated, Refusal):
             outcomes[key] = translated
         else:
             requests[key] = translated
 
-    for key, request in requests.items():
-        if request.current_ips:
-            adopted = allocator.adopt(request)
-            if isinstance(adopted, Assignment):
-                outcomes[key] = adopted
+    outcomes.update(adopt_requests(allocator, requests.values()).kept)
     for key, request in requests.items():
         if key not in outcomes and request.requested_ips:
             outcomes[key] = allocator.assign(request)

@@ -14,8 +14,13 @@ How the controller drives it (MetalLB's pattern):
 2. per Service event, ``assign(request)`` and write the status only when it changed;
    on deletion, ``release(key)``;
 3. on a config change, ``set_config`` and then ``assign`` every Service again
-   (the returned ``Invalidation``s say which lost their IPs and why); after any
-   ``release`` or invalidation, retry the refused ones, since freed IPs may unblock them.
+   (the returned ``Invalidation``s say which lost their IPs and why); on a change of a
+   namespace's labels, ``set_namespace_labels`` (same); after any ``release`` or
+   invalidation, retry the refused ones, since freed IPs may unblock them.
+
+A Service only ever holds IPs of a pool that admits it (``ironlb.allocator.admission``):
+every kept, requested or fresh IP is checked, and a config or label change that
+makes a pool stop admitting a Service frees its IPs like a shrunk pool does.
 
 Costs: every verb is O(log n) in the number of held IPs (dict lookups, sorted
 run starts per range) times small config-sized factors (pools, ranges); nothing
@@ -25,13 +30,18 @@ depends on pool size.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
+from ironlb.allocator import policy
+from ironlb.allocator.admission import Admission
+from ironlb.allocator.policy import sharing_conflict, wanted_families
 from ironlb.allocator.ranges import RangeIndex
 from ironlb.allocator.types import (
     AllocationRequest,
     Assignment,
     Invalidation,
+    Labels,
     PoolUsage,
     Refusal,
 )
@@ -49,65 +59,13 @@ class _Pool:
         return family in self.families
 
 
-def _family(ip: IPAddress) -> Family:
-    return 4 if ip.version == 4 else 6
-
-
-def _ip_sort_key(ip: IPAddress) -> tuple[int, int]:
-    return (ip.version, int(ip))
-
-
-def _families_text(families: Iterable[Family]) -> str:
-    return " and ".join(f"IPv{f}" for f in families)
-
-
-def _ips_text(ips: Iterable[IPAddress]) -> str:
-    return ", ".join(str(ip) for ip in ips)
-
-
-def sharing_conflict(new: AllocationRequest, holder: AllocationRequest) -> str | None:
-    """Why ``new`` may not share an IP with ``holder`` (``None`` when it may).
-
-    Both must carry the same non-empty sharing key, use disjoint (protocol, port)
-    pairs, and have the same backend key.
-    """
-    if new.sharing_key is None and holder.sharing_key is None:
-        return "neither sets allow-shared-ip"
-    if new.sharing_key != holder.sharing_key:
-        return "allow-shared-ip keys differ"
-    overlap = sorted(new.ports & holder.ports)
-    if overlap:
-        return "both use port " + ", ".join(f"{proto}/{port}" for proto, port in overlap)
-    if new.backend_key != holder.backend_key:
-        return "externalTrafficPolicy or, for Local, the selector differ"
-    return None
-
-
-def wanted_families(request: AllocationRequest) -> list[tuple[Family, ...]]:
-    """The family combinations that satisfy the request, best first.
-
-    SingleStack: the first of ``families`` (IPv4, else IPv6, when unspecified).
-    RequireDualStack: both. PreferDualStack: both, else either alone, in
-    ``families`` order (only the listed families when ``families`` is given).
-    """
-    fams = request.families
-    if request.family_policy == "SingleStack":
-        return [fams[:1]] if fams else [(4,), (6,)]
-    if request.family_policy == "RequireDualStack":
-        order = fams + tuple(f for f in (4, 6) if f not in fams)
-        return [order[:2]]
-    order = fams or (4, 6)
-    if len(order) == 1:
-        return [order]
-    return [order, order[:1], order[1:2]]
-
-
 class Allocator:
     """IP assignments for Services under one config. Not thread-safe; one owner."""
 
     def __init__(self, config: Config | None = None) -> None:
         self._config = Config()
         self._pools: dict[str, _Pool] = {}
+        self._admission: Admission[_Pool] = Admission([])
         self._locator: dict[int, tuple[list[int], list[tuple[int, _Pool, RangeIndex]]]] = {}
         # Few objects per Service on purpose: the cyclic GC's cost grows with tracked objects.
         self._assigned: dict[str, Assignment] = {}
@@ -144,26 +102,46 @@ class Allocator:
         for family, entries in by_family.items():
             entries.sort(key=lambda e: e[0])
             self._locator[family] = ([e[0] for e in entries], [(e[1], e[2], e[3]) for e in entries])
+        self._admission = Admission([p for p in self._pools.values() if p.pool.auto_assign])
 
         old_assigned, old_requests = self._assigned, self._requests
         self._assigned = {}
         self._requests = {}
         self._holders = {}
         self._by_sharing_key = {}
+        return self._recheck(old_assigned.items(), old_requests, "after a config change")
+
+    def set_namespace_labels(self, namespace: str, labels: Labels) -> list[Invalidation]:
+        """The labels of ``namespace`` changed: re-check the Services of it that hold IPs.
+
+        Each one's request takes the new labels; an assignment whose pool no longer
+        admits it is released and returned, as :meth:`set_config` does.
+        """
+        labels = tuple(sorted(labels))
+        affected = {
+            key: replace(request, namespace_labels=labels)
+            for key, request in self._requests.items()
+            if request.namespace_name == namespace and request.namespace_labels != labels
+        }
+        held = [(key, assignment) for key in affected if (assignment := self._unhold(key)) is not None]
+        return self._recheck(held, affected, f"after a label change of namespace {namespace}")
+
+    def _recheck(
+        self,
+        held: Iterable[tuple[str, Assignment]],
+        requests: Mapping[str, AllocationRequest],
+        why: str,
+    ) -> list[Invalidation]:
+        """Hold each assignment again when still valid for its request; the others are released."""
         broken: list[Invalidation] = []
-        for key, assignment in old_assigned.items():
-            request = old_requests[key]
+        for key, assignment in held:
+            request = requests[key]
             checked = self._check_ips(assignment.ips, request, "IP")
             if isinstance(checked, Assignment):
                 self._hold(request, checked)
             else:
                 broken.append(
-                    Invalidation(
-                        key,
-                        assignment.ips,
-                        assignment.pool,
-                        f"released after a config change: {checked.reason}",
-                    )
+                    Invalidation(key, assignment.ips, assignment.pool, f"released {why}: {checked.reason}")
                 )
         return broken
 
@@ -254,24 +232,24 @@ class Allocator:
         if not keep:
             return None, None
         if request.requested_ips and set(keep) != set(request.requested_ips):
-            wanted = _ips_text(request.requested_ips)
-            return f"{_ips_text(keep)} released: the Service requests {wanted}", None
+            wanted = policy.ips_text(request.requested_ips)
+            return f"{policy.ips_text(keep)} released: the Service requests {wanted}", None
         checked = self._check_ips(keep, request, "IP")
         if isinstance(checked, Refusal) and checked.code == "invalid-request" and len(keep) > 1:
             # the family policy narrowed (e.g. dual-stack -> single-stack): keep what still fits
             for shape in wanted_families(request):
-                subset = tuple(ip for ip in keep if _family(ip) in shape)
+                subset = tuple(ip for ip in keep if policy.family(ip) in shape)
                 if subset and len(subset) == len(shape):
                     narrowed = self._check_ips(subset, request, "IP")
                     if isinstance(narrowed, Assignment):
-                        dropped = _ips_text(ip for ip in keep if ip not in subset)
+                        dropped = policy.ips_text(ip for ip in keep if ip not in subset)
                         narrowed = Assignment(
                             narrowed.ips, narrowed.pool, f"{dropped} released: {checked.reason}"
                         )
                         self._hold(request, narrowed)
                         return None, narrowed
         if isinstance(checked, Refusal):
-            return f"{_ips_text(keep)} released: {checked.reason}", None
+            return f"{policy.ips_text(keep)} released: {checked.reason}", None
         self._hold(request, checked)
         return None, checked
 
@@ -312,16 +290,17 @@ class Allocator:
         self, ips: tuple[IPAddress, ...], request: AllocationRequest, label: str
     ) -> Assignment | Refusal:
         """Whether ``request`` may hold exactly ``ips`` (requested or kept); never mutates."""
-        families = [_family(ip) for ip in ips]
+        families = [policy.family(ip) for ip in ips]
         if len(set(families)) != len(families):
-            return Refusal(f"{label}s {_ips_text(ips)} include two of one family", "invalid-request")
+            return Refusal(f"{label}s {policy.ips_text(ips)} include two of one family", "invalid-request")
         shapes = wanted_families(request)
         if not any(set(shape) == set(families) for shape in shapes):
-            wanted = " or ".join(_families_text(s) for s in shapes)
+            wanted = " or ".join(policy.families_text(s) for s in shapes)
             return Refusal(
                 f"{request.family_policy} Service with ipFamilies"
-                f" {_families_text(request.families) or 'unset'}"
-                f" needs {wanted}, but the {label}s are {_families_text(families)} ({_ips_text(ips)})",
+                f" {policy.families_text(request.families) or 'unset'}"
+                f" needs {wanted}, but the {label}s are {policy.families_text(families)}"
+                f" ({policy.ips_text(ips)})",
                 "invalid-request",
             )
         if request.pool is not None and request.pool not in self._pools:
@@ -344,38 +323,61 @@ class Allocator:
                 )
             if pool is not None and owner is not pool:
                 return Refusal(
-                    f'{label}s {_ips_text(ips)} are in different pools ("{pool.name}", "{owner.name}");'
+                    f'{label}s {policy.ips_text(ips)} are in different pools ("{pool.name}", "{owner.name}");'
                     " all IPs of a Service come from one pool",
                     "invalid-request",
                 )
+            if pool is None:
+                why = self._admission.refusal(owner, request)
+                if why:
+                    return Refusal(
+                        f'{label} {ip} is in pool "{owner.name}", which does not admit {request.key}: {why}',
+                        "not-admitted",
+                    )
             pool = owner
             conflict = self._conflict(ip, request)
             if conflict:
                 return Refusal(conflict, "ip-in-use")
         assert pool is not None
         order = {f: i for i, f in enumerate(request.families)}
-        ordered = tuple(sorted(ips, key=lambda ip: (order.get(_family(ip), 9), ip.version)))
+        ordered = tuple(sorted(ips, key=lambda ip: (order.get(policy.family(ip), 9), ip.version)))
         return Assignment(ordered, pool.name)
 
-    def _candidate_pools(self, request: AllocationRequest) -> list[_Pool] | Refusal:
+    def _candidate_pools(
+        self, request: AllocationRequest
+    ) -> tuple[Sequence[_Pool], Sequence[_Pool]] | Refusal:
+        """The pools to try in order, and the auto-assign pools that do not admit the request."""
         if request.pool is not None:
             pool = self._pools.get(request.pool)
             if pool is None:
                 return Refusal(f'address pool "{request.pool}" does not exist', "unknown-pool")
-            return [pool]
-        pools = [p for p in self._pools.values() if p.pool.auto_assign]
-        if not pools:
+            why = self._admission.refusal(pool, request)
+            if why:
+                return Refusal(
+                    f'address pool "{pool.name}" does not admit {request.key}: {why}', "not-admitted"
+                )
+            return [pool], ()
+        if not self._admission.auto_assign:
             return Refusal(
                 "no address pool has auto-assign enabled; request a pool with the address-pool annotation",
                 "no-ip-available",
             )
-        return pools
+        pools, refused = self._admission.candidates(request)
+        if not pools:
+            return Refusal(
+                f"no address pool admits {request.key}: {self._refused_text(refused, request)}",
+                "not-admitted",
+            )
+        return pools, refused
+
+    def _refused_text(self, refused: Sequence[_Pool], request: AllocationRequest) -> str:
+        return "; ".join(f'pool "{p.name}": {self._admission.refusal(p, request)}' for p in refused)
 
     def _pick(self, pool: _Pool, family: Family, request: AllocationRequest) -> IPAddress | None:
         if request.sharing_key is not None:
             shared = self._by_sharing_key.get(request.sharing_key, {})
-            for ip in sorted(shared, key=_ip_sort_key):
-                if _family(ip) != family:
+            for ip in sorted(shared, key=policy.ip_sort_key):
+                if policy.family(ip) != family:
                     continue
                 found = self._locate(ip)
                 if found and found[0] is pool and self._conflict(ip, request) is None:
@@ -389,9 +391,18 @@ class Allocator:
         return None
 
     def _allocate_fresh(self, request: AllocationRequest) -> Assignment | Refusal:
-        pools = self._candidate_pools(request)
-        if isinstance(pools, Refusal):
-            return pools
+        candidates = self._candidate_pools(request)
+        if isinstance(candidates, Refusal):
+            return candidates
+        pools, refused = candidates
+        result = self._allocate_from(pools, request)
+        if isinstance(result, Refusal) and refused:
+            text = self._refused_text(refused, request)
+            return Refusal(f"{result.reason}; pools that do not admit {request.key}: {text}", result.code)
+        return result
+
+    def _allocate_from(self, pools: Sequence[_Pool], request: AllocationRequest) -> Assignment | Refusal:
+        """The first free IPs of the shapes the request accepts, from ``pools`` in order."""
         shapes = wanted_families(request)
         offered: list[tuple[Family, ...]] = []
         for shape in shapes:
@@ -411,9 +422,9 @@ class Allocator:
         names = ", ".join(f'"{p.name}"' for p in pools)
         where = f"pool {names}" if len(pools) == 1 else f"auto-assign pools {names}"
         if not offered:
-            wanted = " or ".join(_families_text(s) for s in shapes)
+            wanted = " or ".join(policy.families_text(s) for s in shapes)
             if len(pools) == 1:
-                missing = _families_text(f for f in shapes[0] if not pools[0].has_family(f))
+                missing = policy.families_text(f for f in shapes[0] if not pools[0].has_family(f))
                 return Refusal(
                     f"{where} has no {missing} addresses ({request.family_policy} Service needs {wanted})",
                     "no-ip-available",
@@ -421,7 +432,7 @@ class Allocator:
             return Refusal(f"none of the {where} has {wanted} addresses", "no-ip-available")
         if request.family_policy == "SingleStack" and not request.families:
             return Refusal(f"no available IPs in {where}", "no-ip-available")
-        needed = " or ".join(_families_text(s) for s in offered)
+        needed = " or ".join(policy.families_text(s) for s in offered)
         return Refusal(f"no available IPs in {where} (needs {needed})", "no-ip-available")
 
     def _hold(self, request: AllocationRequest, assignment: Assignment) -> None:

@@ -16,6 +16,8 @@ from ironlb.config.model import Family, IPAddress
 FamilyPolicy = Literal["SingleStack", "PreferDualStack", "RequireDualStack"]
 Port = tuple[str, int]
 """``(protocol, port)``, e.g. ``("TCP", 80)``."""
+Labels = tuple[tuple[str, str], ...]
+"""Kubernetes labels as sorted ``(key, value)`` pairs (hashable, so requests stay frozen)."""
 
 RefusalCode = Literal[
     "invalid-request",  # the Service itself is malformed (bad IP text, policy/IP mismatch); user must fix
@@ -23,6 +25,7 @@ RefusalCode = Literal[
     "not-in-pool",  # a requested IP lies outside every pool, or outside the annotated pool
     "ip-in-use",  # a requested IP is held by a Service that does not share it
     "no-ip-available",  # no pool the Service may use has a free address of the needed family
+    "not-admitted",  # no pool (or not the annotated one) admits the Service (pool serviceAllocation)
     "not-adoptable",  # only from Allocator.adopt: the current IPs cannot be kept
 ]
 """Machine-readable kind of a refusal (for metrics and retry decisions)."""
@@ -51,6 +54,20 @@ class AllocationRequest:
     backend_key: str = "Cluster"
     """Sharing Services must have equal backend keys (see ``ironlb.services.backend_key``)."""
     current_ips: tuple[IPAddress, ...] = ()
+    namespace: str = ""
+    """The Service's namespace, for the pools' service allocation (empty: the part of ``key`` before '/')."""
+    namespace_labels: Labels = ()
+    """The labels of the Service's namespace, sorted pairs."""
+    service_labels: Labels = ()
+    """The Service's own labels, sorted pairs."""
+
+    @property
+    def namespace_name(self) -> str:
+        """``namespace``, else the part of ``key`` before '/' (empty for a key without one)."""
+        if self.namespace:
+            return self.namespace
+        ns, sep, _ = self.key.partition("/")
+        return ns if sep else ""
 
 
 @dataclass(frozen=True, slots=True)

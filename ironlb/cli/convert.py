@@ -1,6 +1,6 @@
 """``ironlb convert FILE_OR_DIR...``: MetalLB ≥0.13 CRD manifests → an ironlb ConfigMap.
 
-The imperative shell around the pure ``ironlb.convert``: find the manifest files
+The imperative shell around the pure ``ironlb.metallb``: find the manifest files
 (``ironlb.cluster.manifests.manifest_files``, as ``ironlb plan`` does), read them
 (``-`` reads standard input, as ``kubectl apply -f -`` does, so that
 ``kubectl get ipaddresspools,l2advertisements -o yaml | ironlb convert -`` works;
@@ -11,9 +11,9 @@ parser, so what is printed is exactly what ironlb will run; it is deterministic,
 fit to be diffed and checked in.
 
 Exit codes: 0 converted (warnings and notes may be printed; with ``--allow-lossy``
-also the lossy findings); 1 the input cannot be converted, or something would be
-lost and ``--allow-lossy`` was not given (nothing on stdout then); 2 usage error
-or a file that cannot be read.
+also the lossy findings); 1 the input cannot be converted (including a file that is
+not UTF-8 text), or something would be lost and ``--allow-lossy`` was not given
+(nothing on stdout then); 2 usage error or a file that cannot be read.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ironlb.cluster.manifests import manifest_files
-from ironlb.config.render import render_config, render_configmap
-from ironlb.convert import Finding, Manifest, convert, manifests_from_text
+from ironlb.textfile import NotText, decode_text, read_text
+
+if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
+    from ironlb.metallb import Finding, Manifest
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -99,6 +100,10 @@ def convert_paths(
     stdin: TextIO | None = None,
 ) -> int:
     """Convert ``paths`` (``-``: ``stdin``, default ``sys.stdin``); print as the command does."""
+    from ironlb.cluster.manifests import manifest_files
+    from ironlb.config.render import render_config, render_configmap
+    from ironlb.metallb import convert, manifests_from_text
+
     for path in paths:
         if str(path) != STDIN and not path.exists():
             print(f"ironlb convert: {path}: no such file or directory", file=err)
@@ -119,11 +124,14 @@ def convert_paths(
         return EXIT_USAGE
     for file in files:
         try:
-            text = _read_stdin(stdin or sys.stdin) if file is None else file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = _read_stdin(stdin or sys.stdin) if file is None else read_text(file)
+        except OSError as exc:
             what = "standard input" if file is None else file
-            print(f"ironlb convert: cannot read {what}: {getattr(exc, 'strerror', None) or exc}", file=err)
+            print(f"ironlb convert: cannot read {what}: {exc.strerror or exc}", file=err)
             return EXIT_USAGE
+        except NotText as exc:
+            print(f"ironlb convert: {exc}", file=err)
+            return EXIT_INVALID
         found, findings = manifests_from_text(text, STDIN_NAME if file is None else str(file))
         manifests.extend(found)
         read_findings.extend(findings)
@@ -156,4 +164,4 @@ def _read_stdin(stdin: TextIO) -> str:
     if raw is None:
         return stdin.read()
     data: bytes = raw.read()
-    return data.decode("utf-8")
+    return decode_text(data, "standard input")

@@ -1,7 +1,14 @@
 """Entry point of the ``ironlb`` command: one subcommand per module in this package.
 
 Exit codes follow the contract in ARCHITECTURE.md: 0 success, 1 the input is
-wrong (errors on stderr), 2 usage error (argparse's own convention).
+wrong (errors on stderr), 2 usage error (argparse's own convention); ``plan``
+adds 3 (valid input, but some Service gets no IP).
+
+Start-up time matters for a command run by hand and in scripts (the demo calls it
+dozens of times): the subcommand modules import only the standard library at
+the top and load the config parser, the planner or the lab machinery when their
+command runs. A test keeps ``--help``, ``validate`` and ``plan`` from importing the
+Kubernetes client, scapy, pyroute2, ExaBGP or prometheus_client.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from ironlb.cli import convert, lab, plan, validate
+from ironlb.version import VersionAction
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -22,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ironlb",
         description="ironlb: bare-metal LoadBalancer provider for Kubernetes.",
     )
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (validate, plan, lab, convert):
         module.register(subparsers)

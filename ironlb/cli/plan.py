@@ -1,10 +1,16 @@
-"""``ironlb plan``: show what ironlb would assign (and, later, announce) without touching anything.
+"""``ironlb plan``: show what ironlb would assign and announce, without touching anything.
 
 Imperative shell only: read the config file and the manifests, call the pure
 ``ironlb.planner.build_plan``, print. With no ``-c``/``-f`` it runs on the
-samples bundled in a source checkout (``config/samples/``), which is the
-README's "main job" command. Warnings (config notes, a ``keepalive-time`` the BGP
-backend cannot honour) go to stderr and do not change the exit code.
+samples bundled in a source checkout (``config/samples/``): a sample config given
+with ``-c`` and no ``-f`` runs on its own set of sample Services
+(``services/<name>/`` with the sample Nodes, ``services/nodes.yaml``), so every
+sample shows its Services assigned. Warnings (config notes, a ``keepalive-time``
+the BGP backend cannot honour) go to stderr and do not change the exit code.
+
+Exit codes: 0 every LoadBalancer Service gets its IPs; 1 the input is wrong
+(config invalid, a file unreadable or not a manifest); 2 usage error; 3 the input
+is valid but at least one Service gets no IP (its row says why).
 """
 
 from __future__ import annotations
@@ -13,22 +19,27 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ironlb.announce.bgp import keepalive_warnings
-from ironlb.cluster.manifests import ManifestSource
-from ironlb.cluster.seam import ClusterSourceUnavailable
-from ironlb.config import ConfigError, config_from_configmap
-from ironlb.config.model import Config
-from ironlb.config.parse import parse_config_report
-from ironlb.planner import build_plan, plan_to_json, render_table
+if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
+    from ironlb.config.model import Config
 
 EXIT_OK = 0
 EXIT_INVALID = 1
+EXIT_UNASSIGNED = 3
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "config" / "samples"
 DEFAULT_CONFIG = SAMPLES_DIR / "layer2.yaml"
-DEFAULT_MANIFESTS = SAMPLES_DIR / "services"
+SAMPLE_SERVICES = SAMPLES_DIR / "services"
+SAMPLE_NODES = SAMPLE_SERVICES / "nodes.yaml"
+
+
+def sample_manifests(config: Path) -> list[Path] | None:
+    """The sample Services that go with a bundled sample config (and the sample Nodes), if it is one."""
+    services = SAMPLE_SERVICES / config.stem
+    if config.resolve().parent != SAMPLES_DIR or not services.is_dir():
+        return None
+    return [SAMPLE_NODES, services]
 
 
 def register(subparsers: Any) -> None:
@@ -36,9 +47,11 @@ def register(subparsers: Any) -> None:
         "plan",
         help="show the IPs ironlb would assign to LoadBalancer Services",
         description=(
-            "Show what ironlb would assign to every LoadBalancer Service, without touching anything. "
-            f"Defaults: -c {DEFAULT_CONFIG} (or a ConfigMap found among the manifests) "
-            f"and -f {DEFAULT_MANIFESTS}."
+            "Show what ironlb would assign to every LoadBalancer Service and what each node would "
+            "announce, without touching anything. Defaults: -c config/samples/layer2.yaml (or a "
+            "ConfigMap found among the manifests); a sample config from config/samples/ without -f runs "
+            "on its sample Services (config/samples/services/NAME/ and nodes.yaml). Exit 0 every Service "
+            "assigned, 1 invalid input, 2 usage error, 3 valid input but some Service gets no IP."
         ),
     )
     p.add_argument("-c", "--config", type=Path, help="config: a ConfigMap manifest or a bare config document")
@@ -49,7 +62,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         nargs="+",
         action="extend",
-        help="manifest files or directories (Services, EndpointSlices, Nodes, the ConfigMap)",
+        help="manifest files or directories (Services, EndpointSlices, Nodes, Namespaces, the ConfigMap)",
     )
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
     p.add_argument(
@@ -66,44 +79,76 @@ def _fail(message: str) -> int:
 
 
 def _read_config(path: Path) -> Config | list[str]:
+    """The config of ``-c`` (warnings printed), or the lines saying why there is none."""
+    from ironlb.cli.configfile import ConfigFileError, read_config
+
     try:
-        text = path.read_text()
-    except OSError as exc:
-        return [f"{path}: cannot read: {exc.strerror}"]
-    try:
-        result = parse_config_report(text)
-    except ConfigError as exc:
-        return [f"{path}: {error}" for error in exc.errors]
+        result = read_config(str(path))
+    except ConfigFileError as exc:
+        return [f"ironlb plan: {exc.sentence}"] if exc.sentence else [f"{path}: {e}" for e in exc.errors]
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return result.config
 
 
+def _configmap_config(config_map: Any) -> Config | list[str]:
+    """The config of the ConfigMap found among the manifests (warnings printed)."""
+    from ironlb.config import ConfigError, configmap_report
+
+    try:
+        result = configmap_report(config_map)
+    except ConfigError as exc:
+        return [f"ConfigMap in manifests: {error}" for error in exc.errors]
+    for warning in result.warnings:
+        print(f"warning: ConfigMap in manifests: {warning}", file=sys.stderr)
+    return result.config
+
+
+def _manifests(args: argparse.Namespace) -> list[Path] | str:
+    """The manifest paths: ``-f``, or the sample Services of a sample config; or why there are none."""
+    if args.files:
+        return list(args.files)
+    if not SAMPLES_DIR.is_dir():
+        return f"the bundled samples ({SAMPLES_DIR}) are only in a source checkout; pass -f MANIFESTS"
+    files = sample_manifests(args.config or DEFAULT_CONFIG)
+    if files is None:
+        return (
+            f"pass -f MANIFESTS (Services, EndpointSlices, Nodes) to plan {args.config} on: the bundled "
+            f"sample Services ({SAMPLE_SERVICES}) go with the bundled sample configs"
+        )
+    return files
+
+
+def _print_lines(lines: list[str]) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_INVALID
+
+
 def run(args: argparse.Namespace) -> int:
-    if not (args.files and args.config) and not SAMPLES_DIR.is_dir():
-        return _fail(f"the bundled samples ({SAMPLES_DIR}) are only in a source checkout; pass -c and -f")
-    files: list[Path] = args.files or [DEFAULT_MANIFESTS]
+    from ironlb.announce.bgp_sessions import keepalive_warnings
+    from ironlb.cluster.manifests import ManifestSource
+    from ironlb.cluster.seam import ClusterSourceUnavailable
+    from ironlb.planner import build_plan, plan_to_json, render_table
+
+    config = _read_config(args.config) if args.config is not None else None
+    if isinstance(config, list):
+        return _print_lines(config)
+    files = _manifests(args)
+    if isinstance(files, str):
+        return _fail(files)
     try:
         snapshot = ManifestSource(files).snapshot()
     except ClusterSourceUnavailable as exc:
         return _fail(str(exc))
-
-    config_path: Path | None = args.config
-    if config_path is None and snapshot.config_map is None:
-        config_path = DEFAULT_CONFIG
-    config: Config | list[str]
-    if config_path is not None:
-        config = _read_config(config_path)
-    else:
-        assert snapshot.config_map is not None
-        try:
-            config = config_from_configmap(snapshot.config_map)
-        except ConfigError as exc:
-            config = [f"ConfigMap in manifests: {error}" for error in exc.errors]
+    if config is None and snapshot.config_map is not None:
+        config = _configmap_config(snapshot.config_map)
+    elif config is None:
+        if not DEFAULT_CONFIG.is_file():
+            return _fail("no config: pass -c CONFIG, or give the ironlb ConfigMap among the manifests")
+        config = _read_config(DEFAULT_CONFIG)
     if isinstance(config, list):
-        for line in config:
-            print(line, file=sys.stderr)
-        return EXIT_INVALID
+        return _print_lines(config)
 
     for warning in keepalive_warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
@@ -112,4 +157,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
     else:
         sys.stdout.write(render_table(plan))
+    unassigned = sum(s.error is not None for s in plan.services)
+    if unassigned:
+        print(f"ironlb plan: {unassigned} of {len(plan.services)} Services get no IP", file=sys.stderr)
+        return EXIT_UNASSIGNED
     return EXIT_OK

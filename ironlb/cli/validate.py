@@ -4,24 +4,23 @@ FILE is a ConfigMap manifest (``data.config``) or a bare config document; ``-``
 reads standard input. Exit codes: 0 valid (a short summary on stdout, warnings on
 stderr: what the config parser noticed and what the BGP backend cannot honour, such
 as a ``keepalive-time`` ExaBGP has no setting for), 1 invalid (every error on
-stderr, one per line, each naming its path), 2 usage error (including a file that
-cannot be read).
+stderr, one per line, each naming its path; or one sentence for a file that is not
+UTF-8 text, or that holds other Kubernetes objects, naming the command that takes
+them), 2 usage error (including a file that cannot be read).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ironlb.announce.bgp import keepalive_ignored, keepalive_warnings
-from ironlb.config import ConfigError
-from ironlb.config.model import AddressPool, AddressRange, Config, NodeSelector
-from ironlb.config.parse import parse_config_report
+if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
+    from ironlb.config.model import AddressPool, AddressRange, Config, LabelSelector
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
 
 
 def register(subparsers: Any) -> None:
@@ -46,21 +45,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def validate_file(path: str, *, key: str, quiet: bool, out: TextIO, err: TextIO) -> int:
+    from ironlb.announce.bgp_sessions import keepalive_warnings
+    from ironlb.cli.configfile import ConfigFileError, read_config
+
     try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"ironlb validate: cannot read {path}: {exc}", file=err)
-        return EXIT_USAGE
-    try:
-        result = parse_config_report(text, key=key)
-    except ConfigError as exc:
+        result = read_config(path, key=key)
+    except ConfigFileError as exc:
+        if exc.sentence:
+            print(f"ironlb validate: {exc.sentence}", file=err)
+            return exc.code
         for line in exc.errors:
             print(line, file=err)
-        print(f"{path}: invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})", file=err)
+        n = len(exc.errors)
+        print(f"{path}: invalid ({n} error{'s' if n != 1 else ''})", file=err)
         return EXIT_INVALID
     for warning in (*result.warnings, *keepalive_warnings(result.config)):
         print(f"warning: {warning}", file=err)
@@ -83,21 +80,49 @@ def usable_addresses(r: AddressRange, avoid_buggy_ips: bool) -> int:
     return r.size - count(0) - count(255)
 
 
-def _pool_line(pool: AddressPool) -> str:
+def amount(n: int) -> str:
+    """An address count a human can read: the number up to 2^32, then a power of two (IPv6 pools)."""
+    if n < 2**32:
+        return str(n)
+    exponent = n.bit_length() - 1
+    return f"2^{exponent}" if n == 1 << exponent else f"about 2^{round(math.log2(n), 1):g}"
+
+
+def family_size(ranges: list[AddressRange], usable: int) -> str:
+    """``256``, or for a large block ``/64 (2^64 addresses)``: a prefix says more than 20 digits."""
+    if usable < 2**32:
+        return amount(usable)
+    networks = [net for r in ranges for net in r.networks()]
+    if len(networks) == 1 and networks[0].num_addresses == usable:
+        return f"/{networks[0].prefixlen} ({amount(usable)} addresses)"
+    return f"{amount(usable)} addresses"
+
+
+def announced_by(config: Config, pool: AddressPool) -> str:
+    """``layer2``, ``bgp``, ``layer2+bgp`` or ``not announced``: which advertisements select the pool."""
+    kinds = [k for k, ads in (("layer2", config.l2_advertisements_for(pool.name)),
+                              ("bgp", config.bgp_advertisements_for(pool.name))) if ads]  # fmt: skip
+    return "+".join(kinds) or "not announced"
+
+
+def _pool_line(config: Config, pool: AddressPool) -> str:
     per_family: dict[int, int] = {}
     for r in pool.ranges:
         per_family[r.family] = per_family.get(r.family, 0) + usable_addresses(r, pool.avoid_buggy_ips)
-    sizes = ", ".join(f"IPv{fam} {n}" for fam, n in sorted(per_family.items()))
+    sizes = ", ".join(
+        f"IPv{fam} {family_size([r for r in pool.ranges if r.family == fam], n)}"
+        for fam, n in sorted(per_family.items())
+    )
     flags = ["auto-assign" if pool.auto_assign else "manual only"]
     if pool.avoid_buggy_ips:
         flags.append("avoid-buggy-ips")
-    if pool.protocol == "bgp":
-        n = len(pool.effective_advertisements())
+    n = len(config.bgp_advertisements_for(pool.name))
+    if n:
         flags.append(f"{n} advertisement{'s' if n != 1 else ''}")
-    return f"  {pool.name}: {pool.protocol}, {sizes}; {', '.join(flags)}\n"
+    return f"  {pool.name}: {announced_by(config, pool)}, {sizes}; {', '.join(flags)}\n"
 
 
-def _selectors(selectors: tuple[NodeSelector, ...]) -> str:
+def _selectors(selectors: tuple[LabelSelector, ...]) -> str:
     if not selectors:
         return "all nodes"
     return f"{len(selectors)} node selector{'s' if len(selectors) != 1 else ''}"
@@ -105,17 +130,21 @@ def _selectors(selectors: tuple[NodeSelector, ...]) -> str:
 
 def summarize(config: Config) -> str:
     """A few lines a human can check at a glance."""
+    from ironlb.config.fields import keepalive_ignored
+
     lines: list[str] = []
     totals: dict[int, int] = {}
     for pool in config.pools:
         for r in pool.ranges:
             totals[r.family] = totals.get(r.family, 0) + usable_addresses(r, pool.avoid_buggy_ips)
-    kinds = {p.protocol for p in config.pools}
-    by_kind = ", ".join(f"{sum(p.protocol == k for p in config.pools)} {k}" for k in sorted(kinds))
+    kinds = [announced_by(config, p) for p in config.pools]
+    by_kind = ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds)))
     lines.append(f"address pools: {len(config.pools)}" + (f" ({by_kind})" if by_kind else "") + "\n")
-    lines.extend(_pool_line(pool) for pool in config.pools)
+    lines.extend(_pool_line(config, pool) for pool in config.pools)
     if totals:
-        lines.append("addresses: " + ", ".join(f"IPv{fam} {n}" for fam, n in sorted(totals.items())) + "\n")
+        lines.append(
+            "addresses: " + ", ".join(f"IPv{fam} {amount(n)}" for fam, n in sorted(totals.items())) + "\n"
+        )
     lines.append(f"peers: {len(config.peers)}\n")
     for peer in config.peers:
         kind = "iBGP" if peer.is_ibgp else "eBGP"
@@ -144,13 +173,16 @@ def summarize(config: Config) -> str:
                 + ("" if prof.name in used else " (not used by any peer)")
                 + "\n"
             )
-    cip = config.cluster_ip_advertisement
-    if cip is not None:
+    for cip in config.cluster_ip_advertisements:
         lines.append(
-            f"cluster-ip-advertisement: {', '.join(map(str, cip.cidrs))}; "
+            f"{cip.name}: {', '.join(map(str, cip.cidrs))}; "
             f"local-routes {'on' if cip.local_routes else 'off'}, "
             f"external-ips {'on' if cip.external_ips else 'off'}, {_selectors(cip.node_selectors)}\n"
         )
-    if config.l2.interfaces:
-        lines.append(f"l2 interfaces: {', '.join(config.l2.interfaces)}\n")
+    interfaces = {ad.interfaces for ad in config.l2_advertisements}
+    if len(interfaces) == 1 and () not in interfaces:
+        lines.append(f"l2 interfaces: {', '.join(interfaces.pop())}\n")
+    elif len(interfaces) > 1:
+        for ad in config.l2_advertisements:
+            lines.append(f"l2 interfaces of {ad.name}: {', '.join(ad.interfaces) or 'every eligible one'}\n")
     return "".join(lines)

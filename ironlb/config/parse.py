@@ -1,7 +1,7 @@
 """Entry points: text or a ConfigMap in, a validated :class:`Config` out, or every problem at once.
 
 The pipeline is YAML (``yamlload``) → wire models (``decode``) → domain types
-(``convert``) → cross-item rules (``rules``). Each stage reports into one
+(``build``, with the field rules of ``fields``) → cross-item rules (``rules``). Each stage reports into one
 :class:`~ironlb.config.errors.Problems`, so a user sees all errors of a
 document together; only a YAML syntax error stops early (nothing after it can
 be read). Nothing but :class:`ConfigError` escapes these functions.
@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ironlb.config import convert, rules
-from ironlb.config.decode import decode, describe
+from ironlb.config import build, rules
+from ironlb.config.decode import Decoded, decode, describe
 from ironlb.config.errors import ConfigError, Problems
-from ironlb.config.model import AddressPool, AddressRange, BfdProfile, Config, Peer
+from ironlb.config.model import AddressRange, BfdProfile, BgpAdvertisement, Config, L2Advertisement, Peer
 from ironlb.config.yamlload import YamlError, block_scalar_offset, load_documents
 from ironlb.kube_types import ConfigMap
 
@@ -43,17 +43,33 @@ def parse_config(text: str) -> Config:
     """Parse a ConfigMap manifest (``data.config``) or a bare config document.
 
     Raises :class:`ConfigError` carrying every problem, each ``"path: message"``.
+    Warnings are logged (the ``*_report`` functions return them instead).
     """
-    return parse_config_report(text).config
+    return _logged(parse_config_report(text))
 
 
 def config_from_configmap(cm: ConfigMap, key: str = "config") -> Config:
-    """Parse the config held in ``cm["data"][key]``; :class:`ConfigError` if it is missing or invalid."""
-    return _from_configmap(cm, key, None, 0).config
+    """Parse the config held in ``cm["data"][key]``; :class:`ConfigError` if it is missing or invalid.
+
+    Warnings are logged, as the programs want them; :func:`configmap_report` returns them instead.
+    """
+    return _logged(configmap_report(cm, key))
+
+
+def configmap_report(cm: ConfigMap, key: str = "config") -> ParseResult:
+    """Like :func:`config_from_configmap`, returning the warnings instead of logging them."""
+    return _from_configmap(cm, key, None, 0)
+
+
+def _logged(result: ParseResult) -> Config:
+    for warning in result.warnings:
+        log.warning("config: %s", warning)
+    return result.config
 
 
 def parse_config_report(text: str, key: str = "config") -> ParseResult:
-    """Like :func:`parse_config`, also returning warnings (``ironlb validate`` prints them)."""
+    """Like :func:`parse_config`, returning the warnings instead of logging them (``ironlb validate``
+    prints them: logging them too would show each twice)."""
     try:
         docs = load_documents(text)
     except YamlError as exc:
@@ -110,55 +126,68 @@ def _validate(raw: Any) -> ParseResult:
     p = Problems()
     wire = decode(raw, p)
 
-    aliases = convert.convert_communities(p, wire.bgp_communities)
-    alias_names = wire.names_seen.get("bgp-communities", set()) | set(wire.bgp_communities)
-    broken = frozenset(alias_names - set(aliases))
-
-    pools: list[tuple[int, AddressPool]] = []
-    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
-    for index, wpool in wire.pools:
-        ranges = convert.pool_ranges(p, index, wpool)
-        all_ranges.append((index, wpool.name or f"#{index}", ranges))
-        pool = convert.convert_pool(p, index, wpool, ranges, aliases, broken)
-        if pool is not None:
-            pools.append((index, pool))
-    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
-    rules.check_pool_overlaps(p, all_ranges)
-
-    profiles: list[tuple[int, BfdProfile]] = []
-    for index, wprof in wire.bfd_profiles:
-        prof = convert.convert_bfd_profile(p, index, wprof)
-        if prof is not None:
-            profiles.append((index, prof))
-    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
-
-    known_profiles = {prof.name for _, prof in profiles} | wire.names_seen.get("bfd-profiles", set())
-    peers: list[tuple[int, Peer]] = []
-    for index, wpeer in wire.peers:
-        peer = convert.convert_peer(p, index, wpeer, known_profiles)
-        if peer is not None:
-            peers.append((index, peer))
-    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
-
+    aliases = build.build_communities(p, wire.bgp_communities, wire.names_seen.get("bgp-communities", set()))
+    pools = _pools(p, wire, aliases)
+    profiles = _bfd_profiles(p, wire)
+    known_profiles = {prof.name for prof in profiles} | wire.names_seen.get("bfd-profiles", set())
+    peers = _peers(p, wire, known_profiles)
     cip = None
     if wire.cluster_ip_advertisement is not None:
-        cip = convert.convert_cluster_ip(p, wire.cluster_ip_advertisement, aliases, broken)
-    l2 = convert.convert_l2(p, wire.l2) if wire.l2 is not None else None
+        cip = build.build_cluster_ip(p, wire.cluster_ip_advertisement, aliases)
+    interfaces = build.build_l2(p, wire.l2) if wire.l2 is not None else ()
 
     if p.errors and isinstance(raw, dict):
         p.errors.sort(key=_document_order(raw))
     p.raise_if_any()
-    for warning in p.warnings:
-        log.warning("config: %s", warning)
+    l2_ads: list[L2Advertisement] = []
+    bgp_ads: list[BgpAdvertisement] = []
+    for pool in pools:
+        l2, bgp = build.legacy_pool_advertisements(pool, interfaces or ())
+        l2_ads += l2
+        bgp_ads += bgp
     config = Config(
-        pools=tuple(pool for _, pool in pools),
-        peers=tuple(peer for _, peer in peers),
-        bgp_communities=tuple(aliases.items()),
-        bfd_profiles=tuple(prof for _, prof in profiles),
-        cluster_ip_advertisement=cip,
-        **({"l2": l2} if l2 is not None else {}),
+        pools=tuple(pool.pool for pool in pools),
+        peers=peers,
+        bgp_communities=tuple(aliases.defined.items()),
+        bfd_profiles=profiles,
+        l2_advertisements=tuple(l2_ads),
+        bgp_advertisements=tuple(bgp_ads),
+        cluster_ip_advertisements=(cip,) if cip is not None else (),
     )
     return ParseResult(config, tuple(p.warnings))
+
+
+def _pools(p: Problems, wire: Decoded, aliases: build.Aliases) -> tuple[build.LegacyPool, ...]:
+    """The pools that build; names and overlaps checked across all of them."""
+    pools: list[build.LegacyPool] = []
+    all_ranges: list[tuple[int, str, tuple[AddressRange, ...]]] = []
+    for index, wpool in wire.pools:
+        ranges = build.pool_ranges(p, index, wpool)
+        all_ranges.append((index, wpool.name or f"#{index}", ranges))
+        pool = build.build_pool(p, index, wpool, ranges, aliases)
+        if pool is not None:
+            pools.append(pool)
+    rules.check_unique_names(p, "address-pools", [(i, w.name) for i, w in wire.pools])
+    rules.check_pool_overlaps(p, all_ranges)
+    return tuple(pools)
+
+
+def _bfd_profiles(p: Problems, wire: Decoded) -> tuple[BfdProfile, ...]:
+    profiles = [build.build_bfd_profile(p, index, wprof) for index, wprof in wire.bfd_profiles]
+    rules.check_unique_names(p, "bfd-profiles", [(i, w.name) for i, w in wire.bfd_profiles])
+    return tuple(prof for prof in profiles if prof is not None)
+
+
+def _peers(p: Problems, wire: Decoded, known_profiles: set[str]) -> tuple[Peer, ...]:
+    """The peers that build; duplicates checked among those decoded without dropping a field."""
+    peers: list[tuple[int, Peer]] = []
+    for index, wpeer in wire.peers:
+        peer = build.build_peer(p, index, wpeer, known_profiles)
+        if peer is not None:
+            peers.append((index, peer))
+    rules.check_duplicate_peers(p, [(i, peer) for i, peer in peers if ("peers", i) not in wire.salvaged])
+    built = [peer for _, peer in peers]
+    return tuple(replace(peer, name=name) for peer, name in zip(built, build.peer_names(built), strict=True))
 
 
 def _document_order(raw: dict[Any, Any]) -> Callable[[str], tuple[int, int]]:

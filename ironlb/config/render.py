@@ -1,10 +1,17 @@
 """Domain :class:`Config` → the legacy ConfigMap format (the inverse of parsing).
 
 Why: ``parse_config(render_config(c)) == c`` is the round-trip property the
-tests check over generated configs, and tools (the lab, ``plan`` golden files)
-can write a config they built in code. The output is canonical: aliases are
-kept in ``bgp-communities`` but advertisements name communities literally,
-well-known communities appear in numeric form, defaults are written out.
+tests check over generated configs, and tools (the lab, ``plan`` golden files,
+``ironlb convert``) can write a config they built in code. The output is
+canonical: aliases are kept in ``bgp-communities`` but advertisements name
+communities literally, well-known communities appear in numeric form, defaults
+are written out (a bgp pool whose one advertisement has the default attributes
+is written without ``bgp-advertisements``, which means the same).
+
+Only what the ConfigMap can say is rendered: a config that says more (node
+selectors on advertisements, service allocation, ...) raises
+:class:`~ironlb.config.legacy.NotExpressible` naming every loss; project it
+first with :func:`~ironlb.config.legacy.legacy_config` to render what survives.
 """
 
 from __future__ import annotations
@@ -13,13 +20,15 @@ from typing import Any
 
 import yaml
 
+from ironlb.config.legacy import NotExpressible, legacy_config, pool_protocol
 from ironlb.config.model import (
+    AddressPool,
     AddressRange,
     BfdProfile,
     BgpAdvertisement,
     ClusterIPAdvertisement,
     Config,
-    NodeSelector,
+    LabelSelector,
     Peer,
 )
 from ironlb.config.values import format_seconds
@@ -33,7 +42,7 @@ def range_text(r: AddressRange) -> str:
     return f"{r.first}-{r.last}"
 
 
-def _selectors(selectors: tuple[NodeSelector, ...]) -> list[dict[str, Any]]:
+def _selectors(selectors: tuple[LabelSelector, ...]) -> list[dict[str, Any]]:
     out = []
     for s in selectors:
         item: dict[str, Any] = {}
@@ -112,35 +121,43 @@ def _cluster_ip(cip: ClusterIPAdvertisement) -> dict[str, Any]:
     return out
 
 
+def _pool(config: Config, pool: AddressPool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": pool.name,
+        "protocol": pool_protocol(config, pool.name),
+        "addresses": [range_text(r) for r in pool.ranges],
+        "auto-assign": pool.auto_assign,
+        "avoid-buggy-ips": pool.avoid_buggy_ips,
+    }
+    ads = config.bgp_advertisements_for(pool.name)
+    if ads and [ad.attributes for ad in ads] != [BgpAdvertisement().attributes]:
+        out["bgp-advertisements"] = [_advertisement(a) for a in ads]
+    return out
+
+
 def config_to_wire(config: Config) -> dict[str, Any]:
-    """The config as the plain dict a ConfigMap's ``config`` key holds (hyphenated keys)."""
+    """The config as the plain dict a ConfigMap's ``config`` key holds (hyphenated keys).
+
+    Raises :class:`NotExpressible` when the ConfigMap cannot say all of it.
+    """
+    legacy = legacy_config(config)
+    if not legacy.exact:
+        raise NotExpressible([loss for loss in legacy.losses if loss.severity != "note"])
+    config = legacy.config
     out: dict[str, Any] = {}
     if config.peers:
         out["peers"] = [_peer(p) for p in config.peers]
     if config.bgp_communities:
         out["bgp-communities"] = {name: c.value for name, c in config.bgp_communities}
     if config.pools:
-        out["address-pools"] = [
-            {
-                "name": pool.name,
-                "protocol": pool.protocol,
-                "addresses": [range_text(r) for r in pool.ranges],
-                "auto-assign": pool.auto_assign,
-                "avoid-buggy-ips": pool.avoid_buggy_ips,
-                **(
-                    {"bgp-advertisements": [_advertisement(a) for a in pool.bgp_advertisements]}
-                    if pool.bgp_advertisements
-                    else {}
-                ),
-            }
-            for pool in config.pools
-        ]
+        out["address-pools"] = [_pool(config, pool) for pool in config.pools]
     if config.bfd_profiles:
         out["bfd-profiles"] = [_bfd(b) for b in config.bfd_profiles]
-    if config.cluster_ip_advertisement is not None:
-        out["cluster-ip-advertisement"] = _cluster_ip(config.cluster_ip_advertisement)
-    if config.l2.interfaces:
-        out["l2"] = {"interfaces": list(config.l2.interfaces)}
+    if config.cluster_ip_advertisements:
+        out["cluster-ip-advertisement"] = _cluster_ip(config.cluster_ip_advertisements[0])
+    interfaces = config.l2_advertisements[0].interfaces if config.l2_advertisements else ()
+    if interfaces:
+        out["l2"] = {"interfaces": list(interfaces)}
     return out
 
 
@@ -158,6 +175,11 @@ def render_configmap(config: Config, *, name: str = "ironlb", namespace: str = "
         "data": {"config": render_config(config)},
     }
     return yaml.dump(manifest, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text of plain data, strings quoted where they would read back as something else."""
+    return yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True)
 
 
 class _QuotingDumper(yaml.SafeDumper):

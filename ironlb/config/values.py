@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from ironlb.config.model import AddressRange, Community, IPAddress, IPNetwork
@@ -198,12 +199,14 @@ def parse_community_literal(text: str) -> Community:
     raise ValueError(f"invalid community {text!r}: expected A:B (16-bit halves), A:B:C (large) or a name")
 
 
-def parse_community(text: str, aliases: dict[str, Community]) -> Community:
-    """A community in an advertisement: an alias from ``bgp-communities`` first, else a literal."""
+def parse_community(
+    text: str, aliases: Mapping[str, Community], *, defined_in: str = "bgp-communities"
+) -> Community:
+    """A community in an advertisement: an alias first (defined in ``defined_in``), else a literal."""
     if text in aliases:
         return aliases[text]
     if ":" not in text and text not in WELL_KNOWN_COMMUNITIES:
-        raise ValueError(f"unknown community alias {text!r} (not in bgp-communities, not a well-known name)")
+        raise ValueError(f"unknown community alias {text!r} (not in {defined_in}, not a well-known name)")
     return parse_community_literal(text)
 
 
@@ -219,6 +222,27 @@ def check_label_key(key: str) -> None:
     if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
         raise ValueError(
             f"invalid label key {key!r}: name must be 1-63 characters of [A-Za-z0-9-_.], "
+            "starting and ending with a letter or digit"
+        )
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def check_dns_label(text: str, what: str) -> None:
+    """A DNS-1123 label (namespace names): 1-63 lower-case letters, digits and '-', alphanumeric ends."""
+    if len(text) > 63 or not _DNS_LABEL.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a valid {what}: 1-63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+
+
+def check_dns_subdomain(text: str, what: str) -> None:
+    """A DNS-1123 subdomain (Kubernetes object names): at most 253 characters, dot-separated labels."""
+    if len(text) > 253 or not _DNS_SUBDOMAIN.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a valid {what}: at most 253 lower-case letters, digits, '-' and '.', "
             "starting and ending with a letter or digit"
         )
 

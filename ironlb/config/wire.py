@@ -3,7 +3,7 @@
 This is the edge: pydantic v2 models with the hyphenated keys as aliases,
 ``extra="forbid"`` everywhere (an unknown key is an error that names its path),
 and strict types. Values stay as the user wrote them (strings for addresses,
-durations, communities); ``ironlb.config.convert`` turns them into domain types
+durations, communities); ``ironlb.config.build`` turns them into domain types
 and applies the rules that span fields. Every field is optional here so that a
 missing required field is reported by the converter with a clear message, and
 ``None`` (YAML ``~`` or an empty value) means "not set", as yaml.v2 treats it.
@@ -133,3 +133,8 @@ class WireConfig(_Wire):
         default=None, alias="cluster-ip-advertisement"
     )
     l2: WireL2 | None = None
+
+
+def field_name(name: str) -> str:
+    """A field of the domain model as this format spells it: ``my_asn`` is ``my-asn``."""
+    return name.replace("_", "-")

@@ -7,6 +7,8 @@ stays the retry loops' business. This module only decides: which cause an except
 (``classify``), which later answer shows it resolved (``resolves``), and what to tell the
 user (``describe``); ``ironlb.kube.health`` does the logging, throttling and counting, and
 the programs keep retrying with backoff (credentials get rotated, RBAC gets fixed).
+``outage`` tells, with a few words, when an exception means the server cannot be reached
+or is unavailable (refused, reset, timed out, 502/503/504): an outage, reported apart.
 
 The 403 verb, resource and namespace come from the request itself (``request_info``, the
 same mapping kube-apiserver's RequestInfo makes), the user from the server's message.
@@ -24,6 +26,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 Cause = Literal["tls", "unauthorized", "forbidden"]
+UNAVAILABLE = frozenset({502, 503, 504})
+"""Answers that mean the server (or what is in front of it) cannot serve now: an outage."""
 
 _USER = re.compile(r'User "([^"]*)"')
 _FORBIDDEN = re.compile(
@@ -132,6 +136,31 @@ def verify_failure(exc: BaseException) -> str | None:
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
             m = _VERIFY.search(text)
             return f"CERTIFICATE_VERIFY_FAILED: {m.group(1).strip()}" if m else text.strip()
+    return None
+
+
+def outage(exc: BaseException) -> str | None:
+    """A few words on why the server cannot be reached or serve now, or None (not an outage).
+
+    A transport failure (refused, reset, timed out, broken stream) or a 502/503/504; never a
+    certificate that did not verify (``classify`` names that one)."""
+    if verify_failure(exc) is not None:
+        return None
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status in UNAVAILABLE:
+        return f"{status} {getattr(exc, 'reason', '') or 'unavailable'}".strip()
+    if isinstance(status, int) and status != 0:
+        return None  # an answer: the server is there
+    for e in _chain(exc):
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, TimeoutError) or "timed out" in str(e).lower() or "Timeout" in type(e).__name__:
+            return "timed out"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset"
+    if isinstance(exc, OSError) or status == 0 or type(exc).__module__.startswith("urllib3"):
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return text[:200]
     return None
 
 

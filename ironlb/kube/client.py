@@ -9,18 +9,26 @@ kubeconfig's token back before every request; ``client_with_token`` clears it.
 Every client is an ``ObservedApiClient``: the one method every request passes through
 (``call_api``) reports each answer and failure to the client's ``ApiHealth``, so a wrong
 CA, a rejected token or a missing RBAC verb is logged once with what to do, counted, and
-shown by ``/readyz``, whichever informer, elector or writer hit it, and its recovery is
-noticed by whichever request succeeds first. A subclass, not a patch of the client: the
-client's own behaviour is unchanged. urllib3 retries a failed TLS handshake three times
-within one request; ``_Retry`` does not retry a certificate that did not verify (it will
-not verify on the next try either), which also spares the log three warnings per request.
+shown by ``/readyz``, and an API server that cannot be reached is one line when lost and
+one when back, whichever informer, elector or writer hit it. A subclass, not a patch of
+the client: the client's own behaviour is unchanged.
+
+It names its program: ``User-Agent: ironlb-controller/0.1.0 (linux/x86_64) kubernetes-python/37.x``
+in the API server's audit log, and ``field_manager(api)`` (``ironlb-controller``) is what every
+write passes as ``fieldManager``, so ``managedFields`` says who wrote what.
+
+urllib3 does not retry here (``Retry(0)``): every caller already retries with backoff
+(informers, work queue, elector, tenacity), and urllib3's own three quick retries per
+request only tripled the load on a struggling server and logged a "Retrying" warning each.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import logging
 import os
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +38,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import incluster_config
 
-from ironlb.kube.access import ClientIdentity, request_info, service_account_of_token, verify_failure
+from ironlb.kube.access import UNAVAILABLE, ClientIdentity, request_info, service_account_of_token
 from ironlb.kube.errors import CALL_ERRORS
 from ironlb.kube.health import ApiHealth
 
@@ -40,36 +48,35 @@ POOL_SIZE = 32  # informers hold one connection each for their watch; writers ne
 WRITE_TIMEOUT = 5.0
 """Seconds a status patch or Event write may take. Without a bound, a request the API server
 never answers holds its worker forever (a hung write). 5 s is the default Lease's margin
-(duration 15 s - renew deadline 10 s); urllib3 does not retry a timed-out PATCH or POST, so
-one call lasts at most this long, then the work queue retries it with backoff."""
+(duration 15 s - renew deadline 10 s); urllib3 retries nothing here, so one call lasts at
+most this long, then the work queue retries it with backoff."""
 
 DEFAULT_RBAC_HINT = "config/default (rbac-controller.yaml, rbac-speaker.yaml)"
+DEFAULT_PROGRAM = "ironlb"
 
 
-class _Retry(urllib3.util.Retry):
-    """urllib3's default retries (3), except for a server certificate that did not verify."""
+def user_agent(program: str) -> str:
+    """``ironlb-controller/0.1.0 (linux/x86_64) kubernetes-python/37.0.2``, as client-go spells its own."""
+    from ironlb import __version__
 
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> _Retry:
-        if error is not None and verify_failure(error) is not None:
-            raise urllib3.exceptions.MaxRetryError(_pool, url, error) from error
-        out: _Retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        return out
+    try:
+        client_version = importlib.metadata.version("kubernetes")
+    except importlib.metadata.PackageNotFoundError:
+        client_version = "unknown"
+    system = f"{platform.system().lower()}/{platform.machine().lower()}"
+    return f"{program}/{__version__} ({system}) kubernetes-python/{client_version}"
 
 
 class ObservedApiClient(client.ApiClient):
-    """An ``ApiClient`` that reports every request's outcome to ``health``."""
+    """An ``ApiClient`` that reports every request's outcome to ``health`` and names ``program``."""
 
-    def __init__(self, configuration: Any, identity: ClientIdentity) -> None:
+    def __init__(
+        self, configuration: Any, identity: ClientIdentity, *, program: str = DEFAULT_PROGRAM
+    ) -> None:
         super().__init__(configuration=configuration)
         self.health = ApiHealth(identity)
+        self.program = program
+        self.user_agent = user_agent(program)
 
     def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         request = request_info(method, url)
@@ -79,10 +86,15 @@ class ObservedApiClient(client.ApiClient):
             self.health.failed(request, exc)
             raise
         self.health.answered(request, int(resp.status))  # a 403 still proves TLS and the token work
-        if resp.status in (401, 403):
+        if resp.status in (401, 403) or resp.status in UNAVAILABLE:
             resp.read()  # type: ignore[no-untyped-call]  # cached: the client raises from these bytes
             self.health.failed(request, ApiException(http_resp=resp))
         return resp
+
+
+def field_manager(api_client: Any) -> str:
+    """The ``fieldManager`` of every write made through ``api_client``: its program's name."""
+    return str(getattr(api_client, "program", DEFAULT_PROGRAM))
 
 
 def health_of(api_client: Any) -> ApiHealth | None:
@@ -117,11 +129,16 @@ def _kubeconfig_identity(cfg: Any, path: str | None, context: str | None) -> tup
 
 
 def make_api_client(
-    kubeconfig: str | None = None, *, context: str | None = None, rbac_hint: str = DEFAULT_RBAC_HINT
+    kubeconfig: str | None = None,
+    *,
+    context: str | None = None,
+    rbac_hint: str = DEFAULT_RBAC_HINT,
+    program: str = DEFAULT_PROGRAM,
 ) -> ObservedApiClient:
     """Kubeconfig if given (or ``$KUBECONFIG``), else in-cluster credentials, else ``~/.kube/config``.
 
-    ``rbac_hint`` is where a user finds the RBAC rules to fix when the server answers 403.
+    ``rbac_hint`` is where a user finds the RBAC rules to fix when the server answers 403;
+    ``program`` names the writer (User-Agent, field manager).
     """
     cfg = client.Configuration()
     path = kubeconfig or os.environ.get("KUBECONFIG")
@@ -157,8 +174,8 @@ def make_api_client(
             cfg.host, ca=ca, credentials=credentials, service_account=sa, rbac_hint=rbac_hint
         )
     cfg.connection_pool_maxsize = POOL_SIZE
-    cfg.retries = _Retry(total=3)  # urllib3's default, minus retrying a certificate that failed
-    return ObservedApiClient(cfg, identity)
+    cfg.retries = urllib3.util.Retry(total=0, redirect=0)  # the callers retry, with backoff
+    return ObservedApiClient(cfg, identity, program=program)
 
 
 def client_with_token(base: client.ApiClient, token: str) -> ObservedApiClient:
@@ -176,4 +193,4 @@ def client_with_token(base: client.ApiClient, token: str) -> ObservedApiClient:
         in_cluster=old.identity.in_cluster if old else False,
         rbac_hint=old.identity.rbac_hint if old else DEFAULT_RBAC_HINT,
     )
-    return ObservedApiClient(cfg, identity)
+    return ObservedApiClient(cfg, identity, program=field_manager(base))

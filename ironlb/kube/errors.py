@@ -8,7 +8,8 @@ object is gone", which ends the work for a key without being an error.
 401 and 403 are temporary: a rotated token or a fixed RBAC rule makes the same request
 succeed later, so the work is retried with backoff rather than dropped (client-go's
 informers and MetalLB do the same). ``retry_log_level`` lets the retry loops log those
-attempts quietly: ``ironlb.kube.health`` already says once, clearly, what is wrong.
+attempts, and those during an outage, quietly: ``ironlb.kube.health`` already says once,
+clearly, what is wrong.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tenacity
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from ironlb.kube.access import classify
+from ironlb.kube.access import classify, outage
 
 T = TypeVar("T")
 
@@ -77,8 +78,9 @@ def translate(exc: BaseException) -> KubeError:
 
 def retry_log_level(exc: BaseException, level: int = logging.WARNING) -> int:
     """The level for a retry loop's line about ``exc``: DEBUG when it is an access problem
-    (wrong CA, 401, 403), which the client's ``ApiHealth`` reports once for everyone."""
-    return logging.DEBUG if classify(exc) is not None else level
+    (wrong CA, 401, 403) or an outage (unreachable, 502/503/504), which the client's
+    ``ApiHealth`` reports once for everyone (lost, still lost once a minute, back)."""
+    return logging.DEBUG if classify(exc) is not None or outage(exc) is not None else level
 
 
 TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)

@@ -5,7 +5,12 @@ the last resourceVersion seen (object or BOOKMARK) after a dropped connection or
 server-side timeout; an ERROR event or HTTP 410 means that version is gone, so it
 lists again and reports only the differences (``cache.relist_changes``), so nothing
 is lost and nothing already known is reported twice. Objects are raw camelCase dicts
-read with ``_preload_content=False``, exactly as manifests spell them.
+read with ``_preload_content=False``, exactly as manifests spell them; a ``transform``
+(client-go's ``SetTransform``) may cut each one down to what its user reads before it
+is cached, so a cache of every Service in a cluster holds only the fields that matter.
+resourceVersions are opaque strings (the API's contract): they are stored, sent back and
+compared for equality, never ordered. A relist after 410 is routine and logged at DEBUG; a
+lost connection is the client's ``ApiHealth``'s to report (once), so it is DEBUG here too.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from ironlb.kube.cache import Change, Obj, apply_change, event_change, key_of, relist_changes, rv_of
+from ironlb.kube.cache import Change, Obj, apply_change, event_change, relist_changes, rv_of
 from ironlb.kube.errors import retry_log_level
 from ironlb.kube.workqueue import tenacity_backoff
 
@@ -48,13 +54,6 @@ def retry_step(failures: int, *, progressed: bool, gone: bool) -> tuple[int, boo
     return failures + 1, True
 
 
-def _newer(a: str, b: str) -> bool:
-    try:
-        return int(a) > int(b)
-    except ValueError:
-        return a != b
-
-
 def iter_lines(resp: Any) -> Iterator[bytes]:
     """Split a chunked watch response into JSON lines as they arrive."""
     buf = b""
@@ -81,6 +80,7 @@ class Informer:
         page_size: int = 500,
         watch_timeout: int = 300,
         backoff: Callable[[int], float] | None = None,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         self.name = name
         self._list_fn = list_fn
@@ -90,6 +90,7 @@ class Informer:
         self._page_size = page_size
         self._watch_timeout = watch_timeout
         self._backoff = backoff or tenacity_backoff(0.1, 10.0)
+        self._transform = transform
         self._lock = threading.Lock()
         self._cache: dict[str, Obj] = {}
         self._rv = ""
@@ -100,6 +101,9 @@ class Informer:
         self._progress = False  # the current watch delivered an event (not an error)
         # Counters, for logs, metrics and tests.
         self.lists = 0
+        self.listed_at: float | None = None
+        """Monotonic time the request of the last complete LIST was sent: the cache holds every
+        change made before it (and, through the watch, after it)."""
         self.watches = 0
         self.errors = 0
 
@@ -135,21 +139,6 @@ class Informer:
         with self._lock:
             return self._cache.get(key)
 
-    def note_write(self, obj: Obj) -> bool:
-        """Put an object the caller just wrote (the server's answer) into the cache.
-
-        Later reads see the write at once instead of after the watch delivers it, and the
-        watch event for that same resourceVersion is then recognised as already known
-        (no change reported, no redundant work). Ignored unless newer than what is cached.
-        """
-        obj = self._with_type(obj)
-        with self._lock:
-            old = self._cache.get(key_of(obj))
-            if old is not None and not _newer(rv_of(obj), rv_of(old)):
-                return False
-            self._cache[key_of(obj)] = obj
-            return True
-
     def drop_connection(self) -> None:
         """Cut the current watch (as a network failure would); the informer resumes."""
         self._interrupt()
@@ -179,7 +168,7 @@ class Informer:
                 need_list = True
                 gone = exc.code == 410
                 log.log(
-                    logging.INFO if gone else logging.WARNING,
+                    logging.DEBUG if gone else logging.WARNING,  # 410: routine, the list catches up
                     "%s: watch error: %s; listing again",
                     self.name,
                     exc,
@@ -188,7 +177,7 @@ class Informer:
                 gone = exc.status == 410
                 need_list = need_list or gone
                 log.log(
-                    logging.INFO if gone else retry_log_level(exc),
+                    logging.DEBUG if gone else retry_log_level(exc),
                     "%s: API error %s %s%s",
                     self.name,
                     exc.status,
@@ -224,9 +213,10 @@ class Informer:
         # List items of built-in kinds come without kind/apiVersion; manifests have them.
         if "kind" not in obj:
             obj = {"kind": self.kind, "apiVersion": self.api_version, **obj}
-        return obj
+        return obj if self._transform is None else self._transform(obj)
 
     def _list(self) -> None:
+        started = time.monotonic()  # a paged LIST is one snapshot, taken at the first page
         items: list[Obj] = []
         token: str | None = None
         while True:
@@ -246,6 +236,7 @@ class Informer:
             for change in changes:
                 apply_change(self._cache, change)
             self._rv = str(meta.get("resourceVersion") or "")
+            self.listed_at = started
         log.debug(
             "%s: listed %d objects at rv %s (%d changes)", self.name, len(items), self._rv, len(changes)
         )

@@ -1,6 +1,11 @@
 """Pure decisions of Lease-based leader election (coordination.k8s.io/v1).
 
 Same rules as client-go's leaderelection, so that two controllers never both write:
+- a Lease is this process's only when this process acquired it: it names our identity
+  *and* carries an ``acquireTime`` this process wrote (``is_mine``). Identities are unique
+  per process anyway (host name + UUID, as client-go's callers make them), but a Lease
+  that merely names our identity (a second process given the same ``--identity``, or this
+  pod's previous container) is someone else's until it expires;
 - expiry is judged by *local* observation time, never by comparing the Lease's
   ``renewTime`` with our own wall clock (clocks of two nodes may disagree): a Lease
   held by someone else is free once its content has not changed for
@@ -9,7 +14,9 @@ Same rules as client-go's leaderelection, so that two controllers never both wri
   successful renewal, which is shorter than the lease duration, so it has stopped
   writing before any standby can consider the Lease expired;
 - releasing writes an empty holder, so a standby may acquire at once: only the
-  holder itself clears the holder, after it has stopped writing.
+  holder itself clears the holder, after it has stopped writing;
+- ``leaseTransitions`` counts every change of holder (a taking over after a release too),
+  as client-go counts it.
 
 Beyond client-go, the elector also watches its Lease, and these rules say when a
 watched change is worth an election round right now (``wake_on``: released, deleted,
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,43 +75,58 @@ def observe(prev: Observation | None, record: LeaseRecord, now: float) -> Observ
     return Observation(record, now)
 
 
-def held_by_other(obs: Observation, me: str, now: float) -> bool:
+def acquired_at(record: LeaseRecord) -> str | None:
+    """The record's ``acquireTime``, normalised as this module writes it (None when unset)."""
+    when = _parse_time(record.acquire_time)
+    return format_micro_time(when) if when is not None else None
+
+
+def is_mine(record: LeaseRecord, me: str, acquired: Collection[str]) -> bool:
+    """Whether the Lease is this process's: our identity and an ``acquireTime`` we wrote."""
+    return bool(record.holder) and record.holder == me and acquired_at(record) in acquired
+
+
+def held_by_other(obs: Observation, now: float, *, mine: bool) -> bool:
+    """Held, not by this process, and not expired by our own clock."""
     rec = obs.record
-    if not rec.holder or rec.holder == me:
+    if not rec.holder or mine:
         return False
     return now < obs.observed_at + rec.duration_s
 
 
-def decide(obs: Observation | None, me: str, now: float) -> Decision:
+def decide(obs: Observation | None, now: float, *, mine: bool) -> Decision:
     if obs is None:
         return "create"
-    if obs.record.holder == me:
+    if mine:
         return "renew"
-    if held_by_other(obs, me, now):
+    if held_by_other(obs, now, mine=False):
         return "wait"
     return "acquire"
 
 
-def wake_on(old: LeaseRecord | None, new: LeaseRecord | None, me: str) -> bool:
-    """Whether a watched change of the Lease calls for an election round now.
+def wake_on(old: LeaseRecord | None, new: LeaseRecord | None, *, mine: bool) -> bool:
+    """Whether a watched change of the Lease calls for an election round now (``mine``: the
+    new version is this process's).
 
-    Yes when it was released (holder cleared), deleted, or passed from one holder to
-    another that is not us (a leader learns at once that it lost the Lease). No for a
-    renewal by the same holder (standbys would otherwise read the Lease at the leader's
-    renew rate), for our own acquisition, or for a first sight of a held Lease (the
-    elector's own rounds read it anyway).
+    Yes when it was released (holder cleared), deleted, or acquired anew by someone else
+    (another holder, or another process under the same identity: a new ``acquireTime``),
+    so a leader learns at once that it lost the Lease. No for a renewal by the same holder
+    (standbys would otherwise read the Lease at the leader's renew rate), for our own
+    acquisition, or for a first sight of a held Lease (the elector's own rounds read it anyway).
     """
     if new is None:
         return old is not None
     if not new.holder:
         return True
-    return old is not None and new.holder not in (old.holder, me)
+    if mine or old is None:
+        return False
+    return (new.holder, acquired_at(new)) != (old.holder, acquired_at(old))
 
 
-def next_round_in(obs: Observation | None, me: str, now: float, retry_period: float) -> float:
+def next_round_in(obs: Observation | None, now: float, retry_period: float, *, mine: bool) -> float:
     """Seconds until the next election round: the retry period, or less when another
     holder's Lease expires sooner (a standby then acquires right at expiry)."""
-    if obs is not None and held_by_other(obs, me, now):
+    if obs is not None and held_by_other(obs, now, mine=mine):
         return max(0.0, min(retry_period, obs.observed_at + obs.record.duration_s - now))
     return retry_period
 
@@ -132,17 +154,21 @@ def format_micro_time(when: dt.datetime) -> str:
     return micro_time(when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def lease_spec(rec: LeaseRecord | None, me: str, now: dt.datetime, duration: float) -> dict[str, Any]:
-    """The spec to write when taking or renewing the Lease as ``me``."""
+def lease_spec(
+    rec: LeaseRecord | None, me: str, now: dt.datetime, duration: float, *, mine: bool
+) -> dict[str, Any]:
+    """The spec to write when renewing our Lease (``mine``) or taking it as ``me``.
+
+    Renewing keeps ``acquireTime`` and ``leaseTransitions``; taking it sets a new
+    ``acquireTime`` and counts a transition whenever there was a Lease before (held,
+    expired or released), as client-go does."""
     t = micro_time(now)
-    if rec is not None and rec.holder == me:
+    if rec is not None and mine:
         acquire = _parse_time(rec.acquire_time) or t
         transitions = rec.transitions
     else:
         acquire = t
-        transitions = (
-            (rec.transitions + 1) if rec is not None and rec.holder else (rec.transitions if rec else 0)
-        )
+        transitions = rec.transitions + 1 if rec is not None else 0
     return {
         "holderIdentity": me,
         "leaseDurationSeconds": max(1, math.ceil(duration)),

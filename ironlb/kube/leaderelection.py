@@ -6,14 +6,16 @@ failed for ``renew_deadline``); ``stop(release=True)`` gives the Lease up.
 
 The elector also watches its one Lease (an ``Informer`` on ``metadata.name=<lease>``,
 so resume and 410 relists are the informer's) and runs a round at once when the
-Lease is released, deleted or changes holder (``leader.wake_on``): a standby takes a
+Lease is released, deleted or acquired anew by someone else (``leader.wake_on``): a standby takes a
 released Lease within a round trip instead of at its next retry, and a leader that
 lost the Lease stops at once. A standby also schedules its next round for the moment
 the holder's Lease expires (``leader.next_round_in``). The retry-period polling stays
 as the fallback when the watch is down; the watch only moves rounds earlier, the
 decisions stay ``leader.decide``'s.
-The clocks are injectable and ``step()`` runs one round, so tests drive elections
-against the API double without sleeping.
+The Lease is this process's only when this process acquired it (``leader.is_mine``: the
+``acquireTime`` it wrote), so a second process under the same identity never renews or
+releases it. The clocks are injectable and ``step()`` runs one round, so tests drive
+elections against the real API server without sleeping.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +39,8 @@ from ironlb.kube.leader import (
     LeaseRecord,
     Observation,
     decide,
+    format_micro_time,
+    is_mine,
     lease_spec,
     next_round_in,
     observe,
@@ -44,6 +49,7 @@ from ironlb.kube.leader import (
     still_leader,
     wake_on,
 )
+from ironlb.kube.rest import Rest
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +86,7 @@ class LeaderElector:
         watch_timeout: int = 300,
     ) -> None:
         self.cfg = cfg
-        self._api: Any = client.CoordinationV1Api(api_client)  # raw dicts, see status.py
+        self._rest = Rest(api_client)  # raw dicts, see rest.py
         self._on_started, self._on_stopped, self._on_new_leader = (
             on_started_leading,
             on_stopped_leading,
@@ -91,13 +97,14 @@ class LeaderElector:
         self._last_renew: float | None = None
         self._leading = False
         self._last_holder = ""
+        self._acquired: deque[str] = deque(maxlen=8)  # acquireTimes this process wrote
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the Lease watch: run a round now
         self._thread: threading.Thread | None = None
         self._informer = Informer(
             f"lease:{cfg.namespace}/{cfg.name}",
-            self._api.list_namespaced_lease,
+            self._rest.lister("list_namespaced_lease"),
             kind="Lease",
             api_version="coordination.k8s.io/v1",
             on_change=self._on_lease_change,
@@ -106,12 +113,14 @@ class LeaderElector:
         )
         self.wakeups = 0  # rounds started early by the watch (logs and tests)
         # Every Lease call is bounded, so a request the server never answers cannot keep the loop
-        # from stepping down at the renew deadline. urllib3 retries a timed-out GET or PUT three
-        # times (its default Retry(3)), so one call may last four timeouts: a quarter each keeps
-        # a whole call within the renew deadline, as client-go bounds its renew loop by it.
+        # from stepping down at the renew deadline: a round (a GET and a PUT, urllib3 retrying
+        # neither) lasts at most half of it, as client-go bounds its renew loop by it.
         self._request_timeout = cfg.renew_deadline / 4
 
     # -- state --------------------------------------------------------------------
+    def _mine(self, rec: LeaseRecord | None) -> bool:
+        return rec is not None and is_mine(rec, self.cfg.identity, self._acquired)
+
     def is_leader(self) -> bool:
         with self._lock:
             return self._leading and still_leader(self._last_renew, self.cfg.renew_deadline, self._clock())
@@ -131,7 +140,7 @@ class LeaderElector:
         with self._lock:
             if new is not None:
                 self._obs = observe(self._obs, new, self._clock())
-            wake = wake_on(old, new, self.cfg.identity)
+            wake = wake_on(old, new, mine=self._mine(new))
         if wake:
             log.debug(
                 "lease %s: %s by the watch (holder %r): election round now",
@@ -143,15 +152,17 @@ class LeaderElector:
             self._wake.set()
 
     # -- one round ----------------------------------------------------------------
+    def _call(self, endpoint: str, body: dict[str, Any] | None = None) -> Any:
+        """One request about our Lease (the answer unread)."""
+        name = None if endpoint == "create_namespaced_lease" else self.cfg.name
+        return self._rest.call(
+            endpoint, namespace=self.cfg.namespace, name=name, body=body, timeout=self._request_timeout
+        )
+
     def read(self) -> LeaseRecord | None:
         try:
             with api_errors():
-                resp = self._api.read_namespaced_lease(
-                    self.cfg.name,
-                    self.cfg.namespace,
-                    _preload_content=False,
-                    _request_timeout=self._request_timeout,
-                )
+                resp = self._call("read_namespaced_lease")
         except ObjectGone:
             return None
         return record_from_lease(json.loads(resp.data))
@@ -167,11 +178,14 @@ class LeaderElector:
             self._obs = None if rec is None else observe(self._obs, rec, now)
             if rec is not None:
                 self._note_holder(rec.holder)
-            decision = decide(self._obs, self.cfg.identity, now)
+            mine = self._mine(rec)
+            decision = decide(self._obs, now, mine=mine)
             if decision == "wait":
                 self._lose("held by " + (rec.holder if rec else "?"))
                 return False
-            spec = lease_spec(rec, self.cfg.identity, self._wall(), self.cfg.lease_duration)
+            spec = lease_spec(rec, self.cfg.identity, self._wall(), self.cfg.lease_duration, mine=mine)
+            if not mine:  # remembered before the write: a write whose answer is lost still counts
+                self._acquired.append(format_micro_time(spec["acquireTime"]))
         body: dict[str, Any] = {
             "metadata": {"name": self.cfg.name, "namespace": self.cfg.namespace},
             "spec": spec,
@@ -179,14 +193,10 @@ class LeaderElector:
         try:
             with api_errors():
                 if rec is None:
-                    self._api.create_namespaced_lease(
-                        self.cfg.namespace, body, _request_timeout=self._request_timeout
-                    )
+                    self._call("create_namespaced_lease", body).read()
                 else:
                     body["metadata"]["resourceVersion"] = rec.resource_version
-                    self._api.replace_namespaced_lease(
-                        self.cfg.name, self.cfg.namespace, body, _request_timeout=self._request_timeout
-                    )
+                    self._call("replace_namespaced_lease", body).read()
         except KubeError as exc:
             if exc.status == 409:
                 # Someone wrote the Lease since we read it. Like client-go, a leader does not
@@ -229,8 +239,9 @@ class LeaderElector:
         for _ in range(3):
             try:
                 rec = self.read()
-                if rec is None or rec.holder != self.cfg.identity:
+                if not self._mine(rec):  # taken meanwhile, if only under the same identity: not ours
                     return False
+                assert rec is not None
                 body = {
                     "metadata": {
                         "name": self.cfg.name,
@@ -240,9 +251,7 @@ class LeaderElector:
                     "spec": release_spec(rec, self._wall()),
                 }
                 with api_errors():
-                    self._api.replace_namespaced_lease(
-                        self.cfg.name, self.cfg.namespace, body, _request_timeout=self._request_timeout
-                    )
+                    self._call("replace_namespaced_lease", body).read()
                 log.info("lease %s/%s released by %s", self.cfg.namespace, self.cfg.name, self.cfg.identity)
                 return True
             except KubeError as exc:
@@ -276,7 +285,9 @@ class LeaderElector:
             self._wake.clear()
             self.step()
             with self._lock:
-                delay = next_round_in(self._obs, self.cfg.identity, self._clock(), self.cfg.retry_period)
+                obs = self._obs
+                mine = obs is not None and self._mine(obs.record)
+                delay = next_round_in(obs, self._clock(), self.cfg.retry_period, mine=mine)
             self._wake.wait(delay)
 
     def stop(self, *, release: bool = True, timeout: float = 5.0) -> None:

@@ -9,33 +9,41 @@ the old one already wrote.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 from kubernetes import client
 
 from ironlb.kube.errors import call_with_retry
+from ironlb.kube.rest import Rest
 from ironlb.kube_types import Service
 
 
-def list_services(api_client: client.ApiClient, *, page_size: int = 500) -> list[Service]:
-    """Every Service in every namespace, as raw dicts (``kind``/``apiVersion`` filled in)."""
-    core: Any = client.CoreV1Api(api_client)
+def list_services(
+    api_client: client.ApiClient,
+    *,
+    page_size: int = 500,
+    transform: Callable[[Service], Service] | None = None,
+) -> list[Service]:
+    """Every Service in every namespace, as raw dicts (``kind``/``apiVersion`` filled in), each
+    passed through ``transform`` as its page is read (only one page is whole at a time)."""
+    list_all = Rest(api_client).lister("list_service_for_all_namespaces")
     items: list[Service] = []
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"limit": page_size, "_preload_content": False, "_request_timeout": 60}
+        kwargs: dict[str, Any] = {"limit": page_size, "_request_timeout": 60}
         if token:
             kwargs["_continue"] = token
 
         def page(kw: dict[str, Any] = kwargs) -> Any:
-            return core.list_service_for_all_namespaces(**kw)
+            return list_all(**kw)
 
         resp = call_with_retry(page)
         body = json.loads(resp.data)
         for obj in body.get("items") or []:
             obj.setdefault("kind", "Service")
             obj.setdefault("apiVersion", "v1")
-            items.append(cast(Service, obj))
+            items.append(transform(cast(Service, obj)) if transform else cast(Service, obj))
         token = (body.get("metadata") or {}).get("continue")
         if not token:
             return items

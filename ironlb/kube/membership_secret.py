@@ -16,6 +16,7 @@ The body is built by a pure function; the randomness and the two calls live in
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import secrets
 from enum import Enum
@@ -25,6 +26,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ironlb.kube.errors import call_with_retry
+from ironlb.kube.rest import Rest
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +73,16 @@ def ensure_membership_secret(
     Raises ``KubeError`` (``TemporaryKubeError`` after ``attempts`` tries, or a
     ``PermanentKubeError``) when the API cannot tell whether the Secret exists.
     """
-    core: Any = client.CoreV1Api(api)
+    rest = Rest(api)
 
     def attempt() -> Outcome:
         try:
-            existing = core.read_namespaced_secret(name, namespace, _request_timeout=30)
+            resp = rest.call("read_namespaced_secret", namespace=namespace, name=name, timeout=30)
         except ApiException as exc:
             if exc.status != 404:
                 raise
         else:
-            if key not in (existing.data or {}):
+            if key not in (json.loads(resp.data).get("data") or {}):
                 log.error(
                     "Secret %s/%s exists without key %r: the speakers cannot read their membership "
                     "key; not changing a Secret ironlb did not create",
@@ -91,7 +93,7 @@ def ensure_membership_secret(
             return Outcome.EXISTS
         body = secret_body(namespace, name, key, secrets.token_bytes(KEY_BYTES))
         try:
-            core.create_namespaced_secret(namespace, body, _request_timeout=30)
+            rest.call("create_namespaced_secret", namespace=namespace, body=body, timeout=30).read()
         except ApiException as exc:
             if exc.status != 409:
                 raise

@@ -1,12 +1,21 @@
-"""Writing a Service's load-balancer status and ironlb's annotations.
+"""Writing a Service's load-balancer status and ironlb's annotations, in one request.
 
 The decisions are pure: ``ingress_needs_patch`` compares what is written with what
 should be, counting a missing ``ipMode`` as the ``VIP`` the API server fills in
-(otherwise the controller would re-patch forever), ignoring order; the patch bodies
-are merge patches. ``ServiceWriter`` sends them: status only through ``/status``,
-annotations through the main resource, each guarded by the resourceVersion the
-decision was made on (a stale view gets 409 and is retried after the informer
-catches up, never overwriting a newer write).
+(otherwise the controller would re-patch forever), ignoring order; ``status_patch``
+builds one merge patch. ``ServiceWriter`` sends it to ``/status``, guarded by the
+resourceVersion the decision was made on (a stale view gets 409 and is retried after
+the informer catches up, never overwriting a newer write), under the client's field
+manager (``Rest`` adds it to every write).
+
+One request, not two: the API server's status strategy for Services resets only
+``spec`` on a ``/status`` write; metadata (labels, annotations) is kept, as on the main
+resource. So the ``ironlb.io/ip-allocated-from-pool`` annotation rides in the status
+write: one API write per allocation, one resourceVersion check, and the IP and its
+pool land together (a stop between two writes can no longer leave one without the
+other). MetalLB's controller writes its pool annotation the same way (its only writes
+to a Service are ``update services/status``), and the controller needs no
+``patch services`` permission.
 """
 
 from __future__ import annotations
@@ -20,11 +29,11 @@ from kubernetes import client
 
 from ironlb.kube.client import WRITE_TIMEOUT
 from ironlb.kube.errors import api_errors
+from ironlb.kube.rest import MERGE_PATCH, Rest
 from ironlb.kube_types import LoadBalancerIngress, Service
 
 log = logging.getLogger(__name__)
 
-MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_IP_MODE = "VIP"
 
 
@@ -69,15 +78,28 @@ def ingress_patch(service: Service, ips: Sequence[str]) -> dict[str, Any]:
     return patch
 
 
-def annotations_patch(service: Service, desired: Mapping[str, str | None]) -> dict[str, Any] | None:
-    """Merge patch setting (value) or removing (None) annotations; None when nothing differs."""
+def annotations_changes(service: Service, desired: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The annotations that differ from ``desired`` (value: set, None: remove)."""
     current = (service.get("metadata") or {}).get("annotations") or {}
-    changes = {k: v for k, v in desired.items() if current.get(k) != v}
-    if not changes:
+    return {k: v for k, v in desired.items() if current.get(k) != v}
+
+
+def status_patch(
+    service: Service, ips: Sequence[str] | None, annotations: Mapping[str, str | None]
+) -> dict[str, Any] | None:
+    """The one merge patch for ``/status`` that makes ``service`` show ``ips`` as its ingress
+    (``None``: leave the ingress alone; empty: clear it) and ``annotations``; None when
+    nothing differs."""
+    changes = annotations_changes(service, annotations)
+    ingress = ips is not None and ingress_needs_patch(service, ips)
+    if not changes and not ingress:
         return None
-    patch: dict[str, Any] = {"metadata": {"annotations": changes}}
+    patch: dict[str, Any] = ingress_patch(service, ips or ()) if ingress else {}
+    meta: dict[str, Any] = patch.setdefault("metadata", {})
+    if changes:
+        meta["annotations"] = changes
     if _rv(service):
-        patch["metadata"]["resourceVersion"] = _rv(service)
+        meta["resourceVersion"] = _rv(service)
     return patch
 
 
@@ -85,22 +107,32 @@ class ServiceWriter:
     """Sends the patches; each method returns the Service as the server now has it."""
 
     def __init__(self, api_client: client.ApiClient, *, request_timeout: float = WRITE_TIMEOUT) -> None:
-        self._core: Any = client.CoreV1Api(api_client)  # raw dicts in and out, so untyped
+        self._rest = Rest(api_client)
         self._timeout = request_timeout
         self.updates = 0  # successful writes, for the ironlb_k8s_client_updates_total metric
 
-    def _patch(self, service: Service, body: dict[str, Any], *, status: bool) -> Service:
+    def write(
+        self,
+        service: Service,
+        *,
+        ips: Sequence[str] | None = None,
+        annotations: Mapping[str, str | None] | None = None,
+    ) -> Service:
+        """Make ``service`` show ``ips`` (None: as it is) and ``annotations`` with at most one request."""
+        body = status_patch(service, ips, annotations or {})
+        if body is None:
+            return service
         meta = service.get("metadata") or {}
         name, ns = meta.get("name", ""), meta.get("namespace", "")
-        fn = self._core.patch_namespaced_service_status if status else self._core.patch_namespaced_service
+        log.debug("patching %s/%s status: %s", ns, name, body)
         with api_errors():
-            resp = fn(
-                name,
-                ns,
-                body,
-                _content_type=MERGE_PATCH,
-                _preload_content=False,
-                _request_timeout=self._timeout,
+            resp = self._rest.call(
+                "patch_namespaced_service_status",
+                namespace=ns,
+                name=name,
+                body=body,
+                content_type=MERGE_PATCH,
+                timeout=self._timeout,
             )
         self.updates += 1
         updated = cast(Service, json.loads(resp.data))
@@ -110,18 +142,4 @@ class ServiceWriter:
 
     def set_ingress(self, service: Service, ips: Sequence[str]) -> Service:
         """Write ``ips`` as the ingress (empty: clear it), unless already so."""
-        if not ingress_needs_patch(service, ips):
-            return service
-        log.debug(
-            "patching %s/%s status ingress to %s",
-            service.get("metadata", {}).get("namespace"),
-            service.get("metadata", {}).get("name"),
-            list(ips),
-        )
-        return self._patch(service, ingress_patch(service, ips), status=True)
-
-    def set_annotations(self, service: Service, desired: Mapping[str, str | None]) -> Service:
-        patch = annotations_patch(service, desired)
-        if patch is None:
-            return service
-        return self._patch(service, patch, status=False)
+        return self.write(service, ips=ips)

@@ -15,6 +15,10 @@ nothing itself: its ``name`` is ``bgp`` because it serves the BGP sessions):
 bfdd runs without zebra (it only needs sockets; the path to a zebra socket that
 never appears is harmless), with every path inside the work directory and its
 vty on a unix socket only (``-P 0``); which user it runs as: :func:`choose_user`.
+It dies with the speaker: a switch to the ``frr`` user clears the kernel's
+parent-death signal, so it runs under the lifeline's guard (``speaker/lifeline.py``),
+recorded in ``bfdd-guard.pid``; a starting speaker stops one an earlier speaker
+left behind (``speaker.leftovers``).
 It needs CAP_NET_RAW, CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN (FRR asks for them at
 start and exits without them).
 """
@@ -37,6 +41,7 @@ from typing import Literal
 from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtocol
 from speaker.bfd import metrics
 from speaker.bfd.config import BfdDesired, bfd_sessions, render_bfdd_config, runtime_commands
+from speaker.leftovers import stop_leftover
 from speaker.options import SpeakerOptions
 from speaker.supervision import ChildProcess, cancel_and_wait, supervise
 
@@ -137,6 +142,7 @@ class BfdAnnouncer:
         self.vtysh = vtysh
         self.probe_interval = probe_interval
         self.config_path = workdir / "bfdd.conf"
+        self.pid_file = workdir / "bfdd-guard.pid"
         self.process: ChildProcess | None = None
         self.restarts = 0
         self.desired = BfdDesired()
@@ -246,6 +252,7 @@ class BfdAnnouncer:
     # ---- long-lived work ----------------------------------------------------------------------
 
     async def run(self) -> None:
+        await stop_leftover(self.pid_file, str(self.config_path))
         tasks = [
             asyncio.create_task(
                 supervise(
@@ -274,7 +281,8 @@ class BfdAnnouncer:
             self._prepare_workdir()
             with contextlib.suppress(FileNotFoundError):
                 (self.workdir / "bfdd.vty").unlink()
-            proc = ChildProcess(bfdd_argv(self.bfdd, self.workdir, self.run_as), name="bfdd")
+            argv = bfdd_argv(self.bfdd, self.workdir, self.run_as)
+            proc = ChildProcess(argv, name="bfdd", guard=True, record=self.pid_file)
             self.process = proc
             self._kill_requested.clear()
             self._running = self.desired  # the file it reads

@@ -7,8 +7,8 @@ The speaker runs FRR's ``bfdd`` next to ExaBGP for peers with a ``bfd-profile``
 and the router's BFD session takes the BGP session -- and the node's routes --
 down after detect-multiplier x interval.
 
-This module decides, without I/O: which BFD sessions this node wants
-(:func:`bfd_sessions`, mirroring the BGP backend's peer selection), the bfdd
+This module renders, without I/O: which BFD sessions this node wants
+(:func:`bfd_sessions`, from the BGP decision's sessions), the bfdd
 configuration file (:func:`render_bfdd_config`; deterministic, checked by a
 golden file) and the vtysh commands that move a running bfdd from one desired
 state to the next without touching unchanged sessions
@@ -28,10 +28,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ironlb.announce.bgp import selected_peers
+from ironlb.announce.bgp_sessions import peer_sessions
 from ironlb.announce.inputs import AnnounceInputs
 from ironlb.config.model import BfdProfile, IPAddress
-from speaker.bgp.exabgp_config import RenderError, neighbor_settings
 
 _NAME = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -70,37 +69,31 @@ class BfdDesired:
 
 
 def bfd_sessions(inputs: AnnounceInputs) -> tuple[BfdDesired, tuple[str, ...]]:
-    """The BFD sessions of this node (peers selecting it with a ``bfd-profile``) and problems found.
+    """The BFD sessions of this node (its BGP sessions with a ``bfd-profile``) and problems found.
 
-    Peer selection is the BGP decision's (:func:`~ironlb.announce.bgp.selected_peers`);
-    the local address is the one the BGP session uses.
+    The sessions, their local addresses and profiles are the BGP decision's
+    (:func:`~ironlb.announce.bgp_sessions.peer_sessions`), which reports what is wrong
+    with them; here only what bfdd adds.
     """
-    config = inputs.config
     node = inputs.nodes.get(inputs.node)
     if node is None:
         return BfdDesired(), ()
-    profiles = {p.name: p for p in config.bfd_profiles}
     sessions: list[BfdSession] = []
     used: dict[str, BfdProfile] = {}
     problems: list[str] = []
-    for peer in selected_peers(config, inputs.node, node.labels, []):  # the BGP decision reports those
-        if peer.bfd_profile is None:
-            continue
-        profile = profiles.get(peer.bfd_profile)
-        if profile is None:  # the config parser refuses this; keep the decision total anyway
-            problems.append(f"peer {peer.peer_address}: bfd profile {peer.bfd_profile!r} does not exist")
+    for session in peer_sessions(inputs.config, node, []):  # the BGP decision reports its problems
+        profile, peer = session.bfd_profile, session.peer
+        if profile is None:
             continue
         if not _NAME.match(profile.name):
             problems.append(f"peer {peer.peer_address}: bfd profile name {profile.name!r} not usable by bfdd")
             continue
-        try:
-            settings = neighbor_settings(peer, node)
-        except RenderError as exc:
-            problems.append(f"no BFD: {exc}")
+        if session.local_address is None:
+            problems.append(f"no BFD: peer {peer.peer_address}: {session.refusal}")
             continue
         used[profile.name] = profile
         sessions.append(
-            BfdSession(peer.peer_address, settings.local_address, peer.ebgp_multihop, profile.name)
+            BfdSession(peer.peer_address, session.local_address, peer.ebgp_multihop, profile.name)
         )
     ordered = tuple(sorted(used.values(), key=lambda p: p.name))
     return BfdDesired(ordered, tuple(sorted(sessions, key=_session_order))), tuple(problems)

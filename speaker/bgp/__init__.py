@@ -2,10 +2,11 @@
 
 Pieces, from pure to imperative:
 
-- ``ironlb.announce.bgp`` (pure): per selected peer, the complete set of routes
-  with attributes that this node should announce.
-- ``exabgp_config`` (pure): ExaBGP's configuration file from the peers that select
-  this node (one ``neighbor`` per session, the API process, graceful restart).
+- ``ironlb.announce.bgp`` (pure): per selected peer, the session (local address,
+  router id, BFD profile, or why it cannot open; ``ironlb.announce.bgp_sessions``)
+  and the complete set of routes with attributes that this node should announce.
+- ``exabgp_config`` (pure): ExaBGP's configuration file rendered from those
+  sessions (one ``neighbor`` per session, the API process, graceful restart).
 - ``commands`` (pure): ``announce route`` / ``withdraw route`` lines for the
   difference between what ExaBGP acknowledged and what is desired.
 - ``driver``: the API connection (through ``relay.py``, ExaBGP's helper process):

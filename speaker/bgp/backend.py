@@ -2,14 +2,18 @@
 
 It wires the pieces together and owns the imperative loops:
 
-- ``apply`` (from the speaker core): decide routes (:func:`ironlb.announce.bgp.decide`),
-  render the ExaBGP config for the selected peers; when the config text changed,
-  write it and ``reload`` (ExaBGP resets only the sessions whose definition
-  changed); hand the desired routes to the driver.
+- ``apply`` (from the speaker core): decide sessions and routes
+  (:func:`ironlb.announce.bgp.decide`), render the ExaBGP config from the
+  decision's sessions; when the config text changed, write it and ``reload``
+  (ExaBGP resets only the sessions whose definition changed); hand the desired
+  routes to the driver.
 - supervision: ExaBGP runs as a child; when it exits, or stops acknowledging
   commands (or the periodic ``#`` probe), it is killed and started again with
   exponential backoff (tenacity), and the driver replays the whole desired state
-  when the new relay connects.
+  when the new relay connects. ExaBGP dies with the speaker; one left by an
+  earlier speaker is stopped before ours starts (``speaker.leftovers``), and the
+  API socket takes only the relay whose parent is our current ExaBGP, so a
+  leftover's relay can never take over the session state.
 - sync: whenever the desired state or a session changes, the driver sends the
   difference.
 - reporting: the decision's problems (unusable peers, IPs no session carries) and
@@ -28,6 +32,8 @@ import contextlib
 import logging
 import os
 import signal
+import socket
+import struct
 import sys
 import time
 from collections.abc import Sequence
@@ -35,7 +41,8 @@ from pathlib import Path
 
 import tenacity
 
-from ironlb.announce.bgp import BgpDecision, decide, keepalive_warnings, peer_id
+from ironlb.announce.bgp import BgpDecision, decide
+from ironlb.announce.bgp_sessions import keepalive_warnings, peer_id
 from ironlb.announce.inputs import AnnounceInputs, Announcement, AnnounceProtocol
 from ironlb.config.model import Peer
 from speaker.bgp import metrics
@@ -47,7 +54,8 @@ from speaker.bgp.exabgp_config import (
     neighbor_settings,
     render_config,
 )
-from speaker.bgp.exabgp_process import ExabgpProcess
+from speaker.bgp.exabgp_process import ExabgpProcess, pid_file
+from speaker.leftovers import proc_stat, stop_leftover
 from speaker.options import SpeakerOptions
 from speaker.supervision import cancel_and_wait, supervise
 
@@ -77,9 +85,32 @@ def read_password(directory: Path | None, peer: Peer) -> str | None:
         return None
 
 
+def peer_pid(writer: asyncio.StreamWriter) -> int | None:
+    """The PID of the process at the other end of a unix socket (``SO_PEERCRED``, as it connected)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return None
+    pid: int = struct.unpack("3i", creds)[0]
+    return pid or None
+
+
 def _log_restart(state: tenacity.RetryCallState) -> None:
     reason = state.outcome.exception() if state.outcome else None
     log.warning("ExaBGP restart in %.1fs: %s", state.upcoming_sleep, reason)
+
+
+def peer_graceful_restart(peer: Peer, flag: int) -> int | None:
+    """The restart time a session announces: the peer's setting (``None``: ``--bgp-graceful-restart``
+    decides, 0 meaning off), ``False`` off, ``True`` on with the flag's time or the default."""
+    if peer.graceful_restart is None:
+        return flag or None
+    if not peer.graceful_restart:
+        return None
+    return flag or DEFAULT_GRACEFUL_RESTART
 
 
 class BgpAnnouncer:
@@ -131,10 +162,7 @@ class BgpAnnouncer:
 
     # ---- decisions in, config out -----------------------------------------------------------------
 
-    def _neighbors(self, inputs: AnnounceInputs, decision: BgpDecision) -> list[NeighborSettings]:
-        node = inputs.nodes.get(inputs.node)
-        if node is None:
-            return []
+    def _neighbors(self, decision: BgpDecision) -> list[NeighborSettings]:
         out: list[NeighborSettings] = []
         for pr in decision.peers:
             if pr.unusable is not None:
@@ -142,10 +170,9 @@ class BgpAnnouncer:
             try:
                 out.append(
                     neighbor_settings(
-                        pr.peer,
-                        node,
+                        pr.session,
                         password=read_password(self.password_dir, pr.peer),
-                        graceful_restart=self.graceful_restart or None,
+                        graceful_restart=peer_graceful_restart(pr.peer, self.graceful_restart),
                     )
                 )
             except RenderError as exc:
@@ -159,7 +186,7 @@ class BgpAnnouncer:
         decision = decide(inputs)
         self._report(decision.problems, keepalive_warnings(inputs.config))
         self.driver.track_sessions(pr.peer_id for pr in decision.peers)
-        neighbors = self._neighbors(inputs, decision)
+        neighbors = self._neighbors(decision)
         usable = {str(n.peer_address) for n in neighbors}
         text = render_config(neighbors, self._relay_command())
         if text != self._config_text:
@@ -215,9 +242,10 @@ class BgpAnnouncer:
 
     async def run(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        await stop_leftover(pid_file(self.config_path), str(self.config_path))
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        server = await asyncio.start_unix_server(self.driver.attach, path=str(self.socket_path))
+        server = await asyncio.start_unix_server(self._accept, path=str(self.socket_path))
         os.chmod(self.socket_path, 0o600)
         tasks = [
             asyncio.create_task(self._supervise(), name="exabgp-supervisor"),
@@ -236,6 +264,26 @@ class BgpAnnouncer:
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
             metrics.EXABGP_UP.set(0)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Hand the driver only a connection from a helper of our current ExaBGP.
+
+        Anything else (the relay of an ExaBGP an older speaker left running, a previous
+        ExaBGP's late relay) would replace our relay's connection and fight it for the API.
+        """
+        relay = peer_pid(writer)
+        stat = proc_stat(relay) if relay else None
+        exabgp = self.process.pid if self.process is not None and self.process.running else None
+        if exabgp is None or stat is None or stat.ppid != exabgp:
+            log.warning(
+                "refusing an ExaBGP API connection from pid %s (parent %s): our ExaBGP is pid %s",
+                relay,
+                stat.ppid if stat else None,
+                exabgp,
+            )
+            writer.close()
+            return
+        await self.driver.attach(reader, writer)
 
     async def _supervise(self) -> None:
         await supervise(

@@ -1,4 +1,4 @@
-"""The ExaBGP configuration file, rendered from the peers that select this node (pure).
+"""The ExaBGP configuration file, rendered from this node's BGP sessions (pure).
 
 ExaBGP cannot add neighbors through its API, so the set of sessions lives in its
 configuration file: the backend renders it from ironlb's config, writes it, and
@@ -13,10 +13,11 @@ Notes on the mapping (ExaBGP 5.0.x):
 
 - ``keepalive-time`` has no ExaBGP setting: ExaBGP sends keepalives at a third of
   the negotiated hold time (``HoldTime.keepalive()``, verified in 5.0.15). Other
-  values are reported by :func:`ironlb.announce.bgp.keepalive_warnings` (``ironlb
-  validate``/``plan``, the speaker's log) rather than silently ignored.
-- Whether a node can peer at all (an address of the family, a router id) is the
-  decision's :func:`ironlb.announce.bgp.peer_refusal`; rendering only repeats it.
+  values are reported by :func:`ironlb.announce.bgp_sessions.keepalive_warnings`
+  (``ironlb validate``/``plan``, the speaker's log) rather than silently ignored.
+- Which peers, the local address, the router id and whether the node can peer at
+  all are decided once (:mod:`ironlb.announce.bgp_sessions`, carried by the BGP
+  decision); rendering only writes them.
 - The TCP MD5 password is written base64-encoded (``md5-base64 true``) so that no
   character of it can break the file's syntax; the file is mode 0600.
 - ``ebgp-multihop`` becomes ``outgoing-ttl 255``.
@@ -32,9 +33,8 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ironlb.announce.bgp import peer_refusal, session_local_address
-from ironlb.announce.inputs import NodeInfo
-from ironlb.config.model import IPAddress, Peer
+from ironlb.announce.bgp_sessions import PeerSession
+from ironlb.config.model import IPAddress
 
 PROCESS_NAME = "ironlb"
 DEFAULT_GRACEFUL_RESTART = 120
@@ -65,24 +65,19 @@ class NeighborSettings:
 
 
 def neighbor_settings(
-    peer: Peer,
-    node: NodeInfo,
+    session: PeerSession,
     *,
     password: str | None = None,
     graceful_restart: int | None = DEFAULT_GRACEFUL_RESTART,
 ) -> NeighborSettings:
-    """Resolve a configured peer against this node's addresses.
+    """The ``neighbor`` block of a session the decision found usable.
 
     ``password`` (read by the caller from a mounted Secret file) is used when the
     config itself carries none.
     """
-    refusal = peer_refusal(peer, node)
-    local = session_local_address(peer, node)
-    if refusal is not None or local is None:
-        raise RenderError(f"peer {peer.peer_address}: {refusal}")
-    router_id = peer.router_id
-    if router_id is None:
-        router_id = next(a for a in node.addresses if isinstance(a, ipaddress.IPv4Address))
+    peer = session.peer
+    if session.refusal is not None or session.local_address is None or session.router_id is None:
+        raise RenderError(f"peer {peer.peer_address}: {session.refusal}")
     hold = int(peer.hold_time)
     if hold != 0:
         hold = max(hold, 3)
@@ -90,8 +85,8 @@ def neighbor_settings(
         peer_address=peer.peer_address,
         peer_as=peer.peer_asn,
         local_as=peer.my_asn,
-        router_id=router_id,
-        local_address=local,
+        router_id=session.router_id,
+        local_address=session.local_address,
         peer_port=peer.peer_port,
         hold_time=hold,
         md5_password=peer.password or password,

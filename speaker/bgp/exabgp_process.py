@@ -4,8 +4,13 @@ ExaBGP must not daemonize (PID 1 in a container does not reap orphans, and the
 speaker needs to see it die), must not drop privileges to ``nobody`` (it would
 lose the sockets and files it needs), and must not open its CLI pipes (several
 instances may share a filesystem). Each instance gets its own directory for its
-configuration, API socket and environment. Its log lines are forwarded to the
-speaker's logger.
+configuration, API socket, environment and pid file (``exabgp.pid``, see
+``speaker.leftovers``). Its log lines are forwarded to the speaker's logger.
+
+It dies with the speaker (``speaker.lifeline``, PID kept: ExaBGP itself carries the
+death signal), and its API helper refuses to serve it once the speaker is gone
+(``IRONLB_SPEAKER``, see ``relay.py``), so ExaBGP's respawns of the helper end
+within a second rather than after its respawn limit of minutes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from speaker.bgp.relay import SPEAKER_ENV
+from speaker.leftovers import proc_stat
 from speaker.supervision import ChildProcess
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,17 @@ def exabgp_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def pid_file(config_path: Path) -> Path:
+    """Where the running ExaBGP of a work directory is recorded."""
+    return config_path.with_name("exabgp.pid")
+
+
+def speaker_identity() -> str:
+    """``PID START`` of this process, for the relay to check that its speaker still runs."""
+    stat = proc_stat(os.getpid())
+    return f"{os.getpid()} {stat.start if stat else 0}"
+
+
 class ExabgpProcess(ChildProcess):
     """One running ExaBGP; created per start, never reused (process handling: ``ChildProcess``).
 
@@ -71,7 +89,14 @@ class ExabgpProcess(ChildProcess):
     def __init__(self, config_path: Path, *, command: Sequence[str] | None = None) -> None:
         self.config_path = config_path
         self.command = list(command or exabgp_command())
-        super().__init__([*self.command, "server", str(config_path)], name="exabgp", env=exabgp_environment())
+        env = exabgp_environment()
+        env[SPEAKER_ENV] = speaker_identity()
+        super().__init__(
+            [*self.command, "server", str(config_path)],
+            name="exabgp",
+            env=env,
+            record=pid_file(config_path),
+        )
 
     async def start(self) -> None:
         await super().start()

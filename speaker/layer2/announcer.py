@@ -13,7 +13,8 @@ graceful leave, so that no pending announcement of this node follows its
 successor's. When this node comes back (it refuted a verdict the others acted
 on, or contact resumed after a cut), interfaces are rescanned at once: cut off,
 it may also have lost its links. Interfaces are rescanned periodically and on
-config changes.
+config changes; an IP is answered and announced only on the interfaces its
+L2Advertisements name (``Owned.owns``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ from speaker.layer2.responder import InterfaceResponder, Owned
 log = logging.getLogger(__name__)
 
 RESCAN_INTERVAL = 5.0
+
+
+def answering_globs(inputs: AnnounceInputs) -> tuple[str, ...]:
+    """Where responders run: the union of the L2Advertisements' interfaces, or (empty) the default set
+    when one of them names none; each IP is then answered only where its advertisements say."""
+    ads = inputs.config.l2_advertisements
+    if not ads or any(not ad.interfaces for ad in ads):
+        return ()
+    return tuple(dict.fromkeys(glob for ad in ads for glob in ad.interfaces))
 
 
 class Layer2Announcer:
@@ -63,6 +73,8 @@ class Layer2Announcer:
         self.node = ""
         self._scanned = False
         self._released = False
+        self.on_interfaces_changed: Callable[[], None] | None = None
+        """Called when a rescan opened or closed a responder (what ``Announcement.via`` says changed)."""
 
     @property
     def name(self) -> AnnounceProtocol:
@@ -101,7 +113,8 @@ class Layer2Announcer:
     def _send_due(self) -> None:
         for ip in self._schedule.due(self._now()):
             for r in list(self._responders.values()):
-                self._count_gratuitous(ip, r.gratuitous(ip.packed))
+                if self.owned.owns(ip.packed, r.link.name):
+                    self._count_gratuitous(ip, r.gratuitous(ip.packed))
 
     async def rescan(self) -> None:
         """Open responders on newly selected interfaces, close those no longer selected."""
@@ -114,6 +127,7 @@ class Layer2Announcer:
             if self._stopped.is_set():
                 return
             self._scanned = True
+            before = set(self._responders)
             wanted = {lk.name: lk for lk in select_interfaces(links, self._globs)}
             for name in list(self._responders):
                 r = self._responders[name]
@@ -126,6 +140,8 @@ class Layer2Announcer:
             for name, link in wanted.items():
                 if name not in self._responders:
                     self._open(link)
+            if set(self._responders) != before and self._owned_ips and self.on_interfaces_changed:
+                self.on_interfaces_changed()
 
     def _open(self, link: Link) -> None:
         r = InterfaceResponder(link, self.owned, own_macs=self._own_macs, on_conflict=self._conflict)
@@ -141,7 +157,8 @@ class Layer2Announcer:
         r.sync_groups()
         if not self._schedule.standing.isolated:
             for ip in self._owned_ips:
-                if not self._schedule.pending(ip):  # else it goes out on every interface when due
+                # a pending one goes out on every interface of the IP when due
+                if not self._schedule.pending(ip) and self.owned.owns(ip.packed, link.name):
                     self._count_gratuitous(ip, r.gratuitous(ip.packed))
 
     def _conflict(self, packed: bytes) -> None:
@@ -157,11 +174,14 @@ class Layer2Announcer:
             return ()  # stopping: a successor owns our IPs from now on
         self.node = inputs.node
         self._schedule.me = inputs.node
-        if tuple(inputs.config.l2.interfaces) != self._globs or not self._scanned:
-            self._globs = tuple(inputs.config.l2.interfaces)
+        globs = answering_globs(inputs)
+        if globs != self._globs or not self._scanned:
+            self._globs = globs
             await self.rescan()
         decisions = [d for d in layer2_decisions(inputs) if d.owner == inputs.node]
         owned = {d.ip: d.services for d in decisions}
+        only = {d.ip.packed: d.interfaces for d in decisions if d.interfaces}
+        moved = only != self.owned.interfaces
         lost = [ip for ip in self._owned_ips if ip not in owned]
         won = [ip for ip in owned if ip not in self._owned_ips]
         standing = self._standing()
@@ -169,6 +189,7 @@ class Layer2Announcer:
         # Stop answering lost IPs before anything else.
         for ip in lost:
             (self.owned.v4 if ip.version == 4 else self.owned.v6).discard(ip.packed)
+        self.owned.interfaces = only  # before won IPs are answered: never on an interface not theirs
         for ip in won:
             (self.owned.v4 if ip.version == 4 else self.owned.v6).add(ip.packed)
         self._owned_ips = owned
@@ -181,7 +202,7 @@ class Layer2Announcer:
             # Cut off from the segment, this node may also have lost its links (and closed their
             # responders): answer on them again now rather than at the next periodic rescan.
             await self.rescan()
-        if lost or won:
+        if lost or won or moved:
             for r in self._responders.values():
                 r.sync_groups()
         for ip in won:
@@ -194,10 +215,14 @@ class Layer2Announcer:
         for ip in lost:
             log.info("no longer announcing %s", ip)
         return tuple(
-            Announcement(service=svc, protocol="layer2", node=inputs.node, ip=ip)
+            Announcement(service=svc, protocol="layer2", node=inputs.node, ip=ip, via=self.answered_on(ip))
             for ip, services in owned.items()
             for svc in services
         )
+
+    def answered_on(self, ip: IPAddress) -> tuple[str, ...]:
+        """The interfaces ``ip`` is answered on now (sorted; empty when it is not owned)."""
+        return tuple(name for name in sorted(self._responders) if self.owned.owns(ip.packed, name))
 
     def _count_gratuitous(self, ip: IPAddress, n: int) -> None:
         if n:
@@ -208,6 +233,7 @@ class Layer2Announcer:
         self._released = True
         self.owned.v4.clear()
         self.owned.v6.clear()
+        self.owned.interfaces.clear()
         self._owned_ips = {}
         self._schedule.clear()
 

@@ -49,25 +49,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ironlb.config.model import IPAddress
-from speaker.membership.records import Standing
+from speaker.failover import GratuitousTiming, Standing
 
 __all__ = ["GratuitousSchedule", "GratuitousTiming", "Standing"]
-
-
-@dataclass(frozen=True)
-class GratuitousTiming:
-    repeats: int = 4
-    """Announcements after the first one, for neighbours that ignored it."""
-    spacing: float = 1.2
-    """Seconds between them: more than Linux's ARP locktime (1 s)."""
-    settle: float = 0.05
-    """After a start or a comeback, announce held IPs once in touch and the view was stable this long."""
-    settle_timeout: float = 2.0
-    """... or after this long, in touch or not."""
-    defend_interval: float = 0.05
-    """Shortest time between two answers to conflicting announcements of one IP (doubles while they go on)."""
-    defend_max: float = 10.0
-    """Longest such time, and the quiet time after which it starts again from ``defend_interval``."""
 
 
 @dataclass

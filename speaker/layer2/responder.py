@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import fnmatch
+import functools
 import ipaddress
 import logging
 import socket
@@ -84,6 +86,20 @@ class Owned:
 
     v4: set[bytes] = field(default_factory=set)
     v6: set[bytes] = field(default_factory=set)
+    interfaces: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
+    """IPs answered only on the interfaces matching these globs (absent: on every responder's)."""
+
+    def owns(self, ip: bytes, interface: str) -> bool:
+        """Whether ``ip`` is answered on ``interface`` right now."""
+        if ip not in (self.v4 if len(ip) == 4 else self.v6):
+            return False
+        globs = self.interfaces.get(ip)
+        return globs is None or _matches(interface, globs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches(interface: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(interface, g) for g in globs)
 
 
 @dataclass
@@ -162,7 +178,7 @@ class InterfaceResponder:
         """Join the solicited-node groups of owned IPv6 addresses, leave the others."""
         if self._mcast is None:
             return
-        want = {solicited_node(ip) for ip in self.owned.v6}
+        want = {solicited_node(ip) for ip in self.owned.v6 if self.owned.owns(ip, self.link.name)}
         for group, opt in [(g, IPV6_LEAVE_GROUP) for g in self._groups - want] + [
             (g, IPV6_JOIN_GROUP) for g in want - self._groups
         ]:
@@ -207,18 +223,19 @@ class InterfaceResponder:
                 return
             self.handle(data)
 
-    def _claimed(self, ip: bytes, mac: bytes, owned: set[bytes]) -> None:
-        if ip in owned and mac not in self.own_macs and self.on_conflict is not None:
+    def _claimed(self, ip: bytes, mac: bytes) -> None:
+        """Report ``ip`` if another MAC announced it where we answer for it (not where it is not ours)."""
+        if mac not in self.own_macs and self.on_conflict is not None and self.owned.owns(ip, self.link.name):
             self.on_conflict(ip)
 
     def handle(self, data: bytes) -> None:
         d = frames.decode(data)
         mac = self.link.mac
         if isinstance(d, frames.ArpRequest):
-            self._claimed(d.sender_ip, d.sender_mac, self.owned.v4)  # also a gratuitous request for it
+            self._claimed(d.sender_ip, d.sender_mac)  # also a gratuitous request for it
             if d.eth_dst != frames.ETH_BROADCAST and d.eth_dst != mac:
                 self._drop("not-for-us")
-            elif d.target_ip not in self.owned.v4:
+            elif not self.owned.owns(d.target_ip, self.link.name):
                 self._drop("not-owned")
             elif d.sender_mac == mac:
                 self._drop("own-frame")
@@ -228,7 +245,7 @@ class InterfaceResponder:
                 if self.send(self.templates.arp_reply_to(d)):
                     c.responses()
         elif isinstance(d, frames.NeighborSolicitation):
-            if d.target_ip not in self.owned.v6:
+            if not self.owned.owns(d.target_ip, self.link.name):
                 self._drop("not-owned")
             else:
                 c = self._ip_counters(d.target_ip)
@@ -240,7 +257,7 @@ class InterfaceResponder:
             if d.reason in (frames.IGNORE_ARP_OP, frames.IGNORE_NOT_NS):
                 claim = frames.announced(data)
                 if claim is not None:
-                    self._claimed(*claim, self.owned.v4 if len(claim[0]) == 4 else self.owned.v6)
+                    self._claimed(*claim)
             if isinstance(d, frames.Malformed):
                 if self._malformed is None:
                     self._malformed = metrics.LAYER2_MALFORMED.labels(self.link.name).inc

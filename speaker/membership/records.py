@@ -58,15 +58,3 @@ class Stats:
     withdrawn: int = 0
     """Verdicts undone because their subject spoke or contact resumed (rules 3 and 4)."""
     unknown_senders: int = 0
-
-
-@dataclass(frozen=True)
-class Standing:
-    """This node's own place in the membership, as layer 2 needs it (``Swim.standing``)."""
-
-    isolated: bool = False
-    """Its view rests on verdicts reached while nobody answered it."""
-    comebacks: int = 0
-    """Times it came back after others counted it out (or after a cut): a counter."""
-    in_touch: bool = True
-    """A probe it sent since it last came back was answered."""

@@ -85,8 +85,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from speaker.membership.records import Addr, Member, Probe, Relay, Standing, Stats
-from speaker.membership.timing import LEGACY_TIMING, Handover, Timing
+from speaker.failover import LEGACY_TIMING, Handover, Standing, Timing
+from speaker.membership.records import Addr, Member, Probe, Relay, Stats
 from speaker.membership.wire import Gossip, MemberStatus, Message, MessageType
 
 __all__ = ["LEGACY_TIMING", "Addr", "Handover", "Member", "Standing", "Stats", "Swim", "Timing"]

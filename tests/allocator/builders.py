@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from ironlb.allocator import AllocationRequest, FamilyPolicy, Port
-from ironlb.config.model import AddressPool, AddressRange, Config, Family, IPAddress
+from ironlb.config.model import AddressPool, AddressRange, Config, Family, IPAddress, ServiceAllocation
 from ironlb.kube_types import Service
 
 
@@ -28,14 +28,14 @@ def pool(
     *ranges: str,
     auto_assign: bool = True,
     avoid_buggy_ips: bool = False,
-    protocol: str = "layer2",
+    allocation: ServiceAllocation | None = None,
 ) -> AddressPool:
     return AddressPool(
         name=name,
-        protocol="bgp" if protocol == "bgp" else "layer2",
         ranges=tuple(rng(r) for r in ranges),
         auto_assign=auto_assign,
         avoid_buggy_ips=avoid_buggy_ips,
+        allocation=allocation,
     )
 
 

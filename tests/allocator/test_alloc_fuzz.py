@@ -74,7 +74,12 @@ services = st.fixed_dictionaries(
         "metadata": field(
             st.fixed_dictionaries(
                 {"name": field(st.sampled_from(["a", "b"])), "namespace": field(st.just("ns"))},
-                optional={"annotations": annotation_maps},
+                optional={
+                    "annotations": annotation_maps,
+                    "labels": field(
+                        st.dictionaries(st.sampled_from(["app", "tier"]), st.sampled_from(["web", "db"]))
+                    ),
+                },
             )
         ),
         "spec": spec,
@@ -124,3 +129,78 @@ def test_translation_never_crashes(service: dict[str, Any]) -> None:
 def test_allocate_all_never_crashes(batch: list[dict[str, Any]]) -> None:
     results = allocate_all(config(pool("p", "10.0.0.0/30", "fd00::/126")), batch)  # type: ignore[arg-type]
     assert all((r.error is None) == bool(r.ips) for r in results)
+
+
+READERS = (
+    svc.service_key,
+    svc.is_load_balancer,
+    svc.load_balancer_class,
+    svc.address_pool,
+    svc.sharing_key,
+    svc.ports,
+    svc.backend_key,
+    svc.ingress_ips,
+    svc.allocated_from_pool,
+    request_from_service,
+)
+
+
+def _read(reader: Any, s: Service) -> Any:
+    try:
+        return reader(s)
+    except svc.ServiceSpecError as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=400, deadline=None)
+@given(service=services)
+def test_the_controllers_view_reads_as_the_whole_service(service: dict[str, Any]) -> None:
+    """The informer cache keeps ``allocation_view``: every reader the controller uses must agree."""
+    s: Service = service  # type: ignore[assignment]
+    view = svc.allocation_view(s)
+    for reader in (*READERS, svc.requested_ips, svc.ip_families, svc.ip_family_policy, svc.labels):
+        assert _read(reader, view) == _read(reader, s), reader.__name__
+    assert request_from_service(view) == request_from_service(s)  # everything the allocator is told
+    for lb_class in (None, "ironlb"):
+        assert svc.is_managed(view, lb_class) == svc.is_managed(s, lb_class)
+
+
+def test_the_view_drops_what_allocation_never_reads() -> None:
+    full: dict[str, Any] = {
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": "web",
+            "namespace": "ns",
+            "uid": "u1",
+            "resourceVersion": "7",
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{...}" * 100,
+                "ironlb.io/address-pool": "p",
+            },
+            "labels": {"app": "web"},
+        },
+        "spec": {
+            "type": "LoadBalancer",
+            "clusterIP": "10.96.0.10",
+            "clusterIPs": ["10.96.0.10"],
+            "selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1", "ipMode": "VIP"}]}},
+    }
+    assert svc.allocation_view(full) == {  # type: ignore[arg-type]
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": "web",
+            "namespace": "ns",
+            "uid": "u1",
+            "resourceVersion": "7",
+            "annotations": {"ironlb.io/address-pool": "p"},
+            "labels": {"app": "web"},
+        },
+        "spec": {"type": "LoadBalancer", "ports": [{"protocol": "TCP", "port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1", "ipMode": "VIP"}]}},
+    }

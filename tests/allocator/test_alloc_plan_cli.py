@@ -1,4 +1,4 @@
-"""``ironlb plan``: golden output on the bundled samples, and the CLI's error paths.
+"""``ironlb plan``: golden output on the bundled samples, exit codes, and the CLI's error paths.
 
 Refresh the golden files with ``IRONLB_UPDATE_GOLDEN=1 pytest tests/allocator``
 and review the diff.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ironlb.cli.main import main
-from ironlb.cli.plan import DEFAULT_CONFIG, DEFAULT_MANIFESTS, SAMPLES_DIR
+from ironlb.cli.plan import DEFAULT_CONFIG, SAMPLE_NODES, SAMPLE_SERVICES, SAMPLES_DIR, sample_manifests
 from tests.golden import check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -28,19 +28,61 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_samples_exist() -> None:
-    assert DEFAULT_CONFIG.is_file() and DEFAULT_MANIFESTS.is_dir()
+    assert DEFAULT_CONFIG.is_file() and SAMPLE_NODES.is_file()
     assert "layer2.yaml" in SAMPLE_CONFIGS
+    # every sample config has its own set of sample Services
+    assert {p.name for p in SAMPLE_SERVICES.iterdir() if p.is_dir()} == {
+        Path(s).stem for s in SAMPLE_CONFIGS
+    } | {"refused"}
 
 
 @pytest.mark.parametrize("sample", SAMPLE_CONFIGS)
 def test_plan_json_on_samples_matches_golden(capsys: pytest.CaptureFixture[str], sample: str) -> None:
-    code, out, err = run(capsys, "-c", str(SAMPLES_DIR / sample), "-f", str(DEFAULT_MANIFESTS), "-o", "json")
+    """A sample config without -f runs on its own sample Services, and every one is assigned (exit 0)."""
+    code, out, err = run(capsys, "-c", str(SAMPLES_DIR / sample), "-o", "json")
     assert (code, err) == (0, "")
     doc = json.loads(out)
+    assert len(doc["services"]) >= 4
     for entry in doc["services"]:
         assert set(entry) == {"namespace", "name", "ips", "pool", "sharing_key", "error"}
-        assert (entry["error"] is None) == bool(entry["ips"])
+        assert entry["error"] is None and entry["ips"], entry
+    explicit = run(
+        capsys,
+        "-c",
+        str(SAMPLES_DIR / sample),
+        "-f",
+        *map(str, sample_manifests(SAMPLES_DIR / sample) or []),
+        "-o",
+        "json",
+    )
+    assert explicit == (0, out, "")
     check_golden(GOLDEN / f"plan-{Path(sample).stem}.json", out)
+
+
+def test_plan_exits_3_when_a_service_gets_no_ip(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "-f", str(SAMPLE_NODES), str(SAMPLE_SERVICES / "refused"))
+    assert code == 3
+    assert "error: requested IP 10.9.9.9 is not in any pool" in out
+    assert err == "ironlb plan: 2 of 2 Services get no IP\n"
+    # the same Services next to assignable ones: still 3, counted over all of them
+    code, out, err = run(
+        capsys,
+        "-f",
+        str(SAMPLE_NODES),
+        str(SAMPLE_SERVICES / "refused"),
+        str(SAMPLE_SERVICES / "layer2"),
+        "-o",
+        "json",
+    )
+    assert code == 3 and err == "ironlb plan: 2 of 8 Services get no IP\n"
+    assert sum(s["error"] is None for s in json.loads(out)["services"]) == 6
+
+
+def test_plan_of_an_own_config_needs_manifests(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text("address-pools: [{name: p, protocol: layer2, addresses: [192.0.2.0/30]}]\n")
+    code, out, err = run(capsys, "-c", str(cfg))
+    assert (code, out) == (1, "") and "pass -f MANIFESTS" in err
 
 
 def test_plan_defaults_are_the_samples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,13 +109,15 @@ def test_plan_console_script_from_elsewhere(tmp_path: Path) -> None:
 def test_invalid_config_exits_1_with_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("address-pools:\n- name: a\n  protocol: layer2\n  addresses: [10.0.0.0/33]\n")
-    code, out, err = run(capsys, "-c", str(bad), "-f", str(DEFAULT_MANIFESTS))
+    code, out, err = run(capsys, "-c", str(bad), "-f", str(SAMPLE_NODES))
     assert code == 1 and out == ""
     assert "address-pools[0].addresses[0]" in err and str(bad) in err
 
 
 def test_missing_files_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "-c", str(tmp_path / "nope.yaml"))
+    assert code == 1 and "cannot read" in err
+    code, _, err = run(capsys, "-c", str(tmp_path / "nope.yaml"), "-f", str(SAMPLE_NODES))
     assert code == 1 and "cannot read" in err
     code, _, err = run(capsys, "-f", str(tmp_path / "nope.yaml"))
     assert code == 1 and "nope.yaml" in err

@@ -66,7 +66,6 @@ def configs(draw: st.DrawFn) -> Config:
         pools.append(
             AddressPool(
                 name=draw(st.sampled_from(POOL_NAMES[i:])) if i == n_pools - 1 else POOL_NAMES[i],
-                protocol="layer2",
                 ranges=ranges,
                 auto_assign=draw(st.sampled_from([True, True, False])),
                 avoid_buggy_ips=draw(st.booleans()),
@@ -255,7 +254,7 @@ def sharing_requests(draw: st.DrawFn) -> AllocationRequest:
     )
 
 
-SHARING_CONFIG = Config(pools=(AddressPool("p0", "layer2", (_range(4, 0, 0, 3),)),))
+SHARING_CONFIG = Config(pools=(AddressPool("p0", (_range(4, 0, 0, 3),)),))
 
 
 @SETTINGS

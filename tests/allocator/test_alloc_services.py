@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ironlb import services as svc
-from ironlb.allocator import AllocationRequest, Refusal, request_from_service
+from ironlb.allocator import AllocationRequest, Refusal, namespace_labels, request_from_service
 
 from .builders import ip, service
 
@@ -153,7 +153,34 @@ def test_request_from_service() -> None:
         ports=frozenset({("TCP", 80)}),
         backend_key="Cluster",
         current_ips=(ip("10.0.0.9"),),
+        namespace="prod",
+        namespace_labels=(("kubernetes.io/metadata.name", "prod"),),
     )
+
+
+def test_request_carries_namespace_and_labels_for_service_allocation() -> None:
+    s = service("web", "prod")
+    s["metadata"]["labels"] = {"app": "web", "tier": "front"}
+    namespaces = namespace_labels(
+        [
+            {"kind": "Namespace", "metadata": {"name": "prod", "labels": {"team": "a"}}},
+            {"kind": "Namespace", "metadata": {"name": "dev"}},
+        ]
+    )
+    assert namespaces == {
+        "prod": {"team": "a", "kubernetes.io/metadata.name": "prod"},  # set by the API server; here too
+        "dev": {"kubernetes.io/metadata.name": "dev"},
+    }
+    out = request_from_service(s, namespaces)
+    assert isinstance(out, AllocationRequest)
+    assert (out.namespace, out.namespace_labels, out.service_labels) == (
+        "prod",
+        (("kubernetes.io/metadata.name", "prod"), ("team", "a")),
+        (("app", "web"), ("tier", "front")),
+    )
+    unknown = request_from_service(service("x", "elsewhere"), namespaces)
+    assert isinstance(unknown, AllocationRequest)
+    assert unknown.namespace_labels == (("kubernetes.io/metadata.name", "elsewhere"),)
 
 
 def test_request_families_follow_requested_ips_when_unset() -> None:

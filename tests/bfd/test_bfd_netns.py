@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +23,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from ironlb.lab import procs as lab_procs
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from tests.bgp.bgp_objects import config_map, dump, node, service
 from tests.objects import endpoint_slice
+from tests.processes import argv_of, processes_using
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.netns
@@ -86,6 +89,23 @@ CONTAINER_CAPS = DEFAULT_CAPS + ",+sys_admin,+net_bind_service"
 CONTAINER_WRAP = 'mount --bind "$0" /etc/group && exec setpriv --no-new-privs --bounding-set {caps} "$@"'
 
 
+def speaker_argv(tmp_path: Path, lab: Lab, name: str) -> list[str]:
+    """The real speaker of node ``name``, reading ``tmp_path/cluster``."""
+    return [
+        sys.executable, "-m", "speaker", "--node", name, "--manifests", str(tmp_path / "cluster"),
+        "--membership-key-file", str(tmp_path / "membership.key"), "--metrics-address", "",
+        "--poll-interval", "0.05", "--bgp-workdir", str(tmp_path / f"bgp-{name}"),
+        # bfdd may run as the frr user: its directory must be reachable by it (tmp_path is not)
+        "--bfd-workdir", str(lab.node_dir(name) / "bfd"),
+        "--bgp-graceful-restart", "0",
+    ]  # fmt: skip
+
+
+def start_speaker(tmp_path: Path, lab: Lab, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    log_file = tmp_path / f"speaker-{name}.log"
+    return lab.spawn(name, argv, name=f"speaker-{name}", log_file=log_file, cwd=REPO)
+
+
 @contextmanager
 def bfd_lab(tmp_path: Path, *, container: bool = False, caps: str = CONTAINER_CAPS) -> Iterator[Env]:
     """The lab and a speaker on each of NODES; ``container``: as in the image (see ``container_argv``)."""
@@ -101,18 +121,10 @@ def bfd_lab(tmp_path: Path, *, container: bool = False, caps: str = CONTAINER_CA
         procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
             for name in NODES:
-                argv = [
-                    sys.executable, "-m", "speaker", "--node", name, "--manifests", str(cluster),
-                    "--membership-key-file", str(key), "--metrics-address", "", "--poll-interval", "0.05",
-                    "--bgp-workdir", str(tmp_path / f"bgp-{name}"),
-                    # bfdd may run as the frr user: its directory must be reachable by it (tmp_path is not)
-                    "--bfd-workdir", str(lab.node_dir(name) / "bfd"),
-                    "--bgp-graceful-restart", "0",
-                ]  # fmt: skip
+                argv = speaker_argv(tmp_path, lab, name)
                 if container:
                     argv = container_argv(tmp_path, argv, caps)
-                log_file = tmp_path / f"speaker-{name}.log"
-                procs[name] = lab.spawn(name, argv, name=f"speaker-{name}", log_file=log_file, cwd=REPO)
+                procs[name] = start_speaker(tmp_path, lab, name, argv)
             yield lab, cluster, procs
         finally:
             for proc in procs.values():
@@ -255,3 +267,43 @@ def test_dropping_the_profile_stops_bfdd_and_the_node_stays_announced(env: Env) 
     wait_for(lambda: lab.sessions().get("172.30.0.11") == "Established", 30, "node1's session back")
     wait_for(lambda: "172.30.0.11" in fib_nexthops(lab), 30, "node1's next hop back")
     assert (lab.node_dir("node1") / "bfd" / "bfdd.conf").read_text().count("\n peer ") == 0
+
+
+def test_a_sigkilled_speaker_takes_bfdd_along_and_one_restarted_at_once_runs_alone(
+    env: Env, tmp_path: Path
+) -> None:
+    """Outside a PID namespace, bfdd and its guard go with a SIGKILLed speaker (bfdd even as the frr
+    user, which clears the kernel's death signal); the router sees BFD go down; a speaker restarted
+    at once runs one bfdd, whose session comes up again."""
+    lab, _, procs = env
+    bfd_up_everywhere(lab)
+    bfd_dir, bgp_dir = lab.node_dir("node1") / "bfd", tmp_path / "bgp-node1"
+    bfdd = int((bfd_dir / "bfdd.pid").read_text())
+    assert bfdd in processes_using(bfd_dir)
+    speaker = procs.pop("node1")
+    lab_procs.set_child_subreaper(True)  # the killed speaker's children come to us, to be reaped
+    try:
+        killed = time.monotonic()
+        speaker.kill()
+        speaker.wait()
+        left = lambda: {**processes_using(bfd_dir), **processes_using(bgp_dir)}  # noqa: E731
+        wait_for(lambda: not left(), 9, "node1's bfdd, guard, ExaBGP and relay gone", interval=0.01)
+        children_gone = time.monotonic() - killed
+    finally:
+        lab_procs.set_child_subreaper(False)
+    wait_for(
+        lambda: router_bfd(lab).get("172.30.0.11", {}).get("status") != "up", 5, "BFD down on the router"
+    )
+    bfd_down = time.monotonic() - killed
+
+    procs["node1"] = start_speaker(tmp_path, lab, "node1", speaker_argv(tmp_path, lab, "node1"))
+    restarted = time.monotonic() - killed
+    assert restarted < 3.0
+    wait_for(lambda: router_bfd(lab).get("172.30.0.11", {}).get("status") == "up", 40, "BFD up again")
+    wait_for(lambda: fib_nexthops(lab) == frozenset(NODES.values()), 40, "the LB IP via both nodes again")
+    bfdds = [pid for pid, argv in processes_using(bfd_dir).items() if argv[0].endswith("/bfdd")]
+    assert bfdds == [int((bfd_dir / "bfdd.pid").read_text())], [argv_of(p) for p in bfdds]
+    print(
+        f"\nbfdd: speaker SIGKILL -> bfdd, guard, ExaBGP, relay gone {children_gone * 1000:.0f} ms, "
+        f"router BFD down {bfd_down * 1000:.0f} ms; restarted after {restarted * 1000:.0f} ms"
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ironlb.announce.bgp import decide
 from ironlb.announce.inputs import AnnounceInputs, NodeInfo
 from ironlb.config import parse_config
 from ironlb.config.model import BfdProfile
@@ -76,6 +77,13 @@ def test_sessions_follow_the_bgp_peer_selection() -> None:
     ]
     # 172.30.0.2 names no profile; 172.30.0.9 selects rack b only; "unused" is not rendered.
     assert [p.name for p in d.profiles] == ["fast", "full1"]
+
+
+def test_bfd_sessions_are_the_bgp_decisions_sessions() -> None:
+    """Same peers, same local addresses as the BGP sessions: the BGP decision says, bfdd renders."""
+    decision = decide(inputs())
+    hops = {pr.peer.peer_address: pr.next_hop for pr in decision.peers if pr.peer.bfd_profile}
+    assert {s.peer_address: s.local_address for s in desired().sessions} == hops
 
 
 def test_node_in_the_selected_rack_gets_that_peer() -> None:

@@ -66,7 +66,12 @@ class Speakers:
     def log_path(self, name: str) -> Path:
         return self.workdir / f"speaker-{name}.log"
 
-    def start(self, name: str, *, password_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    def workdir_of(self, name: str) -> Path:
+        return self.workdir / f"bgp-{name}"
+
+    def start(
+        self, name: str, *, password_dir: Path | None = None, graceful_restart: int = 30
+    ) -> subprocess.Popen[bytes]:
         argv = [
             sys.executable,
             "-m",
@@ -82,9 +87,9 @@ class Speakers:
             "--poll-interval",
             "0.05",
             "--bgp-workdir",
-            str(self.workdir / f"bgp-{name}"),
+            str(self.workdir_of(name)),
             "--bgp-graceful-restart",
-            "30",
+            str(graceful_restart),
         ]
         if password_dir is not None:
             argv += ["--bgp-password-dir", str(password_dir)]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ironlb.announce.bgp import BgpRoute
+from ironlb.announce.bgp_sessions import PeerSession, peer_sessions
 from ironlb.announce.inputs import NodeInfo
 from ironlb.config import parse_config
 from speaker.bgp.commands import UnsafeCommand, announce_line, difference
@@ -39,9 +40,13 @@ NODE = NodeInfo(
 RELAY = ["/usr/bin/python3", "/opt/ironlb/relay.py", "/run/ironlb/api.sock"]
 
 
+def sessions(node: NodeInfo = NODE) -> tuple[PeerSession, ...]:
+    """The decision's sessions for ``node``: what the backend renders."""
+    return peer_sessions(parse_config(CONFIG), node, [])
+
+
 def rendered() -> str:
-    cfg = parse_config(CONFIG)
-    return render_config([neighbor_settings(p, NODE) for p in cfg.peers], RELAY)
+    return render_config([neighbor_settings(s) for s in sessions()], RELAY)
 
 
 def test_rendered_config_matches_golden() -> None:
@@ -63,17 +68,17 @@ def test_rendered_config_is_valid_for_exabgp(tmp_path: Path) -> None:
 
 
 def test_rendering_is_deterministic_and_order_independent() -> None:
-    cfg = parse_config(CONFIG)
-    a = render_config([neighbor_settings(p, NODE) for p in cfg.peers], RELAY)
-    b = render_config([neighbor_settings(p, NODE) for p in reversed(cfg.peers)], RELAY)
+    a = render_config([neighbor_settings(s) for s in sessions()], RELAY)
+    b = render_config([neighbor_settings(s) for s in reversed(sessions())], RELAY)
     assert a == b
 
 
 def test_no_address_of_the_family_is_refused() -> None:
-    cfg = parse_config(CONFIG)
     v4only = NodeInfo(name="n1", addresses=(ipaddress.ip_address("172.30.0.11"),))
+    v6 = sessions(v4only)[2]
+    assert v6.refusal is not None and "no IPv6 address" in v6.refusal
     with pytest.raises(RenderError):
-        neighbor_settings(cfg.peers[2], v4only)
+        neighbor_settings(v6)
 
 
 def route(

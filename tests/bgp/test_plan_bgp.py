@@ -9,7 +9,7 @@ import pytest
 from bgp_objects import dump, node, service
 
 from ironlb.cli.main import main
-from ironlb.cli.plan import DEFAULT_MANIFESTS, SAMPLES_DIR
+from ironlb.cli.plan import SAMPLES_DIR
 from tests.golden import check_golden
 from tests.objects import endpoint_slice
 
@@ -122,8 +122,8 @@ def test_plan_warns_about_a_keepalive_time_it_cannot_honour(
 
 @pytest.mark.parametrize("sample", ["bgp.yaml", "ecmp-clusterip.yaml", "dual-stack.yaml"])
 def test_plan_table_on_bgp_samples_matches_golden(capsys: pytest.CaptureFixture[str], sample: str) -> None:
-    """The samples' Nodes and EndpointSlices give every node its peers, next hops and prefixes."""
-    assert main(["plan", "-c", str(SAMPLES_DIR / sample), "-f", str(DEFAULT_MANIFESTS)]) == 0
+    """Its sample Services, Nodes and EndpointSlices give every node its peers, next hops and prefixes."""
+    assert main(["plan", "-c", str(SAMPLES_DIR / sample)]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "no Node objects known" not in captured.out

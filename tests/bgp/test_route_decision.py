@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from bgp_objects import node, service
 
-from ironlb.announce.bgp import BgpDecision, BgpRoute, PeerRoutes, decide, keepalive_warnings
+from ironlb.announce.bgp import BgpDecision, BgpRoute, PeerRoutes, decide
+from ironlb.announce.bgp_sessions import keepalive_warnings
 from ironlb.announce.inputs import build_inputs
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config import parse_config
@@ -329,6 +330,25 @@ def test_node_without_ipv4_needs_a_router_id() -> None:
     with_id = cfg.replace("my-asn: 64513}", "my-asn: 64513, router-id: 10.0.0.21}")
     d = decide(build_inputs("v6only", parse_config(with_id), snap, []))
     assert d.peers[0].unusable is None and str(d.peers[0].next_hop) == "fd00:30::21"
+
+
+def test_each_session_carries_its_router_id_and_bfd_profile() -> None:
+    """What the backends render (ExaBGP's router-id, bfdd's profile) comes with the decision."""
+    cfg = (
+        NO_CIA.replace(
+            "- {peer-address: 172.30.0.2, peer-asn: 64513, my-asn: 64513}\n",
+            "- {peer-address: 172.30.0.2, peer-asn: 64513, my-asn: 64513, router-id: 10.0.0.2,"
+            " bfd-profile: fast}\n",
+        )
+        + "bfd-profiles:\n- {name: fast, receive-interval: 100}\n"
+    )
+    d = run([], "n1", cfg)
+    assert str(session(d, "172.30.0.1").session.router_id) == "172.30.0.11"  # the node's IPv4 address
+    assert str(session(d, "fd00:30::1").session.router_id) == "172.30.0.11"  # also for an IPv6 session
+    with_bfd = session(d, "172.30.0.2").session
+    assert str(with_bfd.router_id) == "10.0.0.2"
+    assert with_bfd.bfd_profile is not None and with_bfd.bfd_profile.receive_interval == 100
+    assert session(d, "172.30.0.1").session.bfd_profile is None
 
 
 def test_node_selected_by_no_peer_announces_nothing_and_reports_nothing() -> None:

@@ -1,8 +1,15 @@
-"""Hypothesis strategies for valid domain configs (valid by construction) and config-shaped noise."""
+"""Hypothesis strategies for valid domain configs (valid by construction) and config-shaped noise.
+
+``configs()`` are shaped as the ConfigMap build makes them (one advertisement per
+pool and protocol, named after the pool; peers named ``peer-<address>``), spelled
+out here rather than by calling the build; ``domain_configs()`` add what only the
+domain can say (node selectors and peers per advertisement, service allocation...).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -15,10 +22,12 @@ from ironlb.config.model import (
     ClusterIPAdvertisement,
     Community,
     Config,
-    L2Settings,
-    NodeSelector,
+    L2Advertisement,
+    LabelSelector,
     Peer,
+    SecretRef,
     SelectorRequirement,
+    ServiceAllocation,
 )
 from ironlb.config.values import WELL_KNOWN_COMMUNITIES, widest_prefix
 
@@ -44,7 +53,7 @@ communities = st.one_of(
 
 
 @st.composite
-def node_selectors(draw: st.DrawFn) -> tuple[NodeSelector, ...]:
+def node_selectors(draw: st.DrawFn) -> tuple[LabelSelector, ...]:
     out = []
     for _ in range(draw(st.integers(0, 2))):
         labels = draw(st.dictionaries(label_key, label_value, max_size=3))
@@ -53,7 +62,7 @@ def node_selectors(draw: st.DrawFn) -> tuple[NodeSelector, ...]:
             op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
             vals = draw(st.lists(label_value, min_size=1, max_size=3)) if op in ("In", "NotIn") else []
             exprs.append(SelectorRequirement(draw(label_key), op, tuple(vals)))
-        out.append(NodeSelector(tuple(sorted(labels.items())), tuple(exprs)))
+        out.append(LabelSelector(tuple(sorted(labels.items())), tuple(exprs)))
     return tuple(out)
 
 
@@ -70,6 +79,7 @@ def disjoint_ranges(draw: st.DrawFn, family: int, count: int) -> list[AddressRan
 
 @st.composite
 def advertisements(draw: st.DrawFn, ranges: list[AddressRange]) -> tuple[BgpAdvertisement, ...]:
+    """A ConfigMap pool's ``bgp-advertisements`` (attributes only, no repeats)."""
     min4 = max((widest_prefix(r) for r in ranges if r.family == 4), default=0)
     min6 = max((widest_prefix(r) for r in ranges if r.family == 6), default=0)
     out: list[BgpAdvertisement] = []
@@ -77,26 +87,30 @@ def advertisements(draw: st.DrawFn, ranges: list[AddressRange]) -> tuple[BgpAdve
     for _ in range(draw(st.integers(0, 3))):
         comms = tuple(dict.fromkeys(draw(st.lists(communities, max_size=3))))
         ad = BgpAdvertisement(
-            draw(st.integers(min4, 32)),
-            draw(st.integers(min6, 128)),
-            draw(st.none() | st.integers(0, 2**32 - 1)),
-            comms,
+            aggregation_length=draw(st.integers(min4, 32)),
+            aggregation_length_v6=draw(st.integers(min6, 128)),
+            localpref=draw(st.none() | st.integers(0, 2**32 - 1)),
+            communities=comms,
         )
-        key = (ad.aggregation_length, ad.aggregation_length_v6, ad.localpref, frozenset(comms))
-        if key not in seen:
-            seen.add(key)
+        if ad.attributes not in seen:
+            seen.add(ad.attributes)
             out.append(ad)
     return tuple(out)
 
 
 @st.composite
-def pools(draw: st.DrawFn) -> tuple[AddressPool, ...]:
+def pools(
+    draw: st.DrawFn, interfaces: tuple[str, ...] = ()
+) -> tuple[tuple[AddressPool, ...], tuple[L2Advertisement, ...], tuple[BgpAdvertisement, ...]]:
+    """ConfigMap pools and the advertisements the ConfigMap gives them."""
     n = draw(st.integers(0, 4))
     v4 = draw(disjoint_ranges(4, draw(st.integers(0, 2 * n))))
     v6 = draw(disjoint_ranges(6, draw(st.integers(0, 2 * n))))
     all_ranges = draw(st.permutations(v4 + v6))
     names = draw(st.lists(label_name, min_size=n, max_size=n, unique=True))
-    out = []
+    out: list[AddressPool] = []
+    l2: list[L2Advertisement] = []
+    bgp: list[BgpAdvertisement] = []
     for i, name in enumerate(names):
         mine = [r for j, r in enumerate(all_ranges) if j % n == i]
         if not mine:
@@ -105,14 +119,19 @@ def pools(draw: st.DrawFn) -> tuple[AddressPool, ...]:
         out.append(
             AddressPool(
                 name=name,
-                protocol=protocol,
                 ranges=tuple(mine),
                 auto_assign=draw(st.booleans()),
                 avoid_buggy_ips=draw(st.booleans()),
-                bgp_advertisements=draw(advertisements(mine)) if protocol == "bgp" else (),
             )
         )
-    return tuple(out)
+        if protocol == "layer2":
+            l2.append(L2Advertisement(name, (name,), interfaces=interfaces))
+        else:
+            ads = draw(advertisements(mine)) or (BgpAdvertisement(),)
+            bgp += [
+                replace(ad, name=name if k == 0 else f"{name}-{k}", pools=(name,)) for k, ad in enumerate(ads)
+            ]
+    return tuple(out), tuple(l2), tuple(bgp)
 
 
 bfd_profiles = st.lists(label_name, max_size=3, unique=True).flatmap(
@@ -180,6 +199,7 @@ def cluster_ip(draw: st.DrawFn) -> ClusterIPAdvertisement:
 
 @st.composite
 def configs(draw: st.DrawFn) -> Config:
+    """Valid configs as the ConfigMap build makes them."""
     profiles = draw(bfd_profiles)
     peers: list[Peer] = []
     keys = set()
@@ -188,16 +208,92 @@ def configs(draw: st.DrawFn) -> Config:
         key = (p.peer_address, p.peer_port, p.source_address, frozenset(p.node_selectors))
         if key not in keys:
             keys.add(key)
-            peers.append(p)
+            same = sum(q.peer_address == p.peer_address for q in peers)
+            peers.append(replace(p, name=f"peer-{p.peer_address}" + (f"-{same + 1}" if same else "")))
     aliases = draw(st.dictionaries(label_name, communities, max_size=3))
     interfaces = draw(st.lists(st.from_regex(r"\A[a-z][a-z0-9*?]{0,7}\Z"), max_size=3, unique=True))
+    pool_list, l2, bgp = draw(pools(tuple(interfaces)))
+    cip = draw(st.none() | cluster_ip())
     return Config(
-        pools=draw(pools()),
+        pools=pool_list,
         peers=tuple(peers),
         bgp_communities=tuple(aliases.items()),
         bfd_profiles=profiles,
-        cluster_ip_advertisement=draw(st.none() | cluster_ip()),
-        l2=L2Settings(tuple(interfaces)),
+        l2_advertisements=l2,
+        bgp_advertisements=bgp,
+        cluster_ip_advertisements=(replace(cip, name="cluster-ip-advertisement"),) if cip else (),
+    )
+
+
+@st.composite
+def allocations(draw: st.DrawFn) -> ServiceAllocation | None:
+    if draw(st.booleans()):
+        return None
+    return ServiceAllocation(
+        priority=draw(st.none() | st.integers(0, 100)),
+        namespaces=tuple(draw(st.lists(label_name, max_size=2, unique=True))),
+        namespace_selectors=draw(node_selectors()),
+        service_selectors=draw(node_selectors()),
+    )
+
+
+@st.composite
+def domain_configs(draw: st.DrawFn) -> Config:
+    """Valid configs that may say what only the domain can: advertisements with node selectors,
+    interfaces and peers of their own, pools announced by both protocols or by nobody, service
+    allocation, per-peer graceful restart and password Secrets, several ClusterIP advertisements."""
+    base = draw(configs())
+    names = [p.name for p in base.pools]
+    peers = tuple(
+        replace(
+            p,
+            name=f"router-{i}" if draw(st.booleans()) else p.name,
+            graceful_restart=draw(st.sampled_from([None, True, False])),
+            password_secret=draw(st.none() | st.just(SecretRef(f"secret-{i}"))),
+        )
+        for i, p in enumerate(base.peers)
+    )
+    peer_names = [p.name for p in peers]
+    pool_subset = st.lists(st.sampled_from(names), max_size=3, unique=True) if names else st.just([])
+    l2 = [
+        L2Advertisement(
+            f"l2-{i}",
+            tuple(draw(pool_subset)),
+            draw(node_selectors()),
+            tuple(draw(st.lists(st.sampled_from(["eth0", "eth1", "bond*"]), max_size=2, unique=True))),
+        )
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    bgp: list[BgpAdvertisement] = []
+    for i in range(draw(st.integers(0, 3))):
+        chosen = tuple(draw(pool_subset))
+        ranges = [r for p in base.pools if not chosen or p.name in chosen for r in p.ranges]
+        ad = (draw(advertisements(ranges)) or (BgpAdvertisement(),))[0]  # valid for the pools it selects
+        chosen_peers = draw(st.lists(st.sampled_from(peer_names), max_size=2, unique=True)) if peers else []
+        bgp.append(
+            replace(
+                ad,
+                name=f"bgp-{i}",
+                pools=chosen,
+                node_selectors=draw(node_selectors()),
+                peers=tuple(chosen_peers),
+            )
+        )
+    cips = [
+        replace(c, name=f"cip-{i}", peers=tuple(draw(st.lists(st.sampled_from(peer_names), max_size=2))))
+        if peers
+        else replace(c, name=f"cip-{i}")
+        for i, c in enumerate(draw(st.lists(cluster_ip(), max_size=2)))
+    ]
+    keep = draw(st.booleans())
+    return Config(
+        pools=tuple(replace(p, allocation=draw(allocations())) for p in base.pools),
+        peers=peers,
+        bgp_communities=base.bgp_communities,
+        bfd_profiles=base.bfd_profiles,
+        l2_advertisements=(base.l2_advertisements if keep else ()) + tuple(l2),
+        bgp_advertisements=(base.bgp_advertisements if keep else ()) + tuple(bgp),
+        cluster_ip_advertisements=tuple(cips),
     )
 
 

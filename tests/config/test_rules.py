@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from ironlb.config import Community, ConfigError, parse_config
-from ironlb.config.model import BgpAdvertisement, NodeSelector, SelectorRequirement
+from ironlb.config.model import BgpAdvertisement, L2Advertisement, LabelSelector, SelectorRequirement
 
 PEER = "{peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513}"
 
@@ -542,18 +542,19 @@ def test_defaults() -> None:
     peer = config.peers[0]
     assert (peer.peer_port, peer.hold_time, peer.keepalive_time) == (179, 90.0, 30.0)
     assert peer.node_selectors == () and peer.router_id is None and peer.password is None
-    l2, bgp = config.pools
-    assert l2.auto_assign and not l2.avoid_buggy_ips and l2.bgp_advertisements == ()
-    assert l2.effective_advertisements() == ()
-    assert bgp.bgp_advertisements == ()
-    assert bgp.effective_advertisements() == (BgpAdvertisement(32, 128, None, ()),)
+    l2, _ = config.pools
+    assert l2.auto_assign and not l2.avoid_buggy_ips and l2.allocation is None
+    assert config.l2_advertisements_for("l2") == (L2Advertisement("l2", ("l2",)),)
+    assert config.bgp_advertisements_for("l2") == ()
+    assert config.l2_advertisements_for("b") == ()
+    assert config.bgp_advertisements_for("b") == (BgpAdvertisement("b", ("b",), 32, 128, None, ()),)
+    assert peer.name == "peer-172.30.0.1" and peer.graceful_restart is None and peer.password_secret is None
     bfd = config.bfd_profiles[0]
     assert (bfd.receive_interval, bfd.transmit_interval, bfd.detect_multiplier) == (300, 300, 3)
     assert (bfd.echo_interval, bfd.minimum_ttl, bfd.echo_mode, bfd.passive_mode) == (50, 254, False, False)
-    cip = config.cluster_ip_advertisement
-    assert cip is not None
+    (cip,) = config.cluster_ip_advertisements
     assert cip.local_routes is True and cip.external_ips is False and cip.localpref is None
-    assert config.l2.interfaces == ()
+    assert cip.name == "cluster-ip-advertisement" and cip.peers == ()
 
 
 def test_timers_round_down_and_keepalive_is_a_third() -> None:
@@ -600,11 +601,11 @@ def test_peer_fields() -> None:
     assert peer.password == "12345"  # a plain YAML number into a string field keeps its text (yaml.v2)
     assert peer.bfd_profile == "fast" and peer.ebgp_multihop
     assert peer.node_selectors == (
-        NodeSelector(
+        LabelSelector(
             (("kubernetes.io/os", "linux"), ("rack", "1")),
             (SelectorRequirement("zone", "NotIn", ("a", "b")),),
         ),
-        NodeSelector(),
+        LabelSelector(),
     )
     # The empty selector selects everything, and selectors are OR'ed.
     assert peer.selects({"zone": "a"})
@@ -650,7 +651,7 @@ def test_communities_aliases_well_known_and_large() -> None:
         "edge": Community("0:65535"),
         "big": Community("1:2:3"),
     }
-    values = [c.value for c in config.pools[0].bgp_advertisements[0].communities]
+    values = [c.value for c in config.bgp_advertisements[0].communities]
     assert values == [
         "64512:10",
         "0:65535",
@@ -673,7 +674,7 @@ def test_alias_shadows_well_known_name() -> None:
         - {name: a, protocol: bgp, addresses: [10.0.0.0/24], bgp-advertisements: [{communities: [no-export]}]}
         """
     )
-    assert config.pools[0].bgp_advertisements[0].communities == (Community("1:1"),)
+    assert config.bgp_advertisements[0].communities == (Community("1:1"),)
 
 
 def test_aggregation_lengths_allowed_at_or_below_pool_prefix() -> None:
@@ -688,7 +689,8 @@ def test_aggregation_lengths_allowed_at_or_below_pool_prefix() -> None:
           - {aggregation-length: 32, localpref: 100}
         """
     )
-    ads = config.pools[0].bgp_advertisements
+    ads = config.bgp_advertisements_for("a")
+    assert [a.name for a in ads] == ["a", "a-1"]
     assert [(a.aggregation_length, a.aggregation_length_v6, a.localpref) for a in ads] == [
         (26, 64, None),
         (32, 128, 100),

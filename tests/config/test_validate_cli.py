@@ -11,6 +11,7 @@ import pytest
 from ironlb.cli.main import main
 from ironlb.cli.validate import usable_addresses
 from ironlb.config import parse_config
+from ironlb.config.legacy import pool_protocol
 from ironlb.config.model import AddressRange
 from ironlb.config.render import render_config
 
@@ -57,10 +58,11 @@ def test_samples_cover_their_topic() -> None:
     def load(name: str):  # type: ignore[no-untyped-def]
         return parse_config((SAMPLES / name).read_text())
 
-    assert {p.protocol for p in load("layer2.yaml").pools} == {"layer2"}
-    assert any(not p.auto_assign for p in load("layer2.yaml").pools)
-    cip = load("ecmp-clusterip.yaml").cluster_ip_advertisement
-    assert cip is not None and cip.cidrs == (ipaddress.ip_network("10.96.0.0/12"),)
+    layer2 = load("layer2.yaml")
+    assert all(pool_protocol(layer2, p.name) == "layer2" for p in layer2.pools)
+    assert any(not p.auto_assign for p in layer2.pools)
+    (cip,) = load("ecmp-clusterip.yaml").cluster_ip_advertisements
+    assert cip.cidrs == (ipaddress.ip_network("10.96.0.0/12"),)
     assert all(p.families == frozenset({4, 6}) for p in load("dual-stack.yaml").pools)
     legacy = load("metallb-legacy.yaml")
     assert legacy.bfd_profiles and legacy.bgp_communities and legacy.peers[0].node_selectors

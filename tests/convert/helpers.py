@@ -6,8 +6,9 @@ from typing import Any
 
 import yaml
 
-from ironlb.config.model import Protocol
-from ironlb.convert import Conversion, convert, manifests_from_text
+from ironlb.config.legacy import pool_protocol
+from ironlb.config.model import BgpAdvertisement, Config, Protocol
+from ironlb.metallb import Conversion, convert, manifests_from_text
 
 API = {"BGPPeer": "metallb.io/v1beta2"}
 
@@ -63,3 +64,28 @@ def run(*objects: dict[str, Any], prefer: Protocol | None = None, file: str = "i
 
 def lines(result: Conversion, severity: str | None = None) -> list[str]:
     return [str(f) for f in result.findings if severity is None or f.severity == severity]
+
+
+def protocols(config: Config) -> dict[str, Protocol | None]:
+    """Each pool's protocol in the ConfigMap (which kind of advertisement selects it)."""
+    return {p.name: pool_protocol(config, p.name) for p in config.pools}
+
+
+def bgp_attrs(config: Config, pool: str) -> tuple[BgpAdvertisement, ...]:
+    """The pool's BGP advertisements, attributes only (no name, pools, selectors or peers)."""
+    return tuple(
+        BgpAdvertisement(
+            aggregation_length=a.aggregation_length,
+            aggregation_length_v6=a.aggregation_length_v6,
+            localpref=a.localpref,
+            communities=a.communities,
+        )
+        for a in config.bgp_advertisements_for(pool)
+    )
+
+
+def interfaces(config: Config) -> tuple[str, ...]:
+    """The ConfigMap's one ``l2.interfaces`` list (every L2 advertisement of a projection has it)."""
+    lists = {ad.interfaces for ad in config.l2_advertisements}
+    assert len(lists) <= 1, lists
+    return lists.pop() if lists else ()

@@ -15,11 +15,11 @@ from ironlb.cli.main import main
 from ironlb.config import parse_config
 from ironlb.config.render import render_config
 
-from .helpers import address_pool, bgp, l2, peer, pool, text
+from .helpers import address_pool, bgp, interfaces, l2, peer, pool, protocols, text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "samples" / "metallb-crds"
-SERVICES = ROOT / "config" / "samples" / "services"
+SERVICES = ROOT / "config" / "samples" / "services" / "layer2"  # the layer-2 sample's Services fit it too
 
 
 def convert(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -39,14 +39,10 @@ def test_sample_converts_without_loss_and_validates_and_plans(
         {"name": "ironlb", "namespace": "ironlb-system"},
     )
     config = parse_config(out)
-    assert {p.name: p.protocol for p in config.pools} == {
-        "default": "layer2",
-        "public": "bgp",
-        "reserved": "layer2",
-    }
-    assert len(config.pool("public").bgp_advertisements) == 2  # type: ignore[union-attr]
+    assert protocols(config) == {"default": "layer2", "public": "bgp", "reserved": "layer2"}
+    assert len(config.bgp_advertisements_for("public")) == 2
     assert [p.bfd_profile for p in config.peers] == ["fast"]
-    assert config.l2.interfaces == ("eth1",)
+    assert interfaces(config) == ("eth1",)
     assert dict(config.bgp_communities)["lab-only"].value == "64512:100"
 
     cm = tmp_path / "ironlb.yaml"
@@ -154,11 +150,12 @@ def test_kubectl_list_on_stdin_converts() -> None:
         "into an ironlb address pool"
     ]
     config = parse_config(out)
-    assert [(p.name, p.protocol, p.auto_assign, p.avoid_buggy_ips) for p in config.pools] == [
-        ("default", "layer2", True, False),
-        ("legacy", "bgp", False, True),
+    assert [(p.name, p.auto_assign, p.avoid_buggy_ips) for p in config.pools] == [
+        ("default", True, False),
+        ("legacy", False, True),
     ]
-    (ad,) = config.pool("legacy").bgp_advertisements  # type: ignore[union-attr]
+    assert protocols(config) == {"default": "layer2", "legacy": "bgp"}
+    (ad,) = config.bgp_advertisements_for("legacy")
     assert (ad.localpref, [c.value for c in ad.communities]) == (150, ["64512:7"])
     assert [str(p.peer_address) for p in config.peers] == ["192.0.2.1"]
 
@@ -173,7 +170,7 @@ def test_stdin_with_files_names_each_source(tmp_path: Path) -> None:
         "<stdin>:doc#1 IPAddressPool/x" in err
     )
     code, out, err = convert_stdin(b"\xff\xfe\x00garbage", "-")
-    assert (code, out) == (2, "") and "cannot read standard input" in err
+    assert (code, out) == (1, "") and "standard input is not a text file" in err  # wrong input, not usage
 
 
 def test_stdin_only_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,7 +213,7 @@ def test_conflicting_protocols_need_prefer(capsys: pytest.CaptureFixture[str], t
     code, out, err = convert(capsys, str(f))
     assert (code, out) == (1, "") and "error:" in err and "--prefer" in err
     code, out, err = convert(capsys, "--prefer", "bgp", str(f))
-    assert code == 0 and parse_config(out).pools[0].protocol == "bgp" and "warning:" in err
+    assert code == 0 and protocols(parse_config(out)) == {"a": "bgp"} and "warning:" in err
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -229,7 +226,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe\x00garbage")
     code, _, err = convert(capsys, str(bad))
-    assert code == 2 and "cannot read" in err
+    assert code == 1 and "bad.yaml is not a text file" in err  # wrong input (exit 1), not usage
     with pytest.raises(SystemExit) as exc:
         main(["convert", "--prefer", "l3", str(SAMPLE)])
     assert exc.value.code == 2

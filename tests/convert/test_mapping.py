@@ -8,11 +8,24 @@ import random
 import pytest
 
 from ironlb.config import parse_config
-from ironlb.config.model import BfdProfile, BgpAdvertisement, Community, NodeSelector, SelectorRequirement
+from ironlb.config.model import BfdProfile, BgpAdvertisement, Community, LabelSelector, SelectorRequirement
 from ironlb.config.render import render_config
-from ironlb.convert import convert, manifests_from_text
+from ironlb.metallb import convert, manifests_from_text
 
-from .helpers import address_pool, bgp, l2, lines, obj, peer, pool, run, text
+from .helpers import (
+    address_pool,
+    bgp,
+    bgp_attrs,
+    interfaces,
+    l2,
+    lines,
+    obj,
+    peer,
+    pool,
+    protocols,
+    run,
+    text,
+)
 
 
 def only(result_lines: list[str], needle: str) -> str:
@@ -31,7 +44,8 @@ def test_l2_pool_by_name_keeps_every_pool_field() -> None:
     assert result.findings == ()
     assert result.config is not None
     (p,) = result.config.pools
-    assert (p.name, p.protocol, p.auto_assign, p.avoid_buggy_ips) == ("a", "layer2", False, True)
+    assert (p.name, p.auto_assign, p.avoid_buggy_ips) == ("a", False, True)
+    assert protocols(result.config) == {"a": "layer2"}
     assert [(str(r.first), str(r.last)) for r in p.ranges] == [
         ("10.0.0.0", "10.0.0.255"),
         ("10.0.1.5", "10.0.1.9"),
@@ -48,8 +62,9 @@ def test_pool_defaults() -> None:
 def test_advertisement_without_pools_selects_every_pool() -> None:
     result = run(pool("a", "10.0.0.0/24"), pool("b", "10.0.1.0/24"), l2("all"))
     assert result.config is not None
-    assert [p.protocol for p in result.config.pools] == ["layer2", "layer2"]
+    assert protocols(result.config) == {"a": "layer2", "b": "layer2"}
     assert result.findings == ()
+    assert result.model is not None and result.model.l2_advertisements[0].pools == ()  # every pool
 
 
 def test_pool_selector_matches_labels() -> None:
@@ -65,7 +80,7 @@ def test_pool_selector_matches_labels() -> None:
         ),
     )
     assert result.config is not None
-    assert {p.name: p.protocol for p in result.config.pools} == {"a": "layer2", "b": "bgp"}
+    assert protocols(result.config) == {"a": "layer2", "b": "bgp"}
 
 
 def test_pools_are_ordered_by_name_like_metallb() -> None:
@@ -85,19 +100,26 @@ def test_bgp_advertisements_map_each_field() -> None:
     )
     assert result.findings == ()
     assert result.config is not None
-    (p,) = result.config.pools
-    assert p.protocol == "bgp"
-    assert p.bgp_advertisements == (
-        BgpAdvertisement(24, 120, None, ()),  # "agg" sorts first; localPref 0 means unset in MetalLB
-        BgpAdvertisement(32, 128, 200, (Community("64512:100"), Community("65000:1"), Community("1:2:3"))),
+    assert protocols(result.config) == {"a": "bgp"}
+    assert bgp_attrs(result.config, "a") == (
+        BgpAdvertisement("", (), 24, 120, None, ()),  # "agg" sorts first; localPref 0 means unset in MetalLB
+        BgpAdvertisement(
+            "", (), 32, 128, 200, (Community("64512:100"), Community("65000:1"), Community("1:2:3"))
+        ),
     )
+    assert result.model is not None
+    assert [(ad.name, ad.pools) for ad in result.model.bgp_advertisements] == [
+        ("agg", ("a",)),
+        ("hosts", ("a",)),
+    ]
     assert result.config.bgp_communities == (("lab", Community("64512:100")),)
 
 
 def test_identical_bgp_advertisements_are_merged() -> None:
     result = run(pool("a", "10.0.0.0/24"), bgp("one", "a", localPref=5), bgp("two", "a", localPref=5))
     assert result.config is not None
-    assert result.config.pools[0].bgp_advertisements == (BgpAdvertisement(localpref=5),)
+    assert bgp_attrs(result.config, "a") == (BgpAdvertisement(localpref=5),)
+    assert result.model is not None and len(result.model.bgp_advertisements) == 2  # both kept in the model
 
 
 def test_unknown_community_is_an_error() -> None:
@@ -120,9 +142,8 @@ def test_both_protocols_is_an_error_without_prefer() -> None:
 def test_prefer_resolves_both_protocols_with_a_warning(prefer: str) -> None:
     result = run(pool("a", "10.0.0.0/24"), l2("l", "a"), bgp("b", "a", localPref=7), prefer=prefer)  # type: ignore[arg-type]
     assert result.config is not None
-    p = result.config.pools[0]
-    assert p.protocol == prefer
-    assert p.bgp_advertisements == ((BgpAdvertisement(localpref=7),) if prefer == "bgp" else ())
+    assert protocols(result.config) == {"a": prefer}
+    assert bgp_attrs(result.config, "a") == ((BgpAdvertisement(localpref=7),) if prefer == "bgp" else ())
     dropped = "L2Advertisement l" if prefer == "bgp" else "BGPAdvertisement b"
     assert dropped in only(lines(result, "warning"), "IPAddressPool/a")
     assert lines(result, "lossy") == []
@@ -131,7 +152,8 @@ def test_prefer_resolves_both_protocols_with_a_warning(prefer: str) -> None:
 def test_pool_without_advertisement_becomes_layer2_with_a_warning() -> None:
     result = run(pool("lonely", "10.0.0.0/24"))
     assert result.config is not None
-    assert result.config.pools[0].protocol == "layer2"
+    assert protocols(result.config) == {"lonely": "layer2"}
+    assert result.model is not None and result.model.unannounced_pools() == result.model.pools
     warning = only(lines(result, "warning"), "IPAddressPool/lonely")
     assert "announces nothing" in warning and "layer2" in warning and "--prefer" in warning
 
@@ -139,7 +161,7 @@ def test_pool_without_advertisement_becomes_layer2_with_a_warning() -> None:
 def test_pool_without_advertisement_follows_prefer() -> None:
     result = run(pool("lonely", "10.0.0.0/24"), prefer="bgp")
     assert result.config is not None
-    assert result.config.pools[0].protocol == "bgp"
+    assert protocols(result.config) == {"lonely": "bgp"}
     assert "uses bgp" in only(lines(result, "warning"), "lonely")
 
 
@@ -202,13 +224,8 @@ def test_layer2_address_pool_converts_one_to_one_with_a_deprecation_warning() ->
     )
     assert result.config is not None
     (p,) = result.config.pools
-    assert (p.name, p.protocol, p.auto_assign, p.avoid_buggy_ips, p.bgp_advertisements) == (
-        "old",
-        "layer2",
-        False,
-        True,
-        (),
-    )
+    assert (p.name, p.auto_assign, p.avoid_buggy_ips) == ("old", False, True)
+    assert protocols(result.config) == {"old": "layer2"} and result.config.bgp_advertisements == ()
     assert [(str(r.first), str(r.last)) for r in p.ranges] == [
         ("10.0.0.0", "10.0.0.255"),
         ("10.0.1.5", "10.0.1.9"),
@@ -237,20 +254,23 @@ def test_bgp_address_pool_keeps_its_advertisements_and_resolves_community_aliase
     )
     assert [f.severity for f in result.findings] == ["warning", "warning"]
     assert result.config is not None
-    old, plain = result.config.pools
-    assert (old.name, old.protocol, old.auto_assign, old.avoid_buggy_ips) == ("old", "bgp", True, False)
-    assert old.bgp_advertisements == (
-        BgpAdvertisement(24, 120, None, ()),  # localPref 0 means unset, as for a BGPAdvertisement
+    old, _ = result.config.pools
+    assert (old.name, old.auto_assign, old.avoid_buggy_ips) == ("old", True, False)
+    assert protocols(result.config) == {"old": "bgp", "plain": "bgp"}
+    assert bgp_attrs(result.config, "old") == (
+        BgpAdvertisement("", (), 24, 120, None, ()),  # localPref 0 means unset, as for a BGPAdvertisement
         BgpAdvertisement(
+            "",
+            (),
             32,
             128,
             200,
             (Community("64512:100"), Community("65000:1"), Community("1:2:3"), Community("65535:65281")),
         ),
     )
-    # No bgpAdvertisements: MetalLB announces each address as is; so does ironlb's empty list.
-    assert plain.bgp_advertisements == ()
-    assert plain.effective_advertisements() == (BgpAdvertisement(),)
+    assert [ad.name for ad in result.config.bgp_advertisements_for("old")] == ["old", "old-1"]
+    # No bgpAdvertisements: MetalLB announces each address as is; so does ironlb's one default.
+    assert bgp_attrs(result.config, "plain") == (BgpAdvertisement(),)
     assert parse_config(render_config(result.config)) == result.config
 
 
@@ -262,11 +282,7 @@ def test_address_pools_sit_among_ip_address_pools_in_name_order() -> None:
         bgp("all"),
     )
     assert result.config is not None
-    assert [(p.name, p.protocol) for p in result.config.pools] == [
-        ("a", "bgp"),
-        ("b", "bgp"),
-        ("c", "layer2"),
-    ]
+    assert list(protocols(result.config).items()) == [("a", "bgp"), ("b", "bgp"), ("c", "layer2")]
 
 
 def test_advertisements_do_not_select_address_pools() -> None:
@@ -284,10 +300,8 @@ def test_advertisements_do_not_select_address_pools() -> None:
     assert "'old' is an AddressPool" in only(lines(result, "warning"), "L2Advertisement/named")
     result = run(address_pool("old", "layer2", "10.0.0.0/24"), pool("new", "10.0.1.0/24"), bgp("all"))
     assert result.config is not None
-    assert {p.name: (p.protocol, p.bgp_advertisements) for p in result.config.pools} == {
-        "new": ("bgp", (BgpAdvertisement(),)),
-        "old": ("layer2", ()),
-    }
+    assert protocols(result.config) == {"new": "bgp", "old": "layer2"}
+    assert bgp_attrs(result.config, "new") == (BgpAdvertisement(),)
 
 
 def test_same_name_as_an_ip_address_pool_is_an_error_naming_both() -> None:
@@ -369,12 +383,12 @@ def test_a_layer2_address_pool_answers_on_every_interface() -> None:
         address_pool("old", "layer2", "10.0.0.0/24"), pool("new", "10.0.1.0/24"), l2("l", interfaces=["eth1"])
     )
     assert result.config is not None
-    assert result.config.l2.interfaces == ()
+    assert interfaces(result.config) == ()
     assert "every interface, not only on eth1" in only(lines(result, "lossy"), "L2Advertisement/l")
     bgp_only = run(
         address_pool("old", "bgp", "10.0.0.0/24"), pool("new", "10.0.1.0/24"), l2("l", interfaces=["eth1"])
     )
-    assert bgp_only.config is not None and bgp_only.config.l2.interfaces == ("eth1",)
+    assert bgp_only.config is not None and interfaces(bgp_only.config) == ("eth1",)
     assert lines(bgp_only, "lossy") == []
 
 
@@ -399,7 +413,12 @@ def test_l2_node_selectors_are_lossy() -> None:
 
 
 def test_bgp_node_selectors_and_peers_are_lossy() -> None:
-    result = run(pool("a", "10.0.0.0/24"), bgp("b", "a", nodeSelectors=[{}], peers=["p"]))
+    result = run(
+        pool("a", "10.0.0.0/24"),
+        peer("p"),
+        peer("q", peerAddress="192.0.2.2"),
+        bgp("b", "a", nodeSelectors=[{"matchLabels": {"zone": "a"}}], peers=["p"]),
+    )
     assert result.config is not None
     lossy = lines(result, "lossy")
     assert "BGPPeers' nodeSelectors" in only(lossy, "BGPAdvertisement/b: spec.nodeSelectors")
@@ -415,7 +434,7 @@ def test_same_interfaces_everywhere_are_lossless() -> None:
     )
     assert result.findings == ()
     assert result.config is not None
-    assert result.config.l2.interfaces == ("eth1", "eth0")
+    assert interfaces(result.config) == ("eth1", "eth0")
 
 
 def test_different_interfaces_become_the_union_and_are_lossy() -> None:
@@ -426,7 +445,7 @@ def test_different_interfaces_become_the_union_and_are_lossy() -> None:
         l2("y", "b", interfaces=["eth2"]),
     )
     assert result.config is not None
-    assert result.config.l2.interfaces == ("eth1", "eth2")
+    assert interfaces(result.config) == ("eth1", "eth2")
     lossy = lines(result, "lossy")
     assert len(lossy) == 2 and "answers on eth1, eth2, not only on eth1" in only(lossy, "L2Advertisement/x")
 
@@ -436,7 +455,7 @@ def test_an_advertisement_without_interfaces_means_every_interface() -> None:
         pool("a", "10.0.0.0/24"), pool("b", "10.0.1.0/24"), l2("x", "a", interfaces=["eth1"]), l2("y", "b")
     )
     assert result.config is not None
-    assert result.config.l2.interfaces == ()
+    assert interfaces(result.config) == ()
     assert "every interface" in only(lines(result, "lossy"), "L2Advertisement/x: spec.interfaces")
 
 
@@ -510,7 +529,7 @@ def test_peer_maps_every_field() -> None:
     )
     assert (p.password, p.bfd_profile, p.ebgp_multihop) == ("s3cret", "fast", True)
     assert p.node_selectors == (
-        NodeSelector((("rack", "1"), ("zone", "a")), (SelectorRequirement("x", "Exists"),)),
+        LabelSelector((("rack", "1"), ("zone", "a")), (SelectorRequirement("x", "Exists"),)),
     )
     assert result.config.bfd_profiles == (BfdProfile("fast", 100, 120, 4, 60, True, True, 250),)
 
@@ -593,7 +612,8 @@ def test_graceful_restart_and_disable_mp_are_only_notes() -> None:
         ),
         ({"holdTime": "2s"}, "spec.holdTime: invalid hold time"),
         ({"routerID": "2001:db8::1"}, "spec.routerID: router ID '2001:db8::1' must be an IPv4 address"),
-        ({"myASN": 0}, "spec.myASN: 0 is out of range"),
+        ({"myASN": 0}, "spec.myASN: local ASN must not be 0"),  # the message a ConfigMap gets
+        ({"myASN": 2**32}, "spec.myASN: 4294967296 is out of range (1..4294967295)"),
         ({"peerASN": None}, "spec.peerASN: required field is missing"),
         ({"peerAddress": None}, "spec.peerAddress: required field is missing"),
         ({"peerPort": "179"}, "spec.peerPort: expected an integer, got string '179'"),
@@ -601,7 +621,7 @@ def test_graceful_restart_and_disable_mp_are_only_notes() -> None:
         ({"interface": "eth0"}, "mutually exclusive"),
         (
             {"peerASN": 64513, "ebgpMultiHop": True},
-            "BGPPeer/p: spec.ebgpMultiHop: ebgp-multihop is only for eBGP",
+            "BGPPeer/p: spec.ebgpMultiHop: ebgpMultiHop is only for eBGP peers (myASN equals peerASN)",
         ),
     ],
 )

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from ironlb.config import parse_config
 from ironlb.config.render import render_config
-from ironlb.convert import Conversion, convert, manifests_from_text
-from ironlb.convert.crds import SPECS
+from ironlb.metallb import Conversion, convert, manifests_from_text
+from ironlb.metallb.crds import SPECS
 
-from .helpers import address_pool, bgp, l2, obj, peer, pool
+from .helpers import address_pool, bgp, l2, obj, peer, pool, protocols
 
 PROPERTY = settings(
     max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -161,7 +161,7 @@ def test_valid_crd_sets_convert_losslessly_and_round_trip(
     assert bad == []
     assert result.config is not None
     assert parse_config(render_config(result.config)) == result.config
-    assert {p.name: p.protocol for p in result.config.pools} == expected
+    assert protocols(result.config) == expected
     assert [p.name for p in result.config.pools] == sorted(expected)
     assert len(result.config.peers) == n_peers
 

@@ -73,7 +73,7 @@ def test_demo_script_shows_the_main_job_and_cleans_up(subreaper: None) -> None:
         found = re.search(r"supervisor pid (\d+)", out)
         supervisor = int(found.group(1)) if found else None
         assert done.returncode == 0, out[-4000:] + done.stderr[-4000:]
-        assert "ironlb lab up containerlab/bgp-ecmp.clab.yml" in out  # issue 7's main-job command
+        assert "ironlb lab up containerlab/bgp-ecmp/bgp-ecmp.clab.yml" in out  # a path that exists on disk
 
         services = printed_by(out, f"ironlb lab services {lab}")
         web = next(line.split()[4] for line in services if line.split()[1:2] == ["web"])

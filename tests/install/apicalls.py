@@ -65,16 +65,36 @@ def _from_path(method: str, path: str) -> ApiCall | None:
 
 
 @functools.cache
-def client_methods() -> dict[str, ApiCall]:
-    """Every generated API method name (and its ``_with_http_info`` twin) → its call."""
-    table: dict[str, ApiCall] = {}
+def client_paths() -> dict[str, tuple[str, str]]:
+    """Every generated API method name → (HTTP method, path), from the client's source."""
+    table: dict[str, tuple[str, str]] = {}
     for module in sorted((Path(client.__file__).parent / "api").glob("*_api.py")):
         for method, http, path in _SERIALIZE.findall(module.read_text()):
-            call = _from_path(http, path) if path.startswith(("/api/", "/apis/")) else None
-            if call is None:
-                continue
-            table.setdefault(method, call)
-            table.setdefault(f"{method}_with_http_info", call)
+            table.setdefault(method, (http, path))
+    return table
+
+
+@functools.cache
+def known_paths() -> dict[str, tuple[str, str]]:
+    """The generated methods' paths, and ironlb's named custom-resource endpoints
+    (``ironlb.kube.rest.CUSTOM_ENDPOINTS``: the client's generic custom-object paths with the group,
+    version and plural filled in, which tests/kube_tests/test_rest.py checks)."""
+    from ironlb.kube.rest import CUSTOM_ENDPOINTS
+
+    return {**client_paths(), **CUSTOM_ENDPOINTS}
+
+
+@functools.cache
+def client_methods() -> dict[str, ApiCall]:
+    """Every generated API method name (and its ``_with_http_info`` twin), and every named
+    custom-resource endpoint → its call."""
+    table: dict[str, ApiCall] = {}
+    for method, (http, path) in known_paths().items():
+        call = _from_path(http, path) if path.startswith(("/api/", "/apis/")) else None
+        if call is None:
+            continue
+        table.setdefault(method, call)
+        table.setdefault(f"{method}_with_http_info", call)
     return table
 
 
@@ -86,14 +106,33 @@ class CallSite:
 
 
 def call_sites(roots: list[Path], base: Path) -> list[CallSite]:
-    """Every reference to a client API method (called, or passed on as informers do)."""
+    """Every reference to a client API method: called or passed on as an attribute, or named
+    by a string (``Rest.call("patch_namespaced_service_status", ...)``, ``ironlb.kube.rest``).
+    The tables of names there (``ENDPOINTS``, ``CUSTOM_ENDPOINTS``) are not call sites themselves."""
     table = client_methods()
     sites = []
     for root in roots:
         for path in sorted(root.rglob("*.py")):
             tree = ast.parse(path.read_text(), filename=str(path))
+            skip = {
+                id(k) for n in ast.walk(tree) if isinstance(n, ast.Dict) and _is_endpoints(n) for k in n.keys
+            }
             for node in ast.walk(tree):
-                if isinstance(node, ast.Attribute) and node.attr in table:
+                name = None
+                if isinstance(node, ast.Attribute):
+                    name = node.attr
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+                    name = node.value
+                if name in table:
                     where = f"{path.relative_to(base)}:{node.lineno}"
-                    sites.append(CallSite(table[node.attr], node.attr, where))
+                    sites.append(CallSite(table[name], name, where))
     return sorted(sites)
+
+
+def _is_endpoints(node: ast.Dict) -> bool:
+    """The ``ENDPOINTS`` table: every key a client method name, every value a (method, path) pair."""
+    return (
+        bool(node.keys)
+        and all(isinstance(v, ast.Tuple) and len(v.elts) == 2 for v in node.values)
+        and all(isinstance(k, ast.Constant) and k.value in known_paths() for k in node.keys)
+    )

@@ -1,9 +1,9 @@
-"""Start ironlb's programs exactly as the rendered manifests do, against the API double.
+"""Start ironlb's programs exactly as the rendered manifests do, against the real API server.
 
 The command, arguments and environment come from the rendered Deployment/DaemonSet
 (downward-API ``fieldRef`` values filled in as the kubelet would), so the RBAC audit
-sees the requests of the program the manifests really run. The double's request log,
-filtered by the bearer token each program was given, is the list of API calls.
+sees the requests of the program the manifests really run. The API server's audit log,
+filtered by the ServiceAccount each program runs as, is the list of API calls.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.kubeapi import KubeApiServer, RequestRecord
+from tests.support.audit import AuditRecord
 
-from .rbac import Access, Grant
+from .rbac import Access
 from .rendering import ROOT, Obj
 
 T = TypeVar("T")
@@ -50,12 +50,8 @@ def command_line(
     return argv, env
 
 
-def token_grants(grants: Iterable[Grant]) -> list[tuple[str, str]]:
-    """The double authorises by (verb, resource) only; group and namespace are audited apart."""
-    return sorted({(g.verb, g.resource) for g in grants})
-
-
-def accesses(log: Iterable[RequestRecord], user: str) -> list[Access]:
+def accesses(log: Iterable[AuditRecord], user: str) -> list[Access]:
+    """The requests of ``user`` in RBAC terms (a list or watch by ``metadata.name`` names its object)."""
     return [Access(r.verb, r.group, r.rbac_resource, r.namespace, r.name) for r in log if r.user == user]
 
 
@@ -132,7 +128,3 @@ class Program:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def start_double(tokens: Mapping[str, list[tuple[str, str]]]) -> KubeApiServer:
-    return KubeApiServer(tokens=dict(tokens)).start()

@@ -19,13 +19,15 @@ POD = {
 
 
 def test_controller_accepts_its_command_line(rendered: list[Obj]) -> None:
-    from controller.options import parse_options, split_address
+    from controller.options import parse_options
+    from ironlb.probes import split_address
 
     argv, env = command_line(one(rendered, "Deployment", "controller"), "controller", POD)
     opts = parse_options(argv[1:], env)
     assert opts.leader_elect is True
     assert opts.namespace == NAMESPACE
-    assert opts.identity == POD["metadata.name"]  # each replica its own Lease identity
+    # Each process its own Lease identity: the pod's name and a UUID; Events name the pod.
+    assert opts.identity.startswith(POD["metadata.name"] + "_") and opts.instance == POD["metadata.name"]
     assert opts.log_format == "json"
     c = container(one(rendered, "Deployment", "controller"), "controller")
     metrics_port = next(p["containerPort"] for p in c["ports"] if p["name"] == "metrics")

@@ -1,4 +1,5 @@
-"""Fixtures: the API-server double and an ``ApiClient`` built by ironlb's own factory."""
+"""Fixtures: ``kube`` (the real API server, tests/support) and ``double`` (the API-server double,
+only for what a real server cannot do on demand: a call that hangs, a 5xx)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,14 @@ import pytest
 from kubernetes import client
 
 from ironlb.kube.client import make_api_client
-from tests.kubeapi import KubeApiServer, ResourceType, by_plural
+from tests.kubeapi import KubeApiServer
 
 
 @dataclass
-class Env:
+class Double:
     server: KubeApiServer
     api: client.ApiClient
     kubeconfig: Path
-
-    @property
-    def server_rt(self) -> ResourceType:
-        return by_plural("services")
 
     @property
     def core(self) -> Any:
@@ -30,19 +27,19 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+def double(tmp_path: Path) -> Iterator[Double]:
     with KubeApiServer(bookmark_interval=0.2) as server:
         kc = server.write_kubeconfig(tmp_path / "kubeconfig")
         api = make_api_client(str(kc))
         try:
-            yield Env(server, api, kc)
+            yield Double(server, api, kc)
         finally:
             api.close()
 
 
-def lb(name: str, ns: str = "default", **spec: object) -> dict[str, object]:
+def lb(name: str, **spec: object) -> dict[str, object]:
     return {
-        "metadata": {"name": name, "namespace": ns},
+        "metadata": {"name": name},
         "spec": {
             "type": "LoadBalancer",
             "ports": [{"port": 80}],

@@ -1,8 +1,8 @@
 """Naming why the API server cannot be used (``access``) and reporting it once (``health``).
 
-The classifier is fed the exceptions the real client raises against the double (401, 403,
-a certificate from another CA, a certificate for another name), not hand-made ones; the
-throttling runs on a fake clock.
+The classifier is fed the exceptions the real client raises against the real API server (401,
+403, a certificate from another CA, a certificate for another name) and, for a 503, the
+double; the throttling, the 10 s before a 403 counts and the outage lines run on a fake clock.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -24,6 +24,7 @@ from ironlb.kube.access import (
     RequestInfo,
     classify,
     describe,
+    outage,
     request_info,
     resolves,
     service_account_of_token,
@@ -31,12 +32,10 @@ from ironlb.kube.access import (
 from ironlb.kube.client import client_with_token, health_of, make_api_client
 from ironlb.kube.errors import TemporaryKubeError, api_errors, retry_log_level, translate
 from ironlb.kube.health import ApiHealth
-from tests.kubeapi import KubeApiServer
-from tests.kubeapi.kubeconfig import write_kubeconfig
-from tests.kubeapi.tls import CertFiles, ServerTLS, make_certs, openssl_available
-from tests.waiting import wait_for
+from tests.support.pki import TestCA
+from tests.support.pytest_plugin import Kube
 
-from .conftest import lb
+from .conftest import Double, lb
 
 URL = "https://10.0.0.1:6443"
 
@@ -73,12 +72,6 @@ def test_request_info_names_requests_as_rbac_does(method: str, path: str, expect
 # -- the real client's exceptions ------------------------------------------------------------
 
 
-@pytest.fixture
-def plain(tmp_path: Path) -> Iterator[KubeApiServer]:
-    with KubeApiServer(tokens={"admin": None, "reader": [("list", "services")]}) as server:
-        yield server
-
-
 def _raised(fn: Any) -> BaseException:
     try:
         fn()
@@ -87,47 +80,47 @@ def _raised(fn: Any) -> BaseException:
     raise AssertionError("no exception")
 
 
-def test_real_401_and_403_are_classified_with_what_was_refused(plain: KubeApiServer, tmp_path: Path) -> None:
-    base = make_api_client(str(plain.write_kubeconfig(tmp_path / "kc", token="admin")))
+def test_real_401_and_403_are_classified_with_what_was_refused(kube: Kube) -> None:
+    base = make_api_client(str(kube.kubeconfig("admin")))
     core: Any = client.CoreV1Api(base)
-    core.create_namespaced_service("default", lb("web"))
-    nobody: Any = client.CoreV1Api(client_with_token(base, "nobody"))
-    reader: Any = client.CoreV1Api(client_with_token(base, "reader"))
+    core.create_namespaced_service(kube.ns, lb("web"))
+    kube.grant("reader", [{"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}])
+    nobody: Any = client.CoreV1Api(client_with_token(base, "not-a-known-token"))
+    reader: Any = client.CoreV1Api(client_with_token(base, kube.cp.token(kube.ns, "reader")))
 
     unauthorized = _raised(lambda: nobody.list_service_for_all_namespaces())
     problem = classify(unauthorized)
     assert problem is not None and problem.cause == "unauthorized"
 
-    forbidden = _raised(lambda: reader.patch_namespaced_service_status("web", "default", {"status": {}}))
+    forbidden = _raised(lambda: reader.patch_namespaced_service_status("web", kube.ns, {"status": {}}))
     problem = classify(forbidden)
     assert problem is not None and problem.cause == "forbidden"
-    assert problem.request == RequestInfo("patch", "services/status", "", "default")  # from the message
-    assert problem.user == "reader"
+    assert problem.request == RequestInfo("patch", "services/status", "", kube.ns)  # from the message
+    assert problem.user == kube.user("reader")
     # Translated for the retry loops, it is the same problem, and a temporary (retried) error.
     with pytest.raises(TemporaryKubeError) as wrapped, api_errors():
-        reader.patch_namespaced_service_status("web", "default", {"status": {}})
+        reader.patch_namespaced_service_status("web", kube.ns, {"status": {}})
     assert classify(wrapped.value) == problem
     assert isinstance(translate(unauthorized), TemporaryKubeError)  # a rotated token will work
     assert retry_log_level(wrapped.value) == logging.DEBUG
 
     # Transient or unrelated failures are not named: the retry loops handle them as before.
-    conflict = _raised(lambda: core.create_namespaced_service("default", lb("web")))
+    conflict = _raised(lambda: core.create_namespaced_service(kube.ns, lb("web")))
     assert isinstance(conflict, ApiException) and conflict.status == 409
-    assert classify(conflict) is None
+    assert classify(conflict) is None and outage(conflict) is None
     assert retry_log_level(conflict) == logging.WARNING
-    plain.begin_outage("503")
-    try:
-        assert classify(_raised(lambda: core.list_service_for_all_namespaces())) is None
-    finally:
-        plain.end_outage()
     base.close()
 
 
-@pytest.fixture
-def certs(tmp_path: Path) -> CertFiles:
-    if not openssl_available():
-        pytest.skip("needs openssl for the test CA")
-    return make_certs(tmp_path / "pki")
+def test_a_503_is_an_outage_not_a_problem_to_fix(double: Double) -> None:
+    double.server.begin_outage("503")
+    try:
+        exc = _raised(lambda: double.core.list_service_for_all_namespaces())
+    finally:
+        double.server.end_outage()
+    assert classify(exc) is None
+    assert outage(exc) is not None and outage(exc).startswith("503")  # type: ignore[union-attr]
+    assert retry_log_level(exc) == logging.DEBUG  # ApiHealth says it once for everyone
 
 
 @pytest.mark.parametrize(
@@ -138,35 +131,38 @@ def certs(tmp_path: Path) -> CertFiles:
     ],
 )
 def test_certificate_that_does_not_verify_is_named_once_per_request(
-    certs: CertFiles,
+    kube: Kube,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     host: str,
     wrong_ca: bool,
     verify_error: str,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="urllib3")
-    ca = make_certs(tmp_path / "other", name="impostor").ca_cert if wrong_ca else certs.ca_cert
-    tls = ServerTLS(certs)
-    with KubeApiServer(tls=tls) as server:
-        url = server.url.replace("127.0.0.1", host)
-        api = make_api_client(str(write_kubeconfig(tmp_path / "kc", url, ca_file=ca)))
-        try:
-            exc = _raised(lambda: client.CoreV1Api(api).list_service_for_all_namespaces())
-            problem = classify(exc)
-            assert problem is not None and problem.cause == "tls", exc
-            assert verify_error in problem.detail
-            # urllib3 would try the handshake 4 times in this one call (logging a warning for each
-            # retry); a certificate that did not verify will not verify on the next try.
-            assert not [r for r in caplog.records if "Retrying" in r.getMessage()]
-            assert wait_for(lambda: tls.failures, 10, "the double to see the handshake fail") == tls.failures
-            assert len(tls.failures) == 1, tls.failures
-            health = health_of(api)
-            assert health is not None
-            reason = health.reason()
-            assert reason is not None and f"CA file {ca}" in reason and verify_error in reason
-        finally:
-            api.close()  # type: ignore[no-untyped-call]
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    ca = TestCA(tmp_path / "other", "impostor").cert_file if wrong_ca else kube.cp.ca_file
+    kc = kube.kubeconfig("tls")
+    doc = yaml.safe_load(kc.read_text())
+    doc["clusters"][0]["cluster"]["certificate-authority"] = str(ca)
+    doc["clusters"][0]["cluster"]["server"] = kube.cp.url.replace("127.0.0.1", host)
+    kc.write_text(yaml.safe_dump(doc))
+    api = make_api_client(str(kc))
+    try:
+        exc = _raised(lambda: client.CoreV1Api(api).list_service_for_all_namespaces())
+        problem = classify(exc)
+        assert problem is not None and problem.cause == "tls", exc
+        assert verify_error in problem.detail
+        assert outage(exc) is None  # not an outage: a person must fix it
+        # Tried once: a certificate that did not verify will not verify on the next try, and
+        # urllib3 retries nothing (no "Retrying" warning either).
+        assert not [r for r in caplog.records if "Retrying" in r.getMessage()]
+        connections = [r for r in caplog.records if "Starting new HTTPS connection" in r.getMessage()]
+        assert len(connections) == 1, [r.getMessage() for r in caplog.records]
+        health = health_of(api)
+        assert health is not None
+        reason = health.reason()
+        assert reason is not None and f"CA file {ca}" in reason and verify_error in reason
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
 
 
 # -- pure decisions ------------------------------------------------------------------------------
@@ -249,7 +245,9 @@ def test_health_logs_once_repeats_rarely_counts_all_and_notes_recovery(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = Clock()
-    health = ApiHealth(ClientIdentity(URL), clock=clock, repeat_every=60.0, forget_after=180.0)
+    health = ApiHealth(
+        ClientIdentity(URL), clock=clock, repeat_every=60.0, forget_after=180.0, confirm_after=0
+    )
     counted: list[str] = []
     health.subscribe(lambda p: counted.append(p.cause))
     denied = ApiException(status=401, reason="Unauthorized")
@@ -306,3 +304,74 @@ def test_a_bare_ssl_error_turned_into_text_by_the_client_is_still_named() -> Non
     problem = classify(ApiException(status=0, reason=text))
     assert problem == Problem("tls", "CERTIFICATE_VERIFY_FAILED: certificate has expired")
     assert classify(ApiException(status=0, reason="SSLError\nEOF occurred in violation of protocol")) is None
+
+
+def test_a_403_is_called_a_problem_only_when_it_persists(caplog: pytest.LogCaptureFixture) -> None:
+    """Right after an API server starts, its RBAC cache may refuse what it allows a moment later."""
+    clock = Clock()
+    health = ApiHealth(ClientIdentity(URL), clock=clock, confirm_after=10.0)
+    counted: list[str] = []
+    health.subscribe(lambda p: counted.append(p.cause))
+    caplog.set_level(logging.INFO, logger="ironlb.kube.health")
+    denied = ApiException(status=403, reason="Forbidden")
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+
+    health.failed(PATCH_STATUS, denied)
+    clock.now += 3.0
+    health.failed(PATCH_STATUS, denied)
+    assert lines() == [] and health.problems() == [] and health.reason() is None
+    health.answered(PATCH_STATUS, 200)  # the cache caught up: it was never a problem
+    assert lines() == [] and counted == ["forbidden", "forbidden"]
+
+    health.failed(PATCH_STATUS, denied)
+    clock.now += 9.9
+    health.failed(PATCH_STATUS, denied)
+    assert lines() == []
+    clock.now += 0.1  # refused for 10 s: now it is a grant that is missing
+    health.failed(PATCH_STATUS, denied)
+    (line,) = lines()
+    assert "403 Forbidden" in line and "Grant it in" in line
+    assert [p.cause for p in health.problems()] == ["forbidden"]
+    health.answered(PATCH_STATUS, 200)
+    assert "works again" in lines()[-1]
+
+
+def test_an_outage_is_one_line_lost_a_reminder_a_minute_and_one_line_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    health = ApiHealth(ClientIdentity(URL), clock=clock, repeat_every=60.0)
+    caplog.set_level(logging.DEBUG, logger="ironlb.kube.health")
+    refused = ConnectionRefusedError(111, "Connection refused")
+    lst = RequestInfo("list", "services")
+
+    def lines(level: int = logging.INFO) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= level]
+
+    # A blip (an API server shutting down answers a 503 between good answers) is no outage.
+    health.failed(lst, ApiException(status=503))
+    clock.now += 1.0
+    health.answered(lst, 200)
+    assert lines() == []
+    for _ in range(30):  # 4 informers, an elector and writers retrying every 2 s, for a minute
+        health.failed(lst, refused)
+        health.failed(RequestInfo("patch", "services/status", "", "a", "b"), ApiException(status=503))
+        clock.now += 2.0
+    assert health.unreachable
+    assert len(lines()) == 1 and "cannot be reached (" in lines()[0]  # after 2 s of failures
+    assert health.problems() == []  # nothing a person must fix: readiness is not about it
+    clock.now += 2.0
+    health.failed(lst, refused)  # 60 s after the first line
+    assert (
+        len(lines()) == 2 and "still cannot be reached" in lines()[1] and "61 failed requests" in lines()[1]
+    )
+    health.answered(lst, 503)  # an answer, but not service
+    assert health.unreachable and len(lines()) == 2
+    clock.now += 5.0
+    health.answered(lst, 200)
+    assert not health.unreachable
+    assert lines()[2] == f"Kubernetes API server {URL} is reachable again after 67 s (61 failed requests)"
+    health.answered(lst, 200)
+    assert len(lines()) == 3

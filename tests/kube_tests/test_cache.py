@@ -48,3 +48,16 @@ def test_informer_retry_policy() -> None:
     assert retry_step(0, progressed=False, gone=False) == (1, True)
     assert retry_step(3, progressed=False, gone=False) == (4, True)  # growing backoff
     assert retry_step(3, progressed=True, gone=False) == (1, True)  # a long healthy watch resets it
+
+
+def test_resource_versions_are_opaque_strings() -> None:
+    """The API promises nothing about their form: no ordering, no integers (an etcd revision today,
+    anything tomorrow). Only equality decides: a relist and a watch work with any spelling."""
+    cache = {"default/a": obj("a", "b1f/7"), "default/b": obj("b", "0x10")}
+    changes = relist_changes(cache, [obj("a", "b1f/7"), obj("b", "9"), obj("c", "")])
+    assert [(c.type, c.key) for c in changes] == [("MODIFIED", "default/b"), ("ADDED", "default/c")]
+    for c in changes:
+        apply_change(cache, c)
+    assert event_change(cache, "MODIFIED", obj("b", "9")) is None  # the same version: known
+    older_looking = event_change(cache, "MODIFIED", obj("b", "1"))  # "1" < "9": still a change
+    assert older_looking is not None and older_looking.type == "MODIFIED"

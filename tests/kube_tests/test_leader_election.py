@@ -1,11 +1,13 @@
-"""Leader election: pure rules (property-tested) and two electors against the double."""
+"""Leader election: pure rules (property-tested) and electors against the real API server (a
+renewal that hangs: against the double, which can hold a call unanswered)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from ironlb.kube.leader import (
     Observation,
     decide,
     format_micro_time,
+    is_mine,
     lease_spec,
     micro_time,
     next_round_in,
@@ -29,49 +32,66 @@ from ironlb.kube.leader import (
 )
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from tests.kubeapi import KubeApiServer, by_plural
-from tests.waiting import returns_within
-
-from .conftest import Env
+from tests.support.pytest_plugin import Kube
+from tests.waiting import returns_within, wait_for
 
 LEASE = "ironlb-controller"
+T1, T2 = "2026-01-01T00:00:00.000001Z", "2026-01-01T00:00:05.000001Z"
 
 
-def rec(holder: str, rv: str = "1", duration: int = 15, transitions: int = 0) -> LeaseRecord:
-    return LeaseRecord(holder, duration, None, None, transitions, rv)
+def rec(
+    holder: str, rv: str = "1", duration: int = 15, transitions: int = 0, acquired: str = T1
+) -> LeaseRecord:
+    return LeaseRecord(holder, duration, acquired, None, transitions, rv)
 
 
 def test_decisions() -> None:
-    assert decide(None, "me", 0) == "create"
-    assert decide(Observation(rec("me"), 0), "me", 100) == "renew"
-    assert decide(Observation(rec("other"), 10), "me", 24.9) == "wait"
-    assert decide(Observation(rec("other"), 10), "me", 25) == "acquire"
-    assert decide(Observation(rec(""), 10), "me", 10) == "acquire"  # released
+    assert decide(None, 0, mine=False) == "create"
+    assert decide(Observation(rec("me"), 0), 100, mine=True) == "renew"
+    assert decide(Observation(rec("other"), 10), 24.9, mine=False) == "wait"
+    assert decide(Observation(rec("other"), 10), 25, mine=False) == "acquire"
+    assert decide(Observation(rec(""), 10), 10, mine=False) == "acquire"  # released
+    # Our identity, but not our acquisition (a twin, or this pod's previous container): not ours.
+    assert decide(Observation(rec("me"), 10), 24.9, mine=False) == "wait"
+    assert decide(Observation(rec("me"), 10), 25, mine=False) == "acquire"
     first = observe(None, rec("other", rv="1"), 10)
     assert observe(first, rec("other", rv="1"), 20) is first  # unchanged: keep first-seen time
     assert observe(first, rec("other", rv="2"), 20).observed_at == 20
     assert still_leader(10, 10, 19.9) and not still_leader(10, 10, 20) and not still_leader(None, 10, 0)
 
 
+def test_a_lease_is_mine_only_when_this_process_acquired_it() -> None:
+    assert is_mine(rec("me", acquired=T1), "me", {T1})
+    assert is_mine(rec("me", acquired="2026-01-01T00:00:00.000001+00:00"), "me", {T1})  # same instant
+    assert not is_mine(rec("me", acquired=T2), "me", {T1})  # another process under our name
+    assert not is_mine(rec("other", acquired=T1), "me", {T1})
+    assert not is_mine(rec("", acquired=T1), "", {T1})  # released
+    assert not is_mine(rec("me", acquired=T1), "me", set())  # e.g. found after a restart
+
+
 def test_watched_changes_that_wake_the_elector() -> None:
-    assert wake_on(rec("a", rv="1"), rec("", rv="2"), "b")  # released
-    assert wake_on(None, rec("", rv="2"), "b")  # first seen free
-    assert wake_on(rec("a"), None, "b")  # deleted
-    assert wake_on(rec("a", rv="1"), rec("c", rv="2"), "b")  # another standby took it
-    assert wake_on(rec("me", rv="1"), rec("c", rv="2"), "me")  # a leader learns it lost the Lease
-    assert not wake_on(rec("a", rv="1"), rec("a", rv="2"), "b")  # a renewal
-    assert not wake_on(rec("", rv="1"), rec("me", rv="2"), "me")  # our own acquisition
-    assert not wake_on(None, rec("a"), "b")  # first sight of a held Lease
-    assert not wake_on(None, None, "b")
+    assert wake_on(rec("a", rv="1"), rec("", rv="2"), mine=False)  # released
+    assert wake_on(None, rec("", rv="2"), mine=False)  # first seen free
+    assert wake_on(rec("a"), None, mine=False)  # deleted
+    assert wake_on(rec("a", rv="1"), rec("c", rv="2"), mine=False)  # another standby took it
+    assert wake_on(rec("me", rv="1"), rec("c", rv="2"), mine=False)  # a leader learns it lost the Lease
+    assert wake_on(
+        rec("me", rv="1", acquired=T1), rec("me", rv="2", acquired=T2), mine=False
+    )  # a twin took it
+    assert not wake_on(rec("a", rv="1"), rec("a", rv="2"), mine=False)  # a renewal
+    assert not wake_on(rec("", rv="1"), rec("me", rv="2"), mine=True)  # our own acquisition
+    assert not wake_on(None, rec("a"), mine=False)  # first sight of a held Lease
+    assert not wake_on(None, None, mine=False)
 
 
 def test_next_round_at_retry_period_or_at_expiry() -> None:
     held = Observation(rec("other", duration=15), 100.0)
-    assert next_round_in(None, "me", 0, 2) == 2
-    assert next_round_in(held, "me", 101, 2) == 2  # expiry far off: the usual retry
-    assert next_round_in(held, "me", 114, 2) == 1  # expiry before the next retry: wake at expiry
-    assert next_round_in(held, "me", 115, 2) == 2  # expired (but not taken, e.g. the API failed): retry
-    assert next_round_in(Observation(rec("me"), 100.0), "me", 114, 2) == 2  # a leader renews
-    assert next_round_in(Observation(rec(""), 100.0), "me", 100, 2) == 2  # free: nothing to wait for
+    assert next_round_in(None, 0, 2, mine=False) == 2
+    assert next_round_in(held, 101, 2, mine=False) == 2  # expiry far off: the usual retry
+    assert next_round_in(held, 114, 2, mine=False) == 1  # expiry before the next retry: wake at expiry
+    assert next_round_in(held, 115, 2, mine=False) == 2  # expired (but not taken, e.g. the API failed)
+    assert next_round_in(Observation(rec("me"), 100.0), 114, 2, mine=True) == 2  # a leader renews
+    assert next_round_in(Observation(rec(""), 100.0), 100, 2, mine=False) == 2  # free: nothing to wait for
 
 
 @given(
@@ -85,21 +105,26 @@ def test_next_round_never_before_the_retry_or_expiry(
 ) -> None:
     obs = Observation(rec("other", duration=duration), observed_at)
     now = observed_at + since
-    d = next_round_in(obs, "me", now, retry)
+    d = next_round_in(obs, now, retry, mine=False)
     assert 0 < d <= retry
     if d < retry:  # woken early for the expiry: just then the Lease may be taken, not before
-        assert decide(obs, "me", now + d * 0.999) == "wait"
-        assert decide(obs, "me", observed_at + duration) == "acquire"
+        assert decide(obs, now + d * 0.999, mine=False) == "wait"
+        assert decide(obs, observed_at + duration, mine=False) == "acquire"
         assert now + d == pytest.approx(observed_at + duration)
 
 
 def test_lease_spec_transitions_and_micro_times() -> None:
     whole = dt.datetime(2026, 1, 1, 0, 0, 0, tzinfo=dt.UTC)
     assert micro_time(whole).microsecond == 1 and format_micro_time(whole) == "2026-01-01T00:00:00.000001Z"
-    taken = lease_spec(rec("other", transitions=3), "me", whole, 15)
+    taken = lease_spec(rec("other", transitions=3), "me", whole, 15, mine=False)
     assert taken["leaseTransitions"] == 4 and taken["holderIdentity"] == "me"
-    assert lease_spec(rec("me", transitions=3), "me", whole, 15)["leaseTransitions"] == 3
-    assert lease_spec(None, "me", whole, 15)["leaseTransitions"] == 0
+    assert lease_spec(rec("me", transitions=3), "me", whole, 15, mine=True)["leaseTransitions"] == 3
+    assert lease_spec(None, "me", whole, 15, mine=False)["leaseTransitions"] == 0
+    # Every change of holder counts, as client-go counts it: a released Lease taken over...
+    assert lease_spec(rec("", transitions=3), "me", whole, 15, mine=False)["leaseTransitions"] == 4
+    # ...and a Lease under our name that this process did not acquire.
+    twin = lease_spec(rec("me", transitions=3, acquired=T2), "me", whole, 15, mine=False)
+    assert twin["leaseTransitions"] == 4 and twin["acquireTime"] == micro_time(whole)
 
 
 @given(
@@ -121,19 +146,53 @@ def test_standby_never_acquires_while_leader_believes_it_leads(
         )  # ...seen later by the standby
     assert obs is not None
     now = max(t, obs.observed_at) + probe
-    if decide(obs, "standby", now) == "acquire":
+    if decide(obs, now, mine=False) == "acquire":
         assert not still_leader(last_renew, deadline, now)
 
 
-def elector(env: Env, identity: str, clock: list[float], **kw: float) -> LeaderElector:
-    cfg = LeaderConfig("ironlb-system", "ironlb-controller", identity, **kw)
+def test_config_rejects_inconsistent_timings() -> None:
+    with pytest.raises(ValueError):
+        LeaderConfig("ns", "n", "me", lease_duration=5, renew_deadline=10, retry_period=2)
+
+
+# -- electors on the real API server ---------------------------------------------------------------
+
+
+@pytest.fixture
+def clients(kube: Kube) -> Iterator[dict[str, Any]]:
+    """One client per elector, each its own ServiceAccount, so the audit log tells them apart."""
+    made: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in made:
+            made[name] = make_api_client(str(kube.kubeconfig(name)), program="ironlb-controller")
+        return made[name]
+
+    class Clients(dict[str, Any]):
+        def __missing__(self, name: str) -> Any:
+            return get(name)
+
+    try:
+        yield Clients()
+    finally:
+        for c in made.values():
+            c.close()
+
+
+def elector(kube: Kube, api: Any, identity: str, clock: list[float], **kw: Any) -> LeaderElector:
+    cfg = LeaderConfig(kube.ns, LEASE, identity, **kw)
     wall = lambda: dt.datetime(2026, 1, 1, 0, 0, int(clock[0]) % 60, tzinfo=dt.UTC)  # noqa: E731 (microsecond 0)
-    return LeaderElector(env.api, cfg, clock=lambda: clock[0], wall=wall)
+    return LeaderElector(api, cfg, clock=lambda: clock[0], wall=wall)
 
 
-def test_one_leader_takeover_on_expiry_and_step_down(env: Env) -> None:
+def lease(kube: Kube) -> dict[str, Any]:
+    body = kube.coordination.read_namespaced_lease(LEASE, kube.ns, _preload_content=False).data
+    return dict(json.loads(body)["spec"])
+
+
+def test_one_leader_takeover_on_expiry_and_step_down(kube: Kube, clients: dict[str, Any]) -> None:
     clock = [1000.0]
-    a, b = elector(env, "a", clock), elector(env, "b", clock)
+    a, b = elector(kube, clients["a"], "a", clock), elector(kube, clients["b"], "b", clock)
     assert a.step() and not b.step()
     for _ in range(5):  # a keeps renewing; b never takes over
         clock[0] += 2
@@ -145,30 +204,38 @@ def test_one_leader_takeover_on_expiry_and_step_down(env: Env) -> None:
     assert not a.is_leader()  # past its renew deadline a no longer writes, even without a step
     clock[0] += 1.5
     assert b.step()
-    lease = client.CoordinationV1Api(env.api).read_namespaced_lease("ironlb-controller", "ironlb-system")
-    assert lease.spec.holder_identity == "b" and lease.spec.lease_transitions == 1
+    spec = lease(kube)
+    assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 1
     assert not a.step()  # a comes back and sees b holding a live lease
-    assert not any(r.code == 422 for r in env.server.requests())
+    assert not any(r.code == 422 for r in kube.audit() if r.resource == "leases")
+    managers = kube.coordination.read_namespaced_lease(LEASE, kube.ns).metadata.managed_fields
+    assert {f.manager for f in managers} == {"ironlb-controller"}
 
 
-def test_release_hands_over_at_once(env: Env) -> None:
+def test_a_graceful_handover_counts_as_a_transition(kube: Kube, clients: dict[str, Any]) -> None:
     clock = [0.0]
     started: list[str] = []
-    a = elector(env, "a", clock)
+    a = elector(kube, clients["a"], "a", clock)
     b = LeaderElector(
-        env.api,
-        a.cfg.__class__("ironlb-system", "ironlb-controller", "b"),
+        clients["b"],
+        LeaderConfig(kube.ns, LEASE, "b"),
         clock=lambda: clock[0],
         on_started_leading=lambda: started.append("b"),
     )
     assert a.step() and not b.step()
+    assert lease(kube)["leaseTransitions"] == 0
     assert a.release() and not a.is_leader()
+    released = lease(kube)
+    assert released["holderIdentity"] in (None, "") and released["leaseTransitions"] == 0
     assert b.step() and started == ["b"]  # no waiting for the lease duration
+    assert lease(kube)["leaseTransitions"] == 1  # a -> b is a change of holder, released or not
+    clock[0] += 1
+    assert a.step() is False and b.step() and lease(kube)["leaseTransitions"] == 1  # renewals do not count
 
 
-def test_stale_read_gets_409_and_no_leadership(env: Env) -> None:
+def test_stale_read_gets_409_and_no_leadership(kube: Kube, clients: dict[str, Any]) -> None:
     clock = [0.0]
-    a, b = elector(env, "a", clock), elector(env, "b", clock)
+    a, b = elector(kube, clients["a"], "a", clock), elector(kube, clients["b"], "b", clock)
     assert a.step()
     clock[0] += 20  # b would consider a's lease expired...
     b.step()  # (b observes at t=20)
@@ -177,44 +244,50 @@ def test_stale_read_gets_409_and_no_leadership(env: Env) -> None:
     a.step()  # ...but a renews between b's read and b's write
     assert not b.attempt(stale)
     assert not b.is_leader() and a.is_leader()
-    assert any(r.code == 409 for r in env.server.requests())
+    assert [r.code for r in kube.audit(kube.user("b")) if r.verb == "update"][-1] == 409
 
 
-def test_config_rejects_inconsistent_timings() -> None:
-    with pytest.raises(ValueError):
-        LeaderConfig("ns", "n", "me", lease_duration=5, renew_deadline=10, retry_period=2)
-
-
-def test_client_with_token_drops_the_kubeconfig_refresh_hook(tmp_path: Path) -> None:
-    grants = {"admin": None, "reader": [("list", "services")]}
-    with KubeApiServer(tokens=grants) as server:
-        admin = make_api_client(str(server.write_kubeconfig(tmp_path / "kc", token="admin")))
-        reader = client_with_token(admin, "reader")
-        client.CoreV1Api(reader).list_namespaced_service("default")
-        with pytest.raises(client.ApiException) as exc:
-            client.CoreV1Api(reader).create_namespaced_config_map("default", {"metadata": {"name": "x"}})
-        assert exc.value.status == 403
-        client.CoreV1Api(admin).create_namespaced_config_map("default", {"metadata": {"name": "x"}})
-        assert [r.user for r in server.requests()] == ["reader", "reader", "admin"]
-        admin.close()
-        reader.close()
-
-
-def test_leader_keeps_leading_through_one_conflict(env: Env) -> None:
+def test_leader_keeps_leading_through_one_conflict(kube: Kube, clients: dict[str, Any]) -> None:
     clock = [0.0]
-    a = elector(env, "a", clock)
+    a = elector(kube, clients["a"], "a", clock)
     assert a.step()
     stale = a.read()
-    coord = client.CoordinationV1Api(env.api)
-    coord.patch_namespaced_lease("ironlb-controller", "ironlb-system", {"metadata": {"labels": {"x": "1"}}})
+    kube.coordination.patch_namespaced_lease(LEASE, kube.ns, {"metadata": {"labels": {"x": "1"}}})
     clock[0] += 2
     assert not a.attempt(stale)  # 409: this renewal failed...
     assert a.is_leader()  # ...but leadership lasts until the renew deadline
-    assert a.step()  # and the next round renews
+    assert a.step()  # and the next round renews (a label does not make the Lease someone else's)
     clock[0] += 9.9
     assert a.is_leader()
     clock[0] += 0.2
     assert not a.is_leader()  # no successful renewal for the renew deadline: stop writing
+
+
+def test_two_processes_with_the_same_identity_never_both_lead(kube: Kube, clients: dict[str, Any]) -> None:
+    """The same ``--identity`` twice: one leads; the other never takes the Lease for its own, and
+    stopping it does not release the leader's Lease."""
+    fast = {"lease_duration": 3.0, "renew_deadline": 2.0, "retry_period": 0.2}
+    first = LeaderElector(clients["a"], LeaderConfig(kube.ns, LEASE, "twin", **fast)).start()
+    second: LeaderElector | None = None
+    try:
+        wait_for(first.is_leader, 20, "the first leads")
+        acquired = lease(kube)["acquireTime"]
+        second = LeaderElector(clients["b"], LeaderConfig(kube.ns, LEASE, "twin", **fast)).start()
+        wait_for(lambda: second is not None and second.wait_watching(0), 20, "the second watches")
+        deadline = time.monotonic() + 4.0  # more than a lease duration
+        while time.monotonic() < deadline:
+            assert first.is_leader() and not second.is_leader()
+            time.sleep(0.05)
+        assert lease(kube)["acquireTime"] == acquired  # renewed by the first all along
+        assert not [r for r in kube.audit(kube.user("b")) if r.verb in ("update", "create")]
+        second.stop(release=True)  # not its Lease: nothing to release
+        assert lease(kube)["holderIdentity"] == "twin" and first.is_leader()
+        assert not [r for r in kube.audit(kube.user("b")) if r.verb in ("update", "create")]
+    finally:
+        if second is not None:
+            second.stop(release=False)
+        first.stop(release=True)
+    assert lease(kube)["holderIdentity"] in (None, "")  # the first released its own
 
 
 # -- the Lease watch: released Leases are taken at once ------------------------------------
@@ -222,29 +295,14 @@ def test_leader_keeps_leading_through_one_conflict(env: Env) -> None:
 SLOW = {"lease_duration": 180.0, "renew_deadline": 120.0, "retry_period": 60.0}
 
 
-def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def lease_spec_of(env: Env) -> dict[str, Any]:
-    lease = env.server.store.get(by_plural("leases", "coordination.k8s.io"), "ironlb-system", LEASE)
-    return dict(lease["spec"])
-
-
-def lease_requests(env: Env, verb: str) -> int:
-    return sum(1 for r in env.server.requests() if r.resource == "leases" and r.verb == verb)
-
-
-def test_standby_takes_a_released_lease_without_waiting_for_its_retry(env: Env) -> None:
+def test_standby_takes_a_released_lease_without_waiting_for_its_retry(
+    kube: Kube, clients: dict[str, Any]
+) -> None:
     started: list[str] = []
-    a = LeaderElector(env.api, LeaderConfig("ironlb-system", LEASE, "a", **SLOW)).start()
+    a = LeaderElector(clients["a"], LeaderConfig(kube.ns, LEASE, "a", **SLOW)).start()
     b = LeaderElector(
-        env.api,
-        LeaderConfig("ironlb-system", LEASE, "b", **SLOW),
+        clients["b"],
+        LeaderConfig(kube.ns, LEASE, "b", **SLOW),
         on_started_leading=lambda: started.append("b"),
     )
     try:
@@ -252,33 +310,35 @@ def test_standby_takes_a_released_lease_without_waiting_for_its_retry(env: Env) 
         b.start()
         wait_for(lambda: b.holder == "a" and b.wait_watching(0), 20, "b has seen a's Lease and watches it")
         assert not b.is_leader()
-        # The watch expires (410): the informer lists again and watches on.
-        env.server.expire_watches()
-        wait_for(lambda: lease_requests(env, "watch") >= 4, 20, "both watches resumed after the 410")
+        # The API server restarts: the watches end, resume from a resourceVersion that is gone
+        # (410), list again and watch on.
+        kube.cp.restart_apiserver()
+        wait_for(lambda: b._informer.lists >= 2 and a._informer.lists >= 2, 30, "both relisted after the 410")
         assert not b.is_leader() and b.wakeups == 0  # neither the first sight nor the relist woke b
         a.stop(release=True)
         wait_for(b.is_leader, 20, "b takes the released Lease")
         assert started == ["b"] and b.wakeups >= 1
-        spec = lease_spec_of(env)
-        assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 0
+        spec = lease(kube)
+        assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 1
     finally:
         a.stop(release=False)
         b.stop(release=True)
 
 
-def test_leader_learns_at_once_that_another_holder_took_the_lease(env: Env) -> None:
+def test_leader_learns_at_once_that_another_holder_took_the_lease(
+    kube: Kube, clients: dict[str, Any]
+) -> None:
     lost: list[str] = []
     a = LeaderElector(
-        env.api,
-        LeaderConfig("ironlb-system", LEASE, "a", **SLOW),
+        clients["a"],
+        LeaderConfig(kube.ns, LEASE, "a", **SLOW),
         on_stopped_leading=lambda: lost.append("a"),
     ).start()
     try:
         wait_for(lambda: a.is_leader() and a.wait_watching(0), 20, "a leads and watches")
-        coord: Any = client.CoordinationV1Api(env.api)
-        coord.patch_namespaced_lease(
+        kube.coordination.patch_namespaced_lease(
             LEASE,
-            "ironlb-system",
+            kube.ns,
             {"spec": {"holderIdentity": "intruder"}},
             _content_type="application/merge-patch+json",
         )
@@ -287,7 +347,32 @@ def test_leader_learns_at_once_that_another_holder_took_the_lease(env: Env) -> N
     finally:
         a.stop(release=True)
     # Not ours any more: stopping does not clear someone else's Lease.
-    assert lease_spec_of(env)["holderIdentity"] == "intruder"
+    assert lease(kube)["holderIdentity"] == "intruder"
+
+
+def test_client_with_token_drops_the_kubeconfig_refresh_hook(kube: Kube) -> None:
+    admin = make_api_client(str(kube.kubeconfig("admin")))
+    kube.grant("reader", [{"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}])
+    reader = client_with_token(admin, kube.cp.token(kube.ns, "reader"))
+    try:
+        client.CoreV1Api(reader).list_namespaced_service(kube.ns)
+        with pytest.raises(client.ApiException) as exc:
+            client.CoreV1Api(reader).create_namespaced_config_map(kube.ns, {"metadata": {"name": "x"}})
+        assert exc.value.status == 403
+        client.CoreV1Api(admin).create_namespaced_config_map(kube.ns, {"metadata": {"name": "x"}})
+    finally:
+        admin.close()
+        reader.close()
+    calls = [
+        (r.user.rpartition(":")[2], r.verb, r.code)
+        for r in kube.audit()
+        if r.resource in ("services", "configmaps")
+    ]
+    assert calls == [("reader", "list", 200), ("reader", "create", 403), ("admin", "create", 201)]
+
+
+def double_lease(server: KubeApiServer) -> dict[str, Any]:
+    return dict(server.store.get(by_plural("leases", "coordination.k8s.io"), "ironlb-system", LEASE)["spec"])
 
 
 # -- a renewal that hangs: the API server takes the PUT and never answers -------------------
@@ -296,17 +381,16 @@ def test_leader_learns_at_once_that_another_holder_took_the_lease(env: Env) -> N
 HANG = {"lease_duration": 3.0, "renew_deadline": 1.0, "retry_period": 0.2}
 
 
-
-
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Env, client.ApiClient, client.ApiClient]]:
-    """A double that tells two clients apart by their tokens ("a", "b"), so one can be hung."""
-    with KubeApiServer(bookmark_interval=0.2, tokens={"a": None, "b": None}) as server:
+def pair(tmp_path: Path) -> Iterator[tuple[KubeApiServer, client.ApiClient, client.ApiClient]]:
+    """The double (a call that hangs is what a real server cannot do on demand), telling two
+    clients apart by their tokens ("a", "b"), so one can be hung."""
+    with KubeApiServer(bookmark_interval=0.2) as server:
         kc = server.write_kubeconfig(tmp_path / "kubeconfig", token="a")
         api_a = make_api_client(str(kc))
         api_b = client_with_token(api_a, "b")
         try:
-            yield Env(server, api_a, kc), api_a, api_b
+            yield server, api_a, api_b
         finally:
             server.unhang(drop=True)
             api_a.close()
@@ -314,9 +398,9 @@ def pair(tmp_path: Path) -> Iterator[tuple[Env, client.ApiClient, client.ApiClie
 
 
 def test_leader_whose_renewal_hangs_stops_leading_before_a_standby_can_take_over(
-    pair: tuple[Env, client.ApiClient, client.ApiClient],
+    pair: tuple[KubeApiServer, client.ApiClient, client.ApiClient],
 ) -> None:
-    env, api_a, api_b = pair
+    server, api_a, api_b = pair
     lost = threading.Event()
     a_leads_when_b_starts: list[bool] = []
     a = LeaderElector(
@@ -331,27 +415,27 @@ def test_leader_whose_renewal_hangs_stops_leading_before_a_standby_can_take_over
         wait_for(a.is_leader, 20, "a leads")
         b.start()
         wait_for(lambda: b.holder == "a" and b.wait_watching(0), 20, "b is a watching standby")
-        env.server.hang("update", "leases", user="a")
-        assert env.server.wait_hung(1, 10), "a's renewal reaches the server and is held"
+        server.hang("update", "leases", user="a")
+        assert server.wait_hung(1, 10), "a's renewal reaches the server and is held"
         # The accessor answers at once (it must not wait for the hung renewal) and turns False
         # by itself once the renew deadline has passed...
         wait_for(lambda: not returns_within(a.is_leader), 20, "a stops counting itself leader")
         # ...while the Lease still names a, so no standby could have taken over yet.
-        assert lease_spec_of(env)["holderIdentity"] == "a" and not returns_within(b.is_leader)
+        assert double_lease(server)["holderIdentity"] == "a" and not returns_within(b.is_leader)
         # The elector thread is not stuck in the hung call: it gives up and steps down.
         assert lost.wait(20), "a's on_stopped_leading ran while its renewals still hang"
         wait_for(b.is_leader, 20, "b takes over once a's Lease expired")
         assert a_leads_when_b_starts == [False]  # b's first moment as leader: a had stopped
-        assert lease_spec_of(env)["holderIdentity"] == "b" and not returns_within(a.is_leader)
+        assert double_lease(server)["holderIdentity"] == "b" and not returns_within(a.is_leader)
         # a's renewals arrive now, late: each carries the resourceVersion a read, which b's
         # acquisition made stale, so none is applied (409) and b keeps the Lease.
-        assert env.server.unhang() >= 1
-        late = [r for r in env.server.requests() if r.user == "a" and r.verb == "update"]
-        b_took = min(r.at for r in env.server.requests() if r.user == "b" and r.verb == "update")
+        assert server.unhang() >= 1
+        late = [r for r in server.requests() if r.user == "a" and r.verb == "update"]
+        b_took = min(r.at for r in server.requests() if r.user == "b" and r.verb == "update")
         assert [r.code for r in late if r.at > b_took] and all(r.code == 409 for r in late if r.at > b_took)
         wait_for(lambda: a.holder == "b", 20, "a sees b holding the Lease")
-        assert lease_spec_of(env)["holderIdentity"] == "b" and b.is_leader() and not a.is_leader()
+        assert double_lease(server)["holderIdentity"] == "b" and b.is_leader() and not a.is_leader()
     finally:
-        env.server.unhang(drop=True)
+        server.unhang(drop=True)
         a.stop(release=False)
         b.stop(release=True)

@@ -1,18 +1,22 @@
-"""ServiceWriter and EventRecorder against the API double."""
+"""ServiceWriter and EventRecorder against the real API server (a write that hangs and a 503:
+against the double, which can produce them on demand)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
 
+from ironlb.kube.client import make_api_client
 from ironlb.kube.errors import ObjectGone, PermanentKubeError, TemporaryKubeError, call_with_retry
 from ironlb.kube.events import IP_ALLOCATED, EventRecorder
-from ironlb.kube.status import ServiceWriter, annotations_patch, ingress_needs_patch, ingress_patch
+from ironlb.kube.status import ServiceWriter, ingress_needs_patch, ingress_patch, status_patch
 from ironlb.kube_types import Service
+from tests.support.pytest_plugin import Kube
 
-from .conftest import Env, lb
+from .conftest import Double, lb
 
 
 def svc(ingress: list[dict[str, str]] | None = None, rv: str = "5") -> Service:
@@ -49,96 +53,103 @@ def test_patch_bodies() -> None:
     assert ingress_patch(svc(), [])["status"] == {"loadBalancer": {"ingress": None}}
     current = svc()
     current["metadata"]["annotations"] = {"ironlb.io/ip-allocated-from-pool": "p1"}
-    assert annotations_patch(current, {"ironlb.io/ip-allocated-from-pool": "p1"}) is None
-    assert annotations_patch(current, {"ironlb.io/ip-allocated-from-pool": None}) == {
+    assert status_patch(current, None, {"ironlb.io/ip-allocated-from-pool": "p1"}) is None
+    assert status_patch(current, None, {"ironlb.io/ip-allocated-from-pool": None}) == {
         "metadata": {"annotations": {"ironlb.io/ip-allocated-from-pool": None}, "resourceVersion": "5"}
+    }
+    # The IP and its pool in one patch; an annotation already right is not sent again.
+    assert status_patch(current, ["192.0.2.1"], {"ironlb.io/ip-allocated-from-pool": "p1"}) == {
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1", "ipMode": "VIP"}]}},
+        "metadata": {"resourceVersion": "5"},
+    }
+    assert status_patch(current, ["192.0.2.1"], {"ironlb.io/ip-allocated-from-pool": "p2"}) == {
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1", "ipMode": "VIP"}]}},
+        "metadata": {"resourceVersion": "5", "annotations": {"ironlb.io/ip-allocated-from-pool": "p2"}},
     }
 
 
-def _read(env: Env, name: str = "a") -> Service:
-    return cast(
-        Service, json.loads(env.core.read_namespaced_service(name, "default", _preload_content=False).data)
-    )
+@pytest.fixture
+def api(kube: Kube) -> Iterator[Any]:
+    """ironlb's client as the controller makes it (its own ServiceAccount, its program's name)."""
+    c = make_api_client(str(kube.kubeconfig("writer")), program="ironlb-controller")
+    try:
+        yield c
+    finally:
+        c.close()
 
 
-def test_writer_sets_and_clears_status_once(env: Env) -> None:
-    env.core.create_namespaced_service("default", lb("a"))
-    writer = ServiceWriter(env.api)
-    env.server.clear_requests()
-    after = writer.set_ingress(_read(env), ["192.0.2.7"])
+def _read(core: Any, ns: str, name: str = "a") -> Service:
+    return cast(Service, json.loads(core.read_namespaced_service(name, ns, _preload_content=False).data))
+
+
+def test_writer_sets_and_clears_status_and_pool_in_one_request_each(kube: Kube, api: Any) -> None:
+    kube.core.create_namespaced_service(kube.ns, lb("a"))
+    writer = ServiceWriter(api)
+    pool = {"ironlb.io/ip-allocated-from-pool": "default"}
+    after = writer.write(_read(kube.core, kube.ns), ips=["192.0.2.7"], annotations=pool)
     assert after["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.7", "ipMode": "VIP"}]
-    assert writer.set_ingress(_read(env), ["192.0.2.7"]) == _read(env)  # nothing to do, no request
-    after = writer.set_annotations(after, {"ironlb.io/ip-allocated-from-pool": "default"})
-    assert after["metadata"]["annotations"] == {"ironlb.io/ip-allocated-from-pool": "default"}
-    cleared = writer.set_ingress(after, [])
+    assert after["metadata"]["annotations"] == pool
+    assert _read(kube.core, kube.ns)["metadata"]["annotations"] == pool  # the server kept it
+    unchanged = _read(kube.core, kube.ns)
+    assert writer.write(unchanged, ips=["192.0.2.7"], annotations=pool) is unchanged  # no request
+    cleared = writer.write(after, ips=[], annotations={"ironlb.io/ip-allocated-from-pool": None})
     assert cleared["status"]["loadBalancer"] == {}
-    writes = [(r.verb, r.rbac_resource) for r in env.server.requests() if r.verb == "patch"]
-    assert writes == [("patch", "services/status"), ("patch", "services"), ("patch", "services/status")]
-    assert writer.updates == 3
+    assert not cleared["metadata"].get("annotations")
+    writes = [(r.verb, r.rbac_resource, r.code) for r in kube.audit(kube.user("writer")) if r.write]
+    assert writes == [("patch", "services/status", 200), ("patch", "services/status", 200)]
+    assert writer.updates == 2
 
 
-def test_writer_errors_are_classified(env: Env) -> None:
-    env.core.create_namespaced_service("default", lb("a"))
-    writer = ServiceWriter(env.api)
-    stale = _read(env)
-    env.core.patch_namespaced_service("a", "default", {"metadata": {"labels": {"x": "1"}}})
+def test_every_write_names_its_program_as_field_manager_and_user_agent(kube: Kube, api: Any) -> None:
+    kube.core.create_namespaced_service(kube.ns, lb("a"))
+    writer = ServiceWriter(api)
+    after = writer.write(
+        _read(kube.core, kube.ns),
+        ips=["192.0.2.7"],
+        annotations={"ironlb.io/ip-allocated-from-pool": "default"},
+    )
+    rec = EventRecorder(api, host="node-1")
+    try:
+        rec.normal(after, IP_ALLOCATED, 'Assigned IP ["192.0.2.7"]')
+        rec.normal(after, IP_ALLOCATED, 'Assigned IP ["192.0.2.7"]')  # patched: count 2
+        assert rec.flush(10)
+    finally:
+        rec.close()
+    managers = {
+        (f.manager, f.operation, f.subresource or "")
+        for f in kube.core.read_namespaced_service("a", kube.ns).metadata.managed_fields
+    }
+    assert ("ironlb-controller", "Update", "status") in managers  # the IP and the pool annotation
+    assert {m for m, _, _ in managers} == {"ironlb-controller", "OpenAPI-Generator"}  # the test made it
+    (event,) = kube.core.list_namespaced_event(kube.ns).items
+    assert {f.manager for f in event.metadata.managed_fields} == {"ironlb-controller"}
+    mine = kube.audit(kube.user("writer"))
+    assert mine and all(r.user_agent.startswith("ironlb-controller/0.1.0 (") for r in mine), {
+        r.user_agent for r in mine
+    }
+
+
+def test_writer_errors_are_classified(kube: Kube, api: Any) -> None:
+    kube.core.create_namespaced_service(kube.ns, lb("a"))
+    writer = ServiceWriter(api)
+    stale = _read(kube.core, kube.ns)
+    kube.core.patch_namespaced_service("a", kube.ns, {"metadata": {"labels": {"x": "1"}}})
     with pytest.raises(TemporaryKubeError) as exc:
         writer.set_ingress(stale, ["192.0.2.7"])
     assert exc.value.status == 409
     with pytest.raises(PermanentKubeError) as bad:
-        writer.set_ingress(_read(env), ["not-an-ip"])
+        writer.set_ingress(_read(kube.core, kube.ns), ["not-an-ip"])
     assert bad.value.status == 422
-    gone = _read(env)
-    env.core.delete_namespaced_service("a", "default")
+    gone = _read(kube.core, kube.ns)
+    kube.core.delete_namespaced_service("a", kube.ns)
     with pytest.raises(ObjectGone):
         writer.set_ingress(gone, ["192.0.2.7"])
 
 
-def test_a_status_write_the_server_never_answers_fails_temporarily_instead_of_hanging(env: Env) -> None:
-    env.core.create_namespaced_service("default", lb("a"))
-    writer = ServiceWriter(env.api, request_timeout=0.5)
-    env.server.hang("patch", "services/status")
-    try:
-        with pytest.raises(TemporaryKubeError):  # the work queue retries it with backoff
-            writer.set_ingress(_read(env), ["192.0.2.7"])
-        assert env.server.hung() == 1  # sent once: a timed-out PATCH is not re-sent by urllib3
-    finally:
-        env.server.unhang(drop=True)
-    after = writer.set_ingress(_read(env), ["192.0.2.7"])
-    assert after["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.7", "ipMode": "VIP"}]
-
-
-def test_event_writes_the_server_never_answers_are_given_up(env: Env) -> None:
-    env.core.create_namespaced_service("default", lb("a"))
-    rec = EventRecorder(env.api, request_timeout=0.2)
-    env.server.hang("create", "events")
-    try:
-        rec.warning(_read(env), "AllocationFailed", "no available IPs")
-        assert rec.flush(30)  # without a bound the recorder's thread would wait forever
-        assert rec.failed == 1 and rec.sent == 0
-    finally:
-        env.server.unhang(drop=True)
-        rec.close()
-
-
-def test_call_with_retry_survives_a_short_outage(env: Env) -> None:
-    env.server.begin_outage("503")
-    calls = []
-
-    def list_services() -> object:
-        calls.append(1)
-        if len(calls) == 3:
-            env.server.end_outage()
-        return env.core.list_namespaced_service("default")
-
-    call_with_retry(list_services, initial=0.01)
-    assert len(calls) == 3  # two 503s retried with backoff, then success
-
-
-def test_event_recorder_creates_and_aggregates(env: Env) -> None:
-    env.core.create_namespaced_service("default", lb("a"))
-    service = _read(env)
-    rec = EventRecorder(env.api, host="node-1")
+def test_event_recorder_creates_and_aggregates(kube: Kube, api: Any) -> None:
+    kube.core.create_namespaced_service(kube.ns, lb("a"))
+    service = _read(kube.core, kube.ns)
+    rec = EventRecorder(api, host="node-1")
     try:
         rec.normal(service, IP_ALLOCATED, 'Assigned IP ["192.0.2.7"]')
         rec.normal(service, IP_ALLOCATED, 'Assigned IP ["192.0.2.7"]')
@@ -146,8 +157,53 @@ def test_event_recorder_creates_and_aggregates(env: Env) -> None:
         assert rec.flush(10)
     finally:
         rec.close()
-    events = env.core.list_namespaced_event("default", field_selector="involvedObject.name=a").items
+    events = kube.core.list_namespaced_event(kube.ns, field_selector="involvedObject.name=a").items
     got = sorted((e.type, e.reason, e.count, e.involved_object.uid) for e in events)
     uid = service["metadata"]["uid"]
     assert got == [("Normal", "IPAllocated", 2, uid), ("Warning", "AllocationFailed", 1, uid)]
     assert {e.source.component for e in events} == {"ironlb-controller"}
+    assert {e.source.host for e in events} == {"node-1"}
+
+
+# -- on the double: what a real server does not do on demand --------------------------------------
+
+
+def test_a_status_write_the_server_never_answers_fails_temporarily_instead_of_hanging(double: Double) -> None:
+    double.core.create_namespaced_service("default", lb("a"))
+    writer = ServiceWriter(double.api, request_timeout=0.5)
+    double.server.hang("patch", "services/status")
+    try:
+        with pytest.raises(TemporaryKubeError):  # the work queue retries it with backoff
+            writer.set_ingress(_read(double.core, "default"), ["192.0.2.7"])
+        assert double.server.hung() == 1  # sent once: a timed-out PATCH is not re-sent
+    finally:
+        double.server.unhang(drop=True)
+    after = writer.set_ingress(_read(double.core, "default"), ["192.0.2.7"])
+    assert after["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.7", "ipMode": "VIP"}]
+
+
+def test_event_writes_the_server_never_answers_are_given_up(double: Double) -> None:
+    double.core.create_namespaced_service("default", lb("a"))
+    rec = EventRecorder(double.api, request_timeout=0.2)
+    double.server.hang("create", "events")
+    try:
+        rec.warning(_read(double.core, "default"), "AllocationFailed", "no available IPs")
+        assert rec.flush(30)  # without a bound the recorder's thread would wait forever
+        assert rec.failed == 1 and rec.sent == 0
+    finally:
+        double.server.unhang(drop=True)
+        rec.close()
+
+
+def test_call_with_retry_survives_a_short_run_of_503s(double: Double) -> None:
+    double.server.begin_outage("503")
+    calls = []
+
+    def list_services() -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            double.server.end_outage()
+        return double.core.list_namespaced_service("default")
+
+    call_with_retry(list_services, initial=0.01)
+    assert len(calls) == 3  # two 503s retried with backoff, then success

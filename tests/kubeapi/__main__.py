@@ -18,21 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kubeconfig", help="write a kubeconfig for the double here")
     ap.add_argument("--history-limit", type=int, default=100_000)
     ap.add_argument("--bookmark-interval", type=float, default=2.0)
-    ap.add_argument("--watch-gone", choices=["event", "http"], default="event")
-    ap.add_argument("--tokens", help='JSON file {"token": [["verb","resource"], ...] or null}')
     args = ap.parse_args(argv)
-    tokens = None
-    if args.tokens:
-        with open(args.tokens) as fh:
-            raw = json.load(fh)
-        tokens = {t: None if g is None else [tuple(x) for x in g] for t, g in raw.items()}
     server = KubeApiServer(
-        args.host,
-        args.port,
-        history_limit=args.history_limit,
-        bookmark_interval=args.bookmark_interval,
-        watch_gone=args.watch_gone,
-        tokens=tokens,
+        args.host, args.port, history_limit=args.history_limit, bookmark_interval=args.bookmark_interval
     ).start()
     if args.kubeconfig:
         server.write_kubeconfig(args.kubeconfig)

@@ -165,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         watch = _truthy(query.get("watch"))
         verb = _rbac_verb(method, parsed, watch)
-        user, denial = api._authorize(self.headers.get("Authorization"), verb, parsed)
+        user = api._user(self.headers.get("Authorization"))
         rt = parsed.resource
         logged_body = json.dumps(body, separators=(",", ":")) if method in ("POST", "PUT", "PATCH") else None
         # As kube-apiserver's RequestInfo: a list/watch on ``metadata.name=<n>`` names <n>
@@ -178,8 +178,6 @@ class _Handler(BaseHTTPRequestHandler):
         code = 200
         held = None
         try:
-            if denial is not None:
-                raise denial
             held = api._hold(verb, record.rbac_resource, user, name)
             if held is not None and not held.serve:
                 code = 0  # dropped by ``unhang(drop=True)``: never applied, never answered
@@ -332,7 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
         initial: list[Obj] = []
         error: dict[str, Any] | None = None
         with store.cond:
-            drop_epoch, expire_epoch = store.drop_epoch, store.expire_epoch
+            drop_epoch = store.drop_epoch
             if rv_param in (None, "", "0"):
                 pos = store.rv
                 initial = [o for o in store._bucket(rt).values() if matches(o)]
@@ -341,11 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
                     pos = int(str(rv_param))
                 except ValueError as exc:
                     raise bad_request(f"invalid resourceVersion {rv_param!r}") from exc
-                if pos < store.compacted(rt):
-                    err = gone(f"too old resource version: {pos} ({store.compacted(rt)})")
-                    if api.watch_gone == "http":
-                        raise err
-                    error = err.status()
+                if pos < store.compacted(rt):  # beyond the bounded history: 410 in the stream
+                    error = gone(f"too old resource version: {pos} ({store.compacted(rt)})").status()
         self._log_request(200)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -369,9 +364,6 @@ class _Handler(BaseHTTPRequestHandler):
                     while True:
                         if store.drop_epoch != drop_epoch:
                             abrupt = True
-                            break
-                        if store.expire_epoch != expire_epoch:
-                            error = gone("the watch was expired by the test harness").status()
                             break
                         try:
                             events = store.events_since(rt, pos)
@@ -440,10 +432,6 @@ class _Handler(BaseHTTPRequestHandler):
                 api.clear_requests()
             elif action == "drop-watches":
                 api.store.drop_watches()
-            elif action == "expire-watches":
-                api.store.expire_watches()
-            elif action == "compact":
-                api.store.compact()
             elif action == "outage":
                 seconds = float(query.get("seconds", "1"))
                 mode = query.get("mode", "refuse")

@@ -7,14 +7,9 @@ from pathlib import Path
 import yaml
 
 
-def write_kubeconfig(
-    path: str | Path, server_url: str, *, token: str | None = None, ca_file: str | Path | None = None
-) -> Path:
-    """``ca_file``: the ``certificate-authority`` the client verifies an ``https://`` server with."""
+def write_kubeconfig(path: str | Path, server_url: str, *, token: str | None = None) -> Path:
     user: dict[str, str] = {"token": token} if token else {}
     cluster: dict[str, str] = {"server": server_url}
-    if ca_file is not None:
-        cluster["certificate-authority"] = str(ca_file)
     doc = {
         "apiVersion": "v1",
         "kind": "Config",

@@ -1,4 +1,4 @@
-"""The double as a child process, for tests with several controller processes.
+"""The double as a child process (used by ``benchmarks/controller.py``).
 
 ``python -m tests.kubeapi`` prints one JSON line ``{"url": ..., "kubeconfig": ...}``
 when ready; ``ControlClient`` drives its fault-injection endpoints over HTTP.
@@ -42,12 +42,6 @@ class ControlClient:
 
     def drop_watches(self) -> None:
         self._call("POST", "drop-watches", {})
-
-    def expire_watches(self) -> None:
-        self._call("POST", "expire-watches", {})
-
-    def compact(self) -> None:
-        self._call("POST", "compact", {})
 
     def outage(self, seconds: float, mode: str = "refuse") -> None:
         """Start an outage of ``seconds`` and return at once."""

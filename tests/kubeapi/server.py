@@ -1,19 +1,15 @@
-"""The API-server double as an object: start/stop, fault injection, log, tokens, discovery.
-
-Hand-written on ``http.server`` because kmock (the PyPI candidate) serves lists with
-a placeholder resourceVersion and has no rv-based watch, 410, 409, status
-subresource or selectors. The wire protocol is in ``handler``, the objects in
-``store``; this module owns the listening socket (so it can refuse connections for a
-while), the open connections (so it can cut them), the request log and the
-optional bearer tokens with per-(verb, resource) grants (401/403), which ``set_token``
-and ``revoke_token`` change while clients run.
+"""The API-server double as an object: start/stop, the faults a real server cannot be made to
+produce on demand, the request log.
 
 ``hang(verb, resource)`` holds matching requests without an answer (the TCP connection
 is accepted, the request read, nothing comes back), as a kube-apiserver behind a stalled
 network or a stuck etcd: the client sees a hung call and only its own request timeout
 ends its wait. ``unhang()`` then serves the held requests late (as a real API server may
 still complete a write whose client already gave up) or, with ``drop=True``, closes
-their connections unapplied (the request was lost on the way).
+their connections unapplied (the request was lost on the way). ``drop_watches()`` resets
+every open connection mid-stream; ``begin_outage("503"|"refuse")`` answers 503 or refuses
+connections. The request log names each request's bearer token as its user, so tests tell
+two clients apart. The wire protocol is in ``handler``, the objects in ``store``.
 """
 
 from __future__ import annotations
@@ -25,21 +21,17 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ApiError
 from .handler import RequestRecord, _Handler, _HTTPServer
 from .kubeconfig import write_kubeconfig
-from .resources import RESOURCES, ParsedPath, ResourceType
+from .resources import RESOURCES, ResourceType
 from .store import Store
-from .tls import ServerTLS, TLSHTTPServer
 
 log = logging.getLogger(__name__)
 
-Grants = frozenset[tuple[str, str]] | None  # None: everything allowed
 
 __all__ = ["KubeApiServer", "RequestRecord"]
 
@@ -81,20 +73,12 @@ class KubeApiServer:
         store: Store | None = None,
         history_limit: int = 100_000,
         bookmark_interval: float = 2.0,
-        watch_gone: str = "event",
         default_watch_timeout: float = 300.0,
-        tokens: Mapping[str, Iterable[tuple[str, str]] | None] | None = None,
-        tls: ServerTLS | None = None,
     ) -> None:
         self.store = store or Store(history_limit=history_limit)
         self.bookmark_interval = bookmark_interval
-        self.watch_gone = watch_gone  # "event": 200 + ERROR event; "http": HTTP 410
         self.default_watch_timeout = default_watch_timeout
-        self.tokens: dict[str, Grants] | None = (
-            None if tokens is None else {t: None if g is None else frozenset(g) for t, g in tokens.items()}
-        )
         self.unavailable_mode: str | None = None
-        self.tls = tls  # HTTPS with this certificate when set (tls.make_certs)
         self._host, self._port = host, port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -107,11 +91,7 @@ class KubeApiServer:
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> KubeApiServer:
-        if self.tls is None:
-            httpd = _HTTPServer((self._host, self._port), _Handler)
-        else:
-            httpd = TLSHTTPServer((self._host, self._port), _Handler)
-            httpd.tls = self.tls
+        httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.api = self
         self._port = httpd.server_address[1]
         self._httpd = httpd
@@ -148,13 +128,11 @@ class KubeApiServer:
 
     @property
     def url(self) -> str:
-        scheme = "https" if self.tls is not None else "http"
-        return f"{scheme}://{self._host}:{self._port}"
+        return f"http://{self._host}:{self._port}"
 
-    def write_kubeconfig(
-        self, path: str | Path, token: str | None = None, *, ca_file: str | Path | None = None
-    ) -> Path:
-        return write_kubeconfig(path, self.url, token=token, ca_file=ca_file)
+    def write_kubeconfig(self, path: str | Path, token: str | None = None) -> Path:
+        """A kubeconfig for the double; ``token`` names the user in the request log."""
+        return write_kubeconfig(path, self.url, token=token)
 
     # -- fault injection ------------------------------------------------------
     def _track(self, conn: socket.socket, *, add: bool) -> None:
@@ -176,17 +154,10 @@ class KubeApiServer:
         """Cut every open watch connection mid-stream (no terminating chunk)."""
         self.store.drop_watches()
 
-    def expire_watches(self) -> None:
-        """Send ERROR 410 Gone to every open watch and end it."""
-        self.store.expire_watches()
-
     def open_watches(self) -> int:
         """How many watch streams are being served (to wait for a client's watch before a fault)."""
         with self.store.cond:
             return self.store.open_watches
-
-    def compact(self) -> int:
-        return self.store.compact()
 
     def begin_outage(self, mode: str = "refuse") -> None:
         """``refuse``: close the port and every connection; ``503``: answer ServiceUnavailable."""
@@ -283,45 +254,11 @@ class KubeApiServer:
         with self._lock:
             self._requests.clear()
 
-    def _authorize(self, header: str | None, verb: str, p: ParsedPath) -> tuple[str | None, ApiError | None]:
-        if self.tokens is None:
-            return None, None
-        # The scheme is case-insensitive, as in kube-apiserver: in-cluster credentials send "bearer".
+    def _user(self, header: str | None) -> str | None:
+        """The bearer token names the user (a ServiceAccount JWT: its ``sub``); anyone may do anything."""
         token = header[7:] if header and header[:7].lower() == "bearer " else None
-        known = self.tokens.copy()  # one consistent view while set_token/revoke_token run
-        if token is None or token not in known:
-            return None, ApiError(401, "Unauthorized", "Unauthorized")
-        grants = known[token]
-        res = f"{p.resource.plural}/{p.subresource}" if p.subresource else p.resource.plural
-        if grants is None or any(v in (verb, "*") and r in (res, "*") for v, r in grants):
-            return token, None
-        where = f' in the namespace "{p.namespace}"' if p.namespace else " at the cluster scope"
-        what = (
-            f'{p.resource.plural} "{p.name}" is forbidden' if p.name else f"{p.resource.plural} is forbidden"
-        )
-        msg = (
-            f'{what}: User "{_username(token)}" cannot {verb} resource "{res}" in API group '
-            f'"{p.resource.group}"{where}'
-        )
-        return token, ApiError(
-            403, "Forbidden", msg, name=p.name, kind=p.resource.plural, group=p.resource.group
-        )
+        return _username(token) if token else None
 
-    def set_token(self, token: str, grants: Iterable[tuple[str, str]] | None = None) -> None:
-        """Accept ``token`` from now on, with these (verb, resource) grants (None: everything).
-
-        Rotating a credential or fixing RBAC while clients run: the next request sees it.
-        Needs a double started with ``tokens`` (one started without accepts everyone)."""
-        if self.tokens is None:
-            raise ValueError("this double authorises nobody: start it with tokens={...}")
-        self.tokens[token] = None if grants is None else frozenset(grants)
-
-    def revoke_token(self, token: str) -> None:
-        """Answer 401 to ``token`` from now on."""
-        if self.tokens is not None:
-            self.tokens.pop(token, None)
-
-    # -- discovery --------------------------------------------------------------
     def _discovery(self, path: str) -> dict[str, Any] | None:
         path = path.rstrip("/")
         if path == "/version":

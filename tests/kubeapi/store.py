@@ -2,7 +2,7 @@
 
 One global, monotonically increasing resourceVersion; a bounded per-resource event
 history that watches are served from (a watch or list from before the oldest kept
-event gets 410 Gone, as after etcd compaction); optimistic concurrency (409 on a
+event gets 410 Gone, so memory stays bounded); optimistic concurrency (409 on a
 stale resourceVersion); the status subresource split; no-op writes that change
 nothing and emit no event, like the real server.
 
@@ -62,7 +62,6 @@ class Store:
         self._history: dict[ResourceType, deque[Event]] = {}
         self._compacted: dict[ResourceType, int] = {}
         self.drop_epoch = 0  # bumped to cut every open watch abruptly
-        self.expire_epoch = 0  # bumped to send ERROR 410 to every open watch
         self.open_watches = 0  # watch streams being served right now
 
     # -- helpers --------------------------------------------------------------
@@ -235,12 +234,21 @@ class Store:
             )
         if subresource == "status":
             status = new.get("status")
+            sent_meta = meta
             new = copy.deepcopy(old)
             if status is None:
                 new.pop("status", None)
             else:
                 new["status"] = status
             meta = new["metadata"]
+            if rt.plural == "services" and not rt.group:
+                # kube-apiserver's Service status strategy resets only spec: labels and
+                # annotations sent to /status are kept (MetalLB writes its pool annotation so).
+                for key in ("labels", "annotations"):
+                    if sent_meta.get(key):
+                        meta[key] = sent_meta[key]
+                    else:
+                        meta.pop(key, None)
         elif subresource is not None:
             raise not_found(f"{rt.plural}/{subresource}", rt.group, name)
         else:
@@ -347,23 +355,9 @@ class Store:
         return out
 
     # -- fault injection ------------------------------------------------------
-    def compact(self) -> int:
-        """Forget all history: a list/watch from any earlier resourceVersion now gets 410."""
-        with self.cond:
-            for rt in {*self._history, *self._objects}:
-                self._compacted[rt] = self.rv
-                self._history.pop(rt, None)
-            self.cond.notify_all()
-            return self.rv
-
     def drop_watches(self) -> None:
         with self.cond:
             self.drop_epoch += 1
-            self.cond.notify_all()
-
-    def expire_watches(self) -> None:
-        with self.cond:
-            self.expire_epoch += 1
             self.cond.notify_all()
 
 

@@ -13,7 +13,7 @@ from tests.kubeapi import KubeApiServer
 
 
 @dataclass
-class Kube:
+class Double:
     server: KubeApiServer
     api_client: client.ApiClient
     kubeconfig: Path
@@ -28,12 +28,12 @@ class Kube:
 
 
 @pytest.fixture
-def kube(tmp_path: Path) -> Iterator[Kube]:
+def double(tmp_path: Path) -> Iterator[Double]:
     with KubeApiServer(bookmark_interval=0.2) as server:
         kc = server.write_kubeconfig(tmp_path / "kubeconfig")
         api_client = config.new_client_from_config(config_file=str(kc))
         try:
-            yield Kube(server, api_client, kc)
+            yield Double(server, api_client, kc)
         finally:
             api_client.close()
 

@@ -17,7 +17,7 @@ from kubernetes import client, config
 
 from tests.kubeapi import KubeApiServer
 
-from .conftest import Kube
+from .conftest import Double
 
 NS = "default"
 
@@ -29,69 +29,69 @@ def lease(holder: str, rv: str | None = None) -> dict[str, Any]:
     return {"metadata": meta, "spec": {"holderIdentity": holder}}
 
 
-def holder(kube: Kube) -> str:
-    return str(kube.coordination.read_namespaced_lease("l", NS).spec.holder_identity)
+def holder(double: Double) -> str:
+    return str(double.coordination.read_namespaced_lease("l", NS).spec.holder_identity)
 
 
-def test_hung_update_times_out_at_the_client_and_is_applied_late(kube: Kube) -> None:
-    created = kube.coordination.create_namespaced_lease(NS, lease("a"))
-    kube.server.hang("update", "leases")
+def test_hung_update_times_out_at_the_client_and_is_applied_late(double: Double) -> None:
+    created = double.coordination.create_namespaced_lease(NS, lease("a"))
+    double.server.hang("update", "leases")
     with pytest.raises(urllib3.exceptions.HTTPError):  # the client's own timeout ends the wait
-        kube.coordination.replace_namespaced_lease(
+        double.coordination.replace_namespaced_lease(
             "l", NS, lease("late", created.metadata.resource_version), _request_timeout=0.3
         )
-    assert kube.server.hung() >= 1  # still held (urllib3 retries a PUT: one held copy per attempt)
+    assert double.server.hung() >= 1  # still held (urllib3 retries a PUT: one held copy per attempt)
     # Everything else is served meanwhile, and nothing of the held write is visible.
-    assert holder(kube) == "a"
-    kube.core.create_namespaced_config_map(NS, {"metadata": {"name": "cm"}})
-    assert not [r for r in kube.server.requests() if r.verb == "update"]  # logged only when answered
-    held = kube.server.unhang()
-    assert held >= 1 and kube.server.hung() == 0
-    assert holder(kube) == "late"  # applied after the client gave up, as a real server may
-    updates = [r for r in kube.server.requests() if r.verb == "update" and r.resource == "leases"]
+    assert holder(double) == "a"
+    double.core.create_namespaced_config_map(NS, {"metadata": {"name": "cm"}})
+    assert not [r for r in double.server.requests() if r.verb == "update"]  # logged only when answered
+    held = double.server.unhang()
+    assert held >= 1 and double.server.hung() == 0
+    assert holder(double) == "late"  # applied after the client gave up, as a real server may
+    updates = [r for r in double.server.requests() if r.verb == "update" and r.resource == "leases"]
     assert [r.code for r in updates] == [200] + [409] * (held - 1)  # retried copies: stale rv
-    cm_at = next(r.at for r in kube.server.requests() if r.resource == "configmaps")
+    cm_at = next(r.at for r in double.server.requests() if r.resource == "configmaps")
     assert all(r.at >= cm_at for r in updates)  # logged at release, after what was served meanwhile
 
 
-def test_held_call_without_timeout_returns_when_released(kube: Kube) -> None:
-    kube.coordination.create_namespaced_lease(NS, lease("a"))
-    kube.server.hang("patch", "leases", user=None)
+def test_held_call_without_timeout_returns_when_released(double: Double) -> None:
+    double.coordination.create_namespaced_lease(NS, lease("a"))
+    double.server.hang("patch", "leases", user=None)
     result: list[Any] = []
     t = threading.Thread(
         target=lambda: result.append(
-            kube.coordination.patch_namespaced_lease("l", NS, {"spec": {"holderIdentity": "b"}})
+            double.coordination.patch_namespaced_lease("l", NS, {"spec": {"holderIdentity": "b"}})
         )
     )
     t.start()
     try:
-        assert kube.server.wait_hung(1, timeout=10)
-        assert not result and holder(kube) == "a"
+        assert double.server.wait_hung(1, timeout=10)
+        assert not result and holder(double) == "a"
     finally:
-        assert kube.server.unhang() == 1
+        assert double.server.unhang() == 1
         t.join(10)
-    assert result[0].spec.holder_identity == "b" and holder(kube) == "b"
-    assert kube.server.hung() == 0
+    assert result[0].spec.holder_identity == "b" and holder(double) == "b"
+    assert double.server.hung() == 0
     # The rule is gone: the next patch is served at once.
-    kube.coordination.patch_namespaced_lease("l", NS, {"spec": {"holderIdentity": "c"}})
-    assert holder(kube) == "c"
+    double.coordination.patch_namespaced_lease("l", NS, {"spec": {"holderIdentity": "c"}})
+    assert holder(double) == "c"
 
 
-def test_stale_write_released_late_gets_409(kube: Kube) -> None:
-    kube.core.create_namespaced_service(
+def test_stale_write_released_late_gets_409(double: Double) -> None:
+    double.core.create_namespaced_service(
         NS, {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}
     )
-    rv = kube.core.read_namespaced_service("s", NS).metadata.resource_version
+    rv = double.core.read_namespaced_service("s", NS).metadata.resource_version
     body = {
         "metadata": {"resourceVersion": rv},
         "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}},
     }
-    kube.server.hang("patch", "services/status")
+    double.server.hang("patch", "services/status")
     errors: list[BaseException] = []
 
     def late_patch() -> None:
         try:
-            kube.core.patch_namespaced_service_status(
+            double.core.patch_namespaced_service_status(
                 "s", NS, body, _content_type="application/merge-patch+json"
             )
         except client.ApiException as exc:
@@ -100,40 +100,40 @@ def test_stale_write_released_late_gets_409(kube: Kube) -> None:
     t = threading.Thread(target=late_patch)
     t.start()
     try:
-        assert kube.server.wait_hung(1, timeout=10)
+        assert double.server.wait_hung(1, timeout=10)
         # Someone else changes the Service while the write is held: its precondition goes stale.
-        kube.core.patch_namespaced_service("s", NS, {"metadata": {"labels": {"x": "1"}}})
+        double.core.patch_namespaced_service("s", NS, {"metadata": {"labels": {"x": "1"}}})
     finally:
-        kube.server.unhang()
+        double.server.unhang()
         t.join(10)
     assert [getattr(e, "status", None) for e in errors] == [409]
-    assert not kube.core.read_namespaced_service("s", NS).status.load_balancer.ingress
+    assert not double.core.read_namespaced_service("s", NS).status.load_balancer.ingress
 
 
-def test_dropped_request_is_never_applied(kube: Kube) -> None:
-    kube.coordination.create_namespaced_lease(NS, lease("a"))
-    kube.server.hang("patch", "leases")
+def test_dropped_request_is_never_applied(double: Double) -> None:
+    double.coordination.create_namespaced_lease(NS, lease("a"))
+    double.server.hang("patch", "leases")
     errors: list[BaseException] = []
 
     def call() -> None:
         try:  # a PATCH is not retried by urllib3: the dropped connection is the answer
-            kube.coordination.patch_namespaced_lease("l", NS, {"spec": {"holderIdentity": "b"}})
+            double.coordination.patch_namespaced_lease("l", NS, {"spec": {"holderIdentity": "b"}})
         except urllib3.exceptions.HTTPError as exc:
             errors.append(exc)
 
     t = threading.Thread(target=call)
     t.start()
     try:
-        assert kube.server.wait_hung(1, timeout=10)
+        assert double.server.wait_hung(1, timeout=10)
     finally:
-        assert kube.server.unhang(drop=True) == 1
+        assert double.server.unhang(drop=True) == 1
         t.join(10)
-    assert len(errors) == 1 and holder(kube) == "a"
-    assert [r.code for r in kube.server.requests() if r.verb == "patch"] == [0]
+    assert len(errors) == 1 and holder(double) == "a"
+    assert [r.code for r in double.server.requests() if r.verb == "patch"] == [0]
 
 
 def test_rules_match_verb_resource_and_user(tmp_path: Path) -> None:
-    with KubeApiServer(tokens={"a": None, "b": None}) as server:
+    with KubeApiServer() as server:
         clients = {
             t: config.new_client_from_config(config_file=str(server.write_kubeconfig(tmp_path / t, token=t)))
             for t in ("a", "b")

@@ -8,7 +8,7 @@ import json
 import pytest
 from kubernetes import client
 
-from .conftest import Kube, lb_service
+from .conftest import Double, lb_service
 
 INGRESS = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}
 
@@ -17,8 +17,8 @@ def _status(exc: pytest.ExceptionInfo[client.ApiException]) -> tuple[int, str]:
     return exc.value.status, json.loads(exc.value.body)["reason"]
 
 
-def test_service_gets_cluster_ip_node_ports_and_empty_lb_status(kube: Kube) -> None:
-    svc = kube.core.create_namespaced_service(
+def test_service_gets_cluster_ip_node_ports_and_empty_lb_status(double: Double) -> None:
+    svc = double.core.create_namespaced_service(
         "default",
         {
             **lb_service("a"),
@@ -29,57 +29,59 @@ def test_service_gets_cluster_ip_node_ports_and_empty_lb_status(kube: Kube) -> N
     assert 30000 <= svc.spec.ports[0].node_port <= 32767
     assert svc.spec.external_traffic_policy == "Cluster"
     assert not svc.status.load_balancer.ingress  # status given on create is dropped
-    other = kube.core.create_namespaced_service(
+    other = double.core.create_namespaced_service(
         "default", lb_service("b", allocateLoadBalancerNodePorts=False)
     )
     assert other.spec.ports[0].node_port is None
     assert other.spec.cluster_ip != svc.spec.cluster_ip
-    dual = kube.core.create_namespaced_service("default", lb_service("c", ipFamilyPolicy="RequireDualStack"))
+    dual = double.core.create_namespaced_service(
+        "default", lb_service("c", ipFamilyPolicy="RequireDualStack")
+    )
     assert dual.spec.ip_families == ["IPv4", "IPv6"] and ":" in dual.spec.cluster_ips[1]
 
 
-def test_type_change_drops_node_ports_and_class_is_immutable(kube: Kube) -> None:
-    kube.core.create_namespaced_service("default", lb_service("a", loadBalancerClass="ironlb.io/x"))
+def test_type_change_drops_node_ports_and_class_is_immutable(double: Double) -> None:
+    double.core.create_namespaced_service("default", lb_service("a", loadBalancerClass="ironlb.io/x"))
     with pytest.raises(client.ApiException) as exc:
-        kube.core.patch_namespaced_service("a", "default", {"spec": {"loadBalancerClass": "other"}})
+        double.core.patch_namespaced_service("a", "default", {"spec": {"loadBalancerClass": "other"}})
     assert _status(exc) == (422, "Invalid")
-    svc = kube.core.patch_namespaced_service("a", "default", {"spec": {"type": "ClusterIP"}})
+    svc = double.core.patch_namespaced_service("a", "default", {"spec": {"type": "ClusterIP"}})
     assert svc.spec.ports[0].node_port is None and svc.spec.load_balancer_class is None
     with pytest.raises(client.ApiException) as exc:
-        kube.core.patch_namespaced_service("a", "default", {"spec": {"clusterIP": "10.96.99.99"}})
+        double.core.patch_namespaced_service("a", "default", {"spec": {"clusterIP": "10.96.99.99"}})
     assert _status(exc) == (422, "Invalid")
 
 
-def test_status_only_through_status_subresource(kube: Kube) -> None:
-    created = kube.core.create_namespaced_service("default", lb_service("a"))
+def test_status_only_through_status_subresource(double: Double) -> None:
+    created = double.core.create_namespaced_service("default", lb_service("a"))
     # Status in a main-resource write is silently dropped.
-    after_main = kube.core.patch_namespaced_service(
+    after_main = double.core.patch_namespaced_service(
         "a", "default", {**INGRESS, "metadata": {"labels": {"l": "1"}}}
     )
     assert not after_main.status.load_balancer.ingress and after_main.metadata.labels == {"l": "1"}
     # Spec changes sent to /status are ignored; status is written.
     body = {**INGRESS, "spec": {"type": "ClusterIP"}}
-    after_status = kube.core.patch_namespaced_service_status("a", "default", body)
+    after_status = double.core.patch_namespaced_service_status("a", "default", body)
     assert after_status.spec.type == "LoadBalancer"
     assert after_status.status.load_balancer.ingress[0].ip == "192.0.2.10"
     assert int(after_status.metadata.resource_version) > int(created.metadata.resource_version)
     # A PUT of the main resource keeps the status.
-    fetched = kube.core.read_namespaced_service("a", "default")
+    fetched = double.core.read_namespaced_service("a", "default")
     fetched.status = None
-    replaced = kube.core.replace_namespaced_service("a", "default", fetched)
+    replaced = double.core.replace_namespaced_service("a", "default", fetched)
     assert replaced.status.load_balancer.ingress[0].ip == "192.0.2.10"
 
 
-def test_ip_mode_is_filled_and_validated(kube: Kube) -> None:
-    kube.core.create_namespaced_service("default", lb_service("a"))
+def test_ip_mode_is_filled_and_validated(double: Double) -> None:
+    double.core.create_namespaced_service("default", lb_service("a"))
     for ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
-        svc = kube.core.patch_namespaced_service_status("a", "default", INGRESS, _content_type=ctype)
+        svc = double.core.patch_namespaced_service_status("a", "default", INGRESS, _content_type=ctype)
         assert svc.status.load_balancer.ingress[0].ip_mode == "VIP"
-    raw = json.loads(kube.core.read_namespaced_service_status("a", "default", _preload_content=False).data)
+    raw = json.loads(double.core.read_namespaced_service_status("a", "default", _preload_content=False).data)
     assert raw["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.10", "ipMode": "VIP"}]
     proxy = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.11", "ipMode": "Proxy"}]}}}
     assert (
-        kube.core.patch_namespaced_service_status("a", "default", proxy)
+        double.core.patch_namespaced_service_status("a", "default", proxy)
         .status.load_balancer.ingress[0]
         .ip_mode
         == "Proxy"
@@ -90,30 +92,30 @@ def test_ip_mode_is_filled_and_validated(kube: Kube) -> None:
         {"hostname": "x", "ipMode": "VIP"},
     ):
         with pytest.raises(client.ApiException) as exc:
-            kube.core.patch_namespaced_service_status(
+            double.core.patch_namespaced_service_status(
                 "a", "default", {"status": {"loadBalancer": {"ingress": [bad]}}}
             )
         assert _status(exc) == (422, "Invalid")
 
 
-def test_no_op_write_keeps_resource_version(kube: Kube) -> None:
-    kube.core.create_namespaced_service("default", lb_service("a"))
-    first = kube.core.patch_namespaced_service_status("a", "default", INGRESS)
-    again = kube.core.patch_namespaced_service_status(
+def test_no_op_write_keeps_resource_version(double: Double) -> None:
+    double.core.create_namespaced_service("default", lb_service("a"))
+    first = double.core.patch_namespaced_service_status("a", "default", INGRESS)
+    again = double.core.patch_namespaced_service_status(
         "a", "default", {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10", "ipMode": "VIP"}]}}}
     )
     assert again.metadata.resource_version == first.metadata.resource_version
 
 
-def test_patch_content_types(kube: Kube) -> None:
-    kube.core.create_namespaced_service(
+def test_patch_content_types(double: Double) -> None:
+    double.core.create_namespaced_service(
         "default",
         {
             "metadata": {"name": "a", "annotations": {"keep": "1", "drop": "1"}},
             "spec": {"ports": [{"port": 80, "name": "http"}, {"port": 443, "name": "https"}]},
         },
     )
-    merged = kube.core.patch_namespaced_service(
+    merged = double.core.patch_namespaced_service(
         "a",
         "default",
         {"metadata": {"annotations": {"drop": None, "new": "2"}}},
@@ -121,44 +123,44 @@ def test_patch_content_types(kube: Kube) -> None:
     )
     assert merged.metadata.annotations == {"keep": "1", "new": "2"}
     # Strategic merge merges ports by port number; merge patch replaces the list.
-    smp = kube.core.patch_namespaced_service(
+    smp = double.core.patch_namespaced_service(
         "a", "default", {"spec": {"ports": [{"port": 80, "name": "web"}]}}
     )
     assert [(p.port, p.name) for p in smp.spec.ports] == [(80, "web"), (443, "https")]
-    mp = kube.core.patch_namespaced_service(
+    mp = double.core.patch_namespaced_service(
         "a", "default", {"spec": {"ports": [{"port": 80}]}}, _content_type="application/merge-patch+json"
     )
     assert [p.port for p in mp.spec.ports] == [80]
-    jp = kube.core.patch_namespaced_service(
+    jp = double.core.patch_namespaced_service(
         "a", "default", [{"op": "add", "path": "/metadata/labels", "value": {"x": "y"}}]
     )
     assert jp.metadata.labels == {"x": "y"}
     with pytest.raises(client.ApiException) as exc:
-        kube.core.patch_namespaced_service(
+        double.core.patch_namespaced_service(
             "a", "default", [{"op": "test", "path": "/metadata/labels/x", "value": "z"}]
         )
     assert exc.value.status == 422
 
 
-def test_conflicts_not_found_and_generate_name(kube: Kube) -> None:
-    made = kube.core.create_namespaced_config_map(
+def test_conflicts_not_found_and_generate_name(double: Double) -> None:
+    made = double.core.create_namespaced_config_map(
         "default", {"metadata": {"generateName": "cfg-"}, "data": {}}
     )
     assert made.metadata.name.startswith("cfg-") and len(made.metadata.name) == 9
     with pytest.raises(client.ApiException) as exc:
-        kube.core.create_namespaced_config_map("default", {"metadata": {"name": made.metadata.name}})
+        double.core.create_namespaced_config_map("default", {"metadata": {"name": made.metadata.name}})
     assert _status(exc) == (409, "AlreadyExists")
-    stale = kube.core.read_namespaced_config_map(made.metadata.name, "default")
-    kube.core.patch_namespaced_config_map(made.metadata.name, "default", {"data": {"a": "1"}})
+    stale = double.core.read_namespaced_config_map(made.metadata.name, "default")
+    double.core.patch_namespaced_config_map(made.metadata.name, "default", {"data": {"a": "1"}})
     stale.data = {"a": "2"}
     with pytest.raises(client.ApiException) as exc:
-        kube.core.replace_namespaced_config_map(made.metadata.name, "default", stale)
+        double.core.replace_namespaced_config_map(made.metadata.name, "default", stale)
     assert _status(exc) == (409, "Conflict")
     with pytest.raises(client.ApiException) as exc:
-        kube.core.read_namespaced_config_map("missing", "default")
+        double.core.read_namespaced_config_map("missing", "default")
     assert _status(exc) == (404, "NotFound")
-    kube.core.delete_namespaced_config_map(made.metadata.name, "default")
-    assert kube.core.list_namespaced_config_map("default").items == []
+    double.core.delete_namespaced_config_map(made.metadata.name, "default")
+    assert double.core.list_namespaced_config_map("default").items == []
 
 
 def _lease_body(name: str, when: dt.datetime, holder: str = "a") -> dict[str, object]:
@@ -173,23 +175,23 @@ def _lease_body(name: str, when: dt.datetime, holder: str = "a") -> dict[str, ob
     }
 
 
-def test_lease_409_on_stale_update(kube: Kube) -> None:
+def test_lease_409_on_stale_update(double: Double) -> None:
     now = dt.datetime.now(dt.UTC).replace(microsecond=123456)
-    lease = kube.coordination.create_namespaced_lease("default", _lease_body("l", now))
+    lease = double.coordination.create_namespaced_lease("default", _lease_body("l", now))
     assert lease.spec.renew_time == now
-    fresh = kube.coordination.read_namespaced_lease("l", "default")
+    fresh = double.coordination.read_namespaced_lease("l", "default")
     fresh.spec.holder_identity = "b"
-    kube.coordination.replace_namespaced_lease("l", "default", fresh)
+    double.coordination.replace_namespaced_lease("l", "default", fresh)
     lease.spec.holder_identity = "c"  # still carries the old resourceVersion
     with pytest.raises(client.ApiException) as exc:
-        kube.coordination.replace_namespaced_lease("l", "default", lease)
+        double.coordination.replace_namespaced_lease("l", "default", lease)
     assert _status(exc) == (409, "Conflict")
-    assert kube.coordination.read_namespaced_lease("l", "default").spec.holder_identity == "b"
+    assert double.coordination.read_namespaced_lease("l", "default").spec.holder_identity == "b"
 
 
-def test_lease_time_needs_microseconds_and_zone(kube: Kube) -> None:
+def test_lease_time_needs_microseconds_and_zone(double: Double) -> None:
     good = dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
-    raw = kube.coordination.create_namespaced_lease(
+    raw = double.coordination.create_namespaced_lease(
         "default", _lease_body("ok", good), _preload_content=False
     )
     assert json.loads(raw.data)["spec"]["renewTime"] == "2026-01-02T03:04:05.000006Z"
@@ -198,12 +200,12 @@ def test_lease_time_needs_microseconds_and_zone(kube: Kube) -> None:
         ("whole", dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
     ):
         with pytest.raises(client.ApiException) as exc:
-            kube.coordination.create_namespaced_lease("default", _lease_body(name, when))
+            double.coordination.create_namespaced_lease("default", _lease_body(name, when))
         assert _status(exc) == (422, "Invalid")
 
 
-def test_core_and_events_v1(kube: Kube) -> None:
-    kube.core.create_namespaced_event(
+def test_core_and_events_v1(double: Double) -> None:
+    double.core.create_namespaced_event(
         "default",
         {
             "metadata": {"generateName": "a."},
@@ -213,13 +215,13 @@ def test_core_and_events_v1(kube: Kube) -> None:
             "involvedObject": {"kind": "Service", "namespace": "default", "name": "a", "apiVersion": "v1"},
         },
     )
-    got = kube.core.list_namespaced_event(
+    got = double.core.list_namespaced_event(
         "default", field_selector="involvedObject.name=a,reason=IPAllocated"
     )
     assert [e.reason for e in got.items] == ["IPAllocated"]
-    assert kube.core.list_namespaced_event("default", field_selector="involvedObject.name=b").items == []
+    assert double.core.list_namespaced_event("default", field_selector="involvedObject.name=b").items == []
     with pytest.raises(client.ApiException) as exc:
-        kube.core.create_namespaced_event(
+        double.core.create_namespaced_event(
             "other",
             {
                 "metadata": {"name": "x"},
@@ -227,7 +229,7 @@ def test_core_and_events_v1(kube: Kube) -> None:
             },
         )
     assert _status(exc) == (422, "Invalid")
-    ev1 = client.EventsV1Api(kube.api_client)
+    ev1 = client.EventsV1Api(double.api_client)
     body = {
         "metadata": {"name": "e"},
         "reason": "IPAllocated",
@@ -245,18 +247,20 @@ def test_core_and_events_v1(kube: Kube) -> None:
     assert made.event_time is not None
 
 
-def test_finalizers_defer_deletion(kube: Kube) -> None:
-    kube.core.create_namespaced_config_map("default", {"metadata": {"name": "f", "finalizers": ["x/y"]}})
-    kube.core.delete_namespaced_config_map("f", "default")
-    held = kube.core.read_namespaced_config_map("f", "default")
+def test_finalizers_defer_deletion(double: Double) -> None:
+    double.core.create_namespaced_config_map("default", {"metadata": {"name": "f", "finalizers": ["x/y"]}})
+    double.core.delete_namespaced_config_map("f", "default")
+    held = double.core.read_namespaced_config_map("f", "default")
     assert held.metadata.deletion_timestamp is not None
-    kube.core.patch_namespaced_config_map("f", "default", [{"op": "remove", "path": "/metadata/finalizers"}])
+    double.core.patch_namespaced_config_map(
+        "f", "default", [{"op": "remove", "path": "/metadata/finalizers"}]
+    )
     with pytest.raises(client.ApiException) as exc:
-        kube.core.read_namespaced_config_map("f", "default")
+        double.core.read_namespaced_config_map("f", "default")
     assert exc.value.status == 404
 
 
-def test_service_validation_errors(kube: Kube) -> None:
+def test_service_validation_errors(double: Double) -> None:
     bad_specs = [
         {"type": "LoadBalancer", "ports": [{"port": 80, "name": "a"}, {"port": 80, "name": "b"}]},
         {"type": "LoadBalancer", "clusterIP": "None", "ports": [{"port": 80}]},
@@ -266,17 +270,17 @@ def test_service_validation_errors(kube: Kube) -> None:
     ]
     for i, spec in enumerate(bad_specs):
         with pytest.raises(client.ApiException) as exc:
-            kube.core.create_namespaced_service("default", {"metadata": {"name": f"s{i}"}, "spec": spec})
+            double.core.create_namespaced_service("default", {"metadata": {"name": f"s{i}"}, "spec": spec})
         assert _status(exc) == (422, "Invalid"), spec
     with pytest.raises(client.ApiException) as exc:
-        kube.core.create_namespaced_service("default", lb_service("Upper"))
+        double.core.create_namespaced_service("default", lb_service("Upper"))
     assert _status(exc) == (422, "Invalid")
 
 
-def test_delete_collection_by_label(kube: Kube) -> None:
+def test_delete_collection_by_label(double: Double) -> None:
     for name, team in (("a", "x"), ("b", "y"), ("c", "x")):
-        kube.core.create_namespaced_config_map(
+        double.core.create_namespaced_config_map(
             "default", {"metadata": {"name": name, "labels": {"team": team}}}
         )
-    kube.core.delete_collection_namespaced_config_map("default", label_selector="team=x")
-    assert [c.metadata.name for c in kube.core.list_namespaced_config_map("default").items] == ["b"]
+    double.core.delete_collection_namespaced_config_map("default", label_selector="team=x")
+    assert [c.metadata.name for c in double.core.list_namespaced_config_map("default").items] == ["b"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ironlb.cli.lab import wants_ironlb
+from ironlb.cli.lab_commands import wants_ironlb
 from ironlb.lab.fixture import topology_path
 from ironlb.lab.locate import available_topologies, not_found_message, resolve_topology
 from ironlb.lab.topology import REPO_CONTAINERLAB, load_topology

@@ -27,7 +27,7 @@ import yaml
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import NODE_SYSCTLS
 from ironlb.lab.topology import load_topology
-from speaker.membership.timing import LEGACY_TIMING, Timing
+from speaker.failover import LEGACY_TIMING, Timing
 from speaker.options import TIMING_FLAGS
 from tests.objects import endpoint_slice as endpoint_slice  # re-exported for the layer-2 tests
 

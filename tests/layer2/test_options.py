@@ -69,8 +69,7 @@ def test_membership_peers_follow_the_socket_family() -> None:
 
 
 def test_every_failover_timing_is_a_flag_and_an_environment_variable() -> None:
-    from speaker.layer2.gratuitous import GratuitousTiming
-    from speaker.membership.timing import Timing
+    from speaker.failover import GratuitousTiming, Timing
 
     base = {"NODE_NAME": "n1", "IRONLB_MANIFESTS": "/m", "IRONLB_MEMBERSHIP_KEY_FILE": "/k"}
     o = parse_options([], base)

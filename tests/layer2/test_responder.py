@@ -134,3 +134,23 @@ def test_another_mac_announcing_an_owned_ip_is_reported_once_per_frame() -> None
     r.handle(arp_request("192.0.2.10"))
     assert conflicts == [v4, v4, v6]
     assert [Ether(f)[ARP].op for f in received(wire) if f[12:14] == b"\x08\x06"][-1] == 2
+
+
+def test_an_ip_limited_to_other_interfaces_is_not_answered_here() -> None:
+    """An IP whose L2Advertisements name other interfaces is dropped as not owned on this one."""
+    r, wire = responder("t-resp-if")
+    v4, v6 = ipaddress.ip_address("192.0.2.10").packed, ipaddress.ip_address("2001:db8::10").packed
+    r.owned.interfaces = {v4: ("eth9",), v6: ("t-resp-*",)}
+    r.handle(arp_request("192.0.2.10"))
+    r.handle(ns("2001:db8::10"))
+    (answer,) = received(wire)
+    assert answer[12:14] == b"\x86\xdd"  # only the NDP answer: the IPv6 address is limited to this interface
+    assert dropped("t-resp-if", "not-owned") == 1
+    # another MAC announcing it here is not a conflict: this interface does not answer for it
+    conflicts: list[bytes] = []
+    r.on_conflict = conflicts.append
+    r.handle(frames.Templates.build(bytes.fromhex("020000000002")).gratuitous_arp(v4)[1])
+    assert conflicts == []
+    r.owned.interfaces = {}
+    r.handle(arp_request("192.0.2.10"))
+    assert len(received(wire)) == 1

@@ -1,14 +1,18 @@
-"""A real speaker process (``python -m speaker --kubeconfig ... --no-bgp``) against the API double.
+"""A real speaker process (``python -m speaker --kubeconfig ... --no-bgp``) on the real API server.
 
-The speaker runs in the root network namespace, so it must not touch real
-interfaces: the config's ``l2.interfaces`` names an interface that does not exist
-(no responder, no frame sent), membership binds to 127.0.0.1 and the Nodes'
-addresses are loopback ones. What it announces is read from its metrics endpoint
-(``ironlb_speaker_announced``), its Events from the double's store.
+The speaker runs in the root network namespace, so it must not touch real interfaces: the
+config's ``l2.interfaces`` names an interface that does not exist (no responder, no frame
+sent), membership binds to 127.0.0.1 and the Nodes' addresses are loopback ones. What it
+announces is read from its metrics endpoint (``ironlb_speaker_announced``), its Events and
+requests from the API server (the audit log tells the speaker's ServiceAccount apart).
+
+Each test has its own namespaces: ``cluster.ns`` for ironlb's ConfigMap, ``cluster.apps`` for
+the Services; Nodes are cluster-wide and deleted after the test (no kubelet makes them).
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -17,24 +21,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.kubeapi import KubeApiServer, by_plural
+from tests.support.pytest_plugin import Kube
 
 ROOT = Path(__file__).resolve().parents[2]
-NS = "ironlb-system"
-APPS = "apps"
 NO_INTERFACE = "ilbspk-none"  # matches no interface: layer 2 decides but never sends
-
-SERVICES = by_plural("services")
-SLICES = by_plural("endpointslices", "discovery.k8s.io")
-NODES = by_plural("nodes")
-CONFIGMAPS = by_plural("configmaps")
-EVENTS = by_plural("events")
+MERGE = "application/merge-patch+json"
 
 Obj = dict[str, Any]
 
@@ -62,7 +60,7 @@ def config(cidr: str = "192.0.2.0/28", **extra: Any) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "ironlb", "namespace": NS},
+        "metadata": {"name": "ironlb"},
         "data": {
             "config": yaml.safe_dump(
                 {
@@ -88,10 +86,11 @@ def node(name: str, address: str, labels: dict[str, str] | None = None) -> Obj:
 
 
 def service(name: str, ip: str, etp: str = "Cluster") -> Obj:
+    """A LoadBalancer Service with ``ip`` in its status (written through /status, as the controller does)."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": name, "namespace": APPS},
+        "metadata": {"name": name},
         "spec": {
             "type": "LoadBalancer",
             "externalTrafficPolicy": etp,
@@ -105,41 +104,53 @@ def endpoint_slice(service_name: str, node_name: str, *, ready: bool = True) -> 
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
-        "metadata": {
-            "name": f"{service_name}-x7k2p",
-            "namespace": APPS,
-            "labels": {"kubernetes.io/service-name": service_name},
-        },
+        "metadata": {"name": f"{service_name}-x7k2p", "labels": {"kubernetes.io/service-name": service_name}},
         "addressType": "IPv4",
         "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": ready}, "nodeName": node_name}],
         "ports": [{"port": 80, "protocol": "TCP"}],
     }
 
 
-WEB = ("apps/web", "layer2", "192.0.2.1")
-"""How the speaker's ``announced()`` shows Service ``web``; ``OLD`` likewise."""
-OLD = ("apps/old", "layer2", "192.0.2.4")
-
-
 class Cluster:
-    """The double's store, with the kinds the speaker reads."""
+    """The test's part of the real cluster, with the kinds the speaker reads."""
 
-    def __init__(self, api: KubeApiServer) -> None:
-        self.api = api
-        self.store = api.store
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.ns = kube.ns  # ironlb's ConfigMap
+        self.apps = kube.namespace("apps")  # the Services
+        self.core = kube.core
+        self.discovery = kube.discovery
+
+    # How the speaker's ``announced()`` shows Services web and old.
+    @property
+    def web(self) -> tuple[str, str, str]:
+        return (f"{self.apps}/web", "layer2", "192.0.2.1")
+
+    @property
+    def old(self) -> tuple[str, str, str]:
+        return (f"{self.apps}/old", "layer2", "192.0.2.4")
+
+    def announcement(self, name: str, ip: str) -> tuple[str, str, str]:
+        return (f"{self.apps}/{name}", "layer2", ip)
+
+    def create_service(self, body: Obj) -> None:
+        name = body["metadata"]["name"]
+        self.core.create_namespaced_service(self.apps, {k: v for k, v in body.items() if k != "status"})
+        if body.get("status"):
+            self.core.patch_namespaced_service_status(name, self.apps, {"status": body["status"]})
 
     def seed(self, *, nodes: list[Obj], services: list[Obj], slices: list[Obj], cm: Obj | None) -> None:
         for n in nodes:
-            self.store.create(NODES, None, n)
+            self.kube.create_node(n)
         if cm is not None:
-            self.store.create(CONFIGMAPS, NS, cm)
-        for s in services:
-            self.store.create(SERVICES, APPS, s, keep_status=True)
+            self.core.create_namespaced_config_map(self.ns, cm)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(self.create_service, services))
         for e in slices:
-            self.store.create(SLICES, APPS, e)
+            self.discovery.create_namespaced_endpoint_slice(self.apps, e)
 
     def seed_web_and_old(self) -> None:
-        """One node, n1, serving two layer-2 Services: ``WEB`` and ``OLD`` as announced."""
+        """One node, n1, serving two layer-2 Services: ``web`` and ``old`` as announced."""
         self.seed(
             nodes=[node("n1", "127.0.0.1")],
             services=[service("web", "192.0.2.1"), service("old", "192.0.2.4")],
@@ -148,20 +159,27 @@ class Cluster:
         )
 
     def events(self, reason: str = "nodeAssigned") -> list[Obj]:
-        return [e for e in self.store.list_objects(EVENTS, APPS) if e.get("reason") == reason]
+        resp = self.core.list_namespaced_event(self.apps, _preload_content=False)
+        return [e for e in json.loads(resp.data)["items"] if e.get("reason") == reason]
+
+    def read(self, name: str) -> Obj:
+        out: Obj = json.loads(self.core.read_namespaced_service(name, self.apps, _preload_content=False).data)
+        return out
 
 
 class SpeakerProcess:
-    def __init__(self, workdir: Path, kubeconfig: Path, node_name: str = "n1") -> None:
+    def __init__(
+        self, workdir: Path, kubeconfig: Path, namespace: str, node_name: str = "n1", *extra: str
+    ) -> None:
         self.workdir = workdir
         self.metrics_port = free_port()
         key = workdir / "memberkey"
         key.write_text("0123456789abcdef0123456789abcdef")
         self.argv = [
             sys.executable, "-m", "speaker", "--node", node_name, "--kubeconfig", str(kubeconfig),
-            "--membership-key-file", str(key), "--membership-bind", "127.0.0.1",
+            "--namespace", namespace, "--membership-key-file", str(key), "--membership-bind", "127.0.0.1",
             "--membership-port", str(free_port(socket.SOCK_DGRAM)),
-            "--metrics-address", f"127.0.0.1:{self.metrics_port}", "--no-bgp",
+            "--metrics-address", f"127.0.0.1:{self.metrics_port}", "--no-bgp", *extra,
         ]  # fmt: skip
         self.logfile = workdir / f"speaker-{node_name}.log"
         self.proc: subprocess.Popen[bytes] | None = None

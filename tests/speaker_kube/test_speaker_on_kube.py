@@ -1,9 +1,10 @@
-"""The speaker on the Kubernetes API (the double, through the real client), end to end.
+"""The speaker on the real Kubernetes API server, end to end.
 
-A real ``python -m speaker --kubeconfig ... --no-bgp`` process; what it announces is
-read from its metrics endpoint, its Events from the double. Every change below is
-made through the API (or, during an outage, in the double's store, as another
-client would) and must reach the speaker by its watches alone.
+A real ``python -m speaker --kubeconfig ... --no-bgp`` process; what it announces is read from
+its metrics endpoint, its Events and requests from the API server. Every change below is made
+through the API and must reach the speaker by its watches alone; the API server is stopped and
+restarted under it (its watches then resume from a resourceVersion the new server does not
+know: 410 Gone, and a relist).
 """
 
 from __future__ import annotations
@@ -11,184 +12,176 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
-from kubernetes import client
-
-from ironlb.kube.client import make_api_client
-from tests.kubeapi import KubeApiServer
-
-from .harness import (
-    APPS,
-    CONFIGMAPS,
-    NODES,
-    NS,
-    OLD,
-    SERVICES,
-    SLICES,
-    WEB,
-    Cluster,
-    SpeakerProcess,
-    config,
-    endpoint_slice,
-    node,
-    service,
-)
+from .harness import Cluster, SpeakerProcess, config, endpoint_slice, node, service
 
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
-MERGE = "application/merge-patch+json"
+KINDS = ("services", "endpointslices", "nodes", "configmaps")
 
 
 def test_follows_services_slices_nodes_and_config_and_records_events(
-    api: tuple[KubeApiServer, Path], tmp_path: Path
+    cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
-    server, kubeconfig = api
-    cluster = Cluster(server)
-    cluster.seed(
+    c, kubeconfig = cluster
+    c.seed(
         nodes=[node("n1", "127.0.0.1")],
         services=[service("web", "192.0.2.1", etp="Local")],
         slices=[endpoint_slice("web", "n1")],
         cm=config(),
     )
-    # The test's own writes go through the real client too, with another token.
-    kube = make_api_client(str(server.write_kubeconfig(tmp_path / "tester-kubeconfig", token="tester")))
-    core: Any = client.CoreV1Api(kube)  # raw dicts in: untyped
-    discovery: Any = client.DiscoveryV1Api(kube)
-    try:
-        with SpeakerProcess(tmp_path, kubeconfig) as sp:
-            sp.until("web announced", lambda: sp.announced() == {WEB})
-            (event,) = sp.until("nodeAssigned recorded", cluster.events)
-            web = server.store.get(SERVICES, APPS, "web")
-            assert event["involvedObject"]["uid"] == web["metadata"]["uid"]
-            assert event["involvedObject"]["kind"] == "Service"
-            assert event["message"] == "announcing from node n1 with protocol layer2"
-            assert event["type"] == "Normal" and event.get("count", 1) == 1
-            assert event["source"]["host"] == "n1"
+    core, discovery, apps = c.core, c.discovery, c.apps
+    web = c.web
+    with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
+        sp.until("web announced", lambda: sp.announced() == {web})
+        (event,) = sp.until("nodeAssigned recorded", c.events)
+        assert event["involvedObject"]["uid"] == c.read("web")["metadata"]["uid"]
+        assert event["involvedObject"]["kind"] == "Service"
+        assert event["message"] == "announcing from node n1 with protocol layer2"
+        assert event["type"] == "Normal" and event.get("count", 1) == 1
+        assert event["source"]["host"] == "n1"
+        assert {f["manager"] for f in event["metadata"]["managedFields"]} == {"ironlb-speaker"}
 
-            # EndpointSlice: eTP Local, the only endpoint becomes unready -> withdrawn; ready -> back.
-            unready = endpoint_slice("web", "n1", ready=False)
-            discovery.replace_namespaced_endpoint_slice("web-x7k2p", APPS, unready)
-            sp.until("withdrawn without a ready endpoint", lambda: sp.announced() == set())
-            discovery.replace_namespaced_endpoint_slice("web-x7k2p", APPS, endpoint_slice("web", "n1"))
-            sp.until("announced again", lambda: sp.announced() == {WEB})
-            # Announcing again is a change: the same Event, counted (EventRecorder patches it).
-            sp.until("the repeated nodeAssigned counted", lambda: cluster.events()[0].get("count") == 2)
-            assert len(cluster.events()) == 1
+        # EndpointSlice: eTP Local, the only endpoint becomes unready -> withdrawn; ready -> back.
+        discovery.replace_namespaced_endpoint_slice(
+            "web-x7k2p", apps, endpoint_slice("web", "n1", ready=False)
+        )
+        sp.until("withdrawn without a ready endpoint", lambda: sp.announced() == set())
+        discovery.replace_namespaced_endpoint_slice("web-x7k2p", apps, endpoint_slice("web", "n1"))
+        sp.until("announced again", lambda: sp.announced() == {web})
+        # Announcing again is a change: the same Event, counted (EventRecorder patches it).
+        sp.until("the repeated nodeAssigned counted", lambda: c.events()[0].get("count") == 2)
+        assert len(c.events()) == 1
 
-            # Service: a new status IP (written as the controller does, through /status).
-            core.patch_namespaced_service_status(
-                "web", APPS, {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.2"}]}}}
-            )
-            sp.until("the new IP", lambda: sp.announced() == {("apps/web", "layer2", "192.0.2.2")})
-            # An unrelated change to a Service records nothing new.
-            core.patch_namespaced_service("web", APPS, {"metadata": {"labels": {"tier": "front"}}})
-            # A second Service appears, then goes.
-            core.create_namespaced_service(APPS, service("api", "192.0.2.3"))  # status is dropped...
-            core.patch_namespaced_service_status(  # ... and written through /status
-                "api", APPS, {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.3"}]}}}
-            )
-            discovery.create_namespaced_endpoint_slice(APPS, endpoint_slice("api", "n1"))
-            both = {("apps/web", "layer2", "192.0.2.2"), ("apps/api", "layer2", "192.0.2.3")}
-            sp.until("the second Service", lambda: sp.announced() == both)
-            sp.until("its nodeAssigned", lambda: len(cluster.events()) == 2)
-            web_event = next(e for e in cluster.events() if e["involvedObject"]["name"] == "web")
-            assert web_event.get("count") == 2  # the IP change and the label change recorded nothing
-            core.delete_namespaced_service("api", APPS)
-            web2 = {("apps/web", "layer2", "192.0.2.2")}
-            sp.until("the deleted Service withdrawn", lambda: sp.announced() == web2)
+        # Service: a new status IP (written as the controller does, through /status).
+        core.patch_namespaced_service_status(
+            "web", apps, {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.2"}]}}}
+        )
+        web2 = {c.announcement("web", "192.0.2.2")}
+        sp.until("the new IP", lambda: sp.announced() == web2)
+        # An unrelated change to a Service records nothing new.
+        core.patch_namespaced_service("web", apps, {"metadata": {"labels": {"tier": "front"}}})
+        # A second Service appears, then goes.
+        c.create_service(service("api", "192.0.2.3"))
+        discovery.create_namespaced_endpoint_slice(apps, endpoint_slice("api", "n1"))
+        both = web2 | {c.announcement("api", "192.0.2.3")}
+        sp.until("the second Service", lambda: sp.announced() == both)
+        sp.until("its nodeAssigned", lambda: len(c.events()) == 2)
+        web_event = next(e for e in c.events() if e["involvedObject"]["name"] == "web")
+        assert web_event.get("count") == 2  # the IP change and the label change recorded nothing
+        core.delete_namespaced_service("api", apps)
+        sp.until("the deleted Service withdrawn", lambda: sp.announced() == web2)
 
-            # Node: excluded from load balancers -> nothing; label removed -> back.
-            core.patch_node("n1", {"metadata": {"labels": {EXCLUDE: ""}}})
-            sp.until("withdrawn from an excluded node", lambda: sp.announced() == set())
-            core.patch_node("n1", {"metadata": {"labels": {EXCLUDE: None}}})
-            sp.until("back on the node", lambda: sp.announced() == web2)
+        # Node: excluded from load balancers -> nothing; label removed -> back.
+        core.patch_node("n1", {"metadata": {"labels": {EXCLUDE: ""}}})
+        sp.until("withdrawn from an excluded node", lambda: sp.announced() == set())
+        core.patch_node("n1", {"metadata": {"labels": {EXCLUDE: None}}})
+        sp.until("back on the node", lambda: sp.announced() == web2)
 
-            # ConfigMap: an invalid config is refused (last good kept), a valid one applied.
-            bad = config(cidr="192.0.2.0/33")
-            core.replace_namespaced_config_map("ironlb", NS, bad)
-            sp.until("stale config", lambda: [v for _, v in sp.samples("ironlb_config_stale_bool")] == [1.0])
-            assert sp.announced() == web2
-            core.replace_namespaced_config_map("ironlb", NS, config(cidr="198.51.100.0/28"))
-            sp.until("IP outside every pool withdrawn", lambda: sp.announced() == set())
-            assert [v for _, v in sp.samples("ironlb_config_stale_bool")] == [0.0]
+        # ConfigMap: an invalid config is refused (last good kept), a valid one applied.
+        core.replace_namespaced_config_map("ironlb", c.ns, config(cidr="192.0.2.0/33"))
+        sp.until("stale config", lambda: [v for _, v in sp.samples("ironlb_config_stale_bool")] == [1.0])
+        assert sp.announced() == web2
+        core.replace_namespaced_config_map("ironlb", c.ns, config(cidr="198.51.100.0/28"))
+        sp.until("IP outside every pool withdrawn", lambda: sp.announced() == set())
+        assert [v for _, v in sp.samples("ironlb_config_stale_bool")] == [0.0]
 
-            assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
-    finally:
-        kube.close()  # type: ignore[no-untyped-call]
-    # The speaker lists and watches the four kinds and writes only Events.
-    calls = {(r.verb, r.rbac_resource) for r in server.requests() if r.user == "speaker"}
-    kinds = ("services", "endpointslices", "nodes", "configmaps")
-    reads = {(verb, kind) for verb in ("list", "watch") for kind in kinds}
-    assert calls == reads | {("create", "events"), ("patch", "events")}
-    assert all(r.code < 400 for r in server.requests() if r.user == "speaker")
+        assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
+    # The speaker lists and watches the four kinds and writes only Events, every request allowed,
+    # each naming the speaker.
+    mine = c.kube.audit(c.kube.user("speaker"))
+    reads = {(verb, kind) for verb in ("list", "watch") for kind in KINDS}
+    assert {(r.verb, r.rbac_resource) for r in mine} == reads | {("create", "events"), ("patch", "events")}
+    assert all(r.code < 400 for r in mine)
+    assert all(r.user_agent.startswith("ironlb-speaker/") for r in mine)
 
 
-def test_keeps_announcing_through_an_outage_and_relists_after_410(
-    api: tuple[KubeApiServer, Path], tmp_path: Path
+def test_keeps_announcing_through_an_api_server_restart_and_relists_after_410(
+    cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
-    server, kubeconfig = api
-    cluster = Cluster(server)
-    cluster.seed_web_and_old()
-    with SpeakerProcess(tmp_path, kubeconfig) as sp:
-        sp.until("both announced", lambda: sp.announced() == {WEB, OLD})
-        sp.until("every watch open", lambda: server.open_watches() == 4)
-        lists_before = sum(1 for r in server.requests() if r.verb == "list")
-
-        server.begin_outage("refuse")
+    c, kubeconfig = cluster
+    c.seed_web_and_old()
+    web, old = c.web, c.old
+    with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
+        sp.until("both announced", lambda: sp.announced() == {web, old})
+        mine = lambda: c.kube.audit(c.kube.user("speaker"))  # noqa: E731
+        sp.until("every watch open", lambda: sum(r.verb == "watch" for r in mine()) >= len(KINDS))
+        c.kube.cp.stop_apiserver()
         try:
             # While the API server is gone nothing is withdrawn (sampled for a while: the
             # informers fail, back off and retry meanwhile).
-            deadline = time.monotonic() + 1.5
+            deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
-                assert sp.announced() == {WEB, OLD}, sp.log()[-3000:]
+                assert sp.announced() == {web, old}, sp.log()[-3000:]
                 time.sleep(0.2)
             assert sp.proc is not None and sp.proc.poll() is None
-            # Meanwhile the cluster changes, and the history the watches would resume from is
-            # compacted away: on reconnect the watches get 410 Gone and must list again.
-            server.store.delete(SERVICES, APPS, "old")
-            server.store.create(SERVICES, APPS, service("new", "192.0.2.5"), keep_status=True)
-            server.store.create(SLICES, APPS, endpoint_slice("new", "n1"))
-            server.store.patch(NODES, None, "n1", MERGE, {"metadata": {"labels": {"zone": "b"}}})
-            server.store.patch(CONFIGMAPS, NS, "ironlb", MERGE, config(cidr="192.0.2.0/29"))
-            server.compact()
         finally:
-            server.end_outage()
-        new = ("apps/new", "layer2", "192.0.2.5")
-        sp.until("the changes made during the outage", lambda: sp.announced() == {WEB, new}, timeout=30)
-        relisted = {r.resource for r in server.requests()[lists_before:] if r.verb == "list"}
-        assert {"services", "endpointslices", "nodes", "configmaps"} <= relisted
-
-        # A watch ended by ERROR 410 in the stream: relist, and later changes still arrive.
-        sp.until("watches back", lambda: server.open_watches() == 4, timeout=30)
-        time.sleep(0.6)  # a bookmark on each watch: the informers count it as recovered, no backoff
-        server.expire_watches()
-        server.store.delete(SERVICES, APPS, "new")
-        sp.until("withdrawn after the 410", lambda: sp.announced() == {WEB})
+            c.kube.cp.compact()  # etcd forgets the history too
+            c.kube.cp.start_apiserver()
+        restarted = time.time()
+        # The cluster changes; the speaker's watches resume from a resourceVersion the new API
+        # server does not know (410 Gone): they list again and see every change, through the
+        # list or the watch after it.
+        c.core.delete_namespaced_service("old", c.apps)
+        c.create_service(service("new", "192.0.2.5"))
+        c.discovery.create_namespaced_endpoint_slice(c.apps, endpoint_slice("new", "n1"))
+        c.core.patch_node("n1", {"metadata": {"labels": {"zone": "b"}}})
+        c.core.replace_namespaced_config_map("ironlb", c.ns, config(cidr="192.0.2.0/29"))
+        new = c.announcement("new", "192.0.2.5")
+        sp.until("the changes after the restart", lambda: sp.announced() == {web, new}, timeout=30)
+        relisted = {r.resource for r in mine() if r.verb == "list" and r.at >= restarted}
+        assert relisted == set(KINDS)
+        c.core.delete_namespaced_service("new", c.apps)
+        sp.until("a change after the relist", lambda: sp.announced() == {web})
         assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
     log = sp.log()
     assert "Traceback" not in log, log[-3000:]
+    # The outage, once: lost and back, not a line per informer and retry.
+    assert sum("cannot be reached" in line for line in log.splitlines()) == 1, log[-3000:]
+    assert sum("reachable again" in line for line in log.splitlines()) == 1, log[-3000:]
+    assert "Retrying" not in log
 
 
 def test_unreachable_api_at_start_joins_nothing_until_it_can_read(
-    api: tuple[KubeApiServer, Path], tmp_path: Path
+    cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
-    server, kubeconfig = api
-    Cluster(server).seed(
+    c, kubeconfig = cluster
+    c.seed(
         nodes=[node("n1", "127.0.0.1")],
         services=[service("web", "192.0.2.1")],
         slices=[endpoint_slice("web", "n1")],
         cm=config(),
     )
-    server.begin_outage("refuse")
-    with SpeakerProcess(tmp_path, kubeconfig) as sp:
-        try:
-            sp.until("metrics served", lambda: sp.samples("ironlb_config_loaded_bool"))
-            time.sleep(1.0)  # a while unable to read the cluster
-            assert sp.announced() == set()
-            members = [v for _, v in sp.samples("ironlb_membership_members")]
-            assert members in ([], [0.0]), "joined the membership before reading the cluster"
-        finally:
-            server.end_outage()
-        sp.until("announced once the API answers", lambda: sp.announced() == {WEB}, timeout=30)
-        assert sp.stop(signal.SIGTERM) == 0
+    c.kube.cp.stop_apiserver()
+    try:
+        with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
+            try:
+                sp.until("metrics served", lambda: sp.samples("ironlb_config_loaded_bool"))
+                time.sleep(1.0)  # a while unable to read the cluster
+                assert sp.announced() == set()
+                members = [v for _, v in sp.samples("ironlb_membership_members")]
+                assert members in ([], [0.0]), "joined the membership before reading the cluster"
+            finally:
+                c.kube.cp.start_apiserver()
+            sp.until("announced once the API answers", lambda: sp.announced() == {c.web}, timeout=30)
+            assert sp.stop(signal.SIGTERM) == 0
+    finally:
+        if not c.kube.cp.apiserver or not c.kube.cp.apiserver.alive():
+            c.kube.cp.start_apiserver()
     assert "Traceback" not in sp.log()
+
+
+def test_a_taken_metrics_port_is_one_line_and_exit_1(cluster: tuple[Cluster, Path], tmp_path: Path) -> None:
+    c, kubeconfig = cluster
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with SpeakerProcess(tmp_path / "first", kubeconfig, c.ns) as first:
+        first.until("the first one serving", lambda: first.get("/healthz"))
+        second = SpeakerProcess(tmp_path / "second", kubeconfig, c.ns)
+        second.argv[second.argv.index("--metrics-address") + 1] = f"127.0.0.1:{first.metrics_port}"
+        with second:
+            assert second.proc is not None
+            assert second.proc.wait(30) == 1
+        log = second.log()
+        assert "Traceback" not in log, log
+        (line,) = [line for line in log.splitlines() if " ERROR " in line]
+        assert f"cannot listen on 127.0.0.1:{first.metrics_port}" in line and "--metrics-address" in line

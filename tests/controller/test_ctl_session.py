@@ -1,0 +1,41 @@
+"""``controller.session.adopt``: what a new term of leadership keeps, and the order of work."""
+
+from __future__ import annotations
+
+from controller.session import adopt
+from tests.allocator.builders import config, pool, service
+
+
+def test_existing_ips_are_adopted_and_services_without_one_come_first() -> None:
+    cfg = config(pool("main", "10.0.0.0/29"))
+    services = [
+        service("b-has", ingress=("10.0.0.3",)),
+        service("a-has", ingress=("10.0.0.1",)),
+        service("z-new"),
+        service("c-new"),
+        service("clash", ingress=("10.0.0.1",)),  # the same IP as a-has: not adoptable
+        service("outside", ingress=("192.0.2.1",)),  # in no pool: not adoptable
+        service("other-type", type_="ClusterIP"),
+    ]
+    adoption = adopt(cfg, services, None, more_keys=["default/only-in-cache"])
+    assert adoption.adopted == 2 and adoption.refused == 2
+    assert adoption.allocator.assignment("default/a-has") is not None
+    assert adoption.allocator.assignment("default/clash") is None
+    assert adoption.order == [
+        "default/c-new",
+        "default/only-in-cache",
+        "default/other-type",
+        "default/z-new",
+        "default/a-has",
+        "default/b-has",
+        "default/clash",
+        "default/outside",
+    ]
+
+
+def test_another_class_is_reconciled_but_not_adopted() -> None:
+    cfg = config(pool("main", "10.0.0.0/29"))
+    theirs = service("theirs", spec={"loadBalancerClass": "other"}, ingress=("10.0.0.1",))
+    adoption = adopt(cfg, [theirs], None)
+    assert adoption.adopted == 0 and adoption.order == ["default/theirs"]
+    assert adoption.allocator.assignment("default/theirs") is None
