@@ -86,6 +86,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from speaker.failover import LEGACY_TIMING, Handover, Standing, Timing
+from speaker.membership.probe_order import ProbeOrder
 from speaker.membership.records import Addr, Member, Probe, Relay, Stats
 from speaker.membership.wire import Gossip, MemberStatus, Message, MessageType
 
@@ -104,8 +105,6 @@ class Swim:
     health: int = 0
     """Lifeguard's local health score: every timeout is multiplied by (1 + health)."""
     _seq: int = 0
-    _order: list[str] = field(default_factory=list)
-    _probe_last: str = ""
     _probe: Probe | None = None
     _next_probe: float = 0.0
     _due: float = -math.inf
@@ -124,6 +123,9 @@ class Swim:
     left: bool = False
     transitions: list[tuple[str, str, str, int]] = field(default_factory=list)
     """(member, old status, new status, incarnation); drained by the caller for logging."""
+
+    def __post_init__(self) -> None:
+        self._probes = ProbeOrder(self.rng)
 
     # ---- peer set and views -------------------------------------------------
 
@@ -266,7 +268,9 @@ class Swim:
         if self._probe is not None:
             out += self._advance_probe(self._probe, now)
         if self._probe is None and now >= self._next_probe:
-            target_name = self._pick_target() if self.in_touch() else self._pick_alive()
+            target_name = (
+                self._probes.next(self.members) if self.in_touch() else self._probes.heard_last(self.members)
+            )
             if target_name is not None:
                 seq = self._next_seq()
                 self._probe = Probe(target_name, seq, now)
@@ -319,34 +323,6 @@ class Swim:
         times += [self.members[n].since + self._scaled(t.suspicion_timeout) for n in self._suspects]
         times += [r.nack_at for r in self._relays.values() if not r.done]
         return min(times)
-
-    def _pick_alive(self) -> str | None:
-        """Right after coming back: the alive peer we heard from last (it surely hears us too)."""
-        alive = [m for m in self.members.values() if m.status == "alive"]
-        return max(alive, key=lambda m: (m.heard, m.name)).name if alive else self._pick_target()
-
-    def _pick_target(self) -> str | None:
-        """The next peer of a shuffled round-robin; members that left are never probed."""
-        refilled = False
-        while True:
-            if not self._order:
-                if refilled:
-                    return None  # every member has left: nothing to probe
-                self._order = sorted(self.members)
-                self.rng.shuffle(self._order)
-                if len(self._order) > 1 and self._probe_last == self._order[-1]:
-                    self._order[0], self._order[-1] = (
-                        self._order[-1],
-                        self._order[0],
-                    )  # no peer twice in a row
-                refilled = True
-                if not self._order:
-                    return None
-            name = self._order.pop()
-            m = self.members.get(name)
-            if m is not None and m.status != "left":
-                self._probe_last = name
-                return name
 
     # ---- state changes ---------------------------------------------------------
 

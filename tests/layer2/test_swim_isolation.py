@@ -299,3 +299,20 @@ def test_what_a_suspicion_rests_on(
     assert bool([g for g in s._take_gossip() if g.status == "suspect"]) == told
     assert (suspect.name not in s.live()) == counted_out
     assert suspect.unheard == unheard and suspect.local == (not told)
+
+
+def test_back_from_a_cut_the_first_probe_goes_to_the_peer_heard_last_whatever_its_status() -> None:
+    """Not to a peer made alive again by a withdrawn verdict (it may have died during the cut): its
+    answer is what tells layer 2 that the peers hear this node again (``in_touch``)."""
+    from speaker.membership.probe_order import ProbeOrder
+    from speaker.membership.records import Member
+
+    members = {
+        "crashed": Member("crashed", ("10.0.0.2", 7946), "alive", heard=2.88),
+        "quiet": Member("quiet", ("10.0.0.3", 7946), "alive", heard=2.87),
+        "speaking": Member("speaking", ("10.0.0.4", 7946), "dead", heard=5.42),
+        "gone": Member("gone", ("10.0.0.5", 7946), "left", heard=9.0),
+    }
+    assert ProbeOrder(random.Random(1)).heard_last(members) == "speaking"
+    never = {n: Member(n, m.addr, m.status) for n, m in members.items()}  # starting: nobody heard yet
+    assert ProbeOrder(random.Random(1)).heard_last(never) == "quiet"  # the last alive one by name
