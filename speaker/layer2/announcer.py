@@ -174,10 +174,7 @@ class Layer2Announcer:
             return ()  # stopping: a successor owns our IPs from now on
         self.node = inputs.node
         self._schedule.me = inputs.node
-        globs = answering_globs(inputs)
-        if globs != self._globs or not self._scanned:
-            self._globs = globs
-            await self.rescan()
+        await self._follow_interfaces(inputs)
         decisions = [d for d in layer2_decisions(inputs) if d.owner == inputs.node]
         owned = {d.ip: d.services for d in decisions}
         only = {d.ip.packed: d.interfaces for d in decisions if d.interfaces}
@@ -186,13 +183,7 @@ class Layer2Announcer:
         won = [ip for ip in owned if ip not in self._owned_ips]
         standing = self._standing()
         came_back = standing.comebacks > self._schedule.standing.comebacks
-        # Stop answering lost IPs before anything else.
-        for ip in lost:
-            (self.owned.v4 if ip.version == 4 else self.owned.v6).discard(ip.packed)
-        self.owned.interfaces = only  # before won IPs are answered: never on an interface not theirs
-        for ip in won:
-            (self.owned.v4 if ip.version == 4 else self.owned.v6).add(ip.packed)
-        self._owned_ips = owned
+        self._answer_for(owned, lost, won, only)
         successors = {d.ip: owner(d.ip, d.candidates - {inputs.node}) for d in decisions}
         self._schedule.update(self._now(), successors, inputs.live_speakers, standing)
         self._send_due()
@@ -205,20 +196,50 @@ class Layer2Announcer:
         if lost or won or moved:
             for r in self._responders.values():
                 r.sync_groups()
+        self._log_changes(inputs.node, owned, lost, won)
+        return self._announcements(inputs.node, owned)
+
+    async def _follow_interfaces(self, inputs: AnnounceInputs) -> None:
+        globs = answering_globs(inputs)
+        if globs != self._globs or not self._scanned:
+            self._globs = globs
+            await self.rescan()
+
+    def _announcements(self, node: str, owned: dict[IPAddress, tuple[str, ...]]) -> tuple[Announcement, ...]:
+        return tuple(
+            Announcement(service=svc, protocol="layer2", node=node, ip=ip, via=self.answered_on(ip))
+            for ip, services in owned.items()
+            for svc in services
+        )
+
+    def _answer_for(
+        self,
+        owned: dict[IPAddress, tuple[str, ...]],
+        lost: list[IPAddress],
+        won: list[IPAddress],
+        only: dict[bytes, tuple[str, ...]],
+    ) -> None:
+        """Stop answering lost IPs first, then limit IPs to their interfaces, then answer won ones."""
+        for ip in lost:
+            (self.owned.v4 if ip.version == 4 else self.owned.v6).discard(ip.packed)
+        self.owned.interfaces = only  # before won IPs are answered: never on an interface not theirs
+        for ip in won:
+            (self.owned.v4 if ip.version == 4 else self.owned.v6).add(ip.packed)
+        self._owned_ips = owned
+
+    @staticmethod
+    def _log_changes(
+        node: str, owned: dict[IPAddress, tuple[str, ...]], lost: list[IPAddress], won: list[IPAddress]
+    ) -> None:
         for ip in won:
             log.info(
                 "announcing %s from node %s with protocol layer2",
                 ip,
-                inputs.node,
+                node,
                 extra={"services": list(owned[ip]), "event": "nodeAssigned"},
             )
         for ip in lost:
             log.info("no longer announcing %s", ip)
-        return tuple(
-            Announcement(service=svc, protocol="layer2", node=inputs.node, ip=ip, via=self.answered_on(ip))
-            for ip, services in owned.items()
-            for svc in services
-        )
 
     def answered_on(self, ip: IPAddress) -> tuple[str, ...]:
         """The interfaces ``ip`` is answered on now (sorted; empty when it is not owned)."""

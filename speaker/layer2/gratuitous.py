@@ -84,20 +84,47 @@ class GratuitousSchedule:
         self, now: float, owned: Mapping[IPAddress, str | None], live: frozenset[str], standing: Standing
     ) -> None:
         """What this node owns now (each IP with its successor), under which live set, and its standing."""
-        t = self.timing
         first = self.live is None
         came_back = frozenset() if self.live is None else live - self.live
         comeback = first or standing.comebacks > self.standing.comebacks
         if not first and live != self.live:
-            for ip, b in list(self._bursts.items()):
-                if b.started:
-                    del self._bursts[ip]  # decided on the old view
-                else:
-                    b.at = max(b.at, now + t.settle)  # still waiting for a stable view: wait on
+            self._membership_changed(now)
         for ip in self.owned - owned.keys():
             self._bursts.pop(ip, None)
             self._defenses.pop(ip, None)
-        repeats = 0 if standing.isolated else t.repeats
+        self._plan(
+            now, owned, came_back, comeback=comeback, repeats=0 if standing.isolated else self.timing.repeats
+        )
+        if standing.in_touch or standing.isolated:
+            for b in self._bursts.values():
+                if b.held_until is not None:  # peers hear us now: announce once they had time to pass it on
+                    b.at, b.held_until = max(b.at, now + self.timing.settle), None
+        if standing.isolated:
+            self._defenses.clear()
+            for b in self._bursts.values():
+                b.repeats = 0
+        self.owned, self.live, self.standing = frozenset(owned), live, standing
+
+    def _membership_changed(self, now: float) -> None:
+        """Bursts under way were decided on the old view: stop them; those not started yet wait on."""
+        for ip, b in list(self._bursts.items()):
+            if b.started:
+                del self._bursts[ip]
+            else:
+                b.at = max(b.at, now + self.timing.settle)
+
+    def _plan(
+        self,
+        now: float,
+        owned: Mapping[IPAddress, str | None],
+        came_back: frozenset[str],
+        *,
+        comeback: bool,
+        repeats: int,
+    ) -> None:
+        """A burst for each IP won (at once), and, held until in touch, for each IP someone else may have
+        held: all after a start or comeback, else those whose successor just came back."""
+        t = self.timing
         for ip, successor in owned.items():
             if comeback or (ip in self.owned and successor in came_back):
                 pending = self._bursts.get(ip)
@@ -105,15 +132,6 @@ class GratuitousSchedule:
                     self._bursts[ip] = _Burst(now + t.settle, repeats, held_until=now + t.settle_timeout)
             elif ip not in self.owned:
                 self._bursts[ip] = _Burst(now, repeats)  # won: a failover, at once
-        if standing.in_touch or standing.isolated:
-            for b in self._bursts.values():
-                if b.held_until is not None:  # peers hear us now: announce once they had time to pass it on
-                    b.at, b.held_until = max(b.at, now + t.settle), None
-        if standing.isolated:
-            self._defenses.clear()
-            for b in self._bursts.values():
-                b.repeats = 0
-        self.owned, self.live, self.standing = frozenset(owned), live, standing
 
     def conflict(self, now: float, ip: IPAddress) -> None:
         """Another MAC announced ``ip``: answer at once, or after the back-off if it keeps doing so."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from speaker.membership.wire import MemberStatus
+from speaker.membership.wire import Gossip, MemberStatus
 
 Addr = tuple[str, int]
 
@@ -58,3 +58,10 @@ class Stats:
     withdrawn: int = 0
     """Verdicts undone because their subject spoke or contact resumed (rules 3 and 4)."""
     unknown_senders: int = 0
+
+
+def suspicion_overrides(g: Gossip, m: Member) -> bool:
+    """Whether a suspicion gossiped about ``m`` replaces what we hold of it (SWIM's precedence)."""
+    if g.incarnation > m.incarnation:
+        return m.status in ("alive", "suspect")
+    return g.incarnation == m.incarnation and (m.status == "alive" or (m.status == "suspect" and m.local))

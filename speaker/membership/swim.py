@@ -87,7 +87,7 @@ from dataclasses import dataclass, field, replace
 
 from speaker.failover import LEGACY_TIMING, Handover, Standing, Timing
 from speaker.membership.probe_order import ProbeOrder
-from speaker.membership.records import Addr, Member, Probe, Relay, Stats
+from speaker.membership.records import Addr, Member, Probe, Relay, Stats, suspicion_overrides
 from speaker.membership.wire import Gossip, MemberStatus, Message, MessageType
 
 __all__ = ["LEGACY_TIMING", "Addr", "Handover", "Member", "Standing", "Stats", "Swim", "Timing"]
@@ -371,14 +371,7 @@ class Swim:
 
     def _apply(self, g: Gossip, now: float) -> None:
         if g.name == self.name:
-            if g.status != "alive" and g.incarnation >= self.incarnation and not self.left:
-                self.incarnation = g.incarnation + 1
-                self.stats.refutations += 1
-                self._health(+1)  # others could not reach us in time: we may be the slow one
-                self._came_back(now)
-                self._spread(Gossip(self.name, "alive", self.incarnation))
-            elif g.status != "alive" and not self.left:
-                self._came_back(now)  # held out at an older incarnation (we restarted): back only now
+            self._apply_to_self(g, now)
             return
         m = self.members.get(g.name)
         if m is None:
@@ -387,15 +380,25 @@ class Swim:
             if g.incarnation > m.incarnation:
                 self._set(m, "alive", g.incarnation, now)
         elif g.status == "suspect":
-            if (g.incarnation > m.incarnation and m.status in ("alive", "suspect")) or (
-                g.incarnation == m.incarnation
-                and (m.status == "alive" or (m.status == "suspect" and m.local))
-            ):
+            if suspicion_overrides(g, m):
                 self._set(m, "suspect", g.incarnation, now)
         elif g.incarnation >= m.incarnation and (m.status not in ("dead", "left") or m.local):
             self._set(m, g.status, g.incarnation, now)  # a peer's verdict replaces one we told no one
         elif g.incarnation > m.incarnation:
             m.incarnation = g.incarnation
+
+    def _apply_to_self(self, g: Gossip, now: float) -> None:
+        """News about us: refute a verdict at our incarnation; a verdict on an older one is a comeback."""
+        if g.status == "alive" or self.left:
+            return
+        if g.incarnation >= self.incarnation:
+            self.incarnation = g.incarnation + 1
+            self.stats.refutations += 1
+            self._health(+1)  # others could not reach us in time: we may be the slow one
+            self._came_back(now)
+            self._spread(Gossip(self.name, "alive", self.incarnation))
+        else:
+            self._came_back(now)  # held out at an older incarnation (we restarted): back only now
 
     # ---- messages in -----------------------------------------------------------
 
@@ -409,27 +412,38 @@ class Swim:
         if sender is None:
             self.stats.unknown_senders += 1  # answered (it may be a node we have not seen yet), not believed
         else:
-            silenced = [self.members[n] for n in sorted(self._unheard)]
-            for m in silenced:
-                self._withdraw(m, now)  # contact again: what we concluded in silence is void (rule 3)
-            if silenced:
-                self._came_back(now)
-            if msg.kind == "leave":
-                self._apply(Gossip(msg.sender, "left", msg.incarnation), now)
-            else:
-                sender.heard = now
-                if sender.local and sender.status in VERDICTS:
-                    self._withdraw(sender, now)  # it speaks: our untold verdict was wrong (rule 4)
-                held_out = Gossip(sender.name, sender.status, sender.incarnation)
-                self._apply(Gossip(msg.sender, "alive", msg.incarnation), now)
-                if sender.status == "dead" or (sender.status == "suspect" and not sender.local):
-                    # Tell it so that it refutes; only it: in the shared queue the notice would reach
-                    # everyone (rule 2).
-                    notice = Gossip(sender.name, sender.status, sender.incarnation)
-                elif held_out.status != "alive":
-                    notice = held_out  # back with a higher incarnation: tell it it was out (its IPs moved)
+            notice = self._heard_from(sender, msg, now)
             for g in msg.gossip:
                 self._apply(g, now)
+        self._answer(msg, src, now, out)
+        if notice is not None:
+            out = self._notify(out, src, notice)
+        return self._done(out, now)
+
+    def _heard_from(self, sender: Member, msg: Message, now: float) -> Gossip | None:
+        """A known peer spoke: undo verdicts reached in silence; what to tell it that it was out, if so."""
+        silenced = [self.members[n] for n in sorted(self._unheard)]
+        for m in silenced:
+            self._withdraw(m, now)  # contact again: what we concluded in silence is void (rule 3)
+        if silenced:
+            self._came_back(now)
+        if msg.kind == "leave":
+            self._apply(Gossip(msg.sender, "left", msg.incarnation), now)
+            return None
+        sender.heard = now
+        if sender.local and sender.status in VERDICTS:
+            self._withdraw(sender, now)  # it speaks: our untold verdict was wrong (rule 4)
+        held_out = Gossip(sender.name, sender.status, sender.incarnation)
+        self._apply(Gossip(msg.sender, "alive", msg.incarnation), now)
+        if sender.status == "dead" or (sender.status == "suspect" and not sender.local):
+            # Tell it so that it refutes; only it: in the shared queue the notice would reach
+            # everyone (rule 2).
+            return Gossip(sender.name, sender.status, sender.incarnation)
+        if held_out.status != "alive":
+            return held_out  # back with a higher incarnation: tell it it was out (its IPs moved)
+        return None
+
+    def _answer(self, msg: Message, src: Addr, now: float, out: list[tuple[Addr, Message]]) -> None:
         if msg.kind == "ping":
             out.append((src, self._msg("ack", msg.seq, self.name)))
         elif msg.kind == "ping-req" and msg.target in self.members:
@@ -445,9 +459,6 @@ class Swim:
             p = self._probe
             if p is not None and (msg.seq, msg.target) == (p.seq, p.target) and msg.sender in p.asked:
                 (p.nacked if msg.failed else p.answered).add(msg.sender)
-        if notice is not None:
-            out = self._notify(out, src, notice)
-        return self._done(out, now)
 
     def _acked(self, msg: Message, src: Addr, now: float, out: list[tuple[Addr, Message]]) -> None:
         relay = self._relays.get(msg.seq)
