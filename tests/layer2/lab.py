@@ -42,10 +42,11 @@ TIMINGS = {"before": LEGACY_TIMING, "now": Timing()}
 
 def timing_flags(t: Timing) -> list[str]:
     """The speaker flags that select membership timing ``t``."""
-    out = ["--membership-handover", t.handover]
-    for group, flag, name, _ in TIMING_FLAGS:
+    out: list[str] = []
+    for flag in TIMING_FLAGS:
+        group, name = flag.key.split("__")
         if group == "membership":
-            out += [f"--{group}-{flag}", str(getattr(t, name))]
+            out += [flag.name, str(getattr(t, name))]
     return out
 
 
