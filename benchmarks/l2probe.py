@@ -7,7 +7,9 @@ Raw AF_PACKET sockets (scapy is far too slow for 20,000 frames/s):
 - ``rate DEV IP RATE SECONDS``: send ARP requests for IP at RATE/s (RATE 0: as
   fast as possible) and count the replies; prints JSON;
 - ``latency DEV IP1 IP2 N``: alternate single requests for two IPs and print
-  the median request→reply time of each.
+  the median request→reply time of each;
+- ``watch IP SECONDS``: count the gratuitous ARPs for IP seen during SECONDS, by
+  sender MAC (a failover announces; a quiet segment proves none happened); prints JSON.
 """
 
 from __future__ import annotations
@@ -124,6 +126,22 @@ def latency(dev: str, ip1: str, ip2: str, n: int) -> None:
     print(json.dumps({ip: statistics.median(v) if v else None for ip, v in out.items()} | {"n": n}))
 
 
+def watch(ip: str, seconds: float) -> None:
+    s = arp_socket("eth1")
+    want = socket.inet_aton(ip)
+    seen: dict[str, int] = {}
+    print("ready", flush=True)
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        r, _, _ = select.select([s], [], [], min(left, 0.05))
+        if r:
+            f = s.recv(128)
+            if len(f) >= 42 and f[28:32] == want and f[38:42] == want:
+                mac = f[22:28].hex(":")
+                seen[mac] = seen.get(mac, 0) + 1
+    print(json.dumps(seen), flush=True)
+
+
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     if cmd == "garp":
@@ -132,3 +150,5 @@ if __name__ == "__main__":
         rate(args[0], args[1], float(args[2]), float(args[3]))
     elif cmd == "latency":
         latency(args[0], args[1], args[2], int(args[3]))
+    elif cmd == "watch":
+        watch(args[0], float(args[1]))

@@ -20,7 +20,9 @@ sequence numbers that got no reply:
 Prints lost packets and the outage (lost x interval) p50/max for both, plus the
 longest gap between two replies, measured by ``tests.layer2.icmpprobe`` (an
 ICMP echo sender with exact per-packet accounting; ``ping -i 0.01`` is paced
-at ~16 ms by iputils, so its counts would misstate the outage).
+at ~16 ms by iputils, so its counts would misstate the outage). Both run twice
+in one lab: with the membership timing before issue 11 and with today's
+defaults, then side by side with the ratio now/before.
 
 Usage (root): .venv/bin/python benchmarks/layer2_loss.py [--trials 10] [--interval 0.01]
 """
@@ -42,7 +44,16 @@ sys.path.insert(0, str(ROOT))
 
 from ironlb.announce.layer2 import owner  # noqa: E402
 from ironlb.lab.fixture import topology_path  # noqa: E402
-from tests.layer2.lab import L2Lab, PingResult, endpoint_slice, ns_run, service, wait_for  # noqa: E402
+from tests.layer2.lab import (  # noqa: E402
+    TIMINGS,
+    L2Lab,
+    PingResult,
+    endpoint_slice,
+    ns_run,
+    service,
+    timing_flags,
+    wait_for,
+)
 
 VIP = "172.30.0.200"
 SETTLE_TIMEOUT = 20.0
@@ -142,22 +153,44 @@ def main() -> int:
         for n in lab.node_names:  # IPv6 addresses survive the link going down in node-death trials
             ns_run(lab.ns(n), "sysctl", "-qw", "net.ipv6.conf.eth1.keep_addr_on_down=1")
         lab.write_manifests([service("web", [VIP])], [endpoint_slice("web", ["node1"])])
-        for n in lab.node_names:
-            lab.start_speaker(n)
         first = owner(ipaddress.ip_address(VIP), lab.node_names)
         assert first is not None
-        if not wait_for(lambda: all_live(lab) and lab.arping(VIP, count=1, timeout=1), timeout=30):
-            raise RuntimeError("speakers did not come up")
-        ns_run(lab.client, "ping", "-c", "3", "-i", "0.2", "-W", "1", VIP)
-        settle(lab, first, "start")
-        print(f"owner of {VIP}: {first}; ping every {args.interval * 1000:g} ms", flush=True)
-        restarts = run_trials(lab, "planned restart", restart_trial, args.trials, args.interval)
-        deaths = run_trials(lab, "node death", node_death_trial, args.trials, args.interval)
+        results: dict[str, tuple[list[PingResult], list[PingResult]]] = {}
+        for label, timing in TIMINGS.items():
+            lab.speaker_args = timing_flags(timing)
+            for n in lab.node_names:
+                lab.start_speaker(n)
+            try:
+                if not wait_for(lambda: all_live(lab) and lab.arping(VIP, count=1, timeout=1), timeout=30):
+                    raise RuntimeError("speakers did not come up")
+                ns_run(lab.client, "ping", "-c", "3", "-i", "0.2", "-W", "1", VIP)
+                settle(lab, first, "start")
+                print(
+                    f"[{label}] owner of {VIP}: {first}; ping every {args.interval * 1000:g} ms", flush=True
+                )
+                restarts = run_trials(
+                    lab, f"[{label}] planned restart", restart_trial, args.trials, args.interval
+                )
+                deaths = run_trials(
+                    lab, f"[{label}] node death", node_death_trial, args.trials, args.interval
+                )
+                results[label] = (restarts, deaths)
+            finally:
+                for n in list(lab.speakers):
+                    lab.stop_speaker(n, signal.SIGTERM)
         print(
-            f"\n{args.trials} trials each, ping every {args.interval * 1000:g} ms from the client to {VIP}:"
+            f"\n{args.trials} trials each, ping every {args.interval * 1000:g} ms from the client to {VIP} "
+            "(before: membership timing before issue 11; now: today's defaults):"
         )
-        print(f"planned restart (SIGTERM, start again): {summary(restarts, args.interval)}")
-        print(f"node death (owner's eth1 down, then up): {summary(deaths, args.interval)}")
+        for label, (restarts, deaths) in results.items():
+            print(f"[{label}] planned restart (SIGTERM, start again): {summary(restarts, args.interval)}")
+            print(f"[{label}] node death (owner's eth1 down, then up): {summary(deaths, args.interval)}")
+        b = statistics.median(len(r.lost) for r in results["before"][1])
+        n = statistics.median(len(r.lost) for r in results["now"][1])
+        bmax = max(len(r.lost) for r in results["before"][1])
+        nmax = max(len(r.lost) for r in results["now"][1])
+        if b and bmax:
+            print(f"node death outage, ratio now/before: p50 {n / b:.2f}, max {nmax / bmax:.2f}")
     finally:
         lab.close()
     return 0

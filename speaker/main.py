@@ -8,7 +8,8 @@ and refresh the membership peers from Node addresses → whenever the snapshot o
 changes, build the pure ``AnnounceInputs`` and hand them to every backend. An
 unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
-the backends. If any long-lived task fails, the whole speaker stops. Each
+the backends (layer 2 stops answering and cancels its pending announcements
+before the leave goes out). If any long-lived task fails, the whole speaker stops. Each
 Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
 The metrics port also answers the kubelet's probes (``ironlb.probes.serve``): ``/readyz`` and
 ``/healthz`` as ``speaker.probes`` decides from ``Speaker.status`` and a loop heartbeat.
@@ -44,7 +45,7 @@ from speaker.bgp.backend import BgpAnnouncer
 from speaker.events import LogSink, NodeAssignedEvents
 from speaker.layer2.announcer import Layer2Announcer
 from speaker.membership.service import Membership
-from speaker.membership.swim import Addr
+from speaker.membership.swim import Addr, Standing
 from speaker.membership.wire import load_key
 from speaker.options import SpeakerOptions, parse_options
 from speaker.probes import Heartbeat, Probes, SpeakerStatus
@@ -57,9 +58,10 @@ RESYNC_INTERVAL = 30.0
 """A source that pushes its changes is still read this often (cheap: an unchanged revision is skipped)."""
 
 
-def build_backends(options: SpeakerOptions) -> list[Announcer]:
+def build_backends(options: SpeakerOptions, membership: Membership | None = None) -> list[Announcer]:
     """The announcement backends of this speaker (BGP plugs in here)."""
-    backends: list[Announcer] = [Layer2Announcer()]
+    standing = membership.standing if membership is not None else Standing
+    backends: list[Announcer] = [Layer2Announcer(timing=options.layer2_timing, standing=standing)]
     if options.bgp:
         backends.append(BgpAnnouncer.from_options(options))
         backends.append(BfdAnnouncer.from_options(options))  # bfdd runs only for peers with a bfd-profile
@@ -152,6 +154,9 @@ class Speaker:
             graceful = not failed
             if graceful:
                 log.info("stopping: leaving the membership, then stopping the backends")
+                for b in self.backends:
+                    if isinstance(b, Layer2Announcer):
+                        b.release()  # nothing of ours may be announced after a successor's first burst
                 await self.membership.leave()
             else:
                 self.membership.stop()
@@ -317,13 +322,17 @@ async def amain(options: SpeakerOptions) -> int:
         probes.api_problem = cluster.api_problem
         try:
             membership = Membership(
-                options.node, key, bind=options.membership_bind, port=options.membership_port
+                options.node,
+                key,
+                bind=options.membership_bind,
+                port=options.membership_port,
+                timing=options.membership_timing,
             )
             speaker = Speaker(
                 options,
                 cluster.source,
                 membership,
-                build_backends(options),
+                build_backends(options, membership),
                 config_state=cluster.config_state,
                 changes=changes if cluster.pushes_changes else None,
                 events=NodeAssignedEvents(cluster.events),

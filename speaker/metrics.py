@@ -35,6 +35,11 @@ LAYER2_KERNEL_DROPS = Counter(
     "Frames the kernel dropped before the responder read them (socket buffer full)",
     ["interface"],
 )
+LAYER2_CONFLICTS = Counter(
+    "ironlb_layer2_conflicts",
+    "Announcements of an IP this node owns by another MAC; each is answered by this node's own announcement",
+    ["ip"],
+)
 LAYER2_SEND_ERRORS = Counter("ironlb_layer2_send_errors", "Frames that could not be sent", ["interface"])
 SPEAKER_ANNOUNCED = Gauge(
     "ironlb_speaker_announced",
@@ -44,6 +49,18 @@ SPEAKER_ANNOUNCED = Gauge(
 MEMBERSHIP_SIZE = Gauge("ironlb_membership_members", "Speakers this node considers live (incl. itself)")
 MEMBERSHIP_SUSPICIONS = Counter("ironlb_membership_suspicions", "Peers this node started to suspect")
 MEMBERSHIP_DEATHS = Counter("ironlb_membership_deaths", "Peers this node declared dead")
+MEMBERSHIP_CONFIRMED = Counter(
+    "ironlb_membership_confirmed_suspicions",
+    "Suspicions confirmed by a helper's nack or learnt from a peer: the suspect's layer-2 IPs move at once",
+)
+MEMBERSHIP_WITHDRAWN = Counter(
+    "ironlb_membership_withdrawn_verdicts",
+    "Suspicions or deaths this node reached alone and undid: the peer spoke, or contact resumed after a cut",
+)
+MEMBERSHIP_HEALTH = Gauge(
+    "ironlb_membership_local_health",
+    "Local health score (Lifeguard): this speaker's membership timeouts are multiplied by 1 + score",
+)
 MEMBERSHIP_BAD_MAC = Counter(
     "ironlb_membership_bad_mac_drops", "Membership datagrams dropped because their HMAC did not verify"
 )

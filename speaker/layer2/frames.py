@@ -1,4 +1,4 @@
-"""ARP and NDP frames: decoding requests (pure) and building answers from templates.
+"""ARP and NDP frames: decoding requests (pure), reading announcements, building answers from templates.
 
 The responder's hot path must stay cheap (LAB.md: scapy answers ~1,700 frames/s,
 a raw-socket loop 20,000/s+), so decoding is a hand-written pure function over
@@ -8,7 +8,9 @@ ARP replies of every failover or DAD probes) apart from *malformed* (truncated
 or invalid), so that only the latter feed the malformed-frame alert. scapy
 builds the frame templates once per interface, and answers are spliced from
 them. The ICMPv6 checksum is computed here (a few lines) because scapy's
-per-packet build would dominate the cost of an NDP answer.
+per-packet build would dominate the cost of an NDP answer. ``announced`` reads
+what an ARP reply or an overriding Neighbor Advertisement tells its receivers
+(this IP is at this MAC), so that an owner notices another node announcing its IP.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ ETH_P_8021Q = 0x8100
 IPPROTO_ICMPV6 = 58
 ND_NEIGHBOR_SOLICIT = 135
 ND_NEIGHBOR_ADVERT = 136
+ND_NA_OVERRIDE = 0x20
 ND_OPT_SOURCE_LLADDR = 1
 ND_OPT_TARGET_LLADDR = 2
 ALL_NODES = ipaddress.IPv6Address("ff02::1").packed
@@ -214,6 +217,32 @@ def _decode_ns(frame: bytes) -> Decoded:
         target_ip=target,
         source_lladdr=lladdr,
     )
+
+
+def announced(frame: bytes) -> tuple[bytes, bytes] | None:
+    """(IP, MAC) that an ARP reply, or a Neighbor Advertisement with the Override flag, makes its receivers
+    store; None for any other frame. A gratuitous ARP *request* is an ``ArpRequest`` (its sender fields).
+
+    Read only for frames ``decode`` ignored, so length and type checks are all it needs: a forged one
+    costs at most one announcement of ours.
+    """
+    if (
+        len(frame) >= 42
+        and frame[12:14] == b"\x08\x06"
+        and frame[14:22] == b"\x00\x01\x08\x00\x06\x04\x00\x02"
+    ):
+        return frame[28:32], frame[22:28]
+    if len(frame) < 78 or frame[12:14] != b"\x86\xdd" or frame[20] != IPPROTO_ICMPV6:
+        return None
+    icmp = frame[54 : 54 + ((frame[18] << 8) | frame[19])]
+    if len(icmp) < 24 or icmp[0] != ND_NEIGHBOR_ADVERT or not icmp[4] & ND_NA_OVERRIDE:
+        return None
+    mac, opts = frame[6:12], icmp[24:]
+    while len(opts) >= 8 and opts[1]:
+        if opts[0] == ND_OPT_TARGET_LLADDR and opts[1] == 1:
+            mac = opts[2:8]
+        opts = opts[opts[1] * 8 :]
+    return icmp[8:24], mac
 
 
 def _pad(frame: bytes) -> bytes:

@@ -1,13 +1,17 @@
 """One interface's ARP/NDP responder: a raw AF_PACKET socket read through the asyncio loop.
 
 A classic BPF program in the kernel passes only ARP frames and ICMPv6 Neighbor
-Solicitations that were not sent by this host, so the Python side sees little
-else. Each readable event drains the socket; every frame is decoded by the pure
-``frames.decode`` and either answered (if the target is owned right now) or
-dropped with a counted reason; only truncated or invalid frames also count as
-malformed (ARP replies, DAD probes and requests for other IPs are normal
-traffic). The BPF program is assembled by hand (eleven instructions) because
-neither scapy nor pyroute2 offers a non-libpcap compiler.
+Solicitations and Advertisements that were not sent by this host, so the Python
+side sees little else. Each readable event drains the socket; every frame is
+decoded by the pure ``frames.decode`` and either answered (if the target is
+owned right now) or dropped with a counted reason; only truncated or invalid
+frames also count as malformed (ARP replies, DAD probes and requests for other
+IPs are normal traffic). A frame in which another MAC announces an owned IP (a
+gratuitous ARP, an ARP reply, an overriding NA, or a request sent from that IP)
+is reported to ``on_conflict``: the owner answers with its own announcement at
+once, so a stray one is corrected in one round trip. The BPF program is
+assembled by hand (twelve instructions) because neither scapy nor pyroute2
+offers a non-libpcap compiler.
 """
 
 from __future__ import annotations
@@ -42,14 +46,15 @@ DRAIN_BATCH = 512
 # (code, jt, jf, k)
 BPF_PROGRAM: tuple[tuple[int, int, int, int], ...] = (
     (0x20, 0, 0, 0xFFFFF004),  # ld pkttype
-    (0x15, 8, 0, 4),  # jeq PACKET_OUTGOING -> drop
+    (0x15, 9, 0, 4),  # jeq PACKET_OUTGOING -> drop
     (0x28, 0, 0, 12),  # ldh [12] ethertype
-    (0x15, 5, 0, 0x0806),  # jeq ARP -> accept
-    (0x15, 0, 5, 0x86DD),  # jeq IPv6 ? next : drop
+    (0x15, 6, 0, 0x0806),  # jeq ARP -> accept
+    (0x15, 0, 6, 0x86DD),  # jeq IPv6 ? next : drop
     (0x30, 0, 0, 20),  # ldb [20] next header
-    (0x15, 0, 3, 58),  # jeq ICMPv6 ? next : drop
+    (0x15, 0, 4, 58),  # jeq ICMPv6 ? next : drop
     (0x30, 0, 0, 54),  # ldb [54] ICMPv6 type
-    (0x15, 0, 1, 135),  # jeq NS ? accept : drop
+    (0x15, 1, 0, 135),  # jeq NS -> accept
+    (0x15, 0, 1, 136),  # jeq NA ? accept : drop
     (0x06, 0, 0, 0x40000),  # accept
     (0x06, 0, 0, 0),  # drop
 )
@@ -104,9 +109,20 @@ class _IPCounters:
 
 
 class InterfaceResponder:
-    def __init__(self, link: Link, owned: Owned) -> None:
+    def __init__(
+        self,
+        link: Link,
+        owned: Owned,
+        *,
+        own_macs: set[bytes] | None = None,
+        on_conflict: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.link = link
         self.owned = owned
+        self.own_macs = own_macs if own_macs is not None else {link.mac}
+        """Every MAC of this node that answers (several interfaces may share a segment): never a conflict."""
+        self.on_conflict = on_conflict
+        """Called with an owned IP (packed) that another MAC just announced."""
         self.templates = frames.Templates.build(link.mac)
         self._sock: socket.socket | None = None
         self._mcast: socket.socket | None = None
@@ -207,10 +223,16 @@ class InterfaceResponder:
                 return
             self.handle(data)
 
+    def _claimed(self, ip: bytes, mac: bytes) -> None:
+        """Report ``ip`` if another MAC announced it where we answer for it (not where it is not ours)."""
+        if mac not in self.own_macs and self.on_conflict is not None and self.owned.owns(ip, self.link.name):
+            self.on_conflict(ip)
+
     def handle(self, data: bytes) -> None:
         d = frames.decode(data)
         mac = self.link.mac
         if isinstance(d, frames.ArpRequest):
+            self._claimed(d.sender_ip, d.sender_mac)  # also a gratuitous request for it
             if d.eth_dst != frames.ETH_BROADCAST and d.eth_dst != mac:
                 self._drop("not-for-us")
             elif not self.owned.owns(d.target_ip, self.link.name):
@@ -232,6 +254,10 @@ class InterfaceResponder:
                     c.responses()
         else:
             self._drop(d.reason)
+            if d.reason in (frames.IGNORE_ARP_OP, frames.IGNORE_NOT_NS):
+                claim = frames.announced(data)
+                if claim is not None:
+                    self._claimed(*claim)
             if isinstance(d, frames.Malformed):
                 if self._malformed is None:
                     self._malformed = metrics.LAYER2_MALFORMED.labels(self.link.name).inc

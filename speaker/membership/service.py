@@ -1,31 +1,33 @@
 """The asyncio UDP shell around the SWIM state machine.
 
 Receives datagrams, verifies them (bad MAC: dropped and counted), feeds the
-state machine with the loop's clock, sends what it returns, ticks every few
-milliseconds, and calls ``on_change`` whenever the set of live speakers changes
-so the speaker recomputes ownership at once.
+state machine with the loop's clock, sends what it returns, ticks at the state
+machine's next deadline (woken early when a datagram brings one closer), and
+calls ``on_change`` whenever the set of live speakers changes so the speaker
+recomputes ownership at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from speaker import metrics
 from speaker.membership import wire
-from speaker.membership.swim import Addr, Swim, Timing
+from speaker.membership.swim import Addr, Standing, Stats, Swim, Timing
 
 log = logging.getLogger(__name__)
 
 TICK = 0.002
 """Shortest sleep between timer checks."""
 MAX_SLEEP = 0.05
-"""Longest: a receive can add a suspicion, whose timeout is checked at the latest this much later."""
+"""Longest sleep even when nothing is due (a safety net: a receive that brings a deadline closer wakes us)."""
 
 
 @dataclass
@@ -73,13 +75,19 @@ class Membership:
         self.counters = Counters()
         self._transport: asyncio.DatagramTransport | None = None
         self._live = self.swim.live()
+        self._standing = self.standing()
         self._stopped = asyncio.Event()
-        self._suspicions_seen = 0
-        self._deaths_seen = 0
+        self._wake = asyncio.Event()
+        self._wake_at = 0.0
+        self._counted = Stats()
 
     @property
     def live(self) -> frozenset[str]:
         return self._live
+
+    def standing(self) -> Standing:
+        """This speaker's own place in the membership, as layer 2 needs it."""
+        return self.swim.standing()
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -102,8 +110,11 @@ class Membership:
         while not self._stopped.is_set():
             self._send(self.swim.tick(self._now()))
             self._changed()
-            delay = self.swim.next_deadline() - self._now()
-            await asyncio.sleep(min(max(delay, TICK), MAX_SLEEP))
+            delay = min(max(self.swim.due - self._now(), TICK), MAX_SLEEP)
+            self._wake_at = self._now() + delay
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
 
     def _send(self, out: list[tuple[Addr, wire.Message]]) -> None:
         if self._transport is None:
@@ -129,29 +140,39 @@ class Membership:
             return
         self._send(self.swim.receive(msg, src, self._now()))
         self._changed()
+        if self.swim.due < self._wake_at:
+            self._wake.set()  # e.g. a ping-req: its nack is due before our planned wake-up
 
     def _changed(self) -> None:
         for name, old, new, inc in self.swim.transitions:
             log.info("member %s: %s -> %s (incarnation %d)", name, old, new, inc)
         self.swim.transitions.clear()
-        stats = self.swim.stats
-        if stats.suspicions > self._suspicions_seen:
-            metrics.MEMBERSHIP_SUSPICIONS.inc(stats.suspicions - self._suspicions_seen)
-            self._suspicions_seen = stats.suspicions
-        if stats.deaths > self._deaths_seen:
-            metrics.MEMBERSHIP_DEATHS.inc(stats.deaths - self._deaths_seen)
-            self._deaths_seen = stats.deaths
-        live = self.swim.live()
+        self._count(self.swim.stats)
+        metrics.MEMBERSHIP_HEALTH.set(self.swim.health)
+        live, standing = self.swim.live(), self.standing()
+        changed = (live, standing) != (self._live, self._standing)
         if live != self._live:
             log.info(
                 "live speakers changed: %s",
                 ", ".join(sorted(live)),
                 extra={"joined": sorted(live - self._live), "gone": sorted(self._live - live)},
             )
-            self._live = live
             metrics.MEMBERSHIP_SIZE.set(len(live))
-            if self.on_change is not None:
-                self.on_change(live)
+        self._live, self._standing = live, standing
+        if changed and self.on_change is not None:
+            self.on_change(live)  # also for the same live set: layer 2 may now announce (or hold back)
+
+    def _count(self, stats: Stats) -> None:
+        seen = self._counted
+        for counter, now, before in (
+            (metrics.MEMBERSHIP_SUSPICIONS, stats.suspicions, seen.suspicions),
+            (metrics.MEMBERSHIP_CONFIRMED, stats.confirmed_suspicions, seen.confirmed_suspicions),
+            (metrics.MEMBERSHIP_DEATHS, stats.deaths, seen.deaths),
+            (metrics.MEMBERSHIP_WITHDRAWN, stats.withdrawn, seen.withdrawn),
+        ):
+            if now > before:
+                counter.inc(now - before)
+        self._counted = replace(stats)
 
     async def leave(self) -> None:
         """Tell every peer we are leaving (sent twice against loss), then stop."""

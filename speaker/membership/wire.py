@@ -39,6 +39,12 @@ class Message:
     seq: int = 0
     target: str = ""
     gossip: tuple[Gossip, ...] = ()
+    failed: bool = False
+    """On a ``req-ack``: the helper's own ping of the target went unanswered (Lifeguard's nack).
+
+    Sent as an extra key that older speakers ignore, so to them a nack is one more
+    req-ack (harmless) rather than an unknown message type (dropped as malformed).
+    """
 
 
 class BadMac(Exception):
@@ -58,17 +64,17 @@ def load_key(path: str) -> bytes:
 
 
 def encode(msg: Message, key: bytes) -> bytes:
-    body = json.dumps(
-        {
-            "t": msg.kind,
-            "f": msg.sender,
-            "i": msg.incarnation,
-            "s": msg.seq,
-            "x": msg.target,
-            "g": [[g.name, g.status, g.incarnation] for g in msg.gossip],
-        },
-        separators=(",", ":"),
-    ).encode()
+    raw: dict[str, object] = {
+        "t": msg.kind,
+        "f": msg.sender,
+        "i": msg.incarnation,
+        "s": msg.seq,
+        "x": msg.target,
+        "g": [[g.name, g.status, g.incarnation] for g in msg.gossip],
+    }
+    if msg.failed:
+        raw["n"] = 1
+    body = json.dumps(raw, separators=(",", ":")).encode()
     return body + hmac.new(key, body, hashlib.sha256).digest()
 
 
@@ -112,4 +118,5 @@ def decode(data: bytes, key: bytes) -> Message:
         seq=_int(raw.get("s", 0)),
         target=_name(raw.get("x", ""), empty=True),
         gossip=tuple(items),
+        failed=raw.get("n", 0) == 1,
     )

@@ -27,11 +27,27 @@ import yaml
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import NODE_SYSCTLS
 from ironlb.lab.topology import load_topology
+from speaker.failover import LEGACY_TIMING, Timing
+from speaker.options import TIMING_FLAGS
 from tests.objects import endpoint_slice as endpoint_slice  # re-exported for the layer-2 tests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TWO_SEGMENTS = Path(__file__).with_name("two-segments.clab.yml")
 KEY = "ironlb-test-membership-key-0123456789"
+
+
+TIMINGS = {"before": LEGACY_TIMING, "now": Timing()}
+"""What the benchmarks compare: the membership timing before issue 11, and today's defaults."""
+
+
+def timing_flags(t: Timing) -> list[str]:
+    """The speaker flags that select membership timing ``t``."""
+    out: list[str] = []
+    for flag in TIMING_FLAGS:
+        group, name = flag.key.split("__")
+        if group == "membership":
+            out += [flag.name, str(getattr(t, name))]
+    return out
 
 
 def sh(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -56,6 +72,8 @@ class L2Lab:
         self.key_file = self.dir / "key"
         self.key_file.write_text(KEY)
         self.speakers: dict[str, subprocess.Popen[bytes]] = {}
+        self.speaker_args: list[str] = []
+        """Extra flags of every speaker started from now on (benchmarks compare timings with them)."""
         self.macs: dict[str, str] = {}
         self.node_addresses: dict[str, list[str]] = {}
 
@@ -118,7 +136,8 @@ class L2Lab:
     def start_speaker(self, node: str, *extra: str) -> subprocess.Popen[bytes]:
         argv = [
             sys.executable, "-m", "speaker", "--node", node, "--manifests", str(self.manifests),
-            "--membership-key-file", str(self.key_file), "--poll-interval", "0.2", "--no-bgp", *extra,
+            "--membership-key-file", str(self.key_file), "--poll-interval", "0.2", "--no-bgp",
+            *self.speaker_args, *extra,
         ]  # fmt: skip
         proc = self.lab.spawn(node, argv, name="speaker", log_file=self.dir / f"{node}.log")
         self.speakers[node] = proc
@@ -215,6 +234,36 @@ class L2Lab:
         time.sleep(0.1)
         return NeighWatch(proc, log, ip)
 
+    def record_neighbours(self, ips: Sequence[str], name: str) -> NeighbourLog:
+        """Record the client's neighbour entries for ``ips`` with timestamps (``tests.layer2.neighwatch``)."""
+        log = self.dir / f"{name}.log"
+        log.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "tests.layer2.neighwatch", "eth1", *ips]
+        rec = NeighbourLog(self.lab.spawn("client", argv, name=name, log_file=log, cwd=REPO_ROOT), log)
+        if not wait_for(lambda: "ready" in log.read_text(errors="replace"), 10, 0.02):
+            rec.stop()
+            raise RuntimeError(f"the neighbour watcher did not start:\n{log.read_text(errors='replace')}")
+        return rec
+
+    def gratuitous_sent(self, node: str, ip: str) -> float:
+        """``ironlb_layer2_gratuitous_sent_total`` of ``ip`` on ``node`` (0 when it never announced it)."""
+        prefix = f'ironlb_layer2_gratuitous_sent_total{{ip="{ip}"}} '
+        lines = [line for line in self.metrics(node).splitlines() if line.startswith(prefix)]
+        return float(lines[0].split()[1]) if lines else 0.0
+
+    def wait_quiet(self, node: str, ip: str, quiet: float, timeout: float = 15) -> bool:
+        """Until ``node`` sent no gratuitous frame for ``ip`` for ``quiet`` seconds (its bursts are over)."""
+        deadline = time.monotonic() + timeout
+        last, changed = self.gratuitous_sent(node, ip), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.gratuitous_sent(node, ip)
+            if now != last:
+                last, changed = now, time.monotonic()
+            elif time.monotonic() - changed > quiet:
+                return True
+        return False
+
     def metrics(self, node: str) -> str:
         code = (
             "import urllib.request as u\n"
@@ -307,6 +356,59 @@ class NeighWatch:
                 self.proc.kill()
                 self.proc.wait()
         return self.macs()
+
+
+@dataclass(frozen=True)
+class NeighbourChange:
+    t: float
+    """CLOCK_MONOTONIC seconds (``time.monotonic()`` in any process on the host)."""
+    ip: str
+    mac: str | None
+    state: str
+
+
+class NeighbourLog:
+    """A running :mod:`tests.layer2.neighwatch` in the client namespace."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    def stop(self) -> list[NeighbourChange]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return [
+            NeighbourChange(**json.loads(line))
+            for line in self.log.read_text(errors="replace").splitlines()
+            if line.startswith("{")
+        ]
+
+
+def pointing_elsewhere(
+    changes: Sequence[NeighbourChange], ip: str, mac: str, end: float
+) -> list[tuple[float, float, str]]:
+    """(start, duration, MAC) of each stretch until ``end`` when the entry for ``ip`` held a MAC but ``mac``.
+
+    An entry without a MAC (INCOMPLETE, FAILED, deleted) points nowhere and is not counted.
+    """
+    out: list[tuple[float, float, str]] = []
+    since: tuple[float, str] | None = None
+    for c in (c for c in changes if c.ip == ip):
+        wrong = c.mac is not None and c.mac != mac
+        if since is not None and (not wrong or c.mac != since[1]):
+            out.append((since[0], c.t - since[0], since[1]))
+            since = None
+        if wrong and since is None:
+            assert c.mac is not None
+            since = (c.t, c.mac)
+    if since is not None:
+        out.append((since[0], end - since[0], since[1]))
+    return out
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 10, interval: float = 0.1) -> Any:

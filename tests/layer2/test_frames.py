@@ -15,6 +15,7 @@ from scapy.layers.inet6 import (
     ICMPv6ND_NS,
     ICMPv6ND_RA,
     ICMPv6ND_RS,
+    ICMPv6NDOptDstLLAddr,
     ICMPv6NDOptSrcLLAddr,
     IPv6,
     IPv6ExtHdrHopByHop,
@@ -245,3 +246,29 @@ def test_fuzz_mutated_valid_frames(base: bytes, flips: list[tuple[int, int]], cu
         if pos < len(data):
             data[pos] = val
     _check(bytes(data[: max(len(data) - cut, 0)]))
+
+
+def unsolicited_na(target: str = "2001:db8::10", mac: str = PEER, override: bool = True) -> bytes:
+    na = ICMPv6ND_NA(R=0, S=0, O=int(override), tgt=target) / ICMPv6NDOptDstLLAddr(lladdr=mac)
+    return bytes(Ether(src=PEER, dst="33:33:00:00:00:01") / IPv6(src=target, dst="ff02::1", hlim=255) / na)
+
+
+def test_announced_reads_what_arp_replies_and_overriding_nas_tell_their_receivers() -> None:
+    ip4, ip6 = ipaddress.ip_address("192.0.2.10").packed, ipaddress.ip_address("2001:db8::10").packed
+    peer = bytes.fromhex(PEER.replace(":", ""))
+    assert frames.announced(gratuitous_arp_reply()) == (ip4, peer)
+    assert frames.announced(unsolicited_na()) == (ip6, peer)
+    other = "02:00:00:00:00:42"  # the option names the MAC, whoever sent the frame
+    assert frames.announced(unsolicited_na(mac=other)) == (ip6, bytes.fromhex(other.replace(":", "")))
+    assert frames.announced(unsolicited_na(override=False)) is None  # does not replace an existing entry
+    assert frames.announced(arp_request()) is None  # a request is decoded as one (its sender fields)
+    assert frames.announced(ns()) is None
+    assert frames.announced(gratuitous_arp_reply()[:41]) is None
+    assert frames.announced(unsolicited_na()[:70]) is None
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=120))
+def test_fuzz_announced_never_raises(data: bytes) -> None:
+    got = frames.announced(data)
+    assert got is None or (len(got[0]) in (4, 16) and len(got[1]) == 6)

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ironlb.announce.layer2 import owner
 from speaker.layer2.responder import solicited_node
 from speaker.membership import wire
-from tests.layer2.lab import L2Lab, endpoint_slice, ns_run, service, wait_for
+from tests.layer2.lab import L2Lab, endpoint_slice, ns_run, pointing_elsewhere, service, wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -220,6 +220,44 @@ def test_forged_membership_leave_changes_nothing(lab: L2Lab) -> None:
     assert lab.arping(V4, count=2) == [lab.macs[v4_owner]] * 2
     for i in others:
         assert "ironlb_membership_bad_mac_drops_total 1.0" in lab.metrics(lab.node_names[i - 1])
+
+
+FORGE = (
+    "import ipaddress, socket, sys\n"
+    "from speaker.layer2.frames import Templates\n"
+    "t = Templates.build(bytes.fromhex(sys.argv[2]))\n"
+    "ip = ipaddress.ip_address(sys.argv[1]).packed\n"
+    "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
+    "s.bind(('eth1', 0))\n"
+    "for f in (t.gratuitous_arp(ip) if len(ip) == 4 else (t.unsolicited_na(ip),)):\n"
+    "    s.send(f)\n"
+)
+
+
+@pytest.mark.parametrize("ip", [V4, V6])
+def test_a_stray_announcement_is_corrected_by_the_owner_at_once(lab: L2Lab, ip: str) -> None:
+    """Another MAC announces the owner's IP (a gratuitous ARP or an unsolicited NA, from a node that is
+    not the owner): the owner answers with its own at once, so the client's entry is back in one round
+    trip (issue 11), not when the client next probes it."""
+    owner_node = expected(ip, lab.node_names)
+    stray_node = next(n for n in lab.node_names if n != owner_node)
+    flag = "-6" if ":" in ip else "-4"
+    ns_run(lab.client, "ping", flag, "-c", "1", "-W", "1", ip, check=False)
+    assert lab.neigh(ip) == lab.macs[owner_node]
+    rogue = "02:00:00:00:be:ef"
+    rec = lab.record_neighbours([ip], f"stray-{ip}")
+    try:
+        time.sleep(0.2)
+        ns_run(lab.ns(stray_node), sys.executable, "-c", FORGE, ip, rogue.replace(":", ""))
+        time.sleep(1.0)
+        end = time.monotonic()
+    finally:
+        changes = rec.stop()
+    assert rogue in [c.mac for c in changes], changes  # the stray did reach the client's kernel
+    wrong = pointing_elsewhere(changes, ip, lab.macs[owner_node], end)
+    assert wrong and all(d <= 0.05 for _, d, _ in wrong), wrong
+    assert lab.neigh(ip) == lab.macs[owner_node]
+    assert samples(lab.metrics(owner_node), "ironlb_layer2_conflicts_total", ip=ip) >= [1.0]
 
 
 @pytest.mark.parametrize("how", ["sigkill", "sigterm", "cut"])

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import pytest
 
 from ironlb.announce.layer2 import owner
-from speaker.layer2.announcer import GRATUITOUS_SPACING
+from speaker.layer2.gratuitous import GratuitousTiming
 from tests.layer2.lab import L2Lab, endpoint_slice, ns_run, service, wait_for
 
 pytestmark = pytest.mark.netns
@@ -57,26 +57,6 @@ def lab(l2lab: L2Lab) -> Iterator[L2Lab]:
     yield l2lab
 
 
-def _gratuitous(lab: L2Lab, node: str) -> float:
-    prefix = f'ironlb_layer2_gratuitous_sent_total{{ip="{VIP}"}} '
-    lines = [line for line in lab.metrics(node).splitlines() if line.startswith(prefix)]
-    return float(lines[0].split()[1]) if lines else 0.0
-
-
-def _wait_quiet(lab: L2Lab, node: str, timeout: float = 15) -> bool:
-    """Until ``node`` sent no gratuitous frame for longer than the burst's spacing (its bursts are over)."""
-    deadline = time.monotonic() + timeout
-    last, changed = _gratuitous(lab, node), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = _gratuitous(lab, node)
-        if now != last:
-            last, changed = now, time.monotonic()
-        elif time.monotonic() - changed > GRATUITOUS_SPACING + 0.1:
-            return True
-    return False
-
-
 def test_owner_back_on_the_segment_announces_again(lab: L2Lab) -> None:
     """A node cut off long enough to hold the others dead never lost the IP in its own view.
 
@@ -89,18 +69,21 @@ def test_owner_back_on_the_segment_announces_again(lab: L2Lab) -> None:
     new = _owner([n for n in lab.node_names if n != old])
     ns_run(lab.client, "ping", "-c", "2", "-i", "0.2", "-W", "1", VIP)
     assert lab.neigh(VIP) == lab.macs[old]
-    assert _wait_quiet(lab, old), "the owner's gratuitous burst never ended"
+    quiet = lab.wait_quiet(old, VIP, GratuitousTiming().spacing + 0.1)
+    assert quiet, "the owner's gratuitous burst never ended"
     ns_run(lab.ns(old), "ip", "link", "set", "eth1", "down")
     try:
         moved = wait_for(lambda: lab.neigh(VIP) == lab.macs[new], timeout=10, interval=0.05)
         assert moved, f"entry {lab.neigh(VIP)}; logs:\n{lab.log(new)[-2000:]}"
         # the cut-off node itself holds the others dead (its metrics are reachable on its lo)
         assert wait_for(lambda: "ironlb_membership_members 1.0" in lab.metrics(old), timeout=10)
-        before = _gratuitous(lab, old)
+        before = lab.gratuitous_sent(old, VIP)
     finally:
         ns_run(lab.ns(old), "ip", "link", "set", "eth1", "up")
-    announced = wait_for(lambda: _gratuitous(lab, old) - before >= 4, timeout=10, interval=0.1)
-    assert announced, f"{_gratuitous(lab, old) - before} gratuitous frames; log:\n{lab.log(old)[-2000:]}"
+    announced = wait_for(lambda: lab.gratuitous_sent(old, VIP) - before >= 4, timeout=10, interval=0.1)
+    assert announced, (
+        f"{lab.gratuitous_sent(old, VIP) - before} gratuitous frames; log:\n{lab.log(old)[-2000:]}"
+    )
     assert wait_for(lambda: _all_live(lab) and lab.neigh(VIP) == lab.macs[old], timeout=10, interval=0.05)
 
 
@@ -138,3 +121,31 @@ def test_owner_speaker_restart_loses_no_packet(lab: L2Lab) -> None:
     names = [lab.owner_by_mac(m) for m in moves]
     assert new in names, f"the client's entry never moved to the successor {new}: {names}"
     assert lab.neigh(VIP) == lab.macs[old]
+
+
+def test_no_announcement_of_the_old_owner_follows_its_graceful_handoff(lab: L2Lab) -> None:
+    """SIGTERM just before one of the owner's pending repeats is due: it stops announcing before it leaves,
+    so the successor's first announcement is the last word (issue 11: the old owner's burst fired ~10 ms
+    after the new owner's, and the client went back to it for ~1.2 s)."""
+    old = _owner(lab.node_names)
+    new = _owner([n for n in lab.node_names if n != old])
+    ns_run(lab.client, "ping", "-c", "2", "-i", "0.2", "-W", "1", VIP)
+    rec = lab.record_neighbours([VIP], "handoff-neigh")
+    try:
+        lab.stop_speaker(old, signal.SIGTERM)  # the successor takes over ...
+        assert wait_for(lambda: lab.neigh(VIP) == lab.macs[new], timeout=10, interval=0.01)
+        lab.start_speaker(old)  # ... and the owner takes it back: its burst has repeats pending
+        assert wait_for(lambda: lab.neigh(VIP) == lab.macs[old], timeout=10, interval=0.002)
+        back = time.monotonic()
+        time.sleep(max(0.0, back + GratuitousTiming().spacing - 0.004 - time.monotonic()))
+        handed = time.monotonic()
+        lab.stop_speaker(old, signal.SIGTERM)
+        assert wait_for(lambda: lab.neigh(VIP) == lab.macs[new], timeout=10, interval=0.002)
+        time.sleep(2 * GratuitousTiming().spacing)
+    finally:
+        changes = rec.stop()
+        lab.start_speaker(old)
+    after = [c for c in changes if c.t >= handed and c.mac is not None]
+    first_new = next(i for i, c in enumerate(after) if c.mac == lab.macs[new])
+    assert [c for c in after[first_new:] if c.mac != lab.macs[new]] == [], after
+    assert wait_for(lambda: _all_live(lab) and lab.neigh(VIP) == lab.macs[old], timeout=10, interval=0.05)

@@ -66,3 +66,36 @@ def test_membership_peers_follow_the_socket_family() -> None:
         "a": ("::ffff:10.0.0.1", 7946),
         "b": ("fd00::2", 7946),
     }
+
+
+def test_every_failover_timing_is_a_flag_and_an_environment_variable() -> None:
+    from speaker.failover import GratuitousTiming, Timing
+
+    base = {"NODE_NAME": "n1", "IRONLB_MANIFESTS": "/m", "IRONLB_MEMBERSHIP_KEY_FILE": "/k"}
+    o = parse_options([], base)
+    assert (o.membership_timing, o.layer2_timing) == (Timing(), GratuitousTiming())
+    env = base | {"IRONLB_MEMBERSHIP_PROBE_INTERVAL": "0.2", "IRONLB_LAYER2_SETTLE": "0"}
+    o = parse_options(["--membership-ack-timeout", "0.07", "--membership-handover", "death"], env)
+    assert o.membership_timing == Timing(probe_interval=0.2, ack_timeout=0.07, handover="death")
+    assert o.layer2_timing == GratuitousTiming(settle=0.0)
+    o = parse_options(["--membership-max-health", "0", "--layer2-gratuitous-repeats", "2"], base)
+    assert (o.membership_timing.max_health, o.layer2_timing.repeats) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--membership-probe-interval", "0"],
+        ["--membership-ack-timeout", "-1"],
+        ["--membership-nack-timeout", "soon"],
+        ["--membership-indirect-probes", "1.5"],
+        ["--layer2-settle", "inf"],
+        ["--membership-handover", "never"],
+    ],
+)
+def test_bad_timings_are_refused_with_their_flag(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"NODE_NAME": "n1", "IRONLB_MANIFESTS": "/m", "IRONLB_MEMBERSHIP_KEY_FILE": "/k"}
+    with pytest.raises(SystemExit) as exc:
+        parse_options(argv, env)
+    assert exc.value.code == 2
+    assert argv[0] in capsys.readouterr().err

@@ -17,6 +17,7 @@ MAC = bytes.fromhex("020000000001")
 
 
 def responder(name: str) -> tuple[InterfaceResponder, socket.socket]:
+    """A responder owning 192.0.2.10 and 2001:db8::10, its raw socket replaced by one end of a socket pair."""
     owned = Owned(
         v4={ipaddress.ip_address("192.0.2.10").packed}, v6={ipaddress.ip_address("2001:db8::10").packed}
     )
@@ -114,6 +115,27 @@ def test_gratuitous_announcements() -> None:
     assert len(received(wire)) == 3
 
 
+def test_another_mac_announcing_an_owned_ip_is_reported_once_per_frame() -> None:
+    r, wire = responder("t-resp5")
+    conflicts: list[bytes] = []
+    r.on_conflict = conflicts.append
+    other = frames.Templates.build(bytes.fromhex("020000000002"))  # another speaker
+    v4, v6 = ipaddress.ip_address("192.0.2.10").packed, ipaddress.ip_address("2001:db8::10").packed
+    request, reply = other.gratuitous_arp(v4)
+    for frame in (request, reply, other.unsolicited_na(v6)):
+        r.handle(frame)
+    assert conflicts == [v4, v4, v6]
+    # ours (another interface of this node on the segment), or for an IP we do not own: nothing
+    r.own_macs.add(bytes.fromhex("020000000002"))
+    r.handle(reply)
+    r.handle(frames.Templates.build(bytes.fromhex("020000000003")).gratuitous_arp(bytes([192, 0, 2, 99]))[1])
+    assert conflicts == [v4, v4, v6]
+    # a client's normal request for the IP is answered, never a conflict
+    r.handle(arp_request("192.0.2.10"))
+    assert conflicts == [v4, v4, v6]
+    assert [Ether(f)[ARP].op for f in received(wire) if f[12:14] == b"\x08\x06"][-1] == 2
+
+
 def test_an_ip_limited_to_other_interfaces_is_not_answered_here() -> None:
     """An IP whose L2Advertisements name other interfaces is dropped as not owned on this one."""
     r, wire = responder("t-resp-if")
@@ -124,6 +146,11 @@ def test_an_ip_limited_to_other_interfaces_is_not_answered_here() -> None:
     (answer,) = received(wire)
     assert answer[12:14] == b"\x86\xdd"  # only the NDP answer: the IPv6 address is limited to this interface
     assert dropped("t-resp-if", "not-owned") == 1
+    # another MAC announcing it here is not a conflict: this interface does not answer for it
+    conflicts: list[bytes] = []
+    r.on_conflict = conflicts.append
+    r.handle(frames.Templates.build(bytes.fromhex("020000000002")).gratuitous_arp(v4)[1])
+    assert conflicts == []
     r.owned.interfaces = {}
     r.handle(arp_request("192.0.2.10"))
     assert len(received(wire)) == 1

@@ -3,86 +3,15 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+
+import pytest
 
 from speaker.membership import wire
-from speaker.membership.swim import Addr, Swim
+from speaker.membership.swim import LEGACY_TIMING, Swim, Timing
+from tests.layer2.simnet import DT, cluster
 
-KEY = b"k" * 32
-DT = 0.005
-
-
-@dataclass
-class Net:
-    """Delivers encoded datagrams after a random latency; nodes can be stopped, stalled or cut off."""
-
-    seed: int = 1
-    max_latency: float = 0.002
-    now: float = 0.0
-    nodes: dict[str, Swim] = field(default_factory=dict)
-    stopped: set[str] = field(default_factory=set)
-    stalled_until: dict[str, float] = field(default_factory=dict)
-    cut: set[tuple[str, str]] = field(default_factory=set)
-    queue: list[tuple[float, str, Addr, bytes]] = field(default_factory=list)
-    deaths: list[tuple[float, str, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    @staticmethod
-    def addr(name: str) -> Addr:
-        return (name, 7946)
-
-    def add(self, name: str, incarnation: int = 1) -> Swim:
-        s = Swim(name, incarnation=incarnation, rng=random.Random(f"{self.seed}{name}"))
-        self.nodes[name] = s
-        for n in self.nodes.values():
-            n.set_peers({m: self.addr(m) for m in self.nodes}, self.now)
-        return s
-
-    def send(self, src: str, out: list[tuple[Addr, wire.Message]]) -> None:
-        for addr, msg in out:
-            if (src, addr[0]) in self.cut:
-                continue
-            at = self.now + self.rng.uniform(0, self.max_latency)
-            self.queue.append((at, addr[0], self.addr(src), wire.encode(msg, KEY)))
-
-    def busy(self, name: str) -> bool:
-        return name in self.stopped or self.stalled_until.get(name, -1) > self.now
-
-    def step(self) -> None:
-        self.now += DT
-        due = [q for q in self.queue if q[0] <= self.now and not self.busy(q[1])]
-        self.queue = [q for q in self.queue if q not in due and q[1] not in self.stopped]
-        for _, dst, src, data in sorted(due, key=lambda q: q[0]):
-            if dst in self.nodes:
-                self.send(dst, self.nodes[dst].receive(wire.decode(data, KEY), src, self.now))
-        for name, s in self.nodes.items():
-            if not self.busy(name):
-                before = {m: s.status(m) for m in s.members}
-                self.send(name, s.tick(self.now))
-                for m in s.members:
-                    if s.status(m) == "dead" and before[m] != "dead":
-                        self.deaths.append((self.now, name, m))
-
-    def run(self, seconds: float) -> None:
-        for _ in range(round(seconds / DT)):
-            self.step()
-
-    def until(self, pred: object, limit: float) -> float | None:
-        start = self.now
-        while self.now - start < limit:
-            if pred():  # type: ignore[operator]
-                return self.now - start
-            self.step()
-        return None
-
-
-def cluster(n: int = 3, **kw: float) -> Net:
-    net = Net(**kw)  # type: ignore[arg-type]
-    for i in range(n):
-        net.add(f"n{i}")
-    return net
+TOLERATED_STALL = Timing().ack_timeout + Timing().nack_timeout
+"""A peer that answers nobody for less than this is never suspected."""
 
 
 def test_healthy_cluster_with_jitter_never_suspects() -> None:
@@ -92,22 +21,31 @@ def test_healthy_cluster_with_jitter_never_suspects() -> None:
     assert sum(s.stats.suspicions for s in net.nodes.values()) == 0
 
 
-def test_stalls_shorter_than_the_probe_timeout_are_tolerated() -> None:
+def test_stalls_shorter_than_ack_and_nack_timeouts_are_tolerated() -> None:
     net = cluster(3, max_latency=0.01)
     for k in range(10):
         net.run(1)
-        net.stalled_until[f"n{k % 3}"] = net.now + 0.15
+        net.stalled_until[f"n{k % 3}"] = net.now + TOLERATED_STALL - 0.02
     net.run(1)
     assert net.deaths == []
+    assert sum(s.stats.suspicions for s in net.nodes.values()) == 0
 
 
-def test_stopped_member_is_declared_dead_by_everyone_within_a_second() -> None:
-    net = cluster(3)
+@pytest.mark.parametrize(
+    ("timing", "bound"),
+    [(Timing(), 0.25), (LEGACY_TIMING, 1.0)],
+    ids=["default", "legacy"],
+)
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_stopped_member_is_counted_out_by_everyone_then_dead(timing: Timing, bound: float, seed: int) -> None:
+    """Counted out (its IPs move) within ``bound``: one probe interval or two, then ack + nack timeouts."""
+    net = cluster(3, timing=timing, seed=seed)
     net.run(2)
     net.stopped.add("n2")
     took = net.until(lambda: all("n2" not in net.nodes[n].live() for n in ("n0", "n1")), limit=5)
-    assert took is not None and took < 1.0
-    assert net.nodes["n0"].status("n2") == "dead"
+    assert took is not None and took < bound
+    dead = net.until(lambda: all(net.nodes[n].status("n2") == "dead" for n in ("n0", "n1")), limit=2)
+    assert dead is not None
 
 
 def test_member_reachable_only_indirectly_is_never_suspected() -> None:
@@ -125,7 +63,8 @@ def test_member_reachable_only_indirectly_is_never_suspected() -> None:
 def test_suspected_but_alive_member_refutes() -> None:
     net = cluster(3)
     net.run(1)
-    net.stalled_until["n2"] = net.now + 0.4  # past the probe timeout, within the suspicion timeout
+    # past the ack and nack timeouts (suspected), within the suspicion timeout (not dead)
+    net.stalled_until["n2"] = net.now + TOLERATED_STALL + Timing().suspicion_timeout / 2
     net.run(3)
     assert all(s.live() == {"n0", "n1", "n2"} for s in net.nodes.values())
     assert net.deaths == []
@@ -202,3 +141,83 @@ def test_last_member_keeps_ticking_after_every_peer_left() -> None:
     # tick() must return (the loop above would hang otherwise) and send nothing to the departed.
     later = net.now + 1.0
     assert net.nodes["n0"].tick(later) == []
+
+
+def spread_of_a_death(fanout: int, seed: int) -> float:
+    """From the first member counting a stopped one out to the last one doing so."""
+    net = cluster(6, timing=Timing(gossip_fanout=fanout), seed=seed)
+    net.run(2)
+    net.stopped.add("n5")
+
+    def out() -> list[bool]:
+        return ["n5" not in net.nodes[n].live() for n in net.running()]
+
+    assert net.until(lambda: any(out()), limit=5) is not None
+    everyone = net.until(lambda: all(out()), limit=5)
+    assert everyone is not None
+    return everyone
+
+
+def test_news_is_pushed_to_peers_at_once() -> None:
+    """A confirmed suspicion reaches every member within a hop or two, not when probes happen to carry it."""
+    pushed = [spread_of_a_death(3, seed) for seed in range(1, 9)]
+    carried = [spread_of_a_death(0, seed) for seed in range(1, 9)]
+    assert max(pushed) <= 0.02  # a hop or two, 2 ms at most each (plus a 5 ms step)
+    assert sum(pushed) < sum(carried)
+
+
+def test_with_handover_on_death_a_suspect_keeps_its_ips_until_dead() -> None:
+    net = cluster(3, timing=Timing(handover="death"))
+    net.run(1)
+    net.stopped.add("n2")
+    assert net.until(lambda: net.nodes["n0"].status("n2") == "suspect", limit=2) is not None
+    assert "n2" in net.nodes["n0"].live()
+    assert net.until(lambda: "n2" not in net.nodes["n0"].live(), limit=2) is not None
+    assert net.nodes["n0"].status("n2") == "dead"
+
+
+def test_a_stalled_member_stretches_its_own_timeouts_and_recovers() -> None:
+    """Lifeguard's local health: late timers raise the score, probes answered in time lower it."""
+    net = cluster(3)
+    net.run(1)
+    slow = net.nodes["n0"]
+    assert slow.health == 0
+    net.stalled_until["n0"] = net.now + 0.3
+    net.run(0.3 + DT)
+    assert slow.health >= 1
+    assert slow.next_deadline() >= net.now  # its deadlines now use stretched timeouts
+    assert net.until(lambda: slow.health == 0, limit=2) is not None  # its probes are answered again
+    assert net.deaths == []
+
+
+def test_silent_helpers_and_refutations_raise_the_score_up_to_its_ceiling() -> None:
+    s = Swim("n0", incarnation=1, timing=Timing(max_health=2), rng=random.Random(0))
+    s.set_peers({f"n{i}": (f"n{i}", 7946) for i in range(3)}, 0.0)
+    now = 0.0
+    while not any(m.status == "suspect" for m in s.members.values()):
+        now += DT
+        s.tick(now)  # nobody answers the ping or the ping-req
+    assert s.health == 1  # the helper asked sent neither req-ack nor nack
+    s.receive(wire.Message("ack", "n1", 1, 0, "n1", (wire.Gossip("n0", "suspect", 1),)), ("n1", 7946), now)
+    assert s.incarnation == 2 and s.health == 2  # refuted: others could not reach us in time
+    s.receive(wire.Message("ack", "n1", 1, 0, "n1", (wire.Gossip("n0", "suspect", 2),)), ("n1", 7946), now)
+    assert s.health == 2
+    off = Swim("n0", incarnation=1, timing=Timing(max_health=0))
+    off.set_peers({"n1": ("n1", 7946)}, 0.0)
+    off.receive(wire.Message("ack", "n1", 1, 0, "n1", (wire.Gossip("n0", "suspect", 1),)), ("n1", 7946), 1.0)
+    assert off.health == 0
+
+
+def test_a_restarted_member_held_out_is_told_so_and_comes_back() -> None:
+    """It restarted (higher incarnation) where its IPs had moved: told at its old incarnation, it does not
+    refute but comes back, and is in touch once a probe it sends afterwards is answered (rule 2)."""
+    net = cluster(3)
+    net.run(1)
+    net.stopped.add("n2")
+    assert net.until(lambda: net.nodes["n0"].status("n2") == "dead", limit=2) is not None
+    again = net.add("n2", incarnation=50)
+    assert again.comebacks == 0
+    assert net.until(lambda: again.comebacks == 1, limit=1) is not None
+    assert again.incarnation == 50 and again.stats.refutations == 0
+    assert net.until(again.in_touch, limit=1) is not None
+    assert net.until(net.converged, limit=1) is not None

@@ -27,7 +27,7 @@ from speaker.options import build_parser as speaker_parser
 REPO = Path(__file__).resolve().parents[2]
 PARSERS = {"ironlb-controller": controller_parser, "ironlb-speaker": speaker_parser}
 REQUIRED = {"NODE_NAME": "n1", "IRONLB_MEMBERSHIP_KEY_FILE": "/k"}  # the speaker's; the controller has none
-CANDIDATES = ("127.0.0.1:9", "json", "text", "sample-value", "7", "0.5", "1")
+CANDIDATES = ("127.0.0.1:9", "json", "text", "sample-value", "7", "0.5", "1", "death")
 
 
 def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
@@ -63,7 +63,7 @@ def test_every_option_says_what_its_default_and_its_variable(program: str) -> No
         flag = parser.flags.get(action.dest)
         assert flag is not None, f"{action.option_strings}: not declared as a Flag (no environment variable)"
         text = " ".join((action.help or "").split()).replace("%%", "%")
-        found = re.search(r"; (required|default: (.+)) \(env ([A-Z_]+)[;)]", text)
+        found = re.search(r"; (required|default: (.+)) \(env ([A-Z0-9_]+)[;)]", text)
         assert found, f"{flag.name}: help {text!r} does not say its default and its variable"
         what, default, variable = text[: found.start()], found.group(2), found.group(3)
         assert len(what) > 10, f"{flag.name}: help {text!r} does not say what it is"
