@@ -8,6 +8,9 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   a new leader never trusts a cache that may lag behind the old leader's writes),
   and only then is every Service queued, so pending ones are allocated after all
   current ones are kept. A restart therefore changes no IP.
+- A config change is applied to the allocator at once: what it no longer allows is released and
+  every Service without IPs is decided in one fixed order (``ironlb.allocator.settle``, the
+  order ``ironlb plan`` uses), so the workers only write what was decided.
 - Work flows through the de-duplicating ``WorkQueue`` (one key per Service, plus one
   control key for config and leadership). Several workers run; decisions are taken
   one at a time under a lock (the allocator has one owner), writes overlap. A
@@ -51,6 +54,7 @@ from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcil
 from controller.session import adopt
 from ironlb import services as svc
 from ironlb.allocator import Allocator, PoolUsage
+from ironlb.allocator.settle import settle_services
 from ironlb.kube.client import health_of, make_api_client
 from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
 from ironlb.kube.events import EventRecorder
@@ -357,6 +361,11 @@ class Controller:
         if changed is not None and session is not None:
             for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
+            # Every Service that lost its IPs, or had none, is decided now in one fixed order
+            # (ironlb.allocator.settle, as ironlb plan does), not in the order workers race to.
+            keys = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
+            current = (self._current(key) for key in keys)
+            settle_services(session.allocator, (s for s in current if s is not None), self.opts.lb_class)
             self._queue_all_services()
 
     def _services_to_adopt(self) -> tuple[list[Service], str]:

@@ -30,6 +30,7 @@ from controller.reconciler import Decision, reconcile
 from ironlb import logs
 from ironlb import services as svc
 from ironlb.allocator import Allocator, Refusal, request_from_service
+from ironlb.allocator.settle import settle_services
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
@@ -136,7 +137,9 @@ class StandaloneController:
             self._refused.pop(key, None)
             log.info("%s: deleted; its IPs are free", key)
         current = self._current(snapshot, records)
-        # Services without an IP first (everything current is adopted already), then the rest.
+        # Every Service without IPs is decided in one fixed order (as ironlb plan does); the
+        # passes below then write it. Services without an IP first, then the rest.
+        settle_services(self.allocator, current.values(), self.lb_class)
         order = sorted(current, key=lambda k: (bool(svc.ingress_ips(current[k])), k))
         reprocess = self._pass(order, bases, records)
         for _ in range(3):  # freed IPs may unblock refused Services
