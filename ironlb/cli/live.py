@@ -1,0 +1,211 @@
+"""``ironlb plan --kubeconfig K`` (or ``--context``, or ``--live``): what a config would change, live.
+
+Imperative shell: read the cluster once (``ironlb.kube.snapshot.read_live_inputs``), decode
+the config in force and the proposed one, call the pure ``ironlb.live.whatif.what_if``, print
+the difference (``ironlb.live.render``). Nothing is written; ``config/viewer`` grants all it reads.
+
+The proposed config: ``-c FILE`` (a ConfigMap manifest or a bare config, as in file mode), or
+the ironlb ConfigMap found in ``-f FILES`` (``-`` is standard input, so ``kubectl kustomize``
+output can be piped in; Services and other kinds there are not used: the Services are the
+cluster's). Without either, the config in force is planned against itself: what the
+controller would still change (Services waiting for an IP it can now give, for instance).
+
+Exit status, as ``kubectl diff``: 0 no change; 1 changes that leave every running Service's
+IPs as they are and still announced; 3 some Service would lose or change an IP, or be
+announced by nobody; 2 anything that is not a plan: usage, the cluster cannot be read, the
+proposed config is invalid (every error printed with its path, as ``ironlb validate`` does;
+file-mode ``ironlb plan`` says 1 for invalid input, but here 1 means "changes that disturb
+nothing", so an invalid config must not look like a safe change), or the ConfigMap in force
+is invalid (the programs then run on a last good config the cluster does not show).
+
+Imports the Kubernetes client only when it runs (``ironlb plan`` from files stays light).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ironlb.config.model import Config
+    from ironlb.kube.snapshot import LiveInputs
+
+EXIT_ERROR = 2
+DEFAULT_NAMESPACE = "ironlb-system"
+DEFAULT_CONFIGMAP = "ironlb"
+
+
+class LiveError(Exception):
+    """Why there is no plan; printed as is, exit status 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(lines[0] if lines else "")
+        self.lines = lines
+
+
+def add_cluster_arguments(p: argparse.ArgumentParser, *, live_flag: bool) -> None:
+    """kubectl's flags for reaching a cluster, and where ironlb's config lives in it."""
+    g = p.add_argument_group("cluster (kubectl's flags)")
+    if live_flag:
+        g.add_argument(
+            "--live",
+            action="store_true",
+            help="read the cluster: the current context of $KUBECONFIG or ~/.kube/config, or in-cluster "
+            "credentials (implied by --kubeconfig and --context)",
+        )
+    g.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    g.add_argument("--context", help="the kubeconfig context to use")
+    g.add_argument(
+        "-n",
+        "--namespace",
+        default=DEFAULT_NAMESPACE,
+        help=f"ironlb's namespace: where its ConfigMap lives (default {DEFAULT_NAMESPACE})",
+    )
+    g.add_argument(
+        "--configmap", default=DEFAULT_CONFIGMAP, help=f"ironlb's ConfigMap (default {DEFAULT_CONFIGMAP})"
+    )
+    g.add_argument("-v", "--verbose", action="store_true", help="log what is read from the cluster")
+
+
+def wants_live(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "live", False) or args.kubeconfig or args.context)
+
+
+def quiet_client_logs(verbose: bool) -> None:
+    """The command prints its own one-line errors; the client's and ironlb.kube's logs only with -v."""
+    level = logging.DEBUG if verbose else logging.CRITICAL + 1
+    for name in ("ironlb.kube", "kubernetes", "urllib3"):
+        logging.getLogger(name).setLevel(level)
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+
+def read_cluster(args: argparse.Namespace) -> LiveInputs:
+    """The cluster's Services, EndpointSlices, Nodes, Namespaces and ConfigMap (``LiveReadError``)."""
+    from ironlb.kube.snapshot import cli_client, read_live_inputs
+
+    quiet_client_logs(args.verbose)
+    api = cli_client(args.kubeconfig, context=args.context)
+    try:
+        return read_live_inputs(api, namespace=args.namespace, configmap=args.configmap)
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+
+
+def config_in_force(live: LiveInputs) -> tuple[Config, list[str]]:
+    """The config the programs run on, from the cluster's ConfigMap; notes for stderr."""
+    from ironlb.config import Config, ConfigError, configmap_report
+
+    where = f"ConfigMap {live.config_namespace}/{live.config_name}"
+    cm = live.snapshot.config_map
+    if cm is None:
+        return Config(), [f"note: no {where} in the cluster: nothing is configured now"]
+    try:
+        result = configmap_report(cm)
+    except ConfigError as exc:
+        raise LiveError(
+            f"ironlb plan: the {where} in the cluster is invalid, so the programs run on their last good "
+            "config, which the cluster does not show; fix the ConfigMap first (ironlb validate):",
+            *(f"  {where}: {e}" for e in exc.errors),
+        ) from None
+    return result.config, []
+
+
+def proposed_config(args: argparse.Namespace) -> tuple[Config | None, list[str]]:
+    """The config of ``-c`` or of the ConfigMap in ``-f`` (None: neither given); warnings."""
+    if args.config is not None:
+        return _config_file(str(args.config))
+    if args.files:
+        return _config_in_files(args)
+    return None, []
+
+
+def _config_file(path: str) -> tuple[Config, list[str]]:
+    from ironlb.cli.configfile import ConfigFileError, read_config
+
+    try:
+        result = read_config(path)
+    except ConfigFileError as exc:
+        if exc.sentence:
+            raise LiveError(f"ironlb plan: {exc.sentence}") from None
+        raise LiveError(*(f"{path}: {e}" for e in exc.errors)) from None
+    return result.config, [f"warning: {w}" for w in result.warnings]
+
+
+def _config_in_files(args: argparse.Namespace) -> tuple[Config, list[str]]:
+    from ironlb.cluster.manifests import ManifestSource
+    from ironlb.cluster.seam import ClusterSourceUnavailable
+    from ironlb.config import ConfigError, configmap_report
+
+    paths = [Path(p) for p in args.files]
+    if Path("-") in paths:
+        return _config_file("-")
+    try:
+        snapshot = ManifestSource(
+            paths, config_namespace=args.namespace, config_name=args.configmap
+        ).snapshot()
+    except ClusterSourceUnavailable as exc:
+        raise LiveError(f"ironlb plan: {exc}") from None
+    if snapshot.config_map is None:
+        raise LiveError(
+            f"ironlb plan: no ConfigMap {args.namespace}/{args.configmap} in {' '.join(map(str, paths))}: "
+            "with a cluster, -f names the proposed config (the Services are the cluster's)"
+        )
+    notes = []
+    if snapshot.services:
+        notes.append(
+            f"note: {len(snapshot.services)} Services in -f are not used: "
+            "the plan runs on the cluster's Services"
+        )
+    try:
+        result = configmap_report(snapshot.config_map)
+    except ConfigError as exc:
+        raise LiveError(*(f"ConfigMap in -f: {e}" for e in exc.errors)) from None
+    return result.config, notes + [f"warning: {w}" for w in result.warnings]
+
+
+def run_live(args: argparse.Namespace) -> int:
+    from ironlb.kube.snapshot import LiveReadError
+
+    try:
+        return _run(args)
+    except LiveReadError as exc:
+        print(f"ironlb plan: {exc}", file=sys.stderr)
+    except LiveError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ironlb.announce.bgp_sessions import keepalive_warnings
+    from ironlb.live.render import diff_to_json, render_diff, summary
+    from ironlb.live.whatif import exit_code, what_if
+
+    proposed, notes = proposed_config(args)  # a bad file is refused before the cluster is read
+    live = read_cluster(args)
+    current, more = config_in_force(live)
+    notes += more
+    if proposed is None:
+        proposed = current
+        notes.append(
+            f"note: no -c/-f: planning the ConfigMap {args.namespace}/{args.configmap} in force "
+            "against what runs"
+        )
+    notes += [f"warning: {w}" for w in keepalive_warnings(proposed)]
+    for line in notes:
+        print(line, file=sys.stderr)
+    diff = what_if(current, proposed, live.snapshot, lb_class=args.lb_class)
+    if args.output == "json":
+        doc: dict[str, Any] = {"server": live.server, **diff_to_json(diff, full=args.full)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_diff(diff, full=args.full))
+    code = exit_code(diff)
+    if code and args.output == "json":
+        print(f"ironlb plan: {summary(diff)}", file=sys.stderr)
+    return code

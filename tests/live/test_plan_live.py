@@ -1,0 +1,171 @@
+"""``ironlb plan --kubeconfig`` on the real API server: the difference, its exit status, and the
+controller doing what the plan said."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import yaml
+
+from tests.live.conftest import REPO, Live
+
+MAIN = {"name": "main", "protocol": "layer2", "addresses": ["10.210.0.0/29"]}
+
+
+def _config(*pools: dict[str, Any]) -> dict[str, Any]:
+    return {"address-pools": list(pools)}
+
+
+def _changes(doc: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    return {s["name"]: (s["change"], s["ips_after"]) for s in doc["services"]}
+
+
+def test_a_shrunk_pool_names_exactly_the_services_that_lose_their_ips_and_the_controller_agrees(
+    live: Live,
+) -> None:
+    live.add_nodes(2)
+    live.set_config(_config(MAIN))
+    names = ["a", "b", "c", "d", "e", "f"]
+    for name in names:
+        live.service(name)
+    ctl = live.controller()
+    live.settled(ctl, lambda ips: all(ips.get(n) for n in names))
+    before = live.ips()
+    assert sorted(ip for ips in before.values() for ip in ips) == [f"10.210.0.{i}" for i in range(6)]
+
+    # main keeps .0-.3: the two Services above it must move; one free IP in a new pool, so the
+    # first (by name) gets it and the other loses its IP.
+    shrunk = _config(
+        {**MAIN, "addresses": ["10.210.0.0/30"]},
+        {"name": "spare", "protocol": "layer2", "addresses": ["10.211.0.7/32"]},
+    )
+    proposed = live.write("shrunk.yaml", shrunk)
+    run = live.ironlb("plan", "-c", str(proposed), "-o", "json")
+    assert run.code == 3, run.stderr
+    doc = run.json()
+    outside = sorted(n for n, ips in before.items() if ips[0] not in {f"10.210.0.{i}" for i in range(4)})
+    first, second = outside
+    assert _changes(doc) == {first: ("change", ["10.211.0.7"]), second: ("lose", [])}
+    rules = {s["name"]: s["rule"] for s in doc["services"]}
+    assert before[first][0] in rules[first] and "not in any pool" in rules[first]
+    assert "no available IPs" in rules[second]
+
+    table = live.ironlb("plan", "-c", str(proposed))
+    assert table.code == 3
+    assert f"{live.ns}  {first}" in table.stdout and "changes IP" in table.stdout
+    assert "loses IP" in table.stdout and "2 running Services disturbed" in table.stdout
+
+    live.set_config(shrunk)  # apply it: the controller does what the plan said
+    expected = {**before, first: ("10.211.0.7",), second: ()}
+    live.settled(ctl, lambda ips: ips == expected)
+    assert live.ironlb("plan").code == 0  # the config in force against what runs: nothing left
+
+
+def test_a_new_pool_exits_0_when_nothing_changes_and_1_when_a_waiting_service_gets_an_ip(
+    live: Live,
+) -> None:
+    live.add_nodes(1)
+    tiny = {**MAIN, "addresses": ["10.210.0.0/31"]}
+    live.set_config(_config(tiny))
+    for name in ("a", "b"):
+        live.service(name)
+    ctl = live.controller()
+    live.settled(ctl, lambda ips: all(ips.get(n) for n in ("a", "b")))
+    extra = {"name": "extra", "protocol": "layer2", "addresses": ["10.212.0.0/30"]}
+    grown = live.write("grown.yaml", _config(tiny, extra))
+    same = live.ironlb("plan", "-c", str(grown), "-o", "json")
+    assert same.code == 0, same.stderr
+    assert same.json()["changed"] is False and same.json()["services"] == []
+
+    live.service("waiting")
+    live.settled(ctl, lambda ips: "waiting" in ips and not ips["waiting"])
+    gain = live.ironlb("plan", "-c", str(grown), "-o", "json")
+    assert gain.code == 1, gain.stderr
+    assert _changes(gain.json()) == {"waiting": ("gain", ["10.212.0.0"])}
+    assert [(r["owner_now"], r["ip"]) for r in gain.json()["layer2"]] == [(None, "10.212.0.0")]
+
+
+def test_the_proposed_config_can_come_as_a_configmap_in_files_or_on_stdin(live: Live) -> None:
+    live.add_nodes(1)
+    live.set_config(_config(MAIN))
+    live.service("a", loadBalancerIP="10.210.0.5")
+    ctl = live.controller()
+    live.settled(ctl, lambda ips: ips.get("a") == ("10.210.0.5",))
+    moved = {**MAIN, "addresses": ["10.213.0.0/29"]}
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ironlb", "namespace": live.ns},
+        "data": {
+            "config": f"address-pools: [{{name: main, protocol: layer2, addresses: {moved['addresses']}}}]"
+        },
+    }
+    other = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}}
+    path = live.tmp / "install.yaml"
+    path.write_text(yaml.safe_dump_all([other, cm]))
+    run = live.ironlb("plan", "-f", str(path), "-o", "json")
+    assert run.code == 3, run.stderr
+    (change,) = run.json()["services"]
+    assert (
+        change["change"] == "lose" and "10.210.0.5" in change["rule"] and "not in any pool" in change["rule"]
+    )
+    piped = live.ironlb("plan", "-f", "-", "-o", "json", stdin=yaml.safe_dump(cm))
+    assert piped.code == 3 and piped.json()["services"] == run.json()["services"]
+
+
+def test_an_invalid_proposed_config_exits_2_with_every_error_and_a_file_plan_still_says_1(live: Live) -> None:
+    live.set_config(_config(MAIN))
+    bad = live.write("bad.yaml", _config({**MAIN, "addresses": ["10.0.0.0/33", "nonsense"]}))
+    run = live.ironlb("plan", "-c", str(bad))
+    assert run.code == 2
+    assert "address-pools[0].addresses[0]" in run.stderr and "address-pools[0].addresses[1]" in run.stderr
+    assert run.stdout == ""
+    nodes = live.write("nodes.yaml", {"apiVersion": "v1", "kind": "List", "items": []})
+    files = subprocess.run(
+        [sys.executable, "-m", "ironlb", "plan", "-c", str(bad), "-f", str(nodes)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert files.returncode == 1 and "address-pools[0].addresses[0]" in files.stderr
+
+
+def test_an_invalid_config_in_force_exits_2_naming_it(live: Live) -> None:
+    live.set_config("address-pools: [{name: x, protocol: layer2, addresses: [not-an-ip]}]")
+    run = live.ironlb("plan", "-c", str(live.write("ok.yaml", _config(MAIN))))
+    assert run.code == 2
+    assert f"ConfigMap {live.ns}/ironlb in the cluster is invalid" in run.stderr
+    assert "address-pools[0].addresses[0]" in run.stderr
+
+
+def test_no_configmap_in_the_cluster_plans_the_first_install(live: Live) -> None:
+    live.add_nodes(1)
+    live.service("a")
+    run = live.ironlb("plan", "-c", str(live.write("first.yaml", _config(MAIN))), "-o", "json")
+    assert run.code == 1, run.stderr
+    assert "nothing is configured now" in run.stderr
+    assert _changes(run.json()) == {"a": ("gain", ["10.210.0.0"])}
+
+
+def test_access_errors_exit_2_in_one_sentence_naming_what_to_grant(live: Live) -> None:
+    kubeconfig = live.kube.kubeconfig("nobody", cluster_role=None)
+    forbidden = live.ironlb("plan", kubeconfig=kubeconfig)
+    assert forbidden.code == 2
+    assert "403 Forbidden" in forbidden.stderr and "may not " in forbidden.stderr
+    assert "ironlb-viewer" in forbidden.stderr
+    assert len(forbidden.stderr.strip().splitlines()) == 1, forbidden.stderr
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens once closed
+    text = live.admin_kubeconfig.read_text().replace(f":{live.kube.cp.port}", f":{port}")
+    (live.tmp / "gone").write_text(text)
+    gone = live.ironlb("plan", kubeconfig=live.tmp / "gone")
+    assert gone.code == 2
+    assert f"cannot reach the Kubernetes API server https://127.0.0.1:{port}" in gone.stderr
+    usage = live.ironlb("plan", "--output", "yaml")
+    assert usage.code == 2
