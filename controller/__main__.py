@@ -13,14 +13,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.options import parse_options
-from controller.runtime import run
+from controller.options import build_parser, parse_options
 from ironlb import logs
 from ironlb.stopping import stop_on_signals
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, manifests_required: bool = False) -> int:
     opts = parse_options(argv)
+    if manifests_required and opts.manifests is None:
+        build_parser().error("--manifests (or IRONLB_MANIFESTS) is required")
     logs.setup(opts.log_format)
     stop = stop_on_signals()
     if opts.manifests is not None:
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lb_class=opts.lb_class,
             poll_interval=opts.poll_interval,
         )
+    from controller.runtime import run
+
     return run(opts, stop)
 
 

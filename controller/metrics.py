@@ -1,29 +1,26 @@
-"""What the controller exposes on its metrics port: Prometheus metrics, ``/healthz``, ``/readyz``.
+"""The controller's Prometheus metrics, in one place so names stay consistent with MetalLB's.
 
-Metric names follow MetalLB's where the meaning is the same. Each controller gets
-its own ``CollectorRegistry`` (never the process-wide default), so tests can run
-two controllers in one process. Pool usage is read from the allocator at scrape
-time by a small collector, so it can never drift from the allocator's state.
-
-The HTTP server is the one the speaker uses too (``ironlb.probes``: metrics and probes
-on one port); the exposition itself is prometheus-client's ``generate_latest``.
-A 503 ``/readyz`` says why in its body (the API server cannot be used, not listed yet,
-no valid config): the kubelet only sees the 503, a person asking the port sees the reason.
+The convention of both programs (MetalLB keeps a ``stats.go`` per package): a package's
+metrics are declared in its ``metrics.py`` and nowhere else, on the registry its program
+serves with ``ironlb.probes.serve`` (``/metrics`` beside ``/healthz`` and ``/readyz``),
+together with ``ironlb_build_info`` (``ironlb.build_info``). The speaker's live in the
+process's default registry (one speaker per process); each controller gets its own
+``CollectorRegistry``, because tests run two controllers in one process and each must
+report its own leadership and writes. Pool usage is read from the allocator at scrape time
+by a small collector, so it can never drift from the allocator's state.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from controller.options import PROGRAM
 from ironlb.allocator import PoolUsage
-from ironlb.probes import ProbeServer
-
-log = logging.getLogger(__name__)
+from ironlb.build_info import register_build_info
 
 
 class _PoolCollector(Collector):
@@ -54,6 +51,7 @@ class ControllerMetrics:
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
+        register_build_info(self.registry, PROGRAM)
         self.registry.register(_PoolCollector(pool_usage))
         self.updates = Counter(
             "ironlb_k8s_client_updates", "Writes of Service status and annotations", registry=self.registry
@@ -84,39 +82,3 @@ class ControllerMetrics:
             "ironlb_leader_bool", "1 when this replica is the active leader", registry=self.registry
         )
         leader.set_function(lambda: 1.0 if is_leader() else 0.0)
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-class MetricsServer:
-    """Serves ``/metrics``, ``/healthz`` and ``/readyz`` from a daemon thread."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        metrics: ControllerMetrics,
-        *,
-        healthy: Callable[[], bool],
-        readiness: Callable[[], str | None],
-    ) -> None:
-        """``readiness`` returns None when ready, else why not (the body of a 503 ``/readyz``)."""
-        self._server = ProbeServer(
-            host,
-            port,
-            metrics=lambda _accept: (metrics.exposition(), CONTENT_TYPE_LATEST),
-            liveness=lambda: None if healthy() else "unhealthy",
-            readiness=readiness,
-        )
-
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    def start(self) -> MetricsServer:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()

@@ -1,13 +1,14 @@
-"""The controller's imperative shell: informers -> work queue -> reconciler -> writers.
+"""The controller's imperative shell: informers -> work queue -> workers, leadership and lifecycle.
 
-Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``):
+Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
+``ironlb.programs.configstate``); one Service's path is ``servicesync``:
 
 - Start-up barrier: nothing is written until the Service and ConfigMap informers
   have listed and a valid config is known, and this replica leads. Then a *session*
-  starts: a fresh allocator adopts every existing assignment (from a fresh LIST, so
-  a new leader never trusts a cache that may lag behind the old leader's writes),
-  and only then is every Service queued, so pending ones are allocated after all
-  current ones are kept. A restart therefore changes no IP.
+  (``controller.session``) starts: a fresh allocator adopts every existing assignment
+  (from a fresh LIST, so a new leader never trusts a cache that may lag behind the old
+  leader's writes), and only then is every Service queued, so pending ones are allocated
+  after all current ones are kept. A restart therefore changes no IP.
 - A config change is applied to the allocator at once: what it no longer allows is released and
   every Service without IPs is decided in one fixed order (``ironlb.allocator.settle``, the
   order ``ironlb plan`` uses), so the workers only write what was decided.
@@ -15,22 +16,16 @@ Wiring and ordering, no decisions (those are ``reconciler`` and ``configstate``)
   control key for config and leadership). Several workers run; decisions are taken
   one at a time under a lock (the allocator has one owner), writes overlap. A
   failed write is retried with the queue's tenacity backoff without blocking others.
-- Writes go only where they change something: one merge patch through ``/status``
-  carries the ingress and the pool annotation together (``ironlb.kube.status``),
-  guarded by ``resourceVersion``. What a write returned is kept as an overlay until the
-  informer catches up, so a lagging cache never causes a second, conflicting write.
 - The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
-  fields the controller reads), and so do the overlays and the adoption LIST.
-- Events (``IPAllocated``...) go out from a few sender threads right behind their status
-  writes (workers wait while the senders are behind); a graceful stop sends what is
-  queued, within ``EVENT_DRAIN``, before the Lease is released.
+  fields the controller reads), and so do the write overlay and the adoption LIST.
+- A graceful stop sends the Events still queued, within ``EVENT_DRAIN``, before the Lease
+  is released.
 - Leadership: a session belongs to one term of leadership. Every write first checks
   that this replica still leads (``LeaderElector.is_leader`` turns false once renewals
   have failed for the renew deadline, before the Lease can expire elsewhere) and
   that the session is current. On stop, writing ends first, then the Lease is released.
 - Once per term of leadership (and never on a standby), the speakers' membership Secret
-  is created if it is missing (``--membership-secret``); an existing one is never
-  touched. Allocation does not wait for it; a failure is retried through the queue.
+  is created if it is missing (``controller.membershipsecret``).
 - An API server that cannot be used until a person acts (wrong CA, 401, 403) is named
   once by the client's ``ApiHealth`` (``ironlb.kube.health``), counted in
   ``ironlb_k8s_client_errors_total{reason}`` and given as ``/readyz``'s reason; every path
@@ -44,40 +39,33 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 
 from controller.configfollow import ConfigFollower
-from controller.metrics import ControllerMetrics, MetricsServer
-from controller.options import ControllerOptions, split_address
-from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
-from controller.session import adopt
+from controller.membershipsecret import MembershipSecret
+from controller.metrics import ControllerMetrics
+from controller.options import PROGRAM, ControllerOptions
+from controller.reconciler import SyncState
+from controller.servicesync import EVENT_SENDERS, ServiceSync, view
+from controller.session import Session, adopt
 from ironlb import services as svc
-from ironlb.allocator import Allocator, PoolUsage
+from ironlb.allocator import PoolUsage
 from ironlb.allocator.settle import settle_services
 from ironlb.kube.client import health_of, make_api_client
-from ironlb.kube.errors import KubeError, ObjectGone, PermanentKubeError, retry_log_level
+from ironlb.kube.errors import KubeError, retry_log_level
 from ironlb.kube.events import EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
-from ironlb.kube.membership_secret import ensure_membership_secret
 from ironlb.kube.source import KubeClusterSource, ObjectRef
-from ironlb.kube.status import ServiceWriter, status_patch
+from ironlb.kube.status import ServiceWriter
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
 from ironlb.kube_types import ConfigMap, Service
-from ironlb.probes import CannotListen
+from ironlb.probes import CannotListen, ProbeServer, serve
+from ironlb.programs.flags import listen_failure
 
 log = logging.getLogger(__name__)
 
-PROGRAM = "ironlb-controller"
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
-EVENT_SENDERS = 4
-"""Threads posting Events; one object's Events always go through the same one, in order."""
-EVENT_BACKLOG = 2 * EVENT_SENDERS
-EVENT_WAIT = 1.0
-"""A worker that recorded Events waits (at most ``EVENT_WAIT`` s) while more than ``EVENT_BACKLOG``
-are unsent, so each Event follows its status write within a fraction of a second instead of
-trailing it by the whole backlog, and a stop finds almost nothing left to send."""
 FIRST_ROUND_WAIT = 1.0
 """At most this long, start-up waits for the elector's first round before listing."""
 EVENT_DRAIN = 5.0
@@ -85,29 +73,9 @@ EVENT_DRAIN = 5.0
 RBAC_HINT = "config/default/rbac-controller.yaml (ClusterRole and Role for ServiceAccount controller)"
 
 
-def _view(obj: Any) -> Any:
-    """What the controller keeps of a Service (``ironlb.services.allocation_view``)."""
-    return svc.allocation_view(cast(Service, obj))
-
-
-def _rv(obj: Mapping[str, Any] | None) -> str:
-    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
-
-
-@dataclass
-class _Session:
-    """One term of leadership: the allocator state that is only valid while it lasts."""
-
-    allocator: Allocator
-    generation: int
-
-
-@dataclass(frozen=True)
-class _Written:
-    """A Service as our last write left it, and the versions the cache may still show instead."""
-
-    obj: Service
-    older: frozenset[str]
+def service_ref(key: str) -> ObjectRef:
+    ns, _, name = key.partition("/")
+    return ObjectRef("Service", ns, name)
 
 
 class Controller:
@@ -126,7 +94,7 @@ class Controller:
             on_change=self._on_change,
             endpoint_slices=False,
             nodes=False,
-            service_transform=_view,
+            service_transform=view,
         )
         self.writer = ServiceWriter(self.api)
         self.recorder = EventRecorder(
@@ -156,25 +124,35 @@ class Controller:
         if self.api_health is not None:
             self.api_health.subscribe(lambda p: self.metrics.client_errors.labels(p.cause).inc())
         self._lock = threading.RLock()  # decisions: config, session, allocator, bookkeeping
-        self._session: _Session | None = None
+        self._session: Session | None = None
         self._generation = 0
         self._leading_since = float("-inf")  # monotonic time leadership last changed
-        self._secret_checked = -1  # the leadership generation whose membership Secret is ensured
         self.config = ConfigFollower(opts.namespace, opts.configmap, self.metrics, self.recorder)
-        self._refused: dict[str, str] = {}
-        self._written: dict[str, _Written] = {}
+        self.membership_secret = MembershipSecret(self.api, opts.namespace, opts.membership_secret)
+        self.service_sync = ServiceSync(
+            lock=self._lock,
+            session=lambda: self._session,
+            writable=self._writable,
+            cached=self.source.service,
+            requeue=lambda key: self.queue.add(service_ref(key)),
+            writer=self.writer,
+            recorder=self.recorder,
+            metrics=self.metrics,
+            lb_class=opts.lb_class,
+        )
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
-        self._server: MetricsServer | None = None
+        self._server: ProbeServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, serve_metrics: bool = True) -> Controller:
         if serve_metrics:
-            host, port = split_address(self.opts.metrics_address)
-            self._server = MetricsServer(
-                host, port, self.metrics, healthy=self.healthy, readiness=self.readiness
+            self._server = serve(
+                self.opts.metrics_address,
+                self.metrics.registry,
+                liveness=self.liveness,
+                readiness=self.readiness,
             )
-            self._server.start()
         for i in range(self.opts.workers):
             t = threading.Thread(target=self._worker, name=f"reconcile-{i}", daemon=True)
             t.start()
@@ -238,6 +216,10 @@ class Controller:
     def healthy(self) -> bool:
         return not self._stopping.is_set() and all(t.is_alive() for t in self._workers)
 
+    def liveness(self) -> str | None:
+        """None while alive (``/healthz``), else why not."""
+        return None if self.healthy() else "unhealthy"
+
     def ready(self) -> bool:
         return self.readiness() is None
 
@@ -299,10 +281,10 @@ class Controller:
         if ref == CONTROL:
             return self._sync_control()
         if ref.kind == "Service":
-            return self._sync_service(ref)
+            return self.service_sync.sync(ref.key)
         return "done"
 
-    def _writable(self, session: _Session) -> bool:
+    def _writable(self, session: Session) -> bool:
         return self._session is session and session.generation == self._generation and self.is_leader()
 
     # -- config and leadership -------------------------------------------------------------------
@@ -310,30 +292,9 @@ class Controller:
         if not self.source.wait_synced(1.0):
             return "retry"
         state = self._sync_config_and_session()
-        secret = self._ensure_membership_secret()  # after the session: allocation never waits for it
+        # After the session: allocation never waits for the Secret.
+        secret = self.membership_secret.ensure(self._generation, self.is_leader)
         return "retry" if "retry" in (secret, state) else state
-
-    def _ensure_membership_secret(self) -> SyncState:
-        """Once per term: create the speakers' membership Secret if missing (outside our lock)."""
-        name = self.opts.membership_secret
-        generation = self._generation  # read before is_leader: a later change queues CONTROL again
-        if not name or self._secret_checked == generation or not self.is_leader():
-            return "done"
-        try:
-            ensure_membership_secret(self.api, self.opts.namespace, name)
-        except PermanentKubeError as exc:
-            log.error("membership Secret %s/%s: %s; not retrying", self.opts.namespace, name, exc)
-        except KubeError as exc:
-            log.log(
-                retry_log_level(exc),
-                "membership Secret %s/%s: %s; will retry",
-                self.opts.namespace,
-                name,
-                exc,
-            )
-            return "retry"
-        self._secret_checked = generation
-        return "done"
 
     def _sync_config_and_session(self) -> SyncState:
         with self._lock:
@@ -364,7 +325,7 @@ class Controller:
             # Every Service that lost its IPs, or had none, is decided now in one fixed order
             # (ironlb.allocator.settle, as ironlb plan does), not in the order workers race to.
             keys = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
-            current = (self._current(key) for key in keys)
+            current = (session.overlay.current(key, self.source.service(key)) for key in keys)
             settle_services(session.allocator, (s for s in current if s is not None), self.opts.lb_class)
             self._queue_all_services()
 
@@ -406,102 +367,13 @@ class Controller:
         # Queued before the session is visible (workers wait on our lock meanwhile), so the
         # queue is never idle before the first reconciles.
         for key in adoption.order:
-            ns, _, name = key.partition("/")
-            self.queue.add(ObjectRef("Service", ns, name))
-        self._refused.clear()
-        self._written.clear()
-        self._session = _Session(adoption.allocator, generation)
+            self.queue.add(service_ref(key))
+        self._session = Session(adoption.allocator, generation)
         return "done"
 
     def _queue_all_services(self) -> None:
         for obj in self.source.services.items():
-            ns, _, name = svc.service_key(cast(Service, obj)).partition("/")
-            self.queue.add(ObjectRef("Service", ns, name))
-
-    def _queue_refused(self) -> None:
-        with self._lock:
-            keys = list(self._refused)
-        for key in keys:
-            ns, _, name = key.partition("/")
-            self.queue.add(ObjectRef("Service", ns, name))
-
-    # -- one Service -----------------------------------------------------------------------------
-    def _current(self, key: str) -> Service | None:
-        """The cached Service, or what our last write returned while the cache still lags."""
-        cached = self.source.service(key)
-        written = self._written.get(key)
-        if written is None:
-            return cached
-        if cached is not None and _rv(cached) in written.older:
-            return written.obj
-        del self._written[key]
-        return cached
-
-    def _sync_service(self, ref: ObjectRef) -> SyncState:
-        key = ref.key
-        with self._lock:
-            session = self._session
-            if session is None or not self._writable(session):
-                return "done"  # a new session queues every Service again
-            service = self._current(key)
-            decision = reconcile(
-                key, service, session.allocator, self.opts.lb_class, previous_refusal=self._refused.get(key)
-            )
-            if decision.refusal is not None:
-                self._refused[key] = decision.refusal
-            else:
-                self._refused.pop(key, None)
-        if decision.sync == "reprocess-all":
-            self._queue_refused()
-        if service is None:
-            return "done"
-        return self._apply(session, service, decision)
-
-    def _apply(self, session: _Session, service: Service, decision: Decision) -> SyncState:
-        key = decision.key
-        obj = service
-        older: set[str] = set()
-        try:
-            if status_patch(obj, decision.ingress, decision.annotations) is not None:
-                if not self._writable(session):
-                    return "done"
-                base = _rv(obj)
-                obj = _view(self.writer.write(obj, ips=decision.ingress, annotations=decision.annotations))
-                older.add(base)
-                self.metrics.updates.inc()
-        except ObjectGone:
-            return "done"  # deleted meanwhile: the DELETED event frees its IPs
-        except KubeError as exc:
-            self.metrics.update_errors.inc()
-            if isinstance(exc, PermanentKubeError):
-                log.error("%s: write refused, not retrying: %s", key, exc)
-                return "done"
-            log.log(retry_log_level(exc), "%s: write failed, will retry: %s", key, exc)
-            return "retry"
-        finally:
-            if older:
-                with self._lock:
-                    prev = self._written.get(key)
-                    if prev is not None:
-                        older |= prev.older
-                    self._written[key] = _Written(obj, frozenset(older))
-        # A status this session wrote gets its Event even if a stop began meanwhile (the stop
-        # sends it before exiting); without a write, only a current leader reports.
-        if decision.events and (older or self._writable(session)):
-            for ev in decision.events:
-                self.recorder.event(obj, ev.type, ev.reason, ev.message)
-            # Statuses must not outrun their Events: a worker waits while the senders are behind.
-            self.recorder.wait_for_room(EVENT_BACKLOG, EVENT_WAIT)
-        if older and decision.ingress:
-            log.info(
-                "%s: %s (pool %s)",
-                key,
-                ", ".join(decision.ingress),
-                decision.annotations.get(POOL_ANNOTATION),
-            )
-        elif older:
-            log.info("%s: load-balancer status cleared", key)
-        return "done"
+            self.queue.add(service_ref(svc.service_key(cast(Service, obj))))
 
 
 def run(opts: ControllerOptions, stop: threading.Event) -> int:
@@ -510,11 +382,7 @@ def run(opts: ControllerOptions, stop: threading.Event) -> int:
     try:
         controller.start()
     except CannotListen as exc:
-        log.error(
-            "%s for /metrics, /healthz and /readyz (--metrics-address, env IRONLB_METRICS_ADDRESS): "
-            "another process has it; choose a free one",
-            exc,
-        )
+        log.error("%s", listen_failure(exc))
         controller.api.close()
         return 1
     try:

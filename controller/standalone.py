@@ -2,7 +2,7 @@
 
 Why: the lab, demos and standalone users have no API server, only a directory
 of manifests (Services, the ConfigMap...). This mode runs the same decisions as
-the Kubernetes controller -- ``controller.configstate.judge`` for the config (an
+the Kubernetes controller -- ``ironlb.programs.configstate.judge`` for the config (an
 invalid one never replaces the last good one) and ``controller.reconciler.reconcile``
 over one ``ironlb.allocator.Allocator`` -- and writes each Service's status and
 pool annotation through ``ironlb.cluster.statusdir`` into ``DIR/.ironlb-status/``,
@@ -18,25 +18,22 @@ no object store here, are logged.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from controller.configstate import judge
 from controller.reconciler import Decision, reconcile
-from ironlb import logs
 from ironlb import services as svc
-from ironlb.allocator import Allocator, Refusal, request_from_service
+from ironlb.allocator import Allocator
+from ironlb.allocator.adoption import adopt_services
 from ironlb.allocator.settle import settle_services
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import StatusDir, StatusRecord, normalize, overlay, records_digest
-from ironlb.config import Config
 from ironlb.kube_types import Service
-from ironlb.stopping import stop_on_signals
+from ironlb.programs.configstate import ConfigState, judge, log_state, read_configmap
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ class StandaloneController:
         self.config_namespace = config_namespace
         self.configmap = configmap
         self.lb_class = lb_class
-        self.config: Config | None = None
+        self.config_state = ConfigState()
         self.allocator: Allocator | None = None
         self._config_seen: object = object()  # the ConfigMap last judged
         self._refused: dict[str, str] = {}
@@ -88,37 +85,27 @@ class StandaloneController:
         if cm == self._config_seen:
             return
         self._config_seen = cm
-        verdict = judge(cm, namespace=self.config_namespace, name=self.configmap)
-        if verdict.config is None:
-            for error in verdict.errors:
-                log.error("config %s/%s: %s", self.config_namespace, self.configmap, error)
-            log.error("config not usable; %s", "keeping the last good one" if self.config else "waiting")
+        previous = self.config_state
+        reading = read_configmap(cm, namespace=self.config_namespace, name=self.configmap)
+        self.config_state = judge(previous, reading)
+        log_state(log, previous, self.config_state, f"{self.config_namespace}/{self.configmap}")
+        config = self.config_state.config
+        if config is None or config is previous.config:
             return
-        if verdict.config == self.config:
-            return
-        self.config = verdict.config
-        log.info("config loaded: %d pools", len(verdict.config.pools))
         if self.allocator is None:
-            self.allocator = Allocator(verdict.config)
+            self.allocator = Allocator(config)
             self._adopt(snapshot)
         else:
-            for invalidation in self.allocator.set_config(verdict.config):
+            for invalidation in self.allocator.set_config(config):
                 log.info("%s: %s", invalidation.key, invalidation.reason)
 
     def _adopt(self, snapshot: ClusterSnapshot) -> None:
         """Keep every existing assignment before anything new is allocated."""
         assert self.allocator is not None
-        records = self.statuses.read_all()
-        adopted = refused = 0
-        for service in sorted(self._current(snapshot, records).values(), key=svc.service_key):
-            if not (svc.is_managed(service, self.lb_class) and svc.ingress_ips(service)):
-                continue
-            request = request_from_service(service)
-            if isinstance(request, Refusal) or isinstance(self.allocator.adopt(request), Refusal):
-                refused += 1
-            else:
-                adopted += 1
-        log.info("adopted %d existing assignments (%d not adoptable)", adopted, refused)
+        services = self._current(snapshot, self.statuses.read_all()).values()
+        adopted = adopt_services(self.allocator, services, self.lb_class)
+        kept, refused = len(adopted.kept), len(adopted.refused)
+        log.info("adopted %d existing assignments (%d not adoptable)", kept, refused)
 
     # -- Services --------------------------------------------------------------------------------
     @staticmethod
@@ -200,22 +187,6 @@ class StandaloneController:
             log.log(level, "event %s %s on %s: %s", event.type, event.reason, key, event.message)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m controller.standalone",
-        description="ironlb controller over a manifest directory (no Kubernetes): "
-        "assigns IPs and writes statuses to DIR/.ironlb-status/ "
-        "(the same as `ironlb-controller --manifests DIR`)",
-    )
-    p.add_argument("--manifests", required=True, type=Path, help="the manifest directory (cluster state)")
-    p.add_argument("--namespace", "--config-namespace", dest="namespace", default=DEFAULT_NAMESPACE)
-    p.add_argument("--configmap", default=DEFAULT_CONFIGMAP)
-    p.add_argument("--lb-class", default=None)
-    p.add_argument("--poll-interval", type=float, default=0.2, help="seconds between reads of DIR")
-    p.add_argument("--log-format", choices=("text", "json"), default="text")
-    return p.parse_args(argv)
-
-
 def run(
     manifests: Path,
     stop: threading.Event,
@@ -246,17 +217,10 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    logs.setup(args.log_format)
-    stop = stop_on_signals()
-    return run(
-        args.manifests,
-        stop,
-        namespace=args.namespace,
-        configmap=args.configmap,
-        lb_class=args.lb_class,
-        poll_interval=args.poll_interval,
-    )
+    """``python -m controller.standalone ARGS``: ``ironlb-controller ARGS`` with ``--manifests`` required."""
+    from controller.__main__ import main as program
+
+    return program(argv, manifests_required=True)
 
 
 if __name__ == "__main__":

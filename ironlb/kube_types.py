@@ -129,6 +129,15 @@ class ConfigMap(TypedDict, total=False):
     data: dict[str, str]
 
 
+class Secret(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    type: str
+    data: dict[str, str]
+    """Values base64-encoded, as the API sends them."""
+
+
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 """Label that ties an EndpointSlice to its Service."""
 

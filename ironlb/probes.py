@@ -6,14 +6,18 @@ prometheus-client's ``start_http_server`` serves only metrics. So this is a few 
 ``http.server`` (hand-written for that reason); each program says what its metrics are and
 how it judges itself:
 
-- ``metrics(accept)`` returns the exposition body and its content type (the program picks
-  the format, e.g. prometheus-client's ``generate_latest`` or ``choose_encoder``);
+- ``metrics(accept)`` returns the exposition body and its content type; ``serve`` gives it
+  the program's registry in the format the scraper asks for (prometheus-client's
+  ``choose_encoder``: OpenMetrics or the text format);
 - ``liveness()`` returns None while alive, else why not: ``/healthz`` 503 with that reason;
 - ``readiness()`` returns None when ready, else why not: ``/readyz`` 503 with
   ``not ready: <reason>``. The kubelet only sees the 503, a person asking the port sees why.
 
-A port that cannot be opened raises ``CannotListen`` naming the address, which each
-program turns into one line naming its flag, and a non-zero exit.
+``serve(address, registry, ...)`` is how both programs start it: ``HOST:PORT`` or ``:PORT``
+(every address: IPv6 and IPv4 where the kernel has IPv6), parsed by ``split_address``, the
+one parser of that address (the flag's check uses it too). A port that cannot be opened
+raises ``CannotListen`` naming the address, which each program turns into one line naming
+its flag (``ironlb.programs.flags.listen_failure``), and a non-zero exit.
 
 The server runs in a daemon thread, never in a program's event loop, so a stuck loop
 cannot hide behind a probe answered by that same loop.
@@ -29,10 +33,31 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
 log = logging.getLogger(__name__)
 
 Exposition = Callable[[str], tuple[bytes, str]]
 """``Accept`` header -> (body, content type) of ``/metrics``."""
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``:PORT`` -> (host, port); host "" is every address. ``[::1]:80`` works too."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"metrics address {address!r}: expected HOST:PORT or :PORT")
+    return host.strip("[]"), int(port)
+
+
+def registry_exposition(registry: CollectorRegistry) -> Exposition:
+    """``registry`` in the format the scraper asks for (OpenMetrics or the text format)."""
+
+    def exposition(accept: str) -> tuple[bytes, str]:
+        encoder, content_type = choose_encoder(accept)
+        return encoder(registry), content_type
+
+    return exposition
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -153,3 +178,23 @@ class ProbeServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def serve(
+    address: str,
+    registry: CollectorRegistry,
+    *,
+    liveness: Callable[[], str | None],
+    readiness: Callable[[], str | None],
+) -> ProbeServer | None:
+    """Serve ``registry`` and the probes on ``address`` (``HOST:PORT``, ``:PORT``); "" serves nothing.
+
+    Raises ``CannotListen`` when the port cannot be opened, ``ValueError`` for a malformed address.
+    """
+    if not address:
+        return None
+    host, port = split_address(address)
+    server = ProbeServer(
+        host, port, metrics=registry_exposition(registry), liveness=liveness, readiness=readiness
+    )
+    return server.start()

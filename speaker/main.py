@@ -2,15 +2,15 @@
 
 Loop: read the cluster-state source (in a thread) when it reports a change
 (Kubernetes informers, ``speaker.sources``) or every ``--poll-interval`` (a
-manifest directory, re-parsed only when its files changed) → on a new revision parse the
-config (an invalid one is refused and the last good one kept) and refresh the
-membership peers from Node addresses → whenever the snapshot or the live set
+manifest directory, re-parsed only when its files changed) → on a new revision judge the
+config (``ironlb.programs.configstate``: an invalid one is refused, the last good one kept)
+and refresh the membership peers from Node addresses → whenever the snapshot or the live set
 changes, build the pure ``AnnounceInputs`` and hand them to every backend. An
 unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
 the backends. If any long-lived task fails, the whole speaker stops. Each
 Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
-The metrics port also answers the kubelet's probes (``ironlb.probes``): ``/readyz`` and
+The metrics port also answers the kubelet's probes (``ironlb.probes.serve``): ``/readyz`` and
 ``/healthz`` as ``speaker.probes`` decides from ``Speaker.status`` and a loop heartbeat.
 """
 
@@ -20,18 +20,17 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import REGISTRY
-from prometheus_client.exposition import choose_encoder
 
 from ironlb import logs
 from ironlb.announce.inputs import Announcement, build_inputs, node_info
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSource, ClusterSourceUnavailable
-from ironlb.config import ConfigError, config_from_configmap
 from ironlb.config.model import Config
-from ironlb.probes import CannotListen, ProbeServer
+from ironlb.probes import CannotListen, ProbeServer, serve
+from ironlb.programs.configstate import ConfigState, judge, log_state, read_configmap
+from ironlb.programs.flags import listen_failure
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
 from speaker.bgp.backend import BgpAnnouncer
@@ -41,7 +40,7 @@ from speaker.membership.service import Membership
 from speaker.membership.swim import Addr
 from speaker.membership.wire import load_key
 from speaker.options import SpeakerOptions, parse_options
-from speaker.probes import Heartbeat, SpeakerStatus, liveness, readiness
+from speaker.probes import Heartbeat, Probes, SpeakerStatus
 from speaker.protocol import Announcer
 from speaker.sources import open_cluster
 
@@ -100,9 +99,7 @@ class Speaker:
         self.membership = membership
         self.backends = list(backends)
         self.snapshot: ClusterSnapshot | None = None
-        self.config: Config | None = None
-        self.config_problem: str | None = None
-        """Why the latest config is not the one in use (missing, invalid); None when it is."""
+        self.config_state = ConfigState()
         self.membership_started = False
         self.failed: str | None = None
         """The long-lived task whose failure is stopping the speaker."""
@@ -202,29 +199,31 @@ class Speaker:
         self._dirty.set()
 
     def _load_config(self, snap: ClusterSnapshot) -> None:
-        cm = snap.config_map
-        if cm is None:
-            log.warning("config map %s/%s not found", self.options.config_namespace, self.options.configmap)
-            metrics.CONFIG_STALE.set(1 if self.config is not None else 0)
-            self.config_problem = "the ConfigMap does not exist"
-            return
-        try:
-            config = config_from_configmap(cm)
-        except ConfigError as exc:
-            self.config_problem = "invalid: " + "; ".join(exc.errors)
-            log.error(
-                "invalid config refused, keeping the last good one: %s",
-                "; ".join(exc.errors),
-                extra={"errors": list(exc.errors)},
-            )
-            metrics.CONFIG_STALE.set(1)
-            return
-        if config != self.config:
-            log.info("config loaded: %d pools", len(config.pools))
-        self.config = config
-        self.config_problem = None
-        metrics.CONFIG_STALE.set(0)
-        metrics.CONFIG_LOADED.set(1)
+        previous = self.config_state
+        reading = read_configmap(
+            snap.config_map, namespace=self.options.config_namespace, name=self.options.configmap
+        )
+        self.config_state = judge(previous, reading)
+        log_state(
+            log, previous, self.config_state, f"{self.options.config_namespace}/{self.options.configmap}"
+        )
+        metrics.CONFIG_STALE.set(1 if self.config_state.stale else 0)
+        metrics.CONFIG_LOADED.set(1 if self.config_state.config is not None else 0)
+
+    @property
+    def config(self) -> Config | None:
+        """The config in effect: the latest valid one, or the last good one."""
+        return self.config_state.config
+
+    @property
+    def config_problem(self) -> str | None:
+        """Why the latest config is not the one in use (missing, invalid); None when it is."""
+        state = self.config_state
+        if not state.stale:
+            return None
+        if state.missing:
+            return "the ConfigMap does not exist"
+        return "invalid: " + "; ".join(str(p) for p in state.problems)
 
     def status(self, api_problem: str | None = None) -> SpeakerStatus:
         """What readiness is decided on (read from the probe server's thread: plain attribute reads)."""
@@ -270,44 +269,6 @@ class Speaker:
         self._announced = now
 
 
-class Probes:
-    """What ``/readyz`` and ``/healthz`` answer, from the speaker once it exists and the heartbeat."""
-
-    def __init__(self, heartbeat: Heartbeat) -> None:
-        self.heartbeat = heartbeat
-        self.speaker: Speaker | None = None
-        self.api_problem: Callable[[], str | None] = lambda: None
-
-    def readiness(self) -> str | None:
-        speaker = self.speaker
-        if speaker is None:
-            return self.api_problem() or "starting: opening the cluster-state source"
-        return readiness(speaker.status(self.api_problem()))
-
-    def liveness(self) -> str | None:
-        speaker = self.speaker
-        return liveness(self.heartbeat.last, time.monotonic(), failed=speaker.failed if speaker else None)
-
-
-def _metrics(accept: str) -> tuple[bytes, str]:
-    """The default registry in the format the scraper asks for (OpenMetrics or text), as before."""
-    encoder, content_type = choose_encoder(accept)
-    return encoder(REGISTRY), content_type
-
-
-def start_probe_server(address: str, probes: Probes) -> ProbeServer | None:
-    """``/metrics``, ``/healthz``, ``/readyz`` on ``HOST:PORT`` (host "" or ":PORT": every address)."""
-    if not address:
-        return None
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"metrics address {address!r}: expected HOST:PORT or :PORT")
-    server = ProbeServer(
-        host.strip("[]"), int(port), metrics=_metrics, liveness=probes.liveness, readiness=probes.readiness
-    )
-    return server.start()
-
-
 async def amain(options: SpeakerOptions) -> int:
     assert options.membership_key_file is not None
     key = load_key(options.membership_key_file)
@@ -322,7 +283,9 @@ async def amain(options: SpeakerOptions) -> int:
             loop.call_soon_threadsafe(changes.set)
 
     try:
-        server = start_probe_server(options.metrics_address, probes)
+        server = serve(
+            options.metrics_address, REGISTRY, liveness=probes.liveness, readiness=probes.readiness
+        )
         cluster = await asyncio.to_thread(open_cluster, options, wake)
         probes.api_problem = cluster.api_problem
         try:
@@ -352,17 +315,17 @@ async def amain(options: SpeakerOptions) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
+    return run(parse_options(argv))
+
+
+def run(options: SpeakerOptions) -> int:
+    """Run the speaker until SIGTERM or SIGINT; returns the exit code."""
     logs.setup(options.log_format)
     log.info("speaker starting on node %s", options.node)
     try:
         return asyncio.run(amain(options))
     except CannotListen as exc:
-        log.error(
-            "%s for /metrics, /healthz and /readyz (--metrics-address, env IRONLB_METRICS_ADDRESS): "
-            "another process has it; choose a free one",
-            exc,
-        )
+        log.error("%s", listen_failure(exc))
         return 1
     except (OSError, ValueError) as exc:
         log.error("speaker failed: %s", exc)

@@ -1,11 +1,17 @@
 """The speaker's Prometheus metrics, in one place so names stay consistent with MetalLB's.
 
-Module-level objects in the default registry: one speaker per process.
+Module-level objects in the process's default registry (one speaker per process), which
+the speaker serves with ``ironlb.probes.serve``, with ``ironlb_build_info``. The convention
+of both programs is in ``controller.metrics``.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge
+
+from ironlb.build_info import register_build_info
+
+BUILD_INFO = register_build_info(REGISTRY, "ironlb-speaker")
 
 LAYER2_REQUESTS = Counter(
     "ironlb_layer2_requests_received", "ARP/NDP requests received for an IP we own", ["ip"]

@@ -1,20 +1,23 @@
 """Command-line flags of ``ironlb-speaker``, each with an environment equivalent.
 
-Parsed with argparse at the edge into a frozen ``SpeakerOptions``; nothing
-else in the speaker reads ``sys.argv`` or the environment. A bad number or boolean in an
-environment variable is a usage error naming the variable (``ironlb.envflags``).
+Parsed at the edge into a frozen ``SpeakerOptions``; nothing else in the speaker reads
+``sys.argv`` or the environment. How a value is found (flag, then environment variable,
+then default) and how a bad one is refused is ``ironlb.programs.flags``, shared with the
+controller, which also declares the settings both programs have.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE
-from ironlb.envflags import boolean, from_env
+from ironlb.programs import flags
+from ironlb.programs.flags import Flag, ProgramParser
+
+PROGRAM = "ironlb-speaker"
 
 
 @dataclass(frozen=True)
@@ -40,95 +43,91 @@ class SpeakerOptions:
     bfdd: str = "/usr/lib/frr/bfdd"
 
 
+FLAGS: tuple[Flag, ...] = (
+    Flag("--node", "NODE_NAME", "this node's name", required=True, metavar="NAME"),
+    flags.MANIFESTS,
+    flags.KUBECONFIG,
+    replace(flags.NAMESPACE, dest="config_namespace"),
+    flags.CONFIGMAP,
+    Flag(
+        "--membership-key-file",
+        "IRONLB_MEMBERSHIP_KEY_FILE",
+        "file holding the speakers' shared membership HMAC key (mounted from the membership Secret)",
+        required=True,
+        metavar="FILE",
+    ),
+    Flag(
+        "--membership-port",
+        "IRONLB_MEMBERSHIP_PORT",
+        "UDP port of the membership protocol, the same on every node",
+        default=7946,
+        convert=int,
+        metavar="PORT",
+    ),
+    Flag(
+        "--membership-bind",
+        "IRONLB_MEMBERSHIP_BIND",
+        "address the membership socket listens on (:: for IPv6 and IPv4)",
+        default="0.0.0.0",
+        metavar="ADDRESS",
+    ),
+    flags.metrics_address_flag(":7473", can_be_off=True),
+    flags.LOG_FORMAT,
+    flags.poll_interval_flag(0.5),
+    flags.LB_CLASS,
+    Flag(
+        "--bgp",
+        "IRONLB_BGP",
+        "announce over BGP through ExaBGP as the config says (--no-bgp: layer 2 only, no BGP at all)",
+        default=True,
+        switch=True,
+    ),
+    Flag(
+        "--bgp-workdir",
+        "IRONLB_BGP_WORKDIR",
+        "directory of ExaBGP's files",
+        shown_default="/run/ironlb/bgp-NODE",
+        metavar="DIR",
+    ),
+    Flag(
+        "--bgp-password-dir",
+        "IRONLB_BGP_PASSWORD_DIR",
+        "directory of TCP MD5 passwords, one file per peer address (a mounted Secret)",
+        shown_default="none (no passwords)",
+        metavar="DIR",
+    ),
+    Flag(
+        "--bgp-graceful-restart",
+        "IRONLB_BGP_GRACEFUL_RESTART",
+        "seconds a router keeps this node's routes after its BGP session ends (graceful restart; 0: off)",
+        default=120,
+        convert=int,
+        metavar="SECONDS",
+    ),
+    Flag(
+        "--bfd-workdir",
+        "IRONLB_BFD_WORKDIR",
+        "directory of bfdd's files",
+        shown_default="/run/ironlb/bfd-NODE",
+        metavar="DIR",
+    ),
+    Flag(
+        "--bfdd",
+        "IRONLB_BFDD",
+        "FRR's bfdd, run for peers that name a bfd-profile",
+        default="/usr/lib/frr/bfdd",
+        metavar="PATH",
+    ),
+)
+
+
+def build_parser() -> ProgramParser:
+    """The flags; every one's help says what it is, its default and its environment variable."""
+    return ProgramParser(PROGRAM, "ironlb speaker: announces Service IPs.", FLAGS)
+
+
 def parse_options(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> SpeakerOptions:
     env = os.environ if env is None else env
-
-    def e(name: str, default: str | None = None) -> str | None:
-        return env.get(name, default)
-
-    p = argparse.ArgumentParser(prog="ironlb-speaker", description="ironlb speaker: announces Service IPs.")
-    p.add_argument("--node", default=e("NODE_NAME"), help="this node's name (env NODE_NAME)")
-    p.add_argument(
-        "--manifests", default=e("IRONLB_MANIFESTS"), help="read cluster state from this manifest directory"
-    )
-    p.add_argument(
-        "--kubeconfig",
-        default=None,
-        help="read cluster state from the Kubernetes API with this kubeconfig (env KUBECONFIG); "
-        "default without --manifests: in-cluster credentials when KUBERNETES_SERVICE_HOST is set",
-    )
-    p.add_argument(
-        "--namespace",
-        "--config-namespace",
-        dest="config_namespace",
-        metavar="NAMESPACE",
-        # IRONLB_CONFIG_NAMESPACE: the older name, still read (a manifest may set it)
-        default=e("IRONLB_NAMESPACE") or e("IRONLB_CONFIG_NAMESPACE") or DEFAULT_NAMESPACE,
-        help="namespace of the ConfigMap (env IRONLB_NAMESPACE; --config-namespace and "
-        "IRONLB_CONFIG_NAMESPACE are older names)",
-    )
-    p.add_argument(
-        "--configmap",
-        default=e("IRONLB_CONFIGMAP", DEFAULT_CONFIGMAP),
-        help="name of the ConfigMap (env IRONLB_CONFIGMAP)",
-    )
-    p.add_argument(
-        "--membership-key-file",
-        default=e("IRONLB_MEMBERSHIP_KEY_FILE"),
-        help="file holding the shared membership HMAC key (from a Secret)",
-    )
-    p.add_argument("--membership-port", type=int, default=None, help="(env IRONLB_MEMBERSHIP_PORT)")
-    p.add_argument("--membership-bind", default=e("IRONLB_MEMBERSHIP_BIND", "0.0.0.0"))
-    p.add_argument("--metrics-address", default=e("IRONLB_METRICS_ADDRESS", ":7473"), help="'' disables")
-    p.add_argument("--log-format", choices=("text", "json"), default=e("IRONLB_LOG_FORMAT", "text"))
-    p.add_argument("--poll-interval", type=float, default=None, help="(env IRONLB_POLL_INTERVAL)")
-    p.add_argument("--lb-class", default=e("IRONLB_LB_CLASS"))
-    p.add_argument("--no-bgp", action="store_true", help="no BGP at all (env IRONLB_BGP=false)")
-    p.add_argument(
-        "--bgp-workdir", default=e("IRONLB_BGP_WORKDIR"), help="ExaBGP files (default /run/ironlb/bgp-NODE)"
-    )
-    p.add_argument(
-        "--bgp-password-dir",
-        default=e("IRONLB_BGP_PASSWORD_DIR"),
-        help="directory of TCP MD5 passwords, one file per peer address (a mounted Secret)",
-    )
-    p.add_argument("--bgp-graceful-restart", type=int, default=None, help="(env IRONLB_BGP_GRACEFUL_RESTART)")
-    p.add_argument(
-        "--bfd-workdir", default=e("IRONLB_BFD_WORKDIR"), help="bfdd files (default /run/ironlb/bfd-NODE)"
-    )
-    p.add_argument(
-        "--bfdd",
-        default=e("IRONLB_BFDD", "/usr/lib/frr/bfdd"),
-        help="FRR's bfdd, run for peers that name a bfd-profile",
-    )
-    a = p.parse_args(argv)
-    a.membership_port = from_env(p, a.membership_port, env, "IRONLB_MEMBERSHIP_PORT", int, 7946)
-    a.poll_interval = from_env(p, a.poll_interval, env, "IRONLB_POLL_INTERVAL", float, 0.5)
-    a.bgp_graceful_restart = from_env(p, a.bgp_graceful_restart, env, "IRONLB_BGP_GRACEFUL_RESTART", int, 120)
-    bgp = False if a.no_bgp else from_env(p, None, env, "IRONLB_BGP", boolean, True)
-    if not a.node:
-        p.error("--node (or NODE_NAME) is required")
-    if a.manifests and a.kubeconfig:
-        p.error("--manifests and --kubeconfig are two different cluster sources: give one")
-    if not a.membership_key_file:
-        p.error("--membership-key-file (or IRONLB_MEMBERSHIP_KEY_FILE) is required")
-    return SpeakerOptions(
-        node=a.node,
-        manifests=a.manifests,
-        kubeconfig=None if a.manifests else (a.kubeconfig or e("KUBECONFIG") or None),
-        config_namespace=a.config_namespace,
-        configmap=a.configmap,
-        membership_key_file=a.membership_key_file,
-        membership_port=a.membership_port,
-        membership_bind=a.membership_bind,
-        metrics_address=a.metrics_address,
-        log_format=a.log_format,
-        poll_interval=a.poll_interval,
-        lb_class=a.lb_class or None,
-        bgp=bgp,
-        bgp_workdir=a.bgp_workdir or None,
-        bgp_password_dir=a.bgp_password_dir or None,
-        bgp_graceful_restart=a.bgp_graceful_restart,
-        bfd_workdir=a.bfd_workdir or None,
-        bfdd=a.bfdd,
-    )
+    p = build_parser()
+    v = p.parse(argv, env)
+    return v.into(SpeakerOptions, **flags.cluster_source(p, v))

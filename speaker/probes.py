@@ -21,6 +21,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 BEAT_EVERY = 1.0
 STALE_AFTER = 30.0
@@ -82,3 +83,34 @@ class Heartbeat:
         while True:
             self.beat()
             await asyncio.sleep(every)
+
+
+class Judged(Protocol):
+    """What the probes read of the speaker (``speaker.main.Speaker``)."""
+
+    @property
+    def failed(self) -> str | None: ...
+
+    def status(self, api_problem: str | None = None) -> SpeakerStatus: ...
+
+
+class Probes:
+    """What ``/readyz`` and ``/healthz`` answer, from the speaker once it exists and the heartbeat.
+
+    Called from the probe server's thread: only plain attribute reads of the speaker.
+    """
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+        self.speaker: Judged | None = None
+        self.api_problem: Callable[[], str | None] = lambda: None
+
+    def readiness(self) -> str | None:
+        speaker = self.speaker
+        if speaker is None:
+            return self.api_problem() or "starting: opening the cluster-state source"
+        return readiness(speaker.status(self.api_problem()))
+
+    def liveness(self) -> str | None:
+        speaker = self.speaker
+        return liveness(self.heartbeat.last, time.monotonic(), failed=speaker.failed if speaker else None)

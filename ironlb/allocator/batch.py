@@ -6,7 +6,8 @@ Pure function over (config, Services). Deterministic: Services are handled in
 ``namespace/name`` order within three phases, so the same input always gives
 the same answer:
 
-1. adoption -- IPs already in ``status.loadBalancer.ingress`` are kept when still valid;
+1. adoption -- IPs already in ``status.loadBalancer.ingress`` are kept when still valid
+   (``adoption.adopt_requests``, as the controller adopts);
 2. Services that request specific IPs;
 3. everything else (pending), from the pools.
 
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ironlb import services as svc
+from ironlb.allocator.adoption import adopt_requests
 from ironlb.allocator.core import Allocator
 from ironlb.allocator.settle import settle
 from ironlb.allocator.translate import namespace_labels, request_from_service
@@ -71,11 +73,7 @@ def allocate_all(
         else:
             requests[key] = translated
 
-    for key, request in requests.items():
-        if request.current_ips:
-            adopted = allocator.adopt(request)
-            if isinstance(adopted, Assignment):
-                outcomes[key] = adopted
+    outcomes.update(adopt_requests(allocator, requests.values()).kept)
     outcomes.update(settle(allocator, (r for key, r in requests.items() if key not in outcomes)))
 
     results: list[ServiceResult] = []

@@ -395,7 +395,7 @@ def _carried(
     for a in sorted(wanted.announced, key=lambda a: (a.service, a.ip.version, a.ip)):
         targets = wanted.announced[a]
         if _usable(a.ip.version, targets, peers, names):
-            kept.append(a)
+            kept.append(replace(a, via=_peer_names(a.ip.version, targets, peers, names)))
         elif None in targets:
             remedy = f"make the Service IPv{10 - a.ip.version}-only (spec.ipFamilies)"
             problems.append(_unsent(f"service {a.service}", a.ip, wanted.node, peers, remedy))
@@ -422,6 +422,21 @@ def _usable(
         and (None in targets or bool(names[pr.peer_id] & targets))
         for pr in peers
     )
+
+
+def _peer_names(
+    version: int, targets: set[Target], peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]]
+) -> tuple[str, ...]:
+    """The names of the peers whose usable sessions carry routes going to ``targets``: for a route to
+    every peer, each session's own peer; for named peers, those of the names a session stands for."""
+    out: set[str] = set()
+    for pr in peers:
+        if pr.unusable is not None or pr.peer.peer_address.version != version:
+            continue
+        if None in targets:
+            out.add(pr.peer.name)
+        out.update(n for n in names[pr.peer_id] if n in targets)
+    return tuple(sorted(out))
 
 
 def _unsent_named(what: str, target: IPAddress | IPNetwork, node: str, peers: set[Target]) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ironlb.announce.inputs import NodeInfo
+from ironlb.config.fields import keepalive_ignored, keepalive_message
 from ironlb.config.model import BfdProfile, Config, IPAddress, Peer
 
 
@@ -101,11 +102,6 @@ def _session(peer: Peer, node: NodeInfo, profiles: Mapping[str, BfdProfile]) -> 
     return PeerSession(peer, refusal=refusal, bfd_profile=bfd)
 
 
-def keepalive_ignored(peer: Peer) -> bool:
-    """Does ``peer`` ask for a keepalive interval other than the one ExaBGP will use (hold/3)?"""
-    return int(peer.keepalive_time) != int(peer.hold_time) // 3
-
-
 def keepalive_warnings(config: Config) -> tuple[str, ...]:
     """Peers whose ``keepalive-time`` the ExaBGP backend cannot honour.
 
@@ -114,13 +110,8 @@ def keepalive_warnings(config: Config) -> tuple[str, ...]:
     holdtime.py). A keepalive-time other than hold-time/3 is accepted (MetalLB
     accepts it) but has no effect; ``ironlb validate``/``plan`` and the speaker say so.
     """
-    out: list[str] = []
-    for i, peer in enumerate(config.peers):
-        hold, keepalive = int(peer.hold_time), int(peer.keepalive_time)
-        if keepalive_ignored(peer):
-            out.append(
-                f"peers[{i}].keepalive-time: {keepalive}s is ignored: the ExaBGP backend has no keepalive "
-                f"setting and sends keepalives every third of the negotiated hold time "
-                f"({hold // 3}s with hold-time {hold}s)"
-            )
-    return tuple(out)
+    return tuple(
+        f"peers[{i}].keepalive-time: {keepalive_message(peer, 'hold-time')}"
+        for i, peer in enumerate(config.peers)
+        if keepalive_ignored(peer)
+    )

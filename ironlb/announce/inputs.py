@@ -80,6 +80,10 @@ class Announcement:
     protocol: AnnounceProtocol
     node: str
     ip: IPAddress  # compared too: a dual-stack Service announces two IPs, two series
+    via: tuple[str, ...] = field(default=(), compare=False)
+    """Where it goes: layer 2, the interfaces the IP is answered on; BGP, the names of the peers its
+    routes are sent to (sorted). Not part of the identity: the metric and ``nodeAssigned`` count an
+    announcement once wherever it goes; ``ServiceL2Status`` / ``ServiceBGPStatus`` show it."""
 
 
 def parse_ip(text: object) -> IPAddress | None:

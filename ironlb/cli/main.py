@@ -17,26 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from ironlb.cli import convert, lab, plan, status, validate
+from ironlb.version import VersionAction
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-
-
-class _VersionAction(argparse.Action):
-    """``--version``: like argparse's, but reads the version only when asked (importlib.metadata)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from ironlb.version import version_line
-
-        print(version_line(parser.prog))
-        parser.exit()
 
 
 def build_parser(prog: str = "ironlb") -> argparse.ArgumentParser:
@@ -44,7 +31,7 @@ def build_parser(prog: str = "ironlb") -> argparse.ArgumentParser:
         prog=prog,
         description="ironlb: bare-metal LoadBalancer provider for Kubernetes.",
     )
-    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (validate, plan, status, lab, convert):
         module.register(subparsers)

@@ -130,7 +130,7 @@ def _selectors(selectors: tuple[LabelSelector, ...]) -> str:
 
 def summarize(config: Config) -> str:
     """A few lines a human can check at a glance."""
-    from ironlb.announce.bgp_sessions import keepalive_ignored
+    from ironlb.config.fields import keepalive_ignored
 
     lines: list[str] = []
     totals: dict[int, int] = {}

@@ -1,9 +1,16 @@
 """Cluster state read from manifest files: the seam's implementation without Kubernetes.
 
 ``ironlb plan``, the local lab and standalone use read Services, EndpointSlices,
-Nodes, Namespaces and the ConfigMap from YAML files (multi-document, and ``kind: List``)
-given as files or directories. Other kinds are ignored. A file that cannot be
-read or parsed makes the whole snapshot unavailable, never half a cluster.
+Nodes, Namespaces, the ConfigMap and the ``ironlb.io`` config objects (IPAddressPool,
+BGPPeer, ...) from YAML files (multi-document, and ``kind: List``) given as files or
+directories. Other kinds are ignored. A file that cannot be read or parsed makes the
+whole snapshot unavailable, never half a cluster.
+
+Config objects are read as ``kubectl apply`` reads them (YAML like Go's yaml.v2:
+``64512:10`` is a string; then plain JSON values, so ``password: 1234`` is a number
+that the decoder refuses, as the API server's schema would), and handed over whole,
+whatever their namespace: :func:`ironlb.config.load.load_config` says what is wrong
+with them.
 
 Service statuses written by a standalone controller (``ironlb.cluster.statusdir``,
 in each directory's ``.ironlb-status/``) are laid over the Services read, so
@@ -21,6 +28,8 @@ import yaml
 
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.cluster.statusdir import STATUS_DIRNAME, StatusDir, StatusRecord, apply_overlays, records_digest
+from ironlb.config.resources.schema import CONFIG_KINDS, GROUP
+from ironlb.config.yamlload import YamlError, load_documents, native
 from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Service
 from ironlb.textfile import NotText, read_text
 
@@ -66,6 +75,21 @@ def load_objects(text: str, origin: str) -> list[dict[str, Any]]:
         raise ClusterSourceUnavailable(f"{origin}: not valid YAML: {exc}") from exc
 
 
+def is_config_resource(obj: Any) -> bool:
+    """An ``ironlb.io`` config object (IPAddressPool, BGPPeer, ...; not the status kinds)."""
+    api = obj.get("apiVersion") if isinstance(obj, dict) else None
+    return isinstance(api, str) and api.rpartition("/")[0] == GROUP and obj.get("kind") in CONFIG_KINDS
+
+
+def load_config_resources(text: str, origin: str) -> list[dict[str, Any]]:
+    """The ``ironlb.io`` config objects of ``text``, read as ``kubectl apply`` reads them (see above)."""
+    try:
+        docs = native(load_documents(text))
+    except YamlError as exc:
+        raise ClusterSourceUnavailable(f"{origin}: not valid YAML: line {exc.line}: {exc.message}") from exc
+    return [obj for obj in iter_objects(docs) if is_config_resource(obj)]
+
+
 class ManifestSource:
     """A ``ClusterSource`` over manifest files and directories, re-read on every snapshot."""
 
@@ -97,6 +121,7 @@ class ManifestSource:
         nodes: list[Node] = []
         namespaces: list[Namespace] = []
         config_map: ConfigMap | None = None
+        resources: list[dict[str, Any]] = []
         digest = hashlib.sha256()
         for path in manifest_files(self.paths):
             try:
@@ -106,7 +131,10 @@ class ManifestSource:
             except NotText as exc:
                 raise ClusterSourceUnavailable(str(exc)) from exc
             digest.update(str(path).encode() + b"\0" + text.encode() + b"\0")
-            for obj in load_objects(text, str(path)):
+            objects = load_objects(text, str(path))
+            if any(is_config_resource(obj) for obj in objects):
+                resources.extend(load_config_resources(text, str(path)))
+            for obj in objects:
                 kind = obj.get("kind")
                 if kind == "Service":
                     services.append(cast(Service, obj))
@@ -128,6 +156,7 @@ class ManifestSource:
             nodes=tuple(nodes),
             config_map=config_map,
             namespaces=tuple(namespaces),
+            config_resources=tuple(resources),
             revision=digest.hexdigest(),
         )
 

@@ -8,10 +8,11 @@ production) and a directory of manifests (``ironlb.cluster.manifests``, for
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Service
+from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Secret, Service
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class ClusterSnapshot:
     config_map: ConfigMap | None = None
     namespaces: tuple[Namespace, ...] = ()
     """For pools that admit Services by namespace labels (empty: only the namespaces' names are known)."""
+    config_resources: tuple[Mapping[str, Any], ...] = ()
+    """The ``ironlb.io`` config objects (IPAddressPool, BGPPeer, ...), as the API server or a manifest file
+    gives them: with ``config_map``, the input of :func:`ironlb.config.load.load_config`."""
+    secrets: tuple[Secret, ...] = ()
+    """Secrets of ironlb's namespace a BGPPeer's ``passwordSecret`` may name (the speaker's source only;
+    only their ``type`` and ``data.password`` are kept)."""
     revision: str = field(default="", compare=False)
     """Opaque marker that changes whenever the content may have changed."""
 

@@ -70,3 +70,23 @@ def join_path(base: str, *parts: str | int) -> str:
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+_LOCATED = re.compile(
+    r"""(\(root\)|(?:[A-Za-z0-9_.-]+\ )?line\ \d+
+    |(?:[A-Za-z0-9_-]+|\.|\[\d+\]|\['(?:[^'\\]|\\.)*'\]|\["(?:[^"\\]|\\.)*"\])+):\ """,
+    re.X,
+)
+
+
+def split_line(line: str) -> tuple[str, str]:
+    """``"path: message"`` (as :class:`ConfigError` and :class:`Problems` hold them) → (path, message).
+
+    Paths are :func:`join_path`'s (quoted keys may hold ``": "``), ``(root)`` or a YAML
+    ``line N`` (``data.config line N``); ``(root)`` becomes the empty path.
+    """
+    m = _LOCATED.match(line)
+    if m is None:
+        return "", line
+    path = m.group(1)
+    return ("" if path == "(root)" else path), line[m.end() :]

@@ -350,6 +350,25 @@ def peer(raw: PeerFields, spell: Spelling) -> tuple[Peer | None, list[Problem]]:
     )
 
 
+def keepalive_ignored(peer: Peer) -> bool:
+    """Does ``peer`` ask for a keepalive interval other than the one the BGP backend uses (hold/3)?
+
+    ExaBGP 5.0 has no keepalive setting: it sends keepalives every third of the negotiated hold
+    time. Such a ``keepalive-time`` is accepted (MetalLB accepts it) and warned about.
+    """
+    return int(peer.keepalive_time) != int(peer.hold_time) // 3
+
+
+def keepalive_message(peer: Peer, hold_name: str) -> str:
+    """Why ``keepalive-time`` is not honoured (see :func:`keepalive_ignored`); ``hold_name``: the hold time
+    field as the input spells it."""
+    hold, keepalive = int(peer.hold_time), int(peer.keepalive_time)
+    return (
+        f"{keepalive}s is ignored: the ExaBGP backend has no keepalive setting and sends keepalives every "
+        f"third of the negotiated hold time ({hold // 3}s with {hold_name} {hold}s)"
+    )
+
+
 class BfdFields(Protocol):
     """A BFD profile's settings as any input decodes them (``None``: MetalLB's default)."""
 

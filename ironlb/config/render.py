@@ -177,6 +177,11 @@ def render_configmap(config: Config, *, name: str = "ironlb", namespace: str = "
     return yaml.dump(manifest, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True)
 
 
+def dump_yaml(data: Any) -> str:
+    """YAML text of plain data, strings quoted where they would read back as something else."""
+    return yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True)
+
+
 class _QuotingDumper(yaml.SafeDumper):
     """SafeDumper (which quotes strings that would read back as numbers) with block style for
     multi-line strings, so the config inside a ConfigMap stays readable."""

@@ -17,7 +17,6 @@ selectors are allowed (different nodes may peer with the same router).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ironlb.config.errors import Problems, join_path
 from ironlb.config.model import AddressRange, Peer
@@ -37,57 +36,67 @@ def check_unique_names(p: Problems, section: str, names: Sequence[tuple[int, str
             first[name] = index
 
 
-@dataclass(frozen=True)
-class _Entry:
-    version: int
-    first: int
-    last: int
-    pool_index: int
-    addr_index: int
-    range: AddressRange
-    pool_name: str
+def overlaps(ranges: Sequence[AddressRange]) -> list[tuple[int, int]]:
+    """Pairs ``(later, earlier)`` of indices into ``ranges`` whose addresses overlap, ``later`` > ``earlier``.
 
-    @property
-    def path(self) -> str:
-        return join_path("address-pools", self.pool_index, "addresses", self.addr_index)
+    Sorted sweep, O(n log n): each entry is compared with the entry reaching furthest among
+    those sorted before it (so each overlapping entry is named once, with one it overlaps).
+    """
+    order = sorted(
+        range(len(ranges)),
+        key=lambda i: (ranges[i].first.version, int(ranges[i].first), int(ranges[i].last), i),
+    )
+    out: list[tuple[int, int]] = []
+    reach: int | None = None
+    for i in order:
+        entry = ranges[i]
+        same_family = reach is not None and ranges[reach].first.version == entry.first.version
+        if reach is not None and same_family and int(entry.first) <= int(ranges[reach].last):
+            out.append((max(i, reach), min(i, reach)))
+        if (
+            reach is None
+            or ranges[reach].first.version != entry.first.version
+            or int(entry.last) > int(ranges[reach].last)
+        ):
+            reach = i
+    return out
 
 
 def check_pool_overlaps(p: Problems, pools: Sequence[tuple[int, str, Sequence[AddressRange]]]) -> None:
     """No address may belong to two entries, within a pool or across pools (both families).
 
-    Sorted sweep, O(n log n) in the number of entries: each entry is compared with
-    the entry reaching furthest among those sorted before it. The error is put on
-    whichever of the two comes later in the document.
+    The error is put on whichever of the two comes later in the document.
     """
-    entries = sorted(
-        (
-            _Entry(r.first.version, int(r.first), int(r.last), pool_index, addr_index, r, name)
-            for pool_index, name, ranges in pools
-            for addr_index, r in enumerate(ranges)
-        ),
-        key=lambda e: (e.version, e.first, e.last, e.pool_index, e.addr_index),
-    )
-    reach: _Entry | None = None
-    for entry in entries:
-        if reach is not None and reach.version == entry.version and entry.first <= reach.last:
-            earlier, later = sorted((entry, reach), key=lambda e: (e.pool_index, e.addr_index))
-            p.error(
-                later.path,
-                f"{_show(later.range)} overlaps {_show(earlier.range)} of pool {earlier.pool_name!r} "
-                f"({earlier.path})",
-            )
-        if reach is None or reach.version != entry.version or entry.last > reach.last:
-            reach = entry
+    where = [
+        (pool_index, addr_index, name)
+        for pool_index, name, ranges in pools
+        for addr_index in range(len(ranges))
+    ]
+    flat = [r for _, _, ranges in pools for r in ranges]
+    for later, earlier in overlaps(flat):
+        lp, la, _ = where[later]
+        ep, ea, ename = where[earlier]
+        p.error(
+            join_path("address-pools", lp, "addresses", la),
+            f"{show_range(flat[later])} overlaps {show_range(flat[earlier])} of pool {ename!r} "
+            f"({join_path('address-pools', ep, 'addresses', ea)})",
+        )
 
 
-def _show(r: AddressRange) -> str:
+def show_range(r: AddressRange) -> str:
+    """How an address entry reads in a message: as the user wrote it."""
     return repr(r.text) if r.text else f"'{r.first}-{r.last}'"
+
+
+def peer_key(peer: Peer) -> object:
+    """Two peers with the same key are duplicates (see the module docstring)."""
+    return (peer.peer_address, peer.peer_port, peer.source_address, frozenset(peer.node_selectors))
 
 
 def check_duplicate_peers(p: Problems, peers: Sequence[tuple[int, Peer]]) -> None:
     first: dict[object, int] = {}
     for index, peer in peers:
-        key = (peer.peer_address, peer.peer_port, peer.source_address, frozenset(peer.node_selectors))
+        key = peer_key(peer)
         if key in first:
             p.error(
                 join_path("peers", index),

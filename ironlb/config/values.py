@@ -238,6 +238,15 @@ def check_dns_label(text: str, what: str) -> None:
         )
 
 
+def check_dns_subdomain(text: str, what: str) -> None:
+    """A DNS-1123 subdomain (Kubernetes object names): at most 253 characters, dot-separated labels."""
+    if len(text) > 253 or not _DNS_SUBDOMAIN.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a valid {what}: at most 253 lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit"
+        )
+
+
 def check_label_value(value: str) -> None:
     """Kubernetes label value syntax: empty, or ≤63 characters like a label name."""
     if value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):

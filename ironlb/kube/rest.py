@@ -48,7 +48,6 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "list_namespaced_config_map": ("GET", "/api/v1/namespaces/{namespace}/configmaps"),
     "list_endpoint_slice_for_all_namespaces": ("GET", "/apis/discovery.k8s.io/v1/endpointslices"),
     "list_node": ("GET", "/api/v1/nodes"),
-    "list_namespace": ("GET", "/api/v1/namespaces"),
     "read_namespaced_config_map": ("GET", "/api/v1/namespaces/{namespace}/configmaps/{name}"),
     "list_event_for_all_namespaces": ("GET", "/api/v1/events"),
     "list_namespaced_event": ("GET", "/api/v1/namespaces/{namespace}/events"),
@@ -62,6 +61,56 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "read_namespaced_lease": ("GET", "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}"),
     "create_namespaced_lease": ("POST", "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"),
     "replace_namespaced_lease": ("PUT", "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}"),
+    "list_namespace": ("GET", "/api/v1/namespaces"),
+    "list_namespaced_secret": ("GET", "/api/v1/namespaces/{namespace}/secrets"),
+}
+
+_IRONLB = "/apis/ironlb.io/v1beta1"
+CUSTOM_ENDPOINTS: dict[str, tuple[str, str]] = {
+    # ironlb's own kinds (config/crd), named as a generated client would name them: each is the
+    # client's generic ``..._custom_object`` method and path with group, version and plural filled
+    # in (tests/kube_tests/test_rest.py checks), so the RBAC check finds the resource of each call.
+    # The configuration (both programs list and watch it in ironlb's namespace).
+    "list_namespaced_ip_address_pool": ("GET", _IRONLB + "/namespaces/{namespace}/ipaddresspools"),
+    "list_namespaced_l2_advertisement": ("GET", _IRONLB + "/namespaces/{namespace}/l2advertisements"),
+    "list_namespaced_bgp_advertisement": ("GET", _IRONLB + "/namespaces/{namespace}/bgpadvertisements"),
+    "list_namespaced_bgp_peer": ("GET", _IRONLB + "/namespaces/{namespace}/bgppeers"),
+    "list_namespaced_bfd_profile": ("GET", _IRONLB + "/namespaces/{namespace}/bfdprofiles"),
+    "list_namespaced_community": ("GET", _IRONLB + "/namespaces/{namespace}/communities"),
+    "list_namespaced_cluster_ip_advertisement": (
+        "GET",
+        _IRONLB + "/namespaces/{namespace}/clusteripadvertisements",
+    ),
+    # What the programs publish: each program's ConfigurationState (created, then its status).
+    "create_namespaced_configuration_state": (
+        "POST",
+        _IRONLB + "/namespaces/{namespace}/configurationstates",
+    ),
+    "patch_namespaced_configuration_state_status": (
+        "PATCH",
+        _IRONLB + "/namespaces/{namespace}/configurationstates/{name}/status",
+    ),
+    # ... and each speaker's status objects, in the Services' namespaces.
+    "list_service_l2_status_for_all_namespaces": ("GET", _IRONLB + "/servicel2statuses"),
+    "create_namespaced_service_l2_status": ("POST", _IRONLB + "/namespaces/{namespace}/servicel2statuses"),
+    "patch_namespaced_service_l2_status_status": (
+        "PATCH",
+        _IRONLB + "/namespaces/{namespace}/servicel2statuses/{name}/status",
+    ),
+    "delete_namespaced_service_l2_status": (
+        "DELETE",
+        _IRONLB + "/namespaces/{namespace}/servicel2statuses/{name}",
+    ),
+    "list_service_bgp_status_for_all_namespaces": ("GET", _IRONLB + "/servicebgpstatuses"),
+    "create_namespaced_service_bgp_status": ("POST", _IRONLB + "/namespaces/{namespace}/servicebgpstatuses"),
+    "patch_namespaced_service_bgp_status_status": (
+        "PATCH",
+        _IRONLB + "/namespaces/{namespace}/servicebgpstatuses/{name}/status",
+    ),
+    "delete_namespaced_service_bgp_status": (
+        "DELETE",
+        _IRONLB + "/namespaces/{namespace}/servicebgpstatuses/{name}",
+    ),
 }
 
 
@@ -87,10 +136,10 @@ class Rest:
         content_type: str = JSON,
         timeout: Any = None,
     ) -> Any:
-        """Call ``endpoint`` (a key of ``ENDPOINTS``); raises ``ApiException`` for an answer
-        other than 2xx. Read the answer to its end (``.data`` or ``.read()``): only then does
+        """Call ``endpoint`` (a key of ``ENDPOINTS`` or ``CUSTOM_ENDPOINTS``); raises ``ApiException``
+        for an answer other than 2xx. Read the answer to its end (``.data`` or ``.read()``): only then does
         its connection go back to the pool."""
-        method, path = ENDPOINTS[endpoint]
+        method, path = ENDPOINTS[endpoint] if endpoint in ENDPOINTS else CUSTOM_ENDPOINTS[endpoint]
         if method != "GET":
             query = {"fieldManager": self.field_manager, **(query or {})}
         params = {"namespace": namespace, "name": name}

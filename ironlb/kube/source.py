@@ -1,9 +1,15 @@
 """``ClusterSource`` over the Kubernetes API: informers for the kinds the seam carries.
 
-Services, EndpointSlices and Nodes cluster-wide, and the one ConfigMap (by name, in
-its namespace). Each change is reported as an ``ObjectRef`` so a controller can feed
-its work queue (one key per object); ``snapshot()`` gives the decisions the same raw
-dicts a manifest directory would.
+Services, EndpointSlices and Nodes cluster-wide, the one ConfigMap (by name, in its
+namespace), the seven ``ironlb.io`` config kinds (in ironlb's namespace), and where a program
+needs them, Namespaces (the controller: pools that admit Services by namespace labels) and the
+Secrets of ironlb's namespace (the speaker: BGP passwords named by ``passwordSecret``). Each
+change is reported as an ``ObjectRef`` so a controller can feed its work queue (one key per
+object); ``snapshot()`` gives the decisions the same raw dicts a manifest directory would.
+
+Caches keep what their readers use: config objects without ``managedFields`` and kubectl's
+last-applied copy, Namespaces as name and labels, Secrets as their type and ``data.password``
+(not the speakers' membership key, nor anything else a Secret there may hold).
 """
 
 from __future__ import annotations
@@ -20,14 +26,57 @@ from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.kube.cache import Change, Obj
 from ironlb.kube.informer import Informer
 from ironlb.kube.rest import Rest
-from ironlb.kube_types import ConfigMap, EndpointSlice, Node, Service
+from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Secret, Service
 
 log = logging.getLogger(__name__)
+
+CONFIG_KINDS: dict[str, str] = {
+    # kind -> the endpoint listing it in a namespace (ironlb.kube.rest.CUSTOM_ENDPOINTS).
+    "IPAddressPool": "list_namespaced_ip_address_pool",
+    "L2Advertisement": "list_namespaced_l2_advertisement",
+    "BGPAdvertisement": "list_namespaced_bgp_advertisement",
+    "BGPPeer": "list_namespaced_bgp_peer",
+    "BFDProfile": "list_namespaced_bfd_profile",
+    "Community": "list_namespaced_community",
+    "ClusterIPAdvertisement": "list_namespaced_cluster_ip_advertisement",
+}
+IRONLB_API_VERSION = "ironlb.io/v1beta1"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+PASSWORD_KEY = "password"
+
+
+def slim_config_object(obj: Obj) -> Obj:
+    """A config object without what nobody reads (``managedFields``, kubectl's last-applied copy)."""
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+        meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED} or None
+        if meta["annotations"] is None:
+            del meta["annotations"]
+    return {**obj, "metadata": meta}
+
+
+def slim_namespace(obj: Obj) -> Obj:
+    meta = obj.get("metadata") or {}
+    kept = {k: meta[k] for k in ("name", "uid", "resourceVersion", "labels") if k in meta}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": kept}
+
+
+def slim_secret(obj: Obj) -> Obj:
+    """A Secret as its type and its ``password`` key (MetalLB's basic-auth BGP password), nothing else."""
+    meta = obj.get("metadata") or {}
+    kept = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta}
+    data = obj.get("data") or {}
+    out: Obj = {"apiVersion": "v1", "kind": "Secret", "metadata": kept, "type": obj.get("type") or "Opaque"}
+    if isinstance(data, dict) and PASSWORD_KEY in data:
+        out["data"] = {PASSWORD_KEY: data[PASSWORD_KEY]}
+    return out
 
 
 @dataclass(frozen=True, order=True)
 class ObjectRef:
-    kind: str  # Service, EndpointSlice, Node, ConfigMap
+    kind: str  # Service, EndpointSlice, Node, ConfigMap, Namespace, Secret, or an ironlb.io config kind
     namespace: str
     name: str
 
@@ -51,6 +100,9 @@ class KubeClusterSource:
         on_change: Callable[[ObjectRef], None] | None = None,
         endpoint_slices: bool = True,
         nodes: bool = True,
+        config_resources: bool = False,
+        namespaces: bool = False,
+        secrets: bool = False,
         watch_timeout: int = 300,
         service_transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
@@ -86,6 +138,45 @@ class KubeClusterSource:
         self.informers: list[Informer] = [self.services, self.config_map]
         self.endpoint_slices: Informer | None = None
         self.nodes: Informer | None = None
+        self.config_resources: dict[str, Informer] = {}
+        if config_resources:
+            for kind, endpoint in CONFIG_KINDS.items():
+                self.config_resources[kind] = Informer(
+                    f"{kind.lower()}s",
+                    rest.lister(endpoint),
+                    kind=kind,
+                    api_version=IRONLB_API_VERSION,
+                    on_change=handler(kind),
+                    watch_timeout=watch_timeout,
+                    list_kwargs={"namespace": config_namespace},
+                    transform=slim_config_object,
+                )
+            self.informers.extend(self.config_resources.values())
+        self.namespaces: Informer | None = None
+        if namespaces:
+            self.namespaces = Informer(
+                "namespaces",
+                rest.lister("list_namespace"),
+                kind="Namespace",
+                api_version="v1",
+                on_change=handler("Namespace"),
+                watch_timeout=watch_timeout,
+                transform=slim_namespace,
+            )
+            self.informers.append(self.namespaces)
+        self.secrets: Informer | None = None
+        if secrets:
+            self.secrets = Informer(
+                "secrets",
+                rest.lister("list_namespaced_secret"),
+                kind="Secret",
+                api_version="v1",
+                on_change=handler("Secret"),
+                watch_timeout=watch_timeout,
+                list_kwargs={"namespace": config_namespace},
+                transform=slim_secret,
+            )
+            self.informers.append(self.secrets)
         if endpoint_slices:
             self.endpoint_slices = Informer(
                 "endpointslices",
@@ -140,8 +231,20 @@ class KubeClusterSource:
             ),
             nodes=tuple(cast(Node, o) for o in (self.nodes.items() if self.nodes else [])),
             config_map=cast(ConfigMap, cms[0]) if cms else None,
+            namespaces=tuple(
+                cast(Namespace, o) for o in (self.namespaces.items() if self.namespaces else [])
+            ),
+            config_resources=self.config_objects(),
+            secrets=tuple(cast(Secret, o) for o in (self.secrets.items() if self.secrets else [])),
             revision="/".join(inf.resource_version for inf in self.informers),
         )
+
+    def config_objects(self) -> tuple[Obj, ...]:
+        """Every cached ``ironlb.io`` config object, by kind (in ``CONFIG_KINDS`` order), then name."""
+        out: list[Obj] = []
+        for informer in self.config_resources.values():
+            out.extend(sorted(informer.items(), key=lambda o: str((o.get("metadata") or {}).get("name"))))
+        return tuple(out)
 
     def service(self, key: str) -> Service | None:
         """The cached Service ``namespace/name``, or None."""

@@ -80,6 +80,8 @@ class Layer2Announcer:
         self.node = ""
         self._scanned = False
         self._live: frozenset[str] | None = None
+        self.on_interfaces_changed: Callable[[], None] | None = None
+        """Called when a rescan opened or closed a responder (what ``Announcement.via`` says changed)."""
 
     @property
     def name(self) -> AnnounceProtocol:
@@ -109,6 +111,7 @@ class Layer2Announcer:
             if self._stopped.is_set():
                 return
             self._scanned = True
+            before = set(self._responders)
             wanted = {lk.name: lk for lk in select_interfaces(links, self._globs)}
             for name in list(self._responders):
                 r = self._responders[name]
@@ -133,6 +136,8 @@ class Layer2Announcer:
                 for ip in self._owned_ips:
                     if self.owned.owns(ip.packed, name):
                         self._count_gratuitous(ip, r.gratuitous(ip.packed))
+            if set(self._responders) != before and self._owned_ips and self.on_interfaces_changed:
+                self.on_interfaces_changed()
 
     async def apply(self, inputs: AnnounceInputs) -> Sequence[Announcement]:
         self.node = inputs.node
@@ -184,10 +189,14 @@ class Layer2Announcer:
         for ip in lost:
             log.info("no longer announcing %s", ip)
         return tuple(
-            Announcement(service=svc, protocol="layer2", node=inputs.node, ip=ip)
+            Announcement(service=svc, protocol="layer2", node=inputs.node, ip=ip, via=self.answered_on(ip))
             for ip, services in owned.items()
             for svc in services
         )
+
+    def answered_on(self, ip: IPAddress) -> tuple[str, ...]:
+        """The interfaces ``ip`` is answered on now (sorted; empty when it is not owned)."""
+        return tuple(name for name in sorted(self._responders) if self.owned.owns(ip.packed, name))
 
     def _count_gratuitous(self, ip: IPAddress, n: int) -> None:
         if n:

@@ -155,3 +155,18 @@ def test_a_peers_graceful_restart_setting_overrides_the_flag(
 ) -> None:
     peer = Peer(1, 2, IP("192.0.2.1"), graceful_restart=setting)
     assert peer_graceful_restart(peer, flag) == expected
+
+
+def test_each_announcement_names_the_peers_its_routes_go_to() -> None:
+    """What ServiceBGPStatus shows: per node, the peers that carry the Service's prefixes."""
+    to_r1_from_x = BgpAdvertisement("x", ("pub",), node_selectors=ZONE_X, peers=("r1",))
+    assert [a.via for a in run(config(to_r1_from_x), "n1").announcements] == [("r1",)]
+    assert run(config(to_r1_from_x), "n2").announcements == ()
+    everywhere = BgpAdvertisement("all", ("pub",))
+    assert [a.via for a in run(config(everywhere), "n2").announcements] == [("r1", "r2")]
+    both = config(to_r1_from_x, BgpAdvertisement("r2", ("pub",), aggregation_length=24, peers=("r2",)))
+    assert [a.via for a in run(both, "n1").announcements] == [("r1", "r2")]
+    # A peer that shares its address with another (one session) is named as the advertisement names it.
+    twin = Peer(64513, 64513, IP("172.30.0.1"), name="r1-twin")
+    cfg = config(BgpAdvertisement("t", ("pub",), peers=("r1-twin",)), peers=(R1, twin, R2))
+    assert [a.via for a in run(cfg, "n1").announcements] == [("r1-twin",)]

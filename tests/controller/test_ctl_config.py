@@ -9,6 +9,9 @@ import time
 import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ironlb.version import python_version, version
 
 from .conftest import Env, lb, wait_for
 
@@ -71,6 +74,15 @@ def test_invalid_config_changes_nothing_and_a_later_valid_one_is_picked_up(
     assert m['ironlb_allocator_addresses_total{pool="first"}'] == 16
     assert m['ironlb_allocator_addresses_in_use_total{pool="first"}'] == 1
     assert m["ironlb_leader_bool"] == 1
+    with urllib.request.urlopen(f"http://127.0.0.1:{ctl.metrics_port}/metrics", timeout=10) as resp:
+        families = {f.name: f for f in text_string_to_metric_families(resp.read().decode())}
+    (build,) = families["ironlb_build_info"].samples
+    assert build.labels == {
+        "version": version(),
+        "python_version": python_version(),
+        "program": "ironlb-controller",
+    }
+    assert build.value == 1
     assert m["ironlb_k8s_client_updates_total"] == 1  # the IP and its pool annotation in one write
     before = env.all_ips()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.options import build_parser, parse_options
+from controller.options import parse_options
 from ironlb.cluster.manifests import ManifestSource
 
 
@@ -29,14 +29,6 @@ def test_workers_flag_names_its_environment_variable() -> None:
     assert "(env IRONLB_WORKERS)" in _help()
     assert parse_options([], env={"IRONLB_WORKERS": "3"}).workers == 3
     assert parse_options(["--workers", "5"], env={"IRONLB_WORKERS": "3"}).workers == 5
-
-
-def test_every_flag_names_its_environment_variable() -> None:
-    parser = build_parser({})
-    flags = {a.option_strings[-1]: a.help or "" for a in parser._actions if a.dest != "help"}
-    assert {"--workers", "--manifests", "--poll-interval", "--namespace"} <= set(flags)
-    for flag, text in flags.items():
-        assert "(env " in text, f"{flag}: {text!r}"
 
 
 def test_manifests_mode_from_flag_or_environment() -> None:

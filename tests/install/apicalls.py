@@ -75,10 +75,21 @@ def client_paths() -> dict[str, tuple[str, str]]:
 
 
 @functools.cache
+def known_paths() -> dict[str, tuple[str, str]]:
+    """The generated methods' paths, and ironlb's named custom-resource endpoints
+    (``ironlb.kube.rest.CUSTOM_ENDPOINTS``: the client's generic custom-object paths with the group,
+    version and plural filled in, which tests/kube_tests/test_rest.py checks)."""
+    from ironlb.kube.rest import CUSTOM_ENDPOINTS
+
+    return {**client_paths(), **CUSTOM_ENDPOINTS}
+
+
+@functools.cache
 def client_methods() -> dict[str, ApiCall]:
-    """Every generated API method name (and its ``_with_http_info`` twin) → its call."""
+    """Every generated API method name (and its ``_with_http_info`` twin), and every named
+    custom-resource endpoint → its call."""
     table: dict[str, ApiCall] = {}
-    for method, (http, path) in client_paths().items():
+    for method, (http, path) in known_paths().items():
         call = _from_path(http, path) if path.startswith(("/api/", "/apis/")) else None
         if call is None:
             continue
@@ -97,7 +108,7 @@ class CallSite:
 def call_sites(roots: list[Path], base: Path) -> list[CallSite]:
     """Every reference to a client API method: called or passed on as an attribute, or named
     by a string (``Rest.call("patch_namespaced_service_status", ...)``, ``ironlb.kube.rest``).
-    The table of names there (``ENDPOINTS``) is not a call site itself."""
+    The tables of names there (``ENDPOINTS``, ``CUSTOM_ENDPOINTS``) are not call sites themselves."""
     table = client_methods()
     sites = []
     for root in roots:
@@ -123,5 +134,5 @@ def _is_endpoints(node: ast.Dict) -> bool:
     return (
         bool(node.keys)
         and all(isinstance(v, ast.Tuple) and len(v.elts) == 2 for v in node.values)
-        and all(isinstance(k, ast.Constant) and k.value in client_paths() for k in node.keys)
+        and all(isinstance(k, ast.Constant) and k.value in known_paths() for k in node.keys)
     )

@@ -19,7 +19,8 @@ POD = {
 
 
 def test_controller_accepts_its_command_line(rendered: list[Obj]) -> None:
-    from controller.options import parse_options, split_address
+    from controller.options import parse_options
+    from ironlb.probes import split_address
 
     argv, env = command_line(one(rendered, "Deployment", "controller"), "controller", POD)
     opts = parse_options(argv[1:], env)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
+from pathlib import Path
+
+import yaml
 
 from .rendering import NAMESPACE, ROOT, Obj, container, env_map, one, selector_matches
 from .scenario import command_line
@@ -17,9 +20,14 @@ SPEAKER_METRICS_PORT = 7473
 MEMBERSHIP_SECRET = "ironlb-memberlist"
 
 
+def crd_files() -> list[Path]:
+    return sorted((ROOT / "config" / "crd" / "bases").glob("*.yaml"))
+
+
 def test_renders_the_expected_objects(rendered: list[Obj]) -> None:
     kinds = Counter(o["kind"] for o in rendered)
     assert kinds == {
+        "CustomResourceDefinition": len(crd_files()),
         "Namespace": 1,
         "ServiceAccount": 2,
         "ClusterRole": 2,
@@ -30,10 +38,10 @@ def test_renders_the_expected_objects(rendered: list[Obj]) -> None:
         "DaemonSet": 1,
         "Service": 2,
     }
-    # No CRD, and no ConfigMap: the user's own ConfigMap must survive a re-apply.
+    # No ConfigMap and no config resources: the user's own must survive a re-apply.
     assert one(rendered, "Namespace", NAMESPACE)
     for o in rendered:
-        if o["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+        if o["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"):
             assert o["metadata"].get("namespace") == NAMESPACE, o["metadata"]["name"]
         assert o["metadata"]["labels"]["app.kubernetes.io/name"] == "ironlb"
 
@@ -247,3 +255,11 @@ def test_the_controller_creates_the_membership_secret_the_speaker_mounts(rendere
             assert rule.get("resourceNames") == [name]
     # Nothing else makes it any more: `make deploy` is a plain apply.
     assert "create secret" not in (ROOT / "Makefile").read_text()
+
+
+def test_installs_every_crd_of_config_crd(rendered: list[Obj]) -> None:
+    """config/default installs exactly the CRDs config/crd lists, and config/crd lists every file it holds."""
+    listed = yaml.safe_load((ROOT / "config" / "crd" / "kustomization.yaml").read_text())["resources"]
+    assert sorted(ROOT / "config" / "crd" / name for name in listed) == crd_files()
+    wanted = {yaml.safe_load(path.read_text())["metadata"]["name"] for path in crd_files()}
+    assert {o["metadata"]["name"] for o in rendered if o["kind"] == "CustomResourceDefinition"} == wanted

@@ -7,7 +7,7 @@ import json
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from ironlb.kube.rest import ENDPOINTS, MERGE_PATCH, Rest
+from ironlb.kube.rest import CUSTOM_ENDPOINTS, ENDPOINTS, MERGE_PATCH, Rest
 from tests.install.apicalls import client_paths
 from tests.support.pytest_plugin import Kube
 
@@ -15,6 +15,27 @@ from tests.support.pytest_plugin import Kube
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 def test_each_endpoint_is_the_generated_clients_method_and_path(endpoint: str) -> None:
     assert ENDPOINTS[endpoint] == client_paths()[endpoint]
+
+
+@pytest.mark.parametrize("endpoint", sorted(CUSTOM_ENDPOINTS))
+def test_each_custom_endpoint_is_a_generic_custom_object_path_filled_in(endpoint: str) -> None:
+    method, path = CUSTOM_ENDPOINTS[endpoint]
+    plural = path.removeprefix("/apis/ironlb.io/v1beta1/").split("/")
+    plural_name = plural[2] if plural[0] == "namespaces" else plural[0]
+    filled = {
+        (m, p.replace("{group}", "ironlb.io").replace("{version}", "v1beta1"))
+        for name, (m, p) in client_paths().items()
+        if name.endswith(("_custom_object", "_custom_object_status", "_custom_object_for_all_namespaces"))
+    }
+    candidates = {
+        (m, p.replace("{plural}", plural_name).replace("{resource_plural}", plural_name)) for m, p in filled
+    }
+    assert (method, path) in candidates
+    # Named as a generated client would name it: the verb, and the scope, as in the path.
+    verb = {"GET": "list", "POST": "create", "PATCH": "patch", "DELETE": "delete"}[method]
+    assert endpoint.startswith(verb + "_")
+    assert ("_namespaced_" in endpoint) == ("{namespace}" in path)
+    assert endpoint not in client_paths()
 
 
 def test_a_lister_refuses_an_argument_it_would_drop(kube: Kube) -> None:

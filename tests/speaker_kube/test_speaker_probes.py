@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ironlb.version import python_version, version
 from tests.waiting import wait_for
 
 from .harness import Cluster, SpeakerProcess, config, endpoint_slice, node, service
@@ -31,6 +32,8 @@ def test_ready_only_with_a_valid_config_and_stays_ready_when_it_turns_stale(
             wait_for(lambda: sp.get("/readyz") == (503, missing), 20, "/readyz 503 naming the missing config")
             assert sp.get("/healthz") == (200, "ok\n")
             assert sp.announced() == set()
+            build = {"version": version(), "python_version": python_version(), "program": "ironlb-speaker"}
+            assert sp.samples("ironlb_build_info") == [(build, 1.0)]
 
             c.core.create_namespaced_config_map(c.ns, config())
             wait_for(lambda: sp.get("/readyz") == (200, "ok\n"), 20, "/readyz 200 once the config is there")

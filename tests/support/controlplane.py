@@ -414,6 +414,42 @@ class ControlPlane:
         client.CoreV1Api(self._api).create_namespace(body)
         return name
 
+    def install_crds(self, files: Iterable[Path], timeout: float = 60.0) -> list[str]:
+        """Create (or replace) each CustomResourceDefinition in ``files`` and wait until the API server
+        serves its kind (``Established``, and a list answers); returns their names."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        ext = client.ApiextensionsV1Api(self._api)
+        names = []
+        for path in files:
+            for crd in (d for d in yaml.safe_load_all(Path(path).read_text()) if d):
+                name = crd["metadata"]["name"]
+                try:
+                    ext.create_custom_resource_definition(crd)
+                except ApiException as exc:
+                    if exc.status != 409:
+                        raise
+                    current = ext.read_custom_resource_definition(name)
+                    crd["metadata"]["resourceVersion"] = current.metadata.resource_version
+                    ext.replace_custom_resource_definition(name, crd)
+                names.append(name)
+        custom = client.CustomObjectsApi(self._api)
+        deadline = time.monotonic() + timeout
+        for name in names:
+            crd = ext.read_custom_resource_definition(name)
+            plural, group = crd.spec.names.plural, crd.spec.group
+            version = crd.spec.versions[0].name
+            while True:
+                try:
+                    custom.list_cluster_custom_object(group, version, plural, limit=1)
+                    break
+                except ApiException as exc:
+                    if exc.status != 404 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        return names
+
     def service_account(self, namespace: str, name: str) -> str:
         """Create the ServiceAccount unless it exists; returns its user name."""
         from kubernetes import client

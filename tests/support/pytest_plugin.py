@@ -1,7 +1,8 @@
 """pytest wiring of the real control plane (``controlplane``): fixtures, the marker, the CI guard.
 
 - ``control_plane`` (session): one etcd + kube-apiserver for the whole run, started on first
-  use; skipped, naming ``KUBEBUILDER_ASSETS``, where that variable does not lead to the binaries.
+  use, with ironlb's CRDs (``config/crd/bases``) installed; skipped, naming ``KUBEBUILDER_ASSETS``,
+  where that variable does not lead to the binaries.
 - ``kube`` (per test): a fresh namespace (``kube.ns``), an admin client, kubeconfigs for
   ServiceAccounts, the audit log of this test's requests; afterwards it deletes the Services
   and Nodes the test left (no kube-controller-manager runs, and the next test's programs list
@@ -33,6 +34,7 @@ STATIC_TOKEN = "ironlb-static-token-1"
 """A token the session's API server accepts from its start (user ``ironlb-static``, system:masters):
 a credential a test can make the server reject (``remove_static_token``, restart) and accept again."""
 REQUIRE_ENV = "IRONLB_REQUIRE_KUBE_APISERVER"
+CRD_DIR = Path(__file__).resolve().parents[2] / "config" / "crd" / "bases"
 _ran: list[str] = []
 
 
@@ -79,6 +81,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     cp.add_static_token(STATIC_TOKEN, "ironlb-static", groups=["system:masters"])
     cp.start()
     try:
+        cp.install_crds(sorted(CRD_DIR.glob("*.yaml")))  # as an install has them (config/crd)
         yield cp
     finally:
         cp.stop()
