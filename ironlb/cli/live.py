@@ -4,9 +4,11 @@ Imperative shell: read the cluster once (``ironlb.kube.snapshot.read_live_inputs
 the config in force and the proposed one, call the pure ``ironlb.live.whatif.what_if``, print
 the difference (``ironlb.live.render``). Nothing is written; ``config/viewer`` grants all it reads.
 
-The proposed config: ``-c FILE`` (a ConfigMap manifest or a bare config, as in file mode), or
-the ironlb ConfigMap found in ``-f FILES`` (``-`` is standard input, so ``kubectl kustomize``
-output can be piped in; Services and other kinds there are not used: the Services are the
+The config in force is ``load_config`` of the cluster's ConfigMap and its ``ironlb.io``
+resources in ironlb's namespace, as the programs read them. The proposed config: what
+``-c FILE`` and ``-f FILES`` hold together (a ConfigMap manifest, ``ironlb.io`` resources, or
+with ``-c`` a bare config document; ``-`` is standard input, so ``kubectl kustomize`` output
+can be piped in; Services and other kinds there are not used: the Services are the
 cluster's). Without either, the config in force is planned against itself: what the
 controller would still change (Services waiting for an IP it can now give, for instance).
 
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ironlb.config.model import Config
+    from ironlb.config.result import ConfigResult
     from ironlb.kube.snapshot import LiveInputs
 
 EXIT_ERROR = 2
@@ -96,76 +99,114 @@ def read_cluster(args: argparse.Namespace) -> LiveInputs:
         api.close()  # type: ignore[no-untyped-call]
 
 
+def _problem_lines(result: ConfigResult) -> list[str]:
+    return [f"  {p}" for p in result.errors]
+
+
 def config_in_force(live: LiveInputs) -> tuple[Config, list[str]]:
-    """The config the programs run on, from the cluster's ConfigMap; notes for stderr."""
-    from ironlb.config import Config, ConfigError, configmap_report
+    """The config the programs run on: ``load_config`` of the cluster's ConfigMap and ``ironlb.io``
+    resources in ironlb's namespace; notes for stderr."""
+    from ironlb.config import Config
+    from ironlb.config.load import load_config
 
     where = f"ConfigMap {live.config_namespace}/{live.config_name}"
     cm = live.snapshot.config_map
-    if cm is None:
-        return Config(), [f"note: no {where} in the cluster: nothing is configured now"]
-    try:
-        result = configmap_report(cm)
-    except ConfigError as exc:
+    resources = live.snapshot.config_resources
+    if cm is None and not resources:
+        return Config(), [
+            f"note: no {where} and no ironlb.io resources in the cluster: nothing is configured now"
+        ]
+    result = load_config(None, resources, configmap=cm, namespace=live.config_namespace)
+    if result.config is None:
         raise LiveError(
-            f"ironlb plan: the {where} in the cluster is invalid, so the programs run on their last good "
-            "config, which the cluster does not show; fix the ConfigMap first (ironlb validate):",
-            *(f"  {where}: {e}" for e in exc.errors),
-        ) from None
+            "ironlb plan: the config in force in the cluster is invalid, so the programs run on their last "
+            "good config, which the cluster does not show; fix it first (ironlb validate):",
+            *_problem_lines(result),
+        )
     return result.config, []
 
 
 def proposed_config(args: argparse.Namespace) -> tuple[Config | None, list[str]]:
-    """The config of ``-c`` or of the ConfigMap in ``-f`` (None: neither given); warnings."""
-    if args.config is not None:
-        return _config_file(str(args.config))
-    if args.files:
-        return _config_in_files(args)
-    return None, []
+    """The config of ``-c`` and ``-f`` (None: neither given); warnings.
+
+    Each may hold a ConfigMap manifest, ``ironlb.io`` resources, or (``-c`` only) a bare config
+    document; what they hold together is the proposed config, read by ``load_config`` as the
+    programs read the cluster (other kinds, Services included, are not used: the Services are
+    the cluster's)."""
+    paths = ([str(args.config)] if args.config is not None else []) + list(args.files or [])
+    if not paths:
+        return None, []
+    from ironlb.config.load import load_config
+
+    texts = [(str(f), _read_text(str(f))) for path in paths for f in _files(path)]
+    cm, resources, services = _config_objects(texts, args)
+    bare: str | None = None
+    if cm is None and not resources:
+        if args.config is None:
+            raise LiveError(
+                f"ironlb plan: no ConfigMap {args.namespace}/{args.configmap} and no ironlb.io resources in "
+                f"{' '.join(paths)}: with a cluster, -f names the proposed config (the Services are the "
+                "cluster's)"
+            )
+        bare = texts[0][1]  # -c holds a bare config document
+    result = load_config(bare, resources, configmap=cm, namespace=args.namespace)
+    if result.config is None:
+        raise LiveError("ironlb plan: the proposed config is invalid:", *_problem_lines(result))
+    notes = [f"warning: {w}" for w in result.warnings]
+    if services:
+        notes.append(f"note: {services} Services in -f are not used: the plan runs on the cluster's Services")
+    return result.config, notes
 
 
-def _config_file(path: str) -> tuple[Config, list[str]]:
-    from ironlb.cli.configfile import ConfigFileError, read_config
+def _files(path: str) -> list[Path]:
+    """``path`` itself, or the manifest files of a directory (as ``kubectl apply -f DIR``)."""
+    from ironlb.cluster.manifests import manifest_files
+
+    return [Path(path)] if path == "-" or not Path(path).is_dir() else manifest_files([Path(path)])
+
+
+def _read_text(path: str) -> str:
+    from ironlb.textfile import NotText, decode_text
 
     try:
-        result = read_config(path)
-    except ConfigFileError as exc:
-        if exc.sentence:
-            raise LiveError(f"ironlb plan: {exc.sentence}") from None
-        raise LiveError(*(f"{path}: {e}" for e in exc.errors)) from None
-    return result.config, [f"warning: {w}" for w in result.warnings]
-
-
-def _config_in_files(args: argparse.Namespace) -> tuple[Config, list[str]]:
-    from ironlb.cluster.manifests import ManifestSource
-    from ironlb.cluster.seam import ClusterSourceUnavailable
-    from ironlb.config import ConfigError, configmap_report
-
-    paths = [Path(p) for p in args.files]
-    if Path("-") in paths:
-        return _config_file("-")
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise LiveError(f"ironlb plan: cannot read {path}: {exc.strerror or exc}") from None
     try:
-        snapshot = ManifestSource(
-            paths, config_namespace=args.namespace, config_name=args.configmap
-        ).snapshot()
-    except ClusterSourceUnavailable as exc:
+        return decode_text(data, path)
+    except NotText as exc:
         raise LiveError(f"ironlb plan: {exc}") from None
-    if snapshot.config_map is None:
-        raise LiveError(
-            f"ironlb plan: no ConfigMap {args.namespace}/{args.configmap} in {' '.join(map(str, paths))}: "
-            "with a cluster, -f names the proposed config (the Services are the cluster's)"
-        )
-    notes = []
-    if snapshot.services:
-        notes.append(
-            f"note: {len(snapshot.services)} Services in -f are not used: "
-            "the plan runs on the cluster's Services"
-        )
-    try:
-        result = configmap_report(snapshot.config_map)
-    except ConfigError as exc:
-        raise LiveError(*(f"ConfigMap in -f: {e}" for e in exc.errors)) from None
-    return result.config, notes + [f"warning: {w}" for w in result.warnings]
+
+
+def _config_objects(
+    texts: list[tuple[str, str]], args: argparse.Namespace
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], int]:
+    """The ironlb ConfigMap, the ``ironlb.io`` config resources and how many Services ``texts`` hold."""
+    from ironlb.cluster.manifests import is_config_resource, iter_objects
+    from ironlb.config.yamlload import YamlError, load_documents, native
+
+    cm: dict[str, Any] | None = None
+    resources: list[dict[str, Any]] = []
+    services = 0
+    for path, text in texts:
+        try:
+            docs = native(load_documents(text))
+        except YamlError as exc:
+            raise LiveError(f"ironlb plan: {path}: not valid YAML: line {exc.line}: {exc.message}") from None
+        for obj in iter_objects(docs):
+            kind = obj.get("kind")
+            meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+            if is_config_resource(obj):
+                resources.append(obj)
+            elif kind == "Service":
+                services += 1
+            elif (
+                kind == "ConfigMap"
+                and meta.get("name") == args.configmap
+                and meta.get("namespace", args.namespace) == args.namespace
+            ):
+                cm = obj
+    return cm, resources, services
 
 
 def run_live(args: argparse.Namespace) -> int:

@@ -4,8 +4,10 @@ The commands need what the programs read (Services with their status, EndpointSl
 Nodes, Namespaces, the config in force) at one moment, not a watch: each kind is one paged
 LIST (through ``ironlb.kube.rest``, raw JSON), the kinds in parallel, the ConfigMap one GET
 by name (``get`` on ``configmaps/<name>`` is all ``ironlb-viewer`` grants there).
-``read_live_inputs`` is the one function that gathers them; the config resources of issue 15
-(``ironlb.io/v1beta1``) join it there.
+``read_live_inputs`` is the one function that gathers them, with the config resources
+(``ironlb.io/v1beta1`` IPAddressPool, L2Advertisement...) in ironlb's namespace: the config
+in force is ``load_config`` of the ConfigMap and those, as the programs read it. A cluster
+without ironlb's CRDs (404) simply has none.
 
 A command is run by a person: nothing is retried for minutes. A failure becomes
 ``LiveReadError`` with one sentence naming the server, what was refused or why it could not
@@ -26,10 +28,12 @@ from kubernetes import config
 from kubernetes.client.exceptions import ApiException
 
 from ironlb.cluster.seam import ClusterSnapshot
+from ironlb.config.resources.schema import API_VERSION, GROUP, VERSION, plural
 from ironlb.kube.access import ClientIdentity, classify, describe, outage, request_info
 from ironlb.kube.client import ObservedApiClient, health_of, make_api_client
 from ironlb.kube.errors import CALL_ERRORS
 from ironlb.kube.rest import Rest
+from ironlb.kube.source import CONFIG_KINDS
 from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Service
 
 PROGRAM = "ironlb"
@@ -84,9 +88,13 @@ class Reader:
         self.api = api
         self.rest = Rest(api)
 
-    def _call(self, endpoint: str, path: str, **kw: Any) -> Any:
+    def _call(self, endpoint: str, path: str, *, missing_ok: bool = False, **kw: Any) -> Any:
         try:
             return self.rest.call(endpoint, timeout=TIMEOUT, **kw)
+        except ApiException as exc:
+            if missing_ok and exc.status == 404:
+                return None
+            raise _failure(self.api, "GET", path, exc) from None
         except CALL_ERRORS as exc:
             raise _failure(self.api, "GET", path, exc) from None
 
@@ -113,13 +121,19 @@ class Reader:
         namespace: str | None = None,
         query: Mapping[str, str] | None = None,
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        missing_ok: bool = False,
     ) -> list[dict[str, Any]]:
-        """Every object, page by page (``kind``/``apiVersion`` filled in, as a single GET has them)."""
+        """Every object, page by page (``kind``/``apiVersion`` filled in, as a single GET has them).
+
+        ``missing_ok``: a 404 (the kind's CRD is not installed) is no objects, not an error."""
         items: list[dict[str, Any]] = []
         token = ""
         while True:
             q = {"limit": str(PAGE), **(query or {}), **({"continue": token} if token else {})}
-            body = json.loads(self._call(endpoint, path, namespace=namespace, query=q).data)
+            resp = self._call(endpoint, path, namespace=namespace, query=q, missing_ok=missing_ok)
+            if resp is None:
+                return items
+            body = json.loads(resp.data)
             for obj in body.get("items") or []:
                 obj.setdefault("kind", kind)
                 obj.setdefault("apiVersion", api_version)
@@ -155,10 +169,27 @@ def _slim_slice(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def read_config_resources(reader: Reader, namespace: str) -> list[dict[str, Any]]:
+    """Every ``ironlb.io`` config object in ironlb's namespace (none when the CRDs are not installed)."""
+    out: list[dict[str, Any]] = []
+    for kind, endpoint in CONFIG_KINDS.items():
+        out += reader.list(
+            endpoint,
+            f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural(kind)}",
+            kind=kind,
+            api_version=API_VERSION,
+            namespace=namespace,
+            missing_ok=True,
+        )
+    return out
+
+
 def read_live_inputs(api: Any, *, namespace: str, configmap: str) -> LiveInputs:
-    """Services, EndpointSlices, Nodes, Namespaces and the ConfigMap ``namespace/configmap``."""
+    """Services, EndpointSlices, Nodes, Namespaces, the ConfigMap ``namespace/configmap`` and the
+    ``ironlb.io`` config resources in ``namespace``."""
     reader = Reader(api)
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(5) as pool:
+        resources = pool.submit(read_config_resources, reader, namespace)
         services = pool.submit(
             reader.list,
             "list_service_for_all_namespaces",
@@ -190,5 +221,6 @@ def read_live_inputs(api: Any, *, namespace: str, configmap: str) -> LiveInputs:
             nodes=tuple(cast(list[Node], nodes.result())),
             config_map=cast(ConfigMap, cm) if cm is not None else None,
             namespaces=tuple(cast(list[Namespace], namespaces.result())),
+            config_resources=tuple(resources.result()),
         )
     return LiveInputs(snapshot, str(api.configuration.host), namespace, configmap)

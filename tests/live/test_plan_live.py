@@ -138,8 +138,8 @@ def test_an_invalid_config_in_force_exits_2_naming_it(live: Live) -> None:
     live.set_config("address-pools: [{name: x, protocol: layer2, addresses: [not-an-ip]}]")
     run = live.ironlb("plan", "-c", str(live.write("ok.yaml", _config(MAIN))))
     assert run.code == 2
-    assert f"ConfigMap {live.ns}/ironlb in the cluster is invalid" in run.stderr
-    assert "address-pools[0].addresses[0]" in run.stderr
+    assert "the config in force in the cluster is invalid" in run.stderr
+    assert f"ConfigMap {live.ns}/ironlb: address-pools[0].addresses[0]" in run.stderr
 
 
 def test_no_configmap_in_the_cluster_plans_the_first_install(live: Live) -> None:
@@ -169,3 +169,75 @@ def test_access_errors_exit_2_in_one_sentence_naming_what_to_grant(live: Live) -
     assert f"cannot reach the Kubernetes API server https://127.0.0.1:{port}" in gone.stderr
     usage = live.ironlb("plan", "--output", "yaml")
     assert usage.code == 2
+
+
+def _resources(ns: str, name: str, addresses: list[str]) -> list[dict[str, Any]]:
+    meta = {"name": name, "namespace": ns}
+    return [
+        {
+            "apiVersion": "ironlb.io/v1beta1",
+            "kind": "IPAddressPool",
+            "metadata": meta,
+            "spec": {"addresses": addresses},
+        },
+        {
+            "apiVersion": "ironlb.io/v1beta1",
+            "kind": "L2Advertisement",
+            "metadata": meta,
+            "spec": {"ipAddressPools": [name]},
+        },
+    ]
+
+
+def test_the_config_in_force_includes_the_ironlb_io_resources_and_a_proposal_may_be_resources(
+    live: Live,
+) -> None:
+    from kubernetes import client
+
+    live.add_nodes(1)
+    live.set_config(_config(MAIN))
+    for name in ("a", "b"):
+        live.service(name)
+    ctl = live.controller()
+    live.settled(ctl, lambda ips: bool(ips.get("a") and ips.get("b")))
+    live.stop_controllers()
+    # In force: the ConfigMap and a pool given as resources (load_config merges them), which
+    # Service c's IP comes from (its status written here, as a controller reading both would).
+    custom = client.CustomObjectsApi(live.kube.api)
+    for obj in _resources(live.ns, "extra", ["10.214.0.0/30"]):
+        plural = {"IPAddressPool": "ipaddresspools", "L2Advertisement": "l2advertisements"}[obj["kind"]]
+        custom.create_namespaced_custom_object("ironlb.io", "v1beta1", live.ns, plural, obj)
+    live.service("c")
+    status = {"status": {"loadBalancer": {"ingress": [{"ip": "10.214.0.1"}]}}}
+    live.kube.core.patch_namespaced_service_status("c", live.ns, status)
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ironlb", "namespace": live.ns},
+        "data": {"config": yaml.safe_dump(_config(MAIN))},
+    }
+    # The same config as resources and ConfigMap: no change (c's IP is announced now already,
+    # which it would not be if the config in force were the ConfigMap alone).
+    same = live.tmp / "same.yaml"
+    same.write_text(yaml.safe_dump_all([cm, *_resources(live.ns, "extra", ["10.214.0.0/30"])]))
+    run = live.ironlb("plan", "-f", str(same), "-o", "json")
+    assert run.code == 0, (run.stderr, run.stdout)
+    # The ConfigMap alone: c's IP is in no pool any more; it moves to main's next free IP.
+    alone = live.write("alone.yaml", _config(MAIN))
+    lost = live.ironlb("plan", "-c", str(alone), "-o", "json")
+    assert lost.code == 3 and _changes(lost.json()) == {"c": ("change", ["10.210.0.2"])}, lost.stdout
+    # Resources alone: main moves to another range, a and b change IPs (to free ones of either
+    # pool), c keeps its own.
+    only = live.tmp / "resources.yaml"
+    only.write_text(
+        yaml.safe_dump_all(
+            _resources(live.ns, "main", ["10.216.0.0/30"]) + _resources(live.ns, "extra", ["10.214.0.0/30"])
+        )
+    )
+    moved = live.ironlb("plan", "-f", str(only), "-o", "json")
+    assert moved.code == 3, moved.stderr
+    changes = _changes(moved.json())
+    assert sorted(changes) == ["a", "b"] and all(c == "change" for c, _ in changes.values())
+    after = [ip for _, ips in changes.values() for ip in ips]
+    assert len(set(after)) == 2 and "10.214.0.1" not in after
+    assert all(ip.startswith(("10.214.0.", "10.216.0.")) for ip in after)
