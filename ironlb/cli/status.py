@@ -2,7 +2,8 @@
 
 Imperative shell: read the cluster (``ironlb.kube.snapshot``: Services, Nodes,
 EndpointSlices, Namespaces, the ConfigMap), what the programs published there
-(``ironlb.kube.published``: Events, the speakers' Pods), and what each speaker answers on
+(``ironlb.kube.published``: Events, the speakers' Pods, the ServiceL2Status and
+ServiceBGPStatus objects they write), and what each speaker answers on
 its metrics port (``ironlb.live.scrape``); ``ironlb.live.status`` assembles it, saying for
 every answer where it comes from. Only reads (``config/viewer``).
 
@@ -39,10 +40,10 @@ def register(subparsers: Any) -> None:
         description=(
             "Per Service: its IPs, pool, who announces it (layer-2 owner and interfaces, or BGP nodes and "
             "peers), why it has no IP, its last ironlb Events. Per node: whether its speaker is ready, its "
-            "membership view, its BGP sessions. Read from what ironlb's programs publish (Events, the "
-            "speakers' Pods and metrics), each answer with where it comes from; computed from the config "
-            "only where nothing is published, and labelled so. Exit 0 shown, 1 no such Service, 2 usage "
-            "or access error."
+            "membership view, its BGP sessions. Read from what ironlb's programs publish (ServiceL2Status "
+            "and ServiceBGPStatus objects, Events, the speakers' Pods and metrics), each answer with where "
+            "it comes from; who announces a Service is never computed: without a published answer it is "
+            "unknown. Exit 0 shown, 1 no such Service, 2 usage or access error."
         ),
     )
     p.add_argument(
@@ -199,6 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         select=select,
         events_per_service=max(0, args.events),
         configmap_key=f"{args.namespace}/{args.configmap}",
+        status_objects=published.service_statuses,
     )
     if select is not None and select[1] is not None and not report.services:
         print(f"ironlb status: no LoadBalancer Service {select[0]}/{select[1]} of ironlb's", file=sys.stderr)

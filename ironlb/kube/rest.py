@@ -81,7 +81,9 @@ CUSTOM_ENDPOINTS: dict[str, tuple[str, str]] = {
         "GET",
         _IRONLB + "/namespaces/{namespace}/clusteripadvertisements",
     ),
-    # What the programs publish: each program's ConfigurationState (created, then its status).
+    # What the programs publish: each program's ConfigurationState (created, then its status;
+    # listed by ironlb status).
+    "list_namespaced_configuration_state": ("GET", _IRONLB + "/namespaces/{namespace}/configurationstates"),
     "create_namespaced_configuration_state": (
         "POST",
         _IRONLB + "/namespaces/{namespace}/configurationstates",

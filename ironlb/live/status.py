@@ -5,22 +5,20 @@ and what each speaker's ``/metrics`` and ``/readyz`` answered) and says for ever
 where it comes from. Published answers come first, and nothing is recomputed while one
 exists:
 
-- who announces a Service: the speakers' own ``ironlb_speaker_announced`` series (every
-  speaker that answered; those that did not are named as unknown). Only when no speaker
-  answered at all: the speakers' ``nodeAssigned`` Events (the last node that started to
-  announce, which may be stale); only when there are none either: computed from the config
-  and the cluster, as every speaker would decide with all of them live, and labelled so.
-  A layer-2 owner's interfaces and a BGP node's peers come from the config's advertisements
-  (labelled ``from the config``), the sessions' state from the speaker's
-  ``ironlb_bgp_session_up``;
+- who announces a Service: the speakers' ``ServiceL2Status`` / ``ServiceBGPStatus`` objects
+  for it (node, IPs, interfaces or peers, as each speaker wrote them); for a Service that has
+  none, the speakers' own ``ironlb_speaker_announced`` series (every speaker that answered;
+  those that did not are named as unknown); only when no speaker answered at all, their
+  ``nodeAssigned`` Events (the last node that started to announce, which may be stale). When
+  none of these says anything, it is shown as not known: never computed from the config
+  behind the user's back. A layer-2 owner's interfaces come from its status object, else
+  from the config's advertisements (labelled ``interfaces from the config``); the sessions'
+  state from the speaker's ``ironlb_bgp_session_up``;
 - why a Service has no IP: the controller's last ``AllocationFailed`` /
   ``AdditionalAssignFailed`` Event; else computed by the controller's allocator (labelled);
 - per node: the speaker's Pod Ready condition (what the kubelet read from ``/readyz``), else
   its ``/readyz`` answer; its membership view (``ironlb_membership_members``), BGP sessions
   (``ironlb_bgp_session_up``) and whether it runs on a stale config.
-
-The status objects of issue 15 (``ServiceL2Status``, ``ServiceBGPStatus``) are the first
-source for who announces once they exist: ``_announcers`` takes them before the metrics.
 """
 
 from __future__ import annotations
@@ -33,13 +31,14 @@ from typing import Any
 
 from ironlb import services as svc
 from ironlb.allocator import allocate_all
-from ironlb.announce.bgp import planned_bgp
 from ironlb.announce.inputs import build_inputs
 from ironlb.announce.layer2 import IPDecision, planned_layer2
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config.model import Config
 from ironlb.kube_types import Service
 from ironlb.live.scrape import Scrape
+from ironlb.statusobjects.kinds import SERVICE_BGP_STATUS, SERVICE_L2_STATUS
+from ironlb.statusobjects.service import StatusObject, existing_object
 
 NO_IP_REASONS = ("AllocationFailed", "AdditionalAssignFailed")
 NODE_ASSIGNED = "nodeAssigned"
@@ -65,6 +64,8 @@ class Announcer:
     """Layer 2: where the owner answers (globs from the config; empty: every eligible interface)."""
     peers: tuple[tuple[str, bool | None], ...] = ()
     """BGP: the node's sessions, each with its state from the speaker (None: not known)."""
+    interfaces_source: str = "config"
+    """Where ``interfaces`` come from: ``status object`` (the speaker's) or ``config``."""
 
 
 @dataclass(frozen=True)
@@ -176,19 +177,26 @@ def _from_events(ips: tuple[str, ...], events: Sequence[EventLine]) -> list[Anno
     return out
 
 
-def _computed(
-    key: str, layer2: Mapping[str, IPDecision], bgp: Mapping[str, Mapping[str, list[str]]]
-) -> list[Announcer]:
-    """As every speaker would decide with all of them live (layer-2 owners, BGP nodes)."""
-    owners: dict[str, list[str]] = {}
-    for ip, d in layer2.items():
-        if key in d.services and d.owner is not None:
-            owners.setdefault(d.owner, []).append(ip)
-    out = [
-        Announcer(node, "layer2", tuple(ips), layer2[ips[0]].interfaces)
-        for node, ips in sorted(owners.items())
-    ]
-    out += [Announcer(node, "bgp", tuple(ips)) for node, ips in sorted(bgp.get(key, {}).items())]
+def _from_objects(objects: Sequence[StatusObject], scrapes: Mapping[str, Scrape]) -> list[Announcer]:
+    """What each speaker's status object for the Service says; session states from its metrics."""
+    out: list[Announcer] = []
+    for o in sorted(objects, key=lambda o: (o.node, o.kind)):
+        if o.kind == SERVICE_L2_STATUS:
+            out.append(Announcer(o.node, "layer2", o.ips, o.via, interfaces_source="status object"))
+            continue
+        scrape = scrapes.get(o.node)
+        states = dict(scrape.metrics.sessions) if scrape is not None and scrape.metrics is not None else {}
+        out.append(Announcer(o.node, "bgp", o.ips, (), tuple((p, states.get(p)) for p in o.via)))
+    return out
+
+
+def objects_by_service(raw: Iterable[Mapping[str, Any]]) -> dict[str, list[StatusObject]]:
+    """The speakers' status objects per Service key (``namespace/name``)."""
+    out: dict[str, list[StatusObject]] = {}
+    for obj in raw:
+        found = existing_object(obj)
+        if found is not None and found.node:
+            out.setdefault(f"{found.service.namespace}/{found.service.name}", []).append(found)
     return out
 
 
@@ -208,6 +216,7 @@ def build_status(
     select: tuple[str, str | None] | None = None,
     events_per_service: int = 5,
     configmap_key: str = "",
+    status_objects: Iterable[Mapping[str, Any]] = (),
 ) -> StatusReport:
     """Everything ``ironlb status`` shows; ``select`` is (namespace, name or None for all of it)."""
     managed = sorted((s for s in snapshot.services if svc.is_managed(s, lb_class)), key=svc.service_key)
@@ -215,9 +224,9 @@ def build_status(
         managed = [s for s in managed if _selected(svc.namespace_and_name(s), select)]
     by_service = events_by_object(events, "Service")
     read = sorted(n for n, s in scrapes.items() if s.metrics is not None)
-    facts = _Facts(by_service, scrapes, read, (), config)
+    facts = _Facts(by_service, scrapes, read, (), config, objects_by_service(status_objects))
     if config is not None:
-        facts = _decide(facts, config, snapshot, managed, lb_class, computed_announcers=not read)
+        facts = _decide(facts, config, snapshot, managed, lb_class)
     node_names = sorted(str((n.get("metadata") or {}).get("name") or "") for n in snapshot.nodes)
     facts = replace(facts, unknown=tuple(n for n in node_names if n not in read))
     services = tuple(_service_status(s, facts, events_per_service) for s in managed)
@@ -237,10 +246,10 @@ class _Facts:
     """Nodes whose speaker's metrics were read."""
     unknown: tuple[str, ...]
     config: Config | None
+    objects: Mapping[str, list[StatusObject]] = field(default_factory=dict)
+    """The speakers' ServiceL2Status/ServiceBGPStatus objects, per Service."""
     layer2: Mapping[str, IPDecision] = field(default_factory=dict)
-    """Per IP, the layer-2 decision of the config (interfaces; owners when computed)."""
-    bgp: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
-    """Computed BGP announcements: per Service, per node, the IPs."""
+    """Per IP, the layer-2 decision of the config (its interfaces, when no status object says)."""
     refusals: Mapping[str, str] = field(default_factory=dict)
     """Computed: why each Service without IP gets none."""
 
@@ -251,22 +260,15 @@ def _decide(
     snapshot: ClusterSnapshot,
     managed: Sequence[Service],
     lb_class: str | None,
-    *,
-    computed_announcers: bool,
 ) -> _Facts:
-    """The config's own decisions: layer-2 interfaces (and owners), BGP nodes, allocation refusals."""
+    """The config's own decisions, labelled where shown: layer-2 interfaces, allocation refusals."""
     inputs = build_inputs("", config, snapshot, (), lb_class=lb_class)
     layer2 = {str(d.ip): d for d in planned_layer2(inputs)}
-    bgp: dict[str, dict[str, list[str]]] = {}
-    if computed_announcers:
-        for n in planned_bgp(inputs):
-            for a in n.decision.announcements:
-                bgp.setdefault(a.service, {}).setdefault(n.node, []).append(str(a.ip))
     refusals: dict[str, str] = {}
     if any(not svc.ingress_ips(s) for s in managed):
         results = allocate_all(config, snapshot.services, lb_class, namespaces=snapshot.namespaces)
         refusals = {r.key: r.error for r in results if r.error}
-    return replace(facts, layer2=layer2, bgp=bgp, refusals=refusals)
+    return replace(facts, layer2=layer2, refusals=refusals)
 
 
 def _service_status(service: Service, facts: _Facts, keep: int) -> ServiceStatus:
@@ -278,6 +280,13 @@ def _service_status(service: Service, facts: _Facts, keep: int) -> ServiceStatus
     if not ips:
         no_ip, where = _why_no_ip(key, events, facts.refusals, facts.config is not None)
         return ServiceStatus(key, ips, pool, (), "", (), no_ip, where, latest)
+    objects = facts.objects.get(key, [])
+    if objects:
+        nodes = sorted({o.node for o in objects})
+        source = f"status objects ({SERVICE_L2_STATUS}/{SERVICE_BGP_STATUS} of {','.join(nodes)})"
+        return ServiceStatus(
+            key, ips, pool, tuple(_from_objects(objects, facts.scrapes)), source, events=latest
+        )
     if facts.read:
         announcers = _from_metrics(key, facts.scrapes, facts.layer2)
         answered = f"{len(facts.read)} of {len(facts.read) + len(facts.unknown)} nodes answered"
@@ -288,11 +297,7 @@ def _service_status(service: Service, facts: _Facts, keep: int) -> ServiceStatus
     if from_events:
         source = "nodeAssigned events (no speaker answered; the newest may be stale)"
         return ServiceStatus(key, ips, pool, tuple(from_events), source, facts.unknown, events=latest)
-    if facts.config is not None:
-        source = "computed from the config (no speaker answered, no nodeAssigned event)"
-        computed = _computed(key, facts.layer2, facts.bgp)
-        return ServiceStatus(key, ips, pool, tuple(computed), source, facts.unknown, events=latest)
-    source = "not known (no speaker answered, no nodeAssigned event, no valid config)"
+    source = "not known: no status object, no speaker answered, no nodeAssigned event"
     return ServiceStatus(key, ips, pool, (), source, facts.unknown, events=latest)
 
 

@@ -38,7 +38,7 @@ def _announced_by(s: ServiceStatus) -> str:
     if not s.ips:
         return f"no IP: {s.no_ip}"
     if not s.announcers:
-        return "nobody"
+        return "unknown" if s.source.startswith("not known") else "nobody"
     return "; ".join(announcer_text(a) for a in s.announcers)
 
 
@@ -50,7 +50,7 @@ def _from(s: ServiceStatus, now: dt.datetime) -> str:
             return f"event {reason} {age(stamp, now)} ago"
         return source
     parts = [s.source]
-    if any(a.protocol == "layer2" for a in s.announcers):
+    if any(a.protocol == "layer2" and a.interfaces_source == "config" for a in s.announcers):
         parts.append(INTERFACES_NOTE)
     if s.unknown_nodes:
         parts.append(f"not known for {','.join(s.unknown_nodes)}")
@@ -125,7 +125,7 @@ def _announcer(a: Announcer) -> dict[str, Any]:
     out: dict[str, Any] = {"node": a.node, "protocol": a.protocol, "ips": list(a.ips)}
     if a.protocol == "layer2":
         out["interfaces"] = list(a.interfaces)
-        out["interfaces_source"] = "config"
+        out["interfaces_source"] = a.interfaces_source
     else:
         out["peers"] = [{"peer": p, "session_up": up} for p, up in a.peers]
     return out
