@@ -3,9 +3,11 @@ controller doing what the plan said."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -241,3 +243,41 @@ def test_the_config_in_force_includes_the_ironlb_io_resources_and_a_proposal_may
     after = [ip for _, ips in changes.values() for ip in ips]
     assert len(set(after)) == 2 and "10.214.0.1" not in after
     assert all(ip.startswith(("10.214.0.", "10.216.0.")) for ip in after)
+
+
+def test_kubectl_runs_plan_and_status_as_its_ironlb_plugin(live: Live) -> None:
+    import os
+    import shutil
+
+    import pytest
+
+    kubectl = shutil.which("kubectl")
+    plugin = Path(sys.executable).parent / "kubectl-ironlb"
+    if kubectl is None or not plugin.exists():
+        pytest.skip("kubectl, or the kubectl-ironlb console script of this install, is not there")
+    live.add_nodes(1)
+    live.set_config(_config(MAIN))
+    live.service("a")
+    ctl = live.controller()
+    live.settled(ctl, lambda ips: bool(ips.get("a")))
+    env = {**os.environ, "PATH": f"{plugin.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["KUBECONFIG"] = str(live.admin_kubeconfig)  # kubectl's own way: the plugin reads the current context
+    flags = ["-n", live.ns, "--lb-class", live.lb_class]
+    moved = live.write("moved.yaml", _config({**MAIN, "addresses": ["10.219.0.0/30"]}))
+
+    def kubectl_ironlb(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [kubectl, "ironlb", *argv, *flags],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    plan = kubectl_ironlb("plan", "-c", str(moved), "-o", "json")
+    assert plan.returncode == 3, plan.stderr
+    assert [(s["name"], s["change"]) for s in json.loads(plan.stdout)["services"]] == [("a", "change")]
+    status = kubectl_ironlb("status", "--no-metrics", f"{live.ns}/a", "-o", "json")
+    assert status.returncode == 0, status.stderr
+    assert [s["name"] for s in json.loads(status.stdout)["services"]] == ["a"]
