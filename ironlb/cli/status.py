@@ -201,6 +201,7 @@ def _run(args: argparse.Namespace) -> int:
         events_per_service=max(0, args.events),
         configmap_key=f"{args.namespace}/{args.configmap}",
         status_objects=published.service_statuses,
+        configuration_states=published.configuration_states,
     )
     if select is not None and select[1] is not None and not report.services:
         print(f"ironlb status: no LoadBalancer Service {select[0]}/{select[1]} of ironlb's", file=sys.stderr)

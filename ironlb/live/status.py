@@ -103,6 +103,25 @@ class StatusReport:
     services: tuple[ServiceStatus, ...]
     nodes: tuple[NodeStatus, ...]
     config_events: tuple[EventLine, ...] = ()
+    programs: tuple[str, ...] = ()
+    """What each program's ConfigurationState says about the config it runs on."""
+
+
+def program_lines(states: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """One line per ``ConfigurationState``: ``controller: Valid, in force: Latest since T``."""
+    out: list[str] = []
+    for obj in sorted(states, key=lambda o: str((o.get("metadata") or {}).get("name") or "")):
+        st = obj.get("status") or {}
+        name = str((obj.get("metadata") or {}).get("name") or "?")
+        line = f"{name}: {st.get('result') or 'not reported yet'}"
+        if st.get("configInForce"):
+            line += f", in force: {st['configInForce']}"
+            if st.get("inForceSince"):
+                line += f" since {st['inForceSince']}"
+        if st.get("errorCount"):
+            line += f"; {st['errorCount']} errors: {st.get('errorSummary') or ''}".rstrip(": ")
+        out.append(line)
+    return tuple(out)
 
 
 # -- events ----------------------------------------------------------------------------------------
@@ -217,6 +236,7 @@ def build_status(
     events_per_service: int = 5,
     configmap_key: str = "",
     status_objects: Iterable[Mapping[str, Any]] = (),
+    configuration_states: Iterable[Mapping[str, Any]] = (),
 ) -> StatusReport:
     """Everything ``ironlb status`` shows; ``select`` is (namespace, name or None for all of it)."""
     managed = sorted((s for s in snapshot.services if svc.is_managed(s, lb_class)), key=svc.service_key)
@@ -233,7 +253,7 @@ def build_status(
     pods = {str((p.get("spec") or {}).get("nodeName") or ""): p for p in speaker_pods}
     nodes = tuple(_node_status(n, pods.get(n), scrapes.get(n), metrics_urls.get(n)) for n in node_names)
     config_events = tuple(events_by_object(events, "ConfigMap").get(configmap_key, [])[:3])
-    return StatusReport(config_text, services, nodes, config_events)
+    return StatusReport(config_text, services, nodes, config_events, program_lines(configuration_states))
 
 
 @dataclass(frozen=True)

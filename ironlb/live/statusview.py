@@ -80,6 +80,7 @@ def render_status(report: StatusReport, now: dt.datetime) -> str:
     lines = [f"Config: {report.config}"]
     for e in report.config_events:
         lines.append(f"  {age(e.time, now)} ago {e.type} {e.reason}: {e.message}")
+    lines += [f"  ConfigurationState {line}" for line in report.programs]
     lines.append("")
     if report.services:
         rows: list[tuple[str, ...]] = [("NAMESPACE", "NAME", "IPS", "POOL", "ANNOUNCED-BY", "FROM")]
@@ -135,6 +136,7 @@ def status_to_json(report: StatusReport) -> dict[str, Any]:
     return {
         "config": report.config,
         "config_events": [_event(e) for e in report.config_events],
+        "configuration_states": list(report.programs),
         "services": [
             {
                 "namespace": s.key.rpartition("/")[0],

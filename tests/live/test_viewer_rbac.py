@@ -5,6 +5,7 @@ objects the speakers publish, and "unknown" where none exists."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from ironlb.statusobjects.kinds import GROUP, SERVICE_L2_STATUS, VERSION
+from ironlb.config.load import load_config
+from ironlb.statusobjects.configuration import ConfigurationTracker
+from ironlb.statusobjects.kinds import API_VERSION, CONFIGURATION_STATE, GROUP, SERVICE_L2_STATUS, VERSION
 from ironlb.statusobjects.service import ServiceOwner, StatusObject
 from tests.live.conftest import REPO, Live, wait_for
 
@@ -63,6 +66,22 @@ def _publish_l2_status(live: Live, service: str, node: str, ip: str, interface: 
     )
 
 
+def _publish_configuration_state(live: Live) -> None:
+    """The controller's ConfigurationState, as ``ironlb.kube.configurationstate`` writes it."""
+    report = ConfigurationTracker("controller").update(
+        config=load_config(yaml.safe_dump({"address-pools": [MAIN]}), []).config,
+        problems=(),
+        inputs=(),
+        now=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    )
+    api = client.CustomObjectsApi(live.kube.api)
+    body = {"apiVersion": API_VERSION, "kind": CONFIGURATION_STATE, "metadata": {"name": "controller"}}
+    api.create_namespaced_custom_object(GROUP, VERSION, live.ns, "configurationstates", body)
+    api.patch_namespaced_custom_object_status(
+        GROUP, VERSION, live.ns, "configurationstates", "controller", {"status": report.status()}
+    )
+
+
 def _granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     return {
         (g, r, v)
@@ -82,6 +101,7 @@ def test_plan_and_status_need_nothing_beyond_the_viewer_roles_and_use_all_of_the
     live.settled(ctl, lambda ips: bool(ips.get("a") and ips.get("b")))
     ips = live.ips()
     _publish_l2_status(live, "a", nodes[1], ips["a"][0], "eth7")
+    _publish_configuration_state(live)
     kubeconfig = _bind_viewer(live)
     user = live.kube.user("viewer")
     wait_for(
@@ -98,6 +118,8 @@ def test_plan_and_status_need_nothing_beyond_the_viewer_roles_and_use_all_of_the
 
     status = live.ironlb("status", "--no-metrics", "-o", "json", kubeconfig=kubeconfig)
     assert status.code == 0, status.stderr
+    (program,) = status.json()["configuration_states"]  # (the CRD keeps no inForceSince today)
+    assert program.startswith("controller: Valid, in force: Latest"), program
     by_name = {s["name"]: s for s in status.json()["services"]}
     (announcer,) = by_name["a"]["announced_by"]
     assert (announcer["node"], announcer["ips"], announcer["interfaces"]) == (
