@@ -79,6 +79,11 @@ def _list(value: Any) -> list[Any]:
 
 def namespace_and_name(service: Service) -> tuple[str, str]:
     """``(namespace, name)``, empty strings when absent."""
+    meta = service.get("metadata") if isinstance(service, dict) else None
+    if isinstance(meta, dict):  # the usual case, read directly: every decision asks for every Service
+        ns, name = meta.get("namespace"), meta.get("name")
+        if isinstance(ns, str) and isinstance(name, str):
+            return ns, name
     return (
         _str(_get(service, "metadata", "namespace")) or "",
         _str(_get(service, "metadata", "name")) or "",
