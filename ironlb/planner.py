@@ -7,8 +7,9 @@ per node and peer, and name the pools no advertisement announces. Kept apart fro
 the CLI so the plan can grow additively: a new part is a new field of ``Plan``, a
 new key of the JSON document and a new table.
 
-Which advertisement makes each layer-2 answer and each route, and where (the
-candidate nodes, the interfaces), is shown when the config says something the
+Which advertisement announces which pools, from which nodes, on which interfaces or to
+which peers, and which one makes each layer-2 answer and each route (the candidate
+nodes, the interfaces), is shown when the config says something the
 legacy ConfigMap cannot (``ironlb.config.legacy``: node selectors, interfaces or
 peers per advertisement, ...): for a config the ConfigMap can express, every
 advertisement is its pool's, from every node, on the one interface list, to
@@ -27,7 +28,7 @@ from ironlb.announce.inputs import build_inputs
 from ironlb.announce.layer2 import IPDecision, planned_layer2
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config.legacy import legacy_config
-from ironlb.config.model import Config
+from ironlb.config.model import Config, LabelSelector
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,76 @@ class Plan:
     """Pools no advertisement selects: their IPs are assigned but nobody announces them."""
     detailed: bool = False
     """Show the advertisements, interfaces and candidate nodes (see the module docstring)."""
+    advertisements: tuple[AdvertisementRow, ...] = ()
+    """Every advertisement: which pools it announces, from which nodes, how (shown when ``detailed``)."""
 
 
-def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None) -> Plan:
-    """Decide, without touching anything, what ironlb would do for ``snapshot`` under ``config``."""
+@dataclass(frozen=True)
+class AdvertisementRow:
+    """One L2, BGP or ClusterIP advertisement as the plan shows it."""
+
+    kind: str
+    """``L2Advertisement``, ``BGPAdvertisement`` or ``ClusterIPAdvertisement``."""
+    name: str
+    announces: tuple[str, ...]
+    """The pools it announces (every pool when it names none), or a ClusterIP advertisement's CIDRs."""
+    nodes: tuple[str, ...]
+    """The nodes of the snapshot its node selectors pick (no selector: every node)."""
+    interfaces: tuple[str, ...] = ()
+    """L2: the interfaces named (empty: every eligible one)."""
+    peers: tuple[str, ...] = ()
+    """BGP, ClusterIP: the peers named (empty: every peer)."""
+
+
+def advertisement_rows(config: Config, snapshot: ClusterSnapshot) -> tuple[AdvertisementRow, ...]:
+    """Each advertisement with the pools it announces and the nodes it picks, in config order."""
+    every_pool = tuple(p.name for p in config.pools)
+    labels = {
+        str(n.get("metadata", {}).get("name", "")): dict(n.get("metadata", {}).get("labels") or {})
+        for n in snapshot.nodes
+    }
+
+    def nodes(selectors: tuple[LabelSelector, ...]) -> tuple[str, ...]:
+        return tuple(
+            sorted(n for n, ls in labels.items() if not selectors or any(s.matches(ls) for s in selectors))
+        )
+
+    rows = [
+        AdvertisementRow(
+            "L2Advertisement",
+            ad.name,
+            ad.pools or every_pool,
+            nodes(ad.node_selectors),
+            interfaces=ad.interfaces,
+        )
+        for ad in config.l2_advertisements
+    ]
+    rows += [
+        AdvertisementRow(
+            "BGPAdvertisement", ad.name, ad.pools or every_pool, nodes(ad.node_selectors), peers=ad.peers
+        )
+        for ad in config.bgp_advertisements
+    ]
+    rows += [
+        AdvertisementRow(
+            "ClusterIPAdvertisement",
+            cip.name,
+            tuple(map(str, cip.cidrs)),
+            nodes(cip.node_selectors),
+            peers=cip.peers,
+        )
+        for cip in config.cluster_ip_advertisements
+    ]
+    return tuple(rows)
+
+
+def build_plan(
+    config: Config, snapshot: ClusterSnapshot, *, lb_class: str | None = None, detailed: bool | None = None
+) -> Plan:
+    """Decide, without touching anything, what ironlb would do for ``snapshot`` under ``config``.
+
+    ``detailed``: show the advertisements (``None``: when the config says more than the ConfigMap can;
+    ``ironlb plan`` asks for them whenever the config came from resources, which name them)."""
     services = tuple(allocate_all(config, snapshot.services, lb_class, namespaces=snapshot.namespaces))
     assigned = {(f"{s.namespace}/{s.name}" if s.namespace else s.name): tuple(s.ips) for s in services}
     inputs = build_inputs("", config, snapshot, (), lb_class=lb_class)
@@ -57,7 +124,8 @@ def build_plan(config: Config, snapshot: ClusterSnapshot, *, lb_class: str | Non
         layer2=planned_layer2(inputs, assigned),
         bgp=planned_bgp(inputs, assigned),
         unannounced=tuple(p.name for p in config.unannounced_pools()),
-        detailed=not legacy_config(config).exact,
+        detailed=not legacy_config(config).exact if detailed is None else detailed,
+        advertisements=advertisement_rows(config, snapshot),
     )
 
 
@@ -97,9 +165,22 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         doc["layer2"] = [layer2_json(d, plan.detailed) for d in plan.layer2]
     if plan.bgp:
         doc["bgp"] = bgp_plan_json(plan.bgp, plan.detailed)
+    if plan.detailed and plan.advertisements:
+        doc["advertisements"] = [advertisement_json(a) for a in plan.advertisements]
     if plan.unannounced:
         doc["unannounced_pools"] = [{"pool": name, "reason": UNANNOUNCED} for name in plan.unannounced]
     return doc
+
+
+def advertisement_json(a: AdvertisementRow) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": a.kind, "name": a.name}
+    out["cidrs" if a.kind == "ClusterIPAdvertisement" else "pools"] = list(a.announces)
+    out["nodes"] = list(a.nodes)
+    if a.kind == "L2Advertisement":
+        out["interfaces"] = list(a.interfaces)
+    else:
+        out["peers"] = list(a.peers)
+    return out
 
 
 def route_json(route: BgpRoute, detailed: bool = False) -> dict[str, object]:
@@ -154,6 +235,7 @@ def render_table(plan: Plan) -> str:
     lines = _columns(rows)
     if not plan.services:
         lines.append("(no LoadBalancer Services)")
+    lines += _advertisement_table(plan)
     lines += _layer2_table(plan)
     lines += _bgp_table(plan.bgp, plan.detailed)
     if plan.unannounced:
@@ -178,6 +260,20 @@ def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return [
         "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in rows
     ]
+
+
+def _advertisement_table(plan: Plan) -> list[str]:
+    """Which advertisement announces which pools, from which nodes, how; only when ``detailed``."""
+    if not plan.detailed or not plan.advertisements:
+        return []
+    rows: list[tuple[str, ...]] = [("ADVERTISEMENT", "ANNOUNCES", "NODES", "ON/TO")]
+    for a in plan.advertisements:
+        if a.kind == "L2Advertisement":
+            how = "interfaces " + ",".join(a.interfaces) if a.interfaces else "every eligible interface"
+        else:
+            how = "peers " + ",".join(a.peers) if a.peers else "every peer"
+        rows.append((f"{a.kind}/{a.name}", ",".join(a.announces) or "-", ",".join(a.nodes) or "(none)", how))
+    return ["", *_columns(rows)]
 
 
 def _layer2_table(plan: Plan) -> list[str]:

@@ -133,7 +133,8 @@ def proposed_config(args: argparse.Namespace) -> tuple[Config | None, list[str]]
     document; what they hold together is the proposed config, read by ``load_config`` as the
     programs read the cluster (other kinds, Services included, are not used: the Services are
     the cluster's)."""
-    paths = ([str(args.config)] if args.config is not None else []) + list(args.files or [])
+    configs = [str(c) for c in args.configs or []]
+    paths = configs + [str(f) for f in args.files or []]
     if not paths:
         return None, []
     from ironlb.config.load import load_config
@@ -142,13 +143,13 @@ def proposed_config(args: argparse.Namespace) -> tuple[Config | None, list[str]]
     cm, resources, services = _config_objects(texts, args)
     bare: str | None = None
     if cm is None and not resources:
-        if args.config is None:
+        if len(configs) != 1 or Path(configs[0]).is_dir():
             raise LiveError(
                 f"ironlb plan: no ConfigMap {args.namespace}/{args.configmap} and no ironlb.io resources in "
                 f"{' '.join(paths)}: with a cluster, -f names the proposed config (the Services are the "
                 "cluster's)"
             )
-        bare = texts[0][1]  # -c holds a bare config document
+        bare = texts[0][1]  # the one -c file holds a bare config document
     result = load_config(bare, resources, configmap=cm, namespace=args.namespace)
     if result.config is None:
         raise LiveError("ironlb plan: the proposed config is invalid:", *_problem_lines(result))

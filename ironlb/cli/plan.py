@@ -1,11 +1,18 @@
 """``ironlb plan``: show what ironlb would assign and announce, without touching anything.
 
-Imperative shell only: read the config file and the manifests, call the pure
-``ironlb.planner.build_plan``, print. With no ``-c``/``-f`` it runs on the
-samples bundled in a source checkout (``config/samples/``): a sample config given
-with ``-c`` and no ``-f`` runs on its own set of sample Services
-(``services/<name>/`` with the sample Nodes, ``services/nodes.yaml``), so every
-sample shows its Services assigned. Warnings (config notes, a ``keepalive-time``
+Imperative shell only: read the config and the manifests, call the pure
+``ironlb.planner.build_plan``, print. The config is what ``-c`` names (files and
+directories of ``ironlb.io`` resources, a ConfigMap or bare config, or both, judged
+together as ``ironlb validate`` judges them), else the ConfigMap and ``ironlb.io``
+resources found among the ``-f`` manifests (as the manifest-directory source of the lab
+and standalone reads them). With no ``-c``/``-f`` it runs on the samples bundled in a
+source checkout (``config/samples/``): a sample config (file or directory) given with
+``-c`` and no ``-f`` runs on its own set of sample Services (``services/<name>/`` with
+the sample Nodes, ``services/nodes.yaml``), so every sample shows its Services assigned.
+The output names the advertisements (which L2/BGP advertisement announces which pool,
+from which nodes, on which interfaces or to which peers) when the config came from
+resources or says more than the ConfigMap can, and always the pools no advertisement
+announces. Warnings (config notes, a ``keepalive-time``
 the BGP backend cannot honour) go to stderr and do not change the exit code.
 
 Exit codes: 0 every LoadBalancer Service gets its IPs; 1 the input is wrong
@@ -24,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 from ironlb.cli import live
 
 if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
+    from ironlb.cluster.seam import ClusterSnapshot
     from ironlb.config.model import Config
+    from ironlb.config.result import ConfigProblem
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -34,6 +43,18 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "config" / "samples"
 DEFAULT_CONFIG = SAMPLES_DIR / "layer2.yaml"
 SAMPLE_SERVICES = SAMPLES_DIR / "services"
 SAMPLE_NODES = SAMPLE_SERVICES / "nodes.yaml"
+
+
+def sample_configs() -> list[Path]:
+    """The bundled sample configs: each ConfigMap file and each directory of resources that has its own
+    sample Services (``services/NAME/``)."""
+    return sorted(
+        p
+        for p in SAMPLES_DIR.iterdir()
+        if (p.suffix == ".yaml" or p.is_dir())
+        and p != SAMPLE_SERVICES
+        and (SAMPLE_SERVICES / p.stem).is_dir()
+    )
 
 
 def sample_manifests(config: Path) -> list[Path] | None:
@@ -48,16 +69,18 @@ PLAN_DESCRIPTION = """\
 Show what ironlb would assign to every LoadBalancer Service and what each node would
 announce, without touching anything.
 
-From files (the default): -c CONFIG (default config/samples/layer2.yaml, or a ConfigMap
-found among the manifests) and -f MANIFESTS; a sample config from config/samples/ without
+From files (the default): -c CONFIG... (ironlb.io resource files, a ConfigMap manifest or
+bare config, or directories; default config/samples/layer2.yaml, or the ConfigMap and
+ironlb.io resources found among the manifests) and -f MANIFESTS; a sample config from config/samples/ without
 -f runs on its sample Services (config/samples/services/NAME/ and nodes.yaml).
 Exit 0 every Service assigned, 1 invalid input, 2 usage error, 3 valid input but some
 Service gets no IP.
 
 With a cluster (--kubeconfig, --context or --live): the difference the proposed config
-(-c, or the ironlb ConfigMap in -f; default: the one in force) makes to what runs now, as
-the cluster shows it (Services with their status, EndpointSlices, Nodes, Namespaces, the
-ConfigMap). Only reads (ClusterRole/Role ironlb-viewer in config/viewer grant it all).
+(what -c and -f hold: a ConfigMap and/or ironlb.io resources, or a bare config with -c;
+default: the one in force) makes to what runs now, as the cluster shows it (Services with
+their status, EndpointSlices, Nodes, Namespaces, the ConfigMap and ironlb.io resources).
+Only reads (ClusterRole/Role ironlb-viewer in config/viewer grant it all).
 Exit status as kubectl diff: 0 no change; 1 changes that disturb no running Service
 (new IPs, routes or owners moving); 3 a Service would lose or change an IP, or be
 announced by nobody; 2 usage error, the cluster cannot be read, or a config is invalid
@@ -73,7 +96,15 @@ def register(subparsers: Any) -> None:
         description=PLAN_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("-c", "--config", type=Path, help="config: a ConfigMap manifest or a bare config document")
+    p.add_argument(
+        "-c",
+        "--config",
+        dest="configs",
+        type=Path,
+        nargs="+",
+        action="extend",
+        help="config: ironlb.io resource files, a ConfigMap manifest or bare config, or directories",
+    )
     p.add_argument(
         "-f",
         "--filename",
@@ -81,7 +112,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         nargs="+",
         action="extend",
-        help="manifest files or directories (Services, EndpointSlices, Nodes, Namespaces, the ConfigMap)",
+        help="manifest files or directories (Services, EndpointSlices, Nodes, Namespaces; the ConfigMap "
+        "and ironlb.io resources when there is no -c)",
     )
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
     p.add_argument(
@@ -103,30 +135,46 @@ def _fail(message: str) -> int:
     return EXIT_INVALID
 
 
-def _read_config(path: Path) -> Config | list[str]:
-    """The config of ``-c`` (warnings printed), or the lines saying why there is none."""
-    from ironlb.cli.configfile import ConfigFileError, read_config
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _read_config(paths: list[Path]) -> tuple[Config, bool] | list[str]:
+    """The config of ``-c`` (warnings printed) and whether resources gave part of it; or the lines saying
+    why there is none."""
+    from ironlb.cli.configfile import ConfigFileError, load_inputs, problem_line
 
     try:
-        result = read_config(str(path))
+        result, inputs = load_inputs([str(p) for p in paths])
     except ConfigFileError as exc:
-        return [f"ironlb plan: {exc.sentence}"] if exc.sentence else [f"{path}: {e}" for e in exc.errors]
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    return result.config
+        return [f"ironlb plan: {exc.sentence}"]
+    _warn(inputs.ignored)
+    if result.config is None:
+        where = "" if inputs.resources else f"{', '.join(map(str, paths))}: "
+        return [where + problem_line(p, inputs) for p in result.errors]
+    _warn([problem_line(p, inputs) for p in result.warnings])
+    return result.config, bool(inputs.resources)
 
 
-def _configmap_config(config_map: Any) -> Config | list[str]:
-    """The config of the ConfigMap found among the manifests (warnings printed)."""
-    from ironlb.config import ConfigError, configmap_report
+def _manifest_config(snapshot: ClusterSnapshot) -> tuple[Config, bool] | list[str] | None:
+    """The config of the ConfigMap and ``ironlb.io`` resources among the manifests (warnings printed);
+    ``None`` when there are neither."""
+    from ironlb.config.load import load_config
 
-    try:
-        result = configmap_report(config_map)
-    except ConfigError as exc:
-        return [f"ConfigMap in manifests: {error}" for error in exc.errors]
-    for warning in result.warnings:
-        print(f"warning: ConfigMap in manifests: {warning}", file=sys.stderr)
-    return result.config
+    if snapshot.config_map is None and not snapshot.config_resources:
+        return None
+    result = load_config(None, snapshot.config_resources, configmap=snapshot.config_map)
+
+    def line(problem: ConfigProblem) -> str:
+        if problem.object.kind == "ConfigMap" and not snapshot.config_resources:
+            return f"ConfigMap in manifests: {problem.field or '(root)'}: {problem.message}"
+        return str(problem)
+
+    if result.config is None:
+        return [line(p) for p in result.errors]
+    _warn([line(p) for p in result.warnings])
+    return result.config, bool(snapshot.config_resources)
 
 
 def _manifests(args: argparse.Namespace) -> list[Path] | str:
@@ -135,11 +183,12 @@ def _manifests(args: argparse.Namespace) -> list[Path] | str:
         return list(args.files)
     if not SAMPLES_DIR.is_dir():
         return f"the bundled samples ({SAMPLES_DIR}) are only in a source checkout; pass -f MANIFESTS"
-    files = sample_manifests(args.config or DEFAULT_CONFIG)
+    configs = args.configs or [DEFAULT_CONFIG]
+    files = sample_manifests(configs[0]) if len(configs) == 1 else None
     if files is None:
         return (
-            f"pass -f MANIFESTS (Services, EndpointSlices, Nodes) to plan {args.config} on: the bundled "
-            f"sample Services ({SAMPLE_SERVICES}) go with the bundled sample configs"
+            f"pass -f MANIFESTS (Services, EndpointSlices, Nodes) to plan {' '.join(map(str, configs))} on: "
+            f"the bundled sample Services ({SAMPLE_SERVICES}) go with the bundled sample configs"
         )
     return files
 
@@ -153,12 +202,11 @@ def _print_lines(lines: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     if live.wants_live(args):
         return live.run_live(args)
-    from ironlb.announce.bgp_sessions import keepalive_warnings
     from ironlb.cluster.manifests import ManifestSource
     from ironlb.cluster.seam import ClusterSourceUnavailable
     from ironlb.planner import build_plan, plan_to_json, render_table
 
-    config = _read_config(args.config) if args.config is not None else None
+    config = _read_config(args.configs) if args.configs else None
     if isinstance(config, list):
         return _print_lines(config)
     files = _manifests(args)
@@ -170,18 +218,24 @@ def run(args: argparse.Namespace) -> int:
         ).snapshot()
     except ClusterSourceUnavailable as exc:
         return _fail(str(exc))
-    if config is None and snapshot.config_map is not None:
-        config = _configmap_config(snapshot.config_map)
-    elif config is None:
+    if config is None:
+        config = _manifest_config(snapshot)
+    elif snapshot.config_map is not None or snapshot.config_resources:
+        _warn(
+            ["the ConfigMap and ironlb.io resources among the -f manifests are ignored: the config is -c's"]
+        )
+    if config is None:
         if not DEFAULT_CONFIG.is_file():
-            return _fail("no config: pass -c CONFIG, or give the ironlb ConfigMap among the manifests")
-        config = _read_config(DEFAULT_CONFIG)
+            return _fail(
+                "no config: pass -c CONFIG, or give the ironlb ConfigMap or ironlb.io resources among the "
+                "manifests"
+            )
+        config = _read_config([DEFAULT_CONFIG])
     if isinstance(config, list):
         return _print_lines(config)
 
-    for warning in keepalive_warnings(config):
-        print(f"warning: {warning}", file=sys.stderr)
-    plan = build_plan(config, snapshot, lb_class=args.lb_class)
+    # A config given as resources names its advertisements: the plan shows them, whatever it says.
+    plan = build_plan(config[0], snapshot, lb_class=args.lb_class, detailed=config[1] or None)
     if args.output == "json":
         sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
     else:

@@ -1,12 +1,18 @@
-"""``ironlb validate FILE``: check a config before it reaches a cluster.
+"""``ironlb validate FILE...``: check a configuration before it reaches a cluster.
 
-FILE is a ConfigMap manifest (``data.config``) or a bare config document; ``-``
-reads standard input. Exit codes: 0 valid (a short summary on stdout, warnings on
-stderr: what the config parser noticed and what the BGP backend cannot honour, such
-as a ``keepalive-time`` ExaBGP has no setting for), 1 invalid (every error on
-stderr, one per line, each naming its path; or one sentence for a file that is not
-UTF-8 text, or that holds other Kubernetes objects, naming the command that takes
-them), 2 usage error (including a file that cannot be read).
+FILE is a ConfigMap manifest (``data.config``), a bare config document, a file of
+``ironlb.io/v1beta1`` resources (IPAddressPool, L2Advertisement, BGPAdvertisement,
+BGPPeer, BFDProfile, Community, ClusterIPAdvertisement), or a directory of them; several
+FILEs (or ``-f FILE``, repeated) are judged together, a ConfigMap mixed with resources as
+the programs judge them (``ironlb.cli.configfile``, then
+:func:`ironlb.config.load.load_config`); ``-`` reads standard input. Exit codes: 0 valid
+(a short summary on stdout, warnings on stderr: what the decoder noticed and what the BGP
+backend cannot honour, such as a ``keepalive-time`` ExaBGP has no setting for), 1 invalid
+(every error on stderr, one per line, each naming its object -- ``IPAddressPool
+ironlb-system/public`` -- and field path -- ``spec.addresses[0]``; a ConfigMap alone keeps
+its own paths, ``address-pools[0].addresses[0]``; or one sentence for input that is not
+UTF-8 text, or that holds only other Kubernetes objects, naming the command that takes
+them), 2 usage error (including a path that cannot be read).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
@@ -21,48 +28,90 @@ if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other 
 
 EXIT_OK = 0
 EXIT_INVALID = 1
+EXIT_USAGE = 2
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "validate",
-        help="check a config (ConfigMap manifest or bare config)",
+        help="check a config (ironlb.io resources, ConfigMap manifest or bare config)",
         description=(
-            "Check an ironlb/MetalLB legacy config. Exit 0 valid, 1 invalid (errors on stderr, "
-            "one per line with its path), 2 usage error."
+            "Check ironlb's configuration: ironlb.io/v1beta1 resources, a ConfigMap (MetalLB legacy "
+            "format) or both, from files and directories judged together. Exit 0 valid, 1 invalid "
+            "(errors on stderr, one per line naming the object and field), 2 usage error."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="ConfigMap manifest or bare config; '-' for stdin")
+    parser.add_argument(
+        "files",
+        metavar="FILE",
+        nargs="*",
+        help="resource files, a ConfigMap manifest or bare config, or directories; '-' for stdin",
+    )
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="more_files",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="one more file or directory (repeatable), as kubectl takes them",
+    )
     parser.add_argument(
         "--key", default="config", help="ConfigMap data key holding the config (default: config)"
     )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        default="ironlb-system",
+        help="ironlb's namespace, where the resources must be (default: %(default)s)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing when the config is valid")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    return validate_file(args.file, key=args.key, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
+    paths = [*args.files, *args.more_files]
+    if not paths:
+        args.parser.error("give at least one FILE (or -f FILE)")  # exits 2, with the usage line
+    return validate_paths(
+        paths, key=args.key, namespace=args.namespace, quiet=args.quiet, out=sys.stdout, err=sys.stderr
+    )
 
 
 def validate_file(path: str, *, key: str, quiet: bool, out: TextIO, err: TextIO) -> int:
-    from ironlb.announce.bgp_sessions import keepalive_warnings
-    from ironlb.cli.configfile import ConfigFileError, read_config
+    """One file, as ``ironlb validate FILE`` checks it."""
+    return validate_paths([path], key=key, quiet=quiet, out=out, err=err)
 
+
+def validate_paths(
+    paths: Sequence[str],
+    *,
+    key: str = "config",
+    namespace: str = "ironlb-system",
+    quiet: bool = False,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    from ironlb.cli.configfile import ConfigFileError, load_inputs, problem_line
+
+    subject = ", ".join(paths)
     try:
-        result = read_config(path, key=key)
+        result, inputs = load_inputs(paths, key=key, namespace=namespace)
     except ConfigFileError as exc:
-        if exc.sentence:
-            print(f"ironlb validate: {exc.sentence}", file=err)
-            return exc.code
-        for line in exc.errors:
-            print(line, file=err)
-        n = len(exc.errors)
-        print(f"{path}: invalid ({n} error{'s' if n != 1 else ''})", file=err)
+        print(f"ironlb validate: {exc.sentence}", file=err)
+        return exc.code
+    for line in inputs.ignored:
+        print(f"warning: {line}", file=err)
+    if result.config is None:
+        for problem in result.errors:
+            print(problem_line(problem, inputs), file=err)
+        n = len(result.errors)
+        print(f"{subject}: invalid ({n} error{'s' if n != 1 else ''})", file=err)
         return EXIT_INVALID
-    for warning in (*result.warnings, *keepalive_warnings(result.config)):
-        print(f"warning: {warning}", file=err)
+    for problem in result.warnings:
+        print(f"warning: {problem_line(problem, inputs)}", file=err)
     if not quiet:
-        out.write(f"{path}: valid\n")
+        out.write(f"{subject}: valid\n")
         out.write(summarize(result.config))
     return EXIT_OK
 

@@ -3,8 +3,9 @@
 Since MetalLB 0.13 users configure MetalLB with CRDs. ironlb's domain model is
 MetalLB's (pools, advertisements that select them, peers), so the mapping is
 mostly one to one: it builds the domain config from the objects
-(:attr:`Conversion.model`), then projects it onto the legacy ConfigMap that
-``ironlb convert`` prints (:attr:`Conversion.config`, by
+(:attr:`Conversion.model`, alone from :func:`to_model`: what ``ironlb convert``
+writes as resources), then projects it onto the legacy ConfigMap that
+``ironlb convert --to configmap`` prints (:attr:`Conversion.config`, by
 :func:`ironlb.config.legacy.legacy_config`), and reports with its source every
 setting the ConfigMap cannot carry. It does no I/O; ``ironlb.cli.convert``
 reads the files and prints.
@@ -80,13 +81,26 @@ class Conversion:
     model: Config | None = None
 
 
-def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) -> Conversion:
-    """Map MetalLB CRD objects to a ``Config``; never raises on any input."""
+def to_model(manifests: Sequence[Manifest]) -> Conversion:
+    """Map MetalLB CRD objects to ironlb's domain ``Config`` (:attr:`Conversion.model`), with the findings
+    about the objects themselves; no projection onto the ConfigMap (``config`` is ``None``). What
+    ``ironlb convert`` writes as ``ironlb.io`` resources. Never raises on any input."""
     r = Report()
+    built = _model(r, manifests)
+    return Conversion(None, tuple(r.findings), None if built is None else built[0])
+
+
+def _model(r: Report, manifests: Sequence[Manifest]) -> tuple[Config, Sources] | None:
     decoded = decode_all(r, manifests)
     if not any(decoded.objects.values()) and not decoded.broken and not r.failed:
         r.add("error", "input", "", "no MetalLB configuration found (IPAddressPool, BGPPeer, ...)")
-    built = _build(r, decoded)
+    return _build(r, decoded)
+
+
+def convert(manifests: Sequence[Manifest], *, prefer: Protocol | None = None) -> Conversion:
+    """Map MetalLB CRD objects to a ``Config``, projected onto the ConfigMap; never raises on any input."""
+    r = Report()
+    built = _model(r, manifests)
     if built is None:
         return Conversion(None, tuple(r.findings))
     model, sources = built

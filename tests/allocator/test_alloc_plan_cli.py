@@ -14,11 +14,18 @@ from pathlib import Path
 import pytest
 
 from ironlb.cli.main import main
-from ironlb.cli.plan import DEFAULT_CONFIG, SAMPLE_NODES, SAMPLE_SERVICES, SAMPLES_DIR, sample_manifests
+from ironlb.cli.plan import (
+    DEFAULT_CONFIG,
+    SAMPLE_NODES,
+    SAMPLE_SERVICES,
+    SAMPLES_DIR,
+    sample_configs,
+    sample_manifests,
+)
 from tests.golden import check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
-SAMPLE_CONFIGS = sorted(p.name for p in SAMPLES_DIR.glob("*.yaml"))
+SAMPLE_CONFIGS = [p.name for p in sample_configs()]  # ConfigMap files and resources/
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -29,7 +36,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def test_samples_exist() -> None:
     assert DEFAULT_CONFIG.is_file() and SAMPLE_NODES.is_file()
-    assert "layer2.yaml" in SAMPLE_CONFIGS
+    assert "layer2.yaml" in SAMPLE_CONFIGS and "resources" in SAMPLE_CONFIGS
+    assert set(SAMPLE_CONFIGS) >= {p.name for p in SAMPLES_DIR.glob("*.yaml")}
     # every sample config has its own set of sample Services
     assert {p.name for p in SAMPLE_SERVICES.iterdir() if p.is_dir()} == {
         Path(s).stem for s in SAMPLE_CONFIGS

@@ -82,8 +82,8 @@ def test_the_reporting_parsers_return_warnings_and_the_others_log_them(
     [
         (
             "metallb-crds/pools.yaml",
-            "it holds MetalLB resources (IPAddressPool x3): `ironlb convert {path}` turns them into an "
-            "ironlb ConfigMap",
+            "it holds MetalLB resources (IPAddressPool x3): `ironlb convert {path}` turns them into "
+            "ironlb.io resources",
         ),
         (
             "metallb-crds/bfd.yaml",

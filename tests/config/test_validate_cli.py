@@ -178,3 +178,50 @@ def test_usable_addresses(first: str, last: str, avoid: bool, expected: int) -> 
     if r.family == 4:  # cross-check against counting one by one
         brute = sum(1 for n in range(int(r.first), int(r.last) + 1) if not (avoid and n % 256 in (0, 255)))
         assert brute == expected
+
+
+RESOURCE_SAMPLES = SAMPLES / "resources"
+
+
+def resource_sample_objects() -> list[dict[str, object]]:
+    import yaml
+
+    return [
+        doc
+        for path in sorted(RESOURCE_SAMPLES.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+
+
+def test_resource_samples_are_valid_and_cover_their_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    """config/samples/resources/: every config kind a user starts from, valid as a directory and file by file
+    together, and showing what the ConfigMap cannot say."""
+    from ironlb.config.load import load_config
+
+    assert main(["validate", str(RESOURCE_SAMPLES)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{RESOURCE_SAMPLES}: valid\n") and err == ""
+    files = sorted(map(str, RESOURCE_SAMPLES.glob("*.yaml")))
+    assert main(["validate", *files]) == 0
+    capsys.readouterr()
+    objects = resource_sample_objects()
+    assert all(o["apiVersion"] == "ironlb.io/v1beta1" for o in objects)
+    config = load_config(None, objects).config
+    assert config is not None
+    allocations = [p.allocation for p in config.pools if p.allocation is not None]
+    assert any(a.namespaces for a in allocations) and any(a.namespace_selectors for a in allocations)
+    assert any(a.service_selectors for a in allocations) and any(a.priority is not None for a in allocations)
+    assert any(ad.node_selectors and ad.interfaces for ad in config.l2_advertisements)
+    assert any(ad.peers for ad in config.bgp_advertisements)
+    assert any(p.password_secret is not None for p in config.peers)
+    assert config.cluster_ip_advertisements and config.cluster_ip_advertisements[0].peers
+    assert not config.unannounced_pools()
+    # fits the lab like the ConfigMap samples: the lab router, and no pool holding a layer-2 lab host
+    assert [(str(p.peer_address), p.peer_asn, p.my_asn) for p in config.peers] == [
+        ("172.30.0.1", 64512, 64513)
+    ]
+    lab = (SAMPLES.parents[1] / "containerlab" / "layer2" / "layer2.clab.yml").read_text()
+    hosts = [ipaddress.ip_interface(a).ip for a in re.findall(r"addr add (\S+) dev", lab)]
+    for pool in config.pools:
+        assert not any(r.family == h.version and r.first <= h <= r.last for r in pool.ranges for h in hosts)

@@ -1,5 +1,6 @@
-"""``ironlb convert`` end to end: exit codes, stdout/stderr, and the bundled MetalLB CRD sample set
-converted losslessly, then run through ``ironlb validate`` and ``ironlb plan``."""
+"""``ironlb convert --to configmap`` end to end (the ConfigMap output as before ironlb.io resources became
+the default; tests/cli/test_cli_convert.py has the default): exit codes, stdout/stderr, and the bundled
+MetalLB CRD sample set converted losslessly, then run through ``ironlb validate`` and ``ironlb plan``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def convert(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 def test_sample_converts_without_loss_and_validates_and_plans(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = convert(capsys, str(SAMPLE))
+    code, out, err = convert(capsys, "--to", "configmap", str(SAMPLE))
     assert (code, err) == (0, "")
     manifest = yaml.safe_load(out)
     assert (manifest["kind"], manifest["metadata"]) == (
@@ -142,7 +143,7 @@ items:
 
 
 def test_kubectl_list_on_stdin_converts() -> None:
-    code, out, err = convert_stdin(KUBECTL_LIST.encode(), "--bare", "-")
+    code, out, err = convert_stdin(KUBECTL_LIST.encode(), "--to", "configmap", "--bare", "-")
     assert code == 0, err
     assert err.splitlines() == [
         "warning: <stdin>:doc#1.items[2] AddressPool/legacy: AddressPool is deprecated in MetalLB "
@@ -186,9 +187,9 @@ def test_output_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bare_and_namespace(capsys: pytest.CaptureFixture[str]) -> None:
-    code, bare, _ = convert(capsys, "--bare", str(SAMPLE))
+    code, bare, _ = convert(capsys, "--to", "configmap", "--bare", str(SAMPLE))
     assert code == 0 and "address-pools" in yaml.safe_load(bare)
-    code, out, _ = convert(capsys, "-n", "lb", "--name", "cfg", str(SAMPLE))
+    code, out, _ = convert(capsys, "--to", "configmap", "-n", "lb", "--name", "cfg", str(SAMPLE))
     assert yaml.safe_load(out)["metadata"] == {"name": "cfg", "namespace": "lb"}
     assert render_config(parse_config(out)) == bare
 
@@ -198,11 +199,11 @@ def test_lossy_input_exits_1_without_output_unless_allowed(
 ) -> None:
     f = tmp_path / "m.yaml"
     f.write_text(text(pool("a", "10.0.0.0/24"), l2("l", nodeSelectors=[{"matchLabels": {"z": "a"}}])))
-    code, out, err = convert(capsys, str(f))
+    code, out, err = convert(capsys, "--to", "configmap", str(f))
     assert (code, out) == (1, "")
     assert f"lossy: {f}:doc#2 L2Advertisement/l: spec.nodeSelectors:" in err
     assert "--allow-lossy" in err.splitlines()[-1]
-    code, out, err = convert(capsys, "--allow-lossy", str(f))
+    code, out, err = convert(capsys, "--to", "configmap", "--allow-lossy", str(f))
     assert code == 0 and parse_config(out).pools[0].name == "a"
     assert "lossy:" in err
 
@@ -210,9 +211,9 @@ def test_lossy_input_exits_1_without_output_unless_allowed(
 def test_conflicting_protocols_need_prefer(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     f = tmp_path / "m.yaml"
     f.write_text(text(pool("a", "10.0.0.0/24"), l2("l"), bgp("b")))
-    code, out, err = convert(capsys, str(f))
+    code, out, err = convert(capsys, "--to", "configmap", str(f))
     assert (code, out) == (1, "") and "error:" in err and "--prefer" in err
-    code, out, err = convert(capsys, "--prefer", "bgp", str(f))
+    code, out, err = convert(capsys, "--to", "configmap", "--prefer", "bgp", str(f))
     assert code == 0 and protocols(parse_config(out)) == {"a": "bgp"} and "warning:" in err
 
 
@@ -248,5 +249,5 @@ def test_invalid_yaml_and_no_metallb_objects_exit_1(
 def test_password_secret_peer_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     f = tmp_path / "p.yaml"
     f.write_text(text(peer("r", passwordSecret={"name": "s"})))
-    code, _, err = convert(capsys, str(f))
+    code, _, err = convert(capsys, "--to", "configmap", str(f))
     assert code == 1 and "spec.passwordSecret" in err and "ironlb-bgp-passwords" in err

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,26 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ironlb.cli.convert import convert_paths
 from ironlb.config import parse_config
-from ironlb.config.render import render_config
-from ironlb.metallb import Conversion, convert, manifests_from_text
+from ironlb.config.load import load_config
+from ironlb.config.model import Config
+from ironlb.config.render import render_config, render_configmap
+from ironlb.config.resources.render import render
+from ironlb.metallb import Conversion, convert, manifests_from_text, to_model
 from ironlb.metallb.crds import SPECS
+from tests.config.strategies import configs
+from tests.resources.test_load_properties import normal, unrename
 
 from .helpers import address_pool, bgp, l2, obj, peer, pool, protocols
 
 PROPERTY = settings(
     max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+CLI_PROPERTY = settings(
+    max_examples=30, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+"""The command itself, files and all: fewer examples (the decoding is covered at 80 above)."""
 FUZZ = settings(
     max_examples=250, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -239,3 +250,57 @@ values = st.recursive(
 )
 def test_crd_shaped_noise_never_crashes(objects: list[dict[str, Any]]) -> None:
     check_round_trip(run_text(yaml.safe_dump_all(objects)))
+
+
+def _resources_cli(paths: list[Path]) -> tuple[int, str, str]:
+    """``ironlb convert PATHS`` (the default: ironlb.io resources), in process."""
+
+    out, err = io.StringIO(), io.StringIO()
+    code = convert_paths(paths, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@CLI_PROPERTY
+@given(case=crd_sets())
+def test_valid_crd_sets_convert_to_resources_that_decode_to_the_same_config(
+    case: tuple[list[dict[str, Any]], dict[str, str], int], tmp_path_factory: Any
+) -> None:
+    """MetalLB CRDs → what ``ironlb convert`` prints → ``load_config``: the config the CRDs describe, whole
+    (advertisements, node selectors, peers and all; nothing is projected away)."""
+
+    objects, _, n_peers = case
+    text = yaml.safe_dump_all(objects)
+    f = tmp_path_factory.mktemp("crds") / "m.yaml"
+    f.write_text(text)
+    code, out, err = _resources_cli([f])
+    assert code == 0, err
+    assert not [line for line in err.splitlines() if line.startswith(("error:", "lossy:"))], err
+    model = to_model(manifests_from_text(text, "gen.yaml")[0]).model
+    assert model is not None
+    back = load_config(None, [d for d in yaml.safe_load_all(out) if d])
+    assert back.errors == () and back.config is not None
+    assert normal(back.config) == normal(model)
+    assert len(back.config.peers) == n_peers
+
+
+@CLI_PROPERTY
+@given(config=configs())
+def test_legacy_configmaps_convert_to_resources_and_back(config: Config, tmp_path_factory: Any) -> None:
+    """ConfigMap → resources (the default) → ``load_config`` gives the ConfigMap's config (names the
+    resources cannot carry put back); → ``--to configmap`` gives the ConfigMap's text again."""
+
+    d = tmp_path_factory.mktemp("cm")
+    (d / "cm.yaml").write_text(render_configmap(config))
+    code, out, err = _resources_cli([d / "cm.yaml"])
+    assert code == 0, err
+    objects = [doc for doc in yaml.safe_load_all(out) if doc]
+    back = load_config(None, objects)
+    assert back.errors == () and back.config is not None
+    renames = render(config).renames
+    assert normal(unrename(back.config, renames)) == normal(config)
+    if not objects:
+        return  # an empty config: no objects, nothing to convert back
+    (d / "res.yaml").write_text(out)
+    cm_out, cm_err = io.StringIO(), io.StringIO()
+    assert convert_paths([d / "res.yaml"], to="configmap", out=cm_out, err=cm_err) == 0, cm_err.getvalue()
+    assert normal(unrename(parse_config(cm_out.getvalue()), renames)) == normal(config)

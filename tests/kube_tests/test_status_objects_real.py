@@ -92,10 +92,9 @@ def test_objects_appear_say_where_change_only_when_what_they_say_changes_and_go(
             owners,
         )
         pub.publish(desired)
-        objs = wait_for(
-            lambda: len(_objects(kube, kube.ns)) == 2 and _objects(kube, kube.ns), what="two objects"
-        )
-        wait_for(lambda: pub.settled(), what="settled")
+        wait_for(lambda: len(_objects(kube, kube.ns)) == 2, what="two objects")
+        wait_for(lambda: pub.settled(), what="settled")  # created, then their status written
+        objs = _objects(kube, kube.ns)
         l2 = objs[("ServiceL2Status", f"web.{n1}")]
         assert l2["status"] == {
             "node": n1,
@@ -139,10 +138,7 @@ def test_objects_appear_say_where_change_only_when_what_they_say_changes_and_go(
             )
         )
         wait_for(
-            lambda: (
-                _objects(kube, kube.ns)[("ServiceL2Status", f"web.{n1}")]["status"]["interfaces"]
-                == [{"name": "eth0"}, {"name": "eth1"}]
-            ),
+            lambda: _l2_status(kube, n1).get("interfaces") == [{"name": "eth0"}, {"name": "eth1"}],
             what="eth1 added",
         )
         wait_for(lambda: pub.settled(), what="settled")
@@ -193,14 +189,22 @@ def test_objects_follow_the_layer2_owner_from_node_to_node(kube: Kube) -> None:
         wait_for(lambda: list(_objects(kube, kube.ns)) == [("ServiceL2Status", f"web.{n1}")], what="on node1")
         one.publish({})  # node1 no longer owns the IP: node2 does
         two.publish(desired_objects(n2, [ann(web, "layer2", "eth1", node=n2)], owners))
-        moved = wait_for(
-            lambda: (
-                list(_objects(kube, kube.ns)) == [("ServiceL2Status", f"web.{n2}")]
-                and _objects(kube, kube.ns)
-            ),
-            what="moved to node2",
-        )
-        assert moved[("ServiceL2Status", f"web.{n2}")]["status"]["interfaces"] == [{"name": "eth1"}]
+        wait_for(lambda: list(_objects(kube, kube.ns)) == [("ServiceL2Status", f"web.{n2}")], what="moved")
+        wait_for(lambda: _l2_status(kube, n2).get("interfaces") == [{"name": "eth1"}], what="on node2's eth1")
+
+
+def _l2_object(kube: Kube, node: str) -> dict[str, Any]:
+    """The ServiceL2Status of Service web on ``node``, or {} while it is absent (deleted, being recreated)."""
+    return dict(_objects(kube, kube.ns).get(("ServiceL2Status", f"web.{node}")) or {})
+
+
+def _l2_status(kube: Kube, node: str) -> dict[str, Any]:
+    return dict(_l2_object(kube, node).get("status") or {})
+
+
+def _l2_owner_uids(kube: Kube, node: str) -> list[str]:
+    refs = (_l2_object(kube, node).get("metadata") or {}).get("ownerReferences") or []
+    return [ref["uid"] for ref in refs]
 
 
 def test_what_someone_else_did_is_put_right(kube: Kube) -> None:
@@ -215,7 +219,7 @@ def test_what_someone_else_did_is_put_right(kube: Kube) -> None:
         wait_for(
             lambda: (
                 (o := _objects(kube, kube.ns).get(("ServiceL2Status", f"web.{n1}")))
-                and o["status"].get("interfaces") == [{"name": "eth0"}]
+                and (o.get("status") or {}).get("interfaces") == [{"name": "eth0"}]
             ),
             what="recreated",
         )
@@ -229,25 +233,13 @@ def test_what_someone_else_did_is_put_right(kube: Kube) -> None:
             {"status": {"interfaces": [{"name": "x"}]}},
         )
         wait_for(
-            lambda: (
-                _objects(kube, kube.ns)[("ServiceL2Status", f"web.{n1}")]["status"]["interfaces"]
-                == [{"name": "eth0"}]
-            ),
-            what="status written back",
+            lambda: _l2_status(kube, n1).get("interfaces") == [{"name": "eth0"}], what="status written back"
         )
         # The Service deleted and created again (a new uid): the object is the new Service's.
         kube.core.delete_namespaced_service("web", kube.ns)
         again = _service(kube, "web")
         pub.publish(desired_objects(n1, [ann(again, "layer2", "eth0")], {f"{kube.ns}/web": again}))
-        wait_for(
-            lambda: (
-                _objects(kube, kube.ns)[("ServiceL2Status", f"web.{n1}")]["metadata"]["ownerReferences"][0][
-                    "uid"
-                ]
-                == again.uid
-            ),
-            what="owned by the new Service",
-        )
+        wait_for(lambda: _l2_owner_uids(kube, n1) == [again.uid], what="owned by the new Service")
 
 
 def test_withdraw_on_close_deletes_the_nodes_objects(kube: Kube) -> None:

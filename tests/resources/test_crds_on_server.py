@@ -366,3 +366,31 @@ def test_converted_samples_are_accepted_and_read_back_to_the_same_config(server:
         a.name for a in config.bgp_advertisements
     )
     assert {a.name: a for a in back.l2_advertisements} == {a.name: a for a in config.l2_advertisements}
+
+
+def test_the_resource_samples_are_accepted_and_read_back_to_the_same_config(server: Kube) -> None:
+    """config/samples/resources/ as a user applies it: the server takes every object (schema and CEL),
+    and what it stores decodes to the config ``ironlb validate`` reads from the files."""
+    import yaml
+    from kubernetes import client
+
+    objects = [
+        doc
+        for path in sorted((SAMPLES / "resources").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    api = client.CustomObjectsApi(server.api)
+    for obj in objects:
+        body = copy.deepcopy(obj)
+        body["metadata"]["namespace"] = server.ns
+        api.create_namespaced_custom_object(GROUP, VERSION, server.ns, plural(obj["kind"]), body)
+    stored = [
+        item
+        for kind in KINDS
+        for item in api.list_namespaced_custom_object(GROUP, VERSION, server.ns, plural(kind))["items"]
+    ]
+    assert len(stored) == len(objects)
+    result = load_config(None, stored, namespace=server.ns)
+    assert result.errors == ()
+    assert result.config == load_config(None, objects).config

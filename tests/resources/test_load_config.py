@@ -503,6 +503,11 @@ CASES: list[tuple[str, list[dict[str, Any]], tuple[str, str, str]]] = [
         (f"{P}/a", "metadata.name", "IPAddressPool 'a' is defined more than once"),
     ),
     (
+        "twice the same object, once with a generation",  # found by the fuzzer: a crash sorting sources
+        [pool("a", "10.0.0.0/24"), pool("a", "10.1.0.0/24", meta={"generation": 2})],
+        (f"{P}/a", "metadata.name", "IPAddressPool 'a' is defined more than once"),
+    ),
+    (
         "another namespace",
         [pool("a", "10.0.0.0/24", meta={"namespace": "metallb-system"})],
         (

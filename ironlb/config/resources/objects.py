@@ -102,7 +102,10 @@ def read_objects(r: Report, raw: Sequence[Mapping[str, Any]], namespace: str) ->
             out.by_kind[ref.kind].append(resource)
     for items in out.by_kind.values():
         items.sort(key=lambda res: res.ref.name)
-    out.versions.sort()
+    # Duplicates of one object may carry a generation or not: None sorts first, never compared to an int.
+    out.versions.sort(
+        key=lambda v: (v.ref, v.generation is not None, v.generation or 0, v.resource_version or "")
+    )
     return out
 
 
