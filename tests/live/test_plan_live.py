@@ -238,6 +238,14 @@ def test_the_config_in_force_includes_the_ironlb_io_resources_and_a_proposal_may
     )
     moved = live.ironlb("plan", "-f", str(only), "-o", "json")
     assert moved.code == 3, moved.stderr
+    # The same resources split over two -c files (a pool file, an advertisement file): the same plan.
+    objs = _resources(live.ns, "main", ["10.216.0.0/30"]) + _resources(live.ns, "extra", ["10.214.0.0/30"])
+    (live.tmp / "pools.yaml").write_text(
+        yaml.safe_dump_all([o for o in objs if o["kind"] == "IPAddressPool"])
+    )
+    (live.tmp / "ads.yaml").write_text(yaml.safe_dump_all([o for o in objs if o["kind"] != "IPAddressPool"]))
+    split = live.ironlb("plan", "-c", str(live.tmp / "pools.yaml"), str(live.tmp / "ads.yaml"), "-o", "json")
+    assert split.code == 3 and split.json()["services"] == moved.json()["services"], split.stderr
     changes = _changes(moved.json())
     assert sorted(changes) == ["a", "b"] and all(c == "change" for c, _ in changes.values())
     after = [ip for _, ips in changes.values() for ip in ips]
