@@ -139,17 +139,20 @@ def proposed_config(args: argparse.Namespace) -> tuple[Config | None, list[str]]
         return None, []
     from ironlb.config.load import load_config
 
-    texts = [(str(f), _read_text(str(f))) for path in paths for f in _files(path)]
-    cm, resources, services = _config_objects(texts, args)
-    bare: str | None = None
-    if cm is None and not resources:
-        if len(configs) != 1 or Path(configs[0]).is_dir():
-            raise LiveError(
-                f"ironlb plan: no ConfigMap {args.namespace}/{args.configmap} and no ironlb.io resources in "
-                f"{' '.join(paths)}: with a cluster, -f names the proposed config (the Services are the "
-                "cluster's)"
-            )
-        bare = texts[0][1]  # the one -c file holds a bare config document
+    texts = [(str(f), _read_text(str(f)), path in configs) for path in paths for f in _files(path)]
+    cm, resources, services, bare_files = _config_objects(texts, args)
+    if len(bare_files) > 1 or (bare_files and cm is not None):
+        raise LiveError(
+            f"ironlb plan: {' and '.join(bare_files + (['a ConfigMap'] if cm is not None else []))}: "
+            "more than one ConfigMap config; give one (with any ironlb.io resources)"
+        )
+    bare = next((text for path, text, _ in texts if path in bare_files), None)
+    if cm is None and not resources and bare is None:
+        raise LiveError(
+            f"ironlb plan: no ConfigMap {args.namespace}/{args.configmap} and no ironlb.io resources in "
+            f"{' '.join(paths)}: with a cluster, -c/-f name the proposed config (the Services are the "
+            "cluster's)"
+        )
     result = load_config(bare, resources, configmap=cm, namespace=args.namespace)
     if result.config is None:
         raise LiveError("ironlb plan: the proposed config is invalid:", *_problem_lines(result))
@@ -180,21 +183,26 @@ def _read_text(path: str) -> str:
 
 
 def _config_objects(
-    texts: list[tuple[str, str]], args: argparse.Namespace
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]], int]:
-    """The ironlb ConfigMap, the ``ironlb.io`` config resources and how many Services ``texts`` hold."""
+    texts: list[tuple[str, str, bool]], args: argparse.Namespace
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], int, list[str]]:
+    """The ironlb ConfigMap, the ``ironlb.io`` config resources, how many Services ``texts`` hold, and
+    the ``-c`` files (third item True) that hold no Kubernetes object: bare config documents."""
     from ironlb.cluster.manifests import is_config_resource, iter_objects
     from ironlb.config.yamlload import YamlError, load_documents, native
 
     cm: dict[str, Any] | None = None
     resources: list[dict[str, Any]] = []
     services = 0
-    for path, text in texts:
+    bare: list[str] = []
+    for path, text, from_c in texts:
         try:
             docs = native(load_documents(text))
         except YamlError as exc:
             raise LiveError(f"ironlb plan: {path}: not valid YAML: line {exc.line}: {exc.message}") from None
-        for obj in iter_objects(docs):
+        objects = [obj for obj in iter_objects(docs) if "kind" in obj]
+        if from_c and not objects:
+            bare.append(path)
+        for obj in objects:
             kind = obj.get("kind")
             meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
             if is_config_resource(obj):
@@ -207,7 +215,7 @@ def _config_objects(
                 and meta.get("namespace", args.namespace) == args.namespace
             ):
                 cm = obj
-    return cm, resources, services
+    return cm, resources, services, bare
 
 
 def run_live(args: argparse.Namespace) -> int:

@@ -224,6 +224,13 @@ def test_the_config_in_force_includes_the_ironlb_io_resources_and_a_proposal_may
     same.write_text(yaml.safe_dump_all([cm, *_resources(live.ns, "extra", ["10.214.0.0/30"])]))
     run = live.ironlb("plan", "-f", str(same), "-o", "json")
     assert run.code == 0, (run.stderr, run.stdout)
+    # The same again as a bare config (-c) with the resources (-f): read together as well.
+    extra = live.tmp / "extra.yaml"
+    extra.write_text(yaml.safe_dump_all(_resources(live.ns, "extra", ["10.214.0.0/30"])))
+    bare_and_resources = live.ironlb(
+        "plan", "-c", str(live.write("bare.yaml", _config(MAIN))), "-f", str(extra)
+    )
+    assert bare_and_resources.code == 0, (bare_and_resources.stderr, bare_and_resources.stdout)
     # The ConfigMap alone: c's IP is in no pool any more; it moves to main's next free IP.
     alone = live.write("alone.yaml", _config(MAIN))
     lost = live.ironlb("plan", "-c", str(alone), "-o", "json")
