@@ -9,6 +9,9 @@ Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
   (from a fresh LIST, so a new leader never trusts a cache that may lag behind the old
   leader's writes), and only then is every Service queued, so pending ones are allocated
   after all current ones are kept. A restart therefore changes no IP.
+- A config change is applied to the allocator at once: what it no longer allows is released and
+  every Service without IPs is decided in one fixed order (``ironlb.allocator.settle``, the
+  order ``ironlb plan`` uses), so the workers only write what was decided.
 - Work flows through the de-duplicating ``WorkQueue`` (one key per Service, plus one
   control key for config and leadership). Several workers run; decisions are taken
   one at a time under a lock (the allocator has one owner), writes overlap. A
@@ -48,6 +51,7 @@ from controller.servicesync import EVENT_SENDERS, ServiceSync, view
 from controller.session import Session, adopt
 from ironlb import services as svc
 from ironlb.allocator import PoolUsage
+from ironlb.allocator.settle import settle_services
 from ironlb.kube.client import health_of, make_api_client
 from ironlb.kube.configurationstate import ConfigurationStateWriter
 from ironlb.kube.errors import KubeError, retry_log_level
@@ -338,6 +342,12 @@ class Controller:
         if changed is not None and session is not None:
             for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
+            # Every Service that lost its IPs, or had none, is decided now in one fixed order
+            # (ironlb.allocator.settle, as ironlb plan does), not in the order workers race to.
+            keys = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
+            current = (session.overlay.current(key, self.source.service(key)) for key in keys)
+            pending = (s for s in current if s is not None)
+            settle_services(session.allocator, pending, self.opts.lb_class, self.namespaces)
             self._queue_all_services()
 
     def _services_to_adopt(self) -> tuple[list[Service], str]:

@@ -3,11 +3,12 @@
 Starting a term is pure: given the config and the Services as a fresh read shows them, a
 new ``Allocator`` adopts every IP already written (``ironlb.allocator.adoption``, as the
 manifest-directory mode and ``ironlb plan`` do: by key, so two replicas adopt
-identically), and the keys come back in the order to reconcile them: Services without an
-IP first (their users are waiting, and everything existing is adopted already, so no IP
-changes), then the rest, which are mostly no-ops. Where the Services come from (the
-informer cache when it was listed after leadership began, else a LIST) is the runtime's
-business.
+identically), then decides every Service without IPs in one fixed order
+(``ironlb.allocator.settle``, as ``ironlb plan`` does), and the keys come back in the order
+to reconcile them: Services without an IP first (their users are waiting, and everything
+existing is adopted already, so no IP changes), then the rest, which are mostly no-ops.
+Where the Services come from (the informer cache when it was listed after leadership began,
+else a LIST) is the runtime's business.
 
 While it lasts, a ``Session`` holds the allocator, the refusals already reported (so
 reprocessing does not repeat their Events) and the ``WriteOverlay``; a new term starts
@@ -23,6 +24,7 @@ from typing import Any
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
+from ironlb.allocator.settle import settle_services
 from ironlb.allocator.translate import NamespaceLabels, request_from_service
 from ironlb.config import Config
 from ironlb.kube_types import Service
@@ -47,6 +49,7 @@ def adopt(
     ``namespaces``: the labels of their namespaces (pools may admit Services by them)."""
     allocator = Allocator(config)
     adopted = adopt_services(allocator, services, lb_class, lambda s: request_from_service(s, namespaces))
+    settle_services(allocator, services, lb_class, namespaces)  # then every pending one, in plan's order
     keys = {svc.service_key(s) for s in services} | set(more_keys)
     has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
     return Adoption(

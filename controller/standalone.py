@@ -29,6 +29,7 @@ from controller.reconciler import Decision, reconcile
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
+from ironlb.allocator.settle import settle_services
 from ironlb.allocator.translate import namespace_labels, request_from_service
 from ironlb.cluster.manifests import DEFAULT_CONFIGMAP, DEFAULT_NAMESPACE, ManifestSource
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
@@ -131,7 +132,9 @@ class StandaloneController:
             self._refused.pop(key, None)
             log.info("%s: deleted; its IPs are free", key)
         current = self._current(snapshot, records)
-        # Services without an IP first (everything current is adopted already), then the rest.
+        # Every Service without IPs is decided in one fixed order (as ironlb plan does); the
+        # passes below then write it. Services without an IP first, then the rest.
+        settle_services(self.allocator, current.values(), self.lb_class, self._namespaces)
         order = sorted(current, key=lambda k: (bool(svc.ingress_ips(current[k])), k))
         reprocess = self._pass(order, bases, records)
         for _ in range(3):  # freed IPs may unblock refused Services

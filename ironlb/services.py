@@ -15,6 +15,7 @@ unknown family policy) raise ``ServiceSpecError`` with a message naming the fiel
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import sys
@@ -78,6 +79,11 @@ def _list(value: Any) -> list[Any]:
 
 def namespace_and_name(service: Service) -> tuple[str, str]:
     """``(namespace, name)``, empty strings when absent."""
+    meta = service.get("metadata") if isinstance(service, dict) else None
+    if isinstance(meta, dict):  # the usual case, read directly: every decision asks for every Service
+        ns, name = meta.get("namespace"), meta.get("name")
+        if isinstance(ns, str) and isinstance(name, str):
+            return ns, name
     return (
         _str(_get(service, "metadata", "namespace")) or "",
         _str(_get(service, "metadata", "name")) or "",
@@ -260,15 +266,19 @@ def ingress_ips(service: Service) -> tuple[IPAddress, ...]:
     out: list[IPAddress] = []
     for entry in _list(_get(service, "status", "loadBalancer", "ingress")):
         text = _str(_get(entry, "ip"))
-        if not text:
-            continue
-        try:
-            ip = ipaddress.ip_address(text)
-        except ValueError:
-            continue
-        if ip not in out:
+        ip = _status_ip(text) if text else None
+        if ip is not None and ip not in out:
             out.append(ip)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _status_ip(text: str) -> IPAddress | None:
+    """An ingress IP parsed once: every decision reads the status again (addresses are immutable)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def allocated_from_pool(service: Service) -> str | None:

@@ -10,6 +10,9 @@ the same answer:
    (``adoption.adopt_requests``, as the controller adopts);
 2. Services that request specific IPs;
 3. everything else (pending), from the pools.
+
+Phases 2 and 3 are ``settle.settle``, which the controller runs too when a config changes
+or a term of leadership starts: the plan names the IPs the controller then writes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from ironlb import services as svc
 from ironlb.allocator.adoption import adopt_requests
 from ironlb.allocator.core import Allocator
+from ironlb.allocator.settle import settle
 from ironlb.allocator.translate import namespace_labels, request_from_service
 from ironlb.allocator.types import AllocationRequest, Assignment, Refusal
 from ironlb.config.model import Config, IPAddress
@@ -70,12 +74,7 @@ def allocate_all(
             requests[key] = translated
 
     outcomes.update(adopt_requests(allocator, requests.values()).kept)
-    for key, request in requests.items():
-        if key not in outcomes and request.requested_ips:
-            outcomes[key] = allocator.assign(request)
-    for key, request in requests.items():
-        if key not in outcomes:
-            outcomes[key] = allocator.assign(request)
+    outcomes.update(settle(allocator, (r for key, r in requests.items() if key not in outcomes)))
 
     results: list[ServiceResult] = []
     for service in managed:

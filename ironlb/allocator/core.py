@@ -250,6 +250,10 @@ class Allocator:
                         return None, narrowed
         if isinstance(checked, Refusal):
             return f"{policy.ips_text(keep)} released: {checked.reason}", None
+        if prior is not None and prior.reason and set(checked.ips) != set(request.current_ips):
+            # Decided earlier (``settle``) and not written yet: the Service still shows the IPs it
+            # had, so the reason they changed still holds (the controller's Event says it).
+            checked = Assignment(checked.ips, checked.pool, prior.reason)
         self._hold(request, checked)
         return None, checked
 

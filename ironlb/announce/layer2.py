@@ -40,8 +40,9 @@ def rank(node: str, ip: IPAddress) -> bytes:
 def owner(ip: IPAddress, candidates: Iterable[str]) -> str | None:
     """The node that answers for ``ip``: lowest hash of node and IP (ties by name), None if none."""
     best: tuple[bytes, str] | None = None
+    suffix = f"#{ip}".encode()  # rank(node, ip), with the address formatted once, not per node
     for node in candidates:
-        key = (rank(node, ip), node)
+        key = (hashlib.sha256(node.encode() + suffix).digest(), node)
         if best is None or key < best:
             best = key
     return None if best is None else best[1]

@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ironlb.cli import live
+
 if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
     from ironlb.cluster.seam import ClusterSnapshot
     from ironlb.config.model import Config
@@ -63,18 +65,36 @@ def sample_manifests(config: Path) -> list[Path] | None:
     return [SAMPLE_NODES, services]
 
 
+PLAN_DESCRIPTION = """\
+Show what ironlb would assign to every LoadBalancer Service and what each node would
+announce, without touching anything.
+
+From files (the default): -c CONFIG... (ironlb.io resource files, a ConfigMap manifest or
+bare config, or directories; default config/samples/layer2.yaml, or the ConfigMap and
+ironlb.io resources found among the manifests) and -f MANIFESTS; a sample config from config/samples/ without
+-f runs on its sample Services (config/samples/services/NAME/ and nodes.yaml).
+Exit 0 every Service assigned, 1 invalid input, 2 usage error, 3 valid input but some
+Service gets no IP.
+
+With a cluster (--kubeconfig, --context or --live): the difference the proposed config
+(what -c and -f hold: a ConfigMap and/or ironlb.io resources, or a bare config with -c;
+default: the one in force) makes to what runs now, as the cluster shows it (Services with
+their status, EndpointSlices, Nodes, Namespaces, the ConfigMap and ironlb.io resources).
+Only reads (ClusterRole/Role ironlb-viewer in config/viewer grant it all).
+Exit status as kubectl diff: 0 no change; 1 changes that disturb no running Service
+(new IPs, routes or owners moving); 3 a Service would lose or change an IP, or be
+announced by nobody; 2 usage error, the cluster cannot be read, or a config is invalid
+(the proposed one, or the one in force). An invalid config exits 2 here, not 1 as from
+files, because with a cluster 1 means "changes that disturb nothing".
+"""
+
+
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
         help="show the IPs ironlb would assign to LoadBalancer Services",
-        description=(
-            "Show what ironlb would assign to every LoadBalancer Service and what each node would "
-            "announce, without touching anything. Defaults: -c config/samples/layer2.yaml (or the "
-            "ConfigMap and ironlb.io resources found among the manifests); a sample config from "
-            "config/samples/ without -f runs on its sample Services (config/samples/services/NAME/ and "
-            "nodes.yaml). Exit 0 every Service assigned, 1 invalid input, 2 usage error, 3 valid input "
-            "but some Service gets no IP."
-        ),
+        description=PLAN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "-c",
@@ -101,6 +121,12 @@ def register(subparsers: Any) -> None:
         default=None,
         help="ironlb's loadBalancerClass (default: none, i.e. only Services without a class)",
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="with a cluster: also print the whole plan of the proposed config, before the changes",
+    )
+    live.add_cluster_arguments(p, live_flag=True)
     p.set_defaults(run=run)
 
 
@@ -174,6 +200,8 @@ def _print_lines(lines: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if live.wants_live(args):
+        return live.run_live(args)
     from ironlb.cluster.manifests import ManifestSource
     from ironlb.cluster.seam import ClusterSourceUnavailable
     from ironlb.planner import build_plan, plan_to_json, render_table
@@ -185,7 +213,9 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(files, str):
         return _fail(files)
     try:
-        snapshot = ManifestSource(files).snapshot()
+        snapshot = ManifestSource(
+            files, config_namespace=args.namespace, config_name=args.configmap
+        ).snapshot()
     except ClusterSourceUnavailable as exc:
         return _fail(str(exc))
     if config is None:

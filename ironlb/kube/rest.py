@@ -48,6 +48,11 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "list_namespaced_config_map": ("GET", "/api/v1/namespaces/{namespace}/configmaps"),
     "list_endpoint_slice_for_all_namespaces": ("GET", "/apis/discovery.k8s.io/v1/endpointslices"),
     "list_node": ("GET", "/api/v1/nodes"),
+    "read_namespaced_config_map": ("GET", "/api/v1/namespaces/{namespace}/configmaps/{name}"),
+    "list_event_for_all_namespaces": ("GET", "/api/v1/events"),
+    "list_namespaced_event": ("GET", "/api/v1/namespaces/{namespace}/events"),
+    "list_namespaced_pod": ("GET", "/api/v1/namespaces/{namespace}/pods"),
+    "read_namespaced_service": ("GET", "/api/v1/namespaces/{namespace}/services/{name}"),
     "create_namespaced_event": ("POST", "/api/v1/namespaces/{namespace}/events"),
     "patch_namespaced_event": ("PATCH", "/api/v1/namespaces/{namespace}/events/{name}"),
     "read_namespaced_secret": ("GET", "/api/v1/namespaces/{namespace}/secrets/{name}"),
@@ -76,7 +81,9 @@ CUSTOM_ENDPOINTS: dict[str, tuple[str, str]] = {
         "GET",
         _IRONLB + "/namespaces/{namespace}/clusteripadvertisements",
     ),
-    # What the programs publish: each program's ConfigurationState (created, then its status).
+    # What the programs publish: each program's ConfigurationState (created, then its status;
+    # listed by ironlb status).
+    "list_namespaced_configuration_state": ("GET", _IRONLB + "/namespaces/{namespace}/configurationstates"),
     "create_namespaced_configuration_state": (
         "POST",
         _IRONLB + "/namespaces/{namespace}/configurationstates",
