@@ -19,9 +19,10 @@ Two sources behind the one seam (``ironlb.cluster.seam``):
   a fingerprint is not trusted and the files are read again on the next poll.
 
 ``open_cluster`` picks one from the options and pairs it with where ``nodeAssigned``
-Events go (the API's Events, or the log). Hand-written: the stat fingerprint is a few
-lines of ``os.walk``; watchdog/inotify would add a dependency and still need this
-fallback for file systems without notifications.
+Events go (the API's Events, or the log) and, on Kubernetes, the writer of the node's
+``ServiceL2Status`` / ``ServiceBGPStatus`` objects (``speaker.statusobjects``).
+Hand-written: the stat fingerprint is a few lines of ``os.walk``; watchdog/inotify would add a
+dependency and still need this fallback for file systems without notifications.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from speaker.options import SpeakerOptions
 
 if TYPE_CHECKING:
     from ironlb.kube.source import KubeClusterSource, ObjectRef
+    from ironlb.kube.statusobjects import StatusObjectPublisher
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,8 @@ class ClusterAccess:
     close: Callable[[], None] = field(default=lambda: None)
     api_problem: Callable[[], str | None] = field(default=lambda: None)
     """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
+    status_objects: StatusObjectPublisher | None = None
+    """Where this node's ``ServiceL2Status`` / ``ServiceBGPStatus`` go (none without an API server)."""
 
 
 def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> ClusterAccess:
@@ -177,6 +181,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     from ironlb.kube.client import health_of, make_api_client
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
+    from ironlb.kube.statusobjects import StatusObjectPublisher
 
     try:
         api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT, program="ironlb-speaker")
@@ -192,18 +197,25 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         on_change,
     )
     recorder = EventRecorder(api, component="ironlb-speaker", host=options.node)
+    status_objects = StatusObjectPublisher(api, options.node)
 
     def close() -> None:
         source.stop()
         recorder.close(timeout=3.0)
+        # This node announces nothing any more: its status objects go (within a deadline; what
+        # an unreachable API server keeps is put right by the next start, or by the garbage
+        # collector with the Service).
+        status_objects.close(withdraw=True, timeout=3.0)
         api.close()  # type: ignore[no-untyped-call]
 
     health = health_of(api)
     source.start()
+    status_objects.start()
     return ClusterAccess(
         source,
         recorder,
         pushes_changes=True,
         close=close,
         api_problem=health.reason if health is not None else lambda: None,
+        status_objects=status_objects,
     )

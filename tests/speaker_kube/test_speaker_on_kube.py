@@ -17,6 +17,7 @@ from .harness import Cluster, SpeakerProcess, config, endpoint_slice, node, serv
 
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
 KINDS = ("services", "endpointslices", "nodes", "configmaps")
+STATUS_KINDS = ("servicel2statuses", "servicebgpstatuses")
 
 
 def test_follows_services_slices_nodes_and_config_and_records_events(
@@ -86,11 +87,14 @@ def test_follows_services_slices_nodes_and_config_and_records_events(
         assert [v for _, v in sp.samples("ironlb_config_stale_bool")] == [0.0]
 
         assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
-    # The speaker lists and watches the four kinds and writes only Events, every request allowed,
-    # each naming the speaker.
+    # The speaker lists and watches the four kinds and its own status objects, and writes only
+    # Events and its ServiceL2Status (created, status patched, deleted when withdrawn and on stop),
+    # every request allowed, each naming the speaker.
     mine = c.kube.audit(c.kube.user("speaker"))
-    reads = {(verb, kind) for verb in ("list", "watch") for kind in KINDS}
-    assert {(r.verb, r.rbac_resource) for r in mine} == reads | {("create", "events"), ("patch", "events")}
+    reads = {(verb, kind) for verb in ("list", "watch") for kind in (*KINDS, *STATUS_KINDS)}
+    writes = {("create", "events"), ("patch", "events"), ("create", "servicel2statuses")}
+    writes |= {("patch", "servicel2statuses/status"), ("delete", "servicel2statuses")}
+    assert {(r.verb, r.rbac_resource) for r in mine} == reads | writes
     assert all(r.code < 400 for r in mine)
     assert all(r.user_agent.startswith("ironlb-speaker/") for r in mine)
 
@@ -129,7 +133,7 @@ def test_keeps_announcing_through_an_api_server_restart_and_relists_after_410(
         new = c.announcement("new", "192.0.2.5")
         sp.until("the changes after the restart", lambda: sp.announced() == {web, new}, timeout=30)
         relisted = {r.resource for r in mine() if r.verb == "list" and r.at >= restarted}
-        assert relisted == set(KINDS)
+        assert relisted - set(STATUS_KINDS) == set(KINDS), relisted
         c.core.delete_namespaced_service("new", c.apps)
         sp.until("a change after the relist", lambda: sp.announced() == {web})
         assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
