@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import signal
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,23 @@ def status_writes(c: Cluster) -> list[tuple[str, str, str | None]]:
         for r in c.kube.audit(c.kube.user("speaker"))
         if r.write and r.rbac_resource.startswith(PLURALS)
     ]
+
+
+def settled_writes(
+    c: Cluster, quiet: float = 2.0, timeout: float = 20.0
+) -> list[tuple[str, str, str | None]]:
+    """The status writes so far, once none came for ``quiet`` s: a speaker that was alone for a
+    moment at start may still be catching up (creating, then deleting, what it owned then)."""
+    deadline = time.monotonic() + timeout
+    seen, since = status_writes(c), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = status_writes(c)
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return seen
+    raise AssertionError(f"status writes still coming after {timeout} s: {seen[-6:]}")
 
 
 def speakers(tmp_path: Path, kubeconfig: Path, ns: str) -> dict[str, SpeakerProcess]:
@@ -104,7 +122,7 @@ def test_objects_follow_the_owner_change_only_with_it_and_go_with_the_service(
 
         # Changes that change nothing a speaker announces write nothing; a Service created after
         # them is the witness that both speakers have seen and reconciled them.
-        before = status_writes(c)
+        before = settled_writes(c)
         c.core.patch_namespaced_service("web", c.apps, {"metadata": {"labels": {"tier": "front"}}})
         c.core.patch_node(other, {"metadata": {"labels": {"zone": "b"}}})
         c.create_service(service("api", "192.0.2.3"))
