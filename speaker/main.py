@@ -10,7 +10,8 @@ unavailable source changes nothing: the speaker keeps announcing what it last
 knew. SIGTERM: leave the membership (successors take over at once), then stop
 the backends (layer 2 stops answering and cancels its pending announcements
 before the leave goes out). If any long-lived task fails, the whole speaker stops. Each
-Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``).
+Service this node starts announcing gets a ``nodeAssigned`` Event (``speaker.events``), and
+what it announces, and where, its ``ServiceL2Status`` / ``ServiceBGPStatus`` (``speaker.statusobjects``).
 The metrics port also answers the kubelet's probes (``ironlb.probes.serve``): ``/readyz`` and
 ``/healthz`` as ``speaker.probes`` decides from ``Speaker.status`` and a loop heartbeat.
 
@@ -51,6 +52,7 @@ from speaker.options import SpeakerOptions, parse_options
 from speaker.probes import Heartbeat, Probes, SpeakerStatus
 from speaker.protocol import Announcer
 from speaker.sources import open_cluster
+from speaker.statusobjects import ServiceStatusObjects
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +107,15 @@ class Speaker:
         config_state: Callable[[Mapping[str, Any]], None] | None = None,
         changes: asyncio.Event | None = None,
         events: NodeAssignedEvents | None = None,
+        status_objects: ServiceStatusObjects | None = None,
     ) -> None:
         """``config_state(status)``: write this speaker's ``ConfigurationState`` status (the API only)."""
         self.options = options
         self.changes = changes
         """Set when the source has news (Kubernetes informers); None: poll every ``poll_interval``."""
         self.events = events or NodeAssignedEvents(LogSink())
+        self.status_objects = status_objects
+        """This node's ServiceL2Status / ServiceBGPStatus (``speaker.statusobjects``); None: none kept."""
         self.source = source
         self.membership = membership
         self.backends = list(backends)
@@ -126,6 +131,9 @@ class Speaker:
         self._stop = asyncio.Event()
         self._announced: set[tuple[str, str, str, str]] = set()
         membership.on_change = lambda _live: self._dirty.set()
+        for b in self.backends:  # where an IP is answered changed: its ServiceL2Status says it
+            if isinstance(b, Layer2Announcer):
+                b.on_interfaces_changed = self._dirty.set
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -291,6 +299,8 @@ class Speaker:
             announced.extend(await b.apply(inputs))
         self._publish(announced)
         self.events.update(self.options.node, announced, self.snapshot.services)
+        if self.status_objects is not None:
+            self.status_objects.update(self.options.node, announced, self.snapshot.services)
 
     def _publish(self, announced: Sequence[Announcement]) -> None:
         now: set[tuple[str, str, str, str]] = {(a.service, a.protocol, a.node, str(a.ip)) for a in announced}
@@ -336,6 +346,9 @@ async def amain(options: SpeakerOptions) -> int:
                 config_state=cluster.config_state,
                 changes=changes if cluster.pushes_changes else None,
                 events=NodeAssignedEvents(cluster.events),
+                status_objects=(
+                    ServiceStatusObjects(cluster.status_objects) if cluster.status_objects else None
+                ),
             )
             probes.speaker = speaker
             for sig in (signal.SIGTERM, signal.SIGINT):

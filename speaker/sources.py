@@ -22,9 +22,10 @@ Two sources behind the one seam (``ironlb.cluster.seam``):
   a fingerprint is not trusted and the files are read again on the next poll.
 
 ``open_cluster`` picks one from the options and pairs it with where ``nodeAssigned``
-Events go (the API's Events, or the log). Hand-written: the stat fingerprint is a few
-lines of ``os.walk``; watchdog/inotify would add a dependency and still need this
-fallback for file systems without notifications.
+Events go (the API's Events, or the log) and, on Kubernetes, the writer of the node's
+``ServiceL2Status`` / ``ServiceBGPStatus`` objects (``speaker.statusobjects``).
+Hand-written: the stat fingerprint is a few lines of ``os.walk``; watchdog/inotify would add a
+dependency and still need this fallback for file systems without notifications.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from speaker.options import SpeakerOptions
 
 if TYPE_CHECKING:
     from ironlb.kube.source import KubeClusterSource, ObjectRef
+    from ironlb.kube.statusobjects import StatusObjectPublisher
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,8 @@ class ClusterAccess:
     close: Callable[[], None] = field(default=lambda: None)
     api_problem: Callable[[], str | None] = field(default=lambda: None)
     """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
+    status_objects: StatusObjectPublisher | None = None
+    """Where this node's ``ServiceL2Status`` / ``ServiceBGPStatus`` go (none without an API server)."""
 
 
 def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> ClusterAccess:
@@ -183,6 +187,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     from ironlb.kube.configurationstate import ConfigurationStateWriter
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
+    from ironlb.kube.statusobjects import StatusObjectPublisher
 
     try:
         api = make_api_client(options.kubeconfig, rbac_hint=RBAC_HINT, program="ironlb-speaker")
@@ -204,11 +209,16 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         on_change,
     )
     recorder = EventRecorder(api, component="ironlb-speaker", host=options.node)
+    status_objects = StatusObjectPublisher(api, options.node)
 
     def close() -> None:
         source.stop()
         state.close(timeout=2.0)
         recorder.close(timeout=3.0)
+        # This node announces nothing any more: its status objects go (within a deadline; what
+        # an unreachable API server keeps is put right by the next start, or by the garbage
+        # collector with the Service).
+        status_objects.close(withdraw=True, timeout=3.0)
         api.close()  # type: ignore[no-untyped-call]
 
     def publish(status: Mapping[str, Any]) -> None:
@@ -218,6 +228,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
 
     health = health_of(api)
     source.start()
+    status_objects.start()
     return ClusterAccess(
         source,
         recorder,
@@ -225,6 +236,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         config_state=publish,
         close=close,
         api_problem=health.reason if health is not None else lambda: None,
+        status_objects=status_objects,
     )
 
 

@@ -8,7 +8,9 @@ this adapter makes the API server agree, writing only what differs:
   of adding duplicates, and an object someone else deleted or changed is put right.
 - Work is per object key through the de-duplicating ``WorkQueue`` (a key changed a hundred
   times costs one write, a failed write is retried with backoff while others flow), by a few
-  worker threads; nothing is written before both informers have listed.
+  worker threads; nothing is written before both informers have listed and the speaker has
+  said what it announces (the first ``publish``): a restarted speaker that has not decided
+  yet deletes none of the objects it wrote before.
 - The decision per key is ``ironlb.statusobjects.service.step``; a create is followed by a
   ``/status`` patch (a create through the main resource drops the status, as for every kind
   with a status subresource). What a write left is kept as an overlay until the informer's
@@ -136,6 +138,8 @@ class StatusObjectPublisher:
             for i in range(max(1, workers))
         ]
         self._stopping = threading.Event()
+        self._told = threading.Event()
+        """Set by the first ``publish``: until then the wanted set is unknown, not empty."""
         self.writes = 0
         """Successful API writes (create, status patch, delete), for metrics, tests and benchmarks."""
 
@@ -185,6 +189,7 @@ class StatusObjectPublisher:
         Cheap (no I/O): the writes happen on the worker threads."""
         with self._lock:
             before, self._desired = self._desired, dict(desired)
+        self._told.set()
         changed = [k for k in before.keys() | desired.keys() if before.get(k) != desired.get(k)]
         for key in changed:
             self.queue.add(key)
@@ -218,7 +223,7 @@ class StatusObjectPublisher:
 
     def _work(self) -> None:
         while not self._stopping.is_set():
-            if not all(i.wait_synced(0.2) for i in self.informers.values()):
+            if not self._told.wait(0.2) or not all(i.wait_synced(0.2) for i in self.informers.values()):
                 continue
             key = self.queue.get()
             if key is None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 from tests.support.controlplane import ControlPlane
 from tests.support.daemons import free_port
@@ -224,17 +225,25 @@ def test_controller_needs_exactly_its_grants(
     _least_privilege(kube, installed, "controller")
 
 
-def _speaker_config() -> Obj:
-    config = {**GOOD, "l2": {"interfaces": [NO_INTERFACE]}}
+def _speaker_config(bgp_port: int) -> Obj:
+    """Layer 2 on no real interface; BGP to a loopback port nobody listens on (the routes are
+    decided, and the ServiceBGPStatus written, whether the session is up or not)."""
+    routed = {"name": "routed", "protocol": "bgp", "addresses": ["198.51.100.0/28"]}
+    peer = {"peer-address": "127.0.0.2", "peer-port": bgp_port, "peer-asn": 64512, "my-asn": 64513}
+    config = {
+        "address-pools": [*GOOD["address-pools"], routed],
+        "peers": [peer],
+        "l2": {"interfaces": [NO_INTERFACE]},
+    }
     return {
         "metadata": {"name": "ironlb", "namespace": NAMESPACE},
         "data": {"config": yaml.safe_dump(config)},
     }
 
 
-def _slice(*, ready: bool) -> Obj:
+def _slice(*, ready: bool, service: str = "web") -> Obj:
     return {
-        "metadata": {"name": "web-x7k2p", "labels": {"kubernetes.io/service-name": "web"}},
+        "metadata": {"name": f"{service}-x7k2p", "labels": {"kubernetes.io/service-name": service}},
         "addressType": "IPv4",
         "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": ready}, "nodeName": "node1"}],
         "ports": [{"port": 80, "protocol": "TCP"}],
@@ -272,16 +281,29 @@ def test_speaker_needs_exactly_its_grants(ironlb_system: Kube, installed: list[O
             },
         }
     )
-    core.create_namespaced_config_map(NAMESPACE, _speaker_config())
+    core.create_namespaced_config_map(NAMESPACE, _speaker_config(free_port()))
     core.create_namespaced_service(apps, _service("web", externalTrafficPolicy="Local"))
     core.patch_namespaced_service_status(
         "web", apps, {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}}
     )
     discovery.create_namespaced_endpoint_slice(apps, _slice(ready=True))
+    core.create_namespaced_service(apps, _service("routed"))
+    core.patch_namespaced_service_status(
+        "routed", apps, {"status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.1"}]}}}
+    )
+    discovery.create_namespaced_endpoint_slice(apps, _slice(ready=True, service="routed"))
     env["KUBECONFIG"] = str(kube.cp.kubeconfig_for(NAMESPACE, "speaker", path=tmp_path / "kubeconfig"))
 
     def assigned() -> list[Obj]:
         return _events(kube, apps, "nodeAssigned", "web")
+
+    def status_objects() -> dict[tuple[str, str], Obj]:
+        custom = client.CustomObjectsApi(kube.api)
+        found = {}
+        for plural in ("servicel2statuses", "servicebgpstatuses"):
+            listed = custom.list_namespaced_custom_object("ironlb.io", "v1beta1", apps, plural)
+            found.update({(o["kind"], o["metadata"]["name"]): o for o in listed["items"]})
+        return found
 
     def announced() -> bool:
         try:
@@ -304,16 +326,24 @@ def test_speaker_needs_exactly_its_grants(ironlb_system: Kube, installed: list[O
         with prog.explained():
             until("192.0.2.1 announced", announced)
             until("nodeAssigned", assigned)
+            # What this node announces, and where: one status object per Service and protocol.
+            objs = until("both status objects", lambda: len(status_objects()) == 2 and status_objects())
+            bgp_key = ("ServiceBGPStatus", "routed.node1")
+            l2, bgp = objs[("ServiceL2Status", "web.node1")], objs[bgp_key]
+            assert (l2["status"]["ips"], l2["status"].get("interfaces")) == (["192.0.2.1"], [])
+            assert (bgp["status"]["ips"], bgp["status"]["peers"]) == (["198.51.100.1"], ["peer-127.0.0.2"])
             for path in probes:  # the kubelet's probes, on the paths the manifest names
                 with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}{path}", timeout=5) as resp:
                     assert resp.status == 200, path
             # Endpoint gone (eTP Local): withdrawn; back: announced again, same Event, patched.
             discovery.replace_namespaced_endpoint_slice("web-x7k2p", apps, _slice(ready=False))
             until("the announcement withdrawn", lambda: not announced())
+            until("its status object deleted", lambda: list(status_objects()) == [bgp_key])
             discovery.replace_namespaced_endpoint_slice("web-x7k2p", apps, _slice(ready=True))
             until(
                 "the repeated nodeAssigned counted", lambda: any(e.get("count", 1) >= 2 for e in assigned())
             )
         code = prog.stop(signal.SIGTERM)
         assert code == 0, prog.output()[-4000:]
+    assert status_objects() == {}, "a stopped speaker's status objects are deleted"
     _least_privilege(kube, installed, "speaker")

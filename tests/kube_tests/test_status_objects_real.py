@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any
@@ -178,6 +179,28 @@ def test_a_restarted_publisher_lists_its_own_writes_nothing_unchanged_and_remove
         ("ServiceL2Status", f"db.{n2}"),
         ("ServiceL2Status", f"web.{n1}"),
     ]
+
+
+def test_a_restarted_publisher_deletes_nothing_before_it_is_told_what_the_node_announces(
+    kube: Kube,
+) -> None:
+    """A speaker starts its publisher before its first reconcile: until then, what the node
+    announces is unknown, not nothing, and the objects it wrote before stay."""
+    n1, _ = nodes(kube)
+    web = _service(kube, "web")
+    desired = desired_objects(n1, [ann(web, "layer2", "eth0")], {f"{kube.ns}/web": web})
+    with publisher(kube, n1) as pub:
+        pub.publish(desired)
+        wait_for(lambda: len(_objects(kube, kube.ns)) == 1 and pub.settled(), what="written")
+    written = len(_writes(kube))
+    with publisher(kube, n1) as pub:
+        wait_for(lambda: pub.synced, what="listed")
+        time.sleep(0.5)  # the workers had their chance to act on what they listed
+        assert not pub.queue.idle()  # its object is waiting for a word from the speaker
+        assert len(_writes(kube)) == written and len(_objects(kube, kube.ns)) == 1
+        pub.publish(desired)
+        wait_for(lambda: pub.settled(), what="settled")
+    assert len(_writes(kube)) == written
 
 
 def test_objects_follow_the_layer2_owner_from_node_to_node(kube: Kube) -> None:

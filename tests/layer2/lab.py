@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,11 @@ class L2Lab:
         *,
         config: str | None = None,
         nodes: Sequence[str] | None = None,
+        resources: Sequence[dict[str, Any]] | None = None,
+        node_labels: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        """The cluster the speakers read: the ConfigMap (``config``, else the default one), or
+        instead, ``resources`` (ironlb.io objects, no ConfigMap); Nodes with ``node_labels``."""
         config = config or (
             "address-pools:\n- name: l2\n  protocol: layer2\n"
             "  addresses: [172.30.0.200-172.30.0.220, 'fd00:30::200-fd00:30::220']\n"
@@ -113,6 +117,8 @@ class L2Lab:
                 "data": {"config": config},
             }
         ]
+        if resources is not None:
+            docs = list(resources)
         for n in self.node_names:
             if nodes is not None and n not in nodes:
                 continue
@@ -120,7 +126,7 @@ class L2Lab:
                 {
                     "apiVersion": "v1",
                     "kind": "Node",
-                    "metadata": {"name": n},
+                    "metadata": {"name": n, "labels": dict((node_labels or {}).get(n, {}))},
                     "status": {
                         "addresses": [{"type": "InternalIP", "address": a} for a in self.node_addresses[n]]
                     },

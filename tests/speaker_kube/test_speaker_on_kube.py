@@ -29,6 +29,7 @@ CONFIG_KINDS = (
     "clusteripadvertisements",
 )
 KINDS = ("services", "endpointslices", "nodes", "configmaps", *CONFIG_KINDS, "secrets")
+STATUS_KINDS = ("servicel2statuses", "servicebgpstatuses")
 
 
 def configuration_state(c: Cluster, name: str) -> dict[str, Any]:
@@ -124,12 +125,18 @@ def test_follows_services_slices_nodes_and_config_and_records_events(
         assert [v for _, v in sp.samples("ironlb_config_stale_bool")] == [0.0]
 
         assert sp.stop(signal.SIGTERM) == 0, sp.log()[-3000:]
-    # The speaker lists and watches its kinds and writes only Events and its ConfigurationState,
-    # every request allowed, each naming the speaker.
+    # The speaker lists and watches its kinds and its own status objects, and writes only Events, its
+    # ConfigurationState and its ServiceL2Status (created, status patched, deleted when withdrawn and
+    # on stop), every request allowed, each naming the speaker.
     mine = c.kube.audit(c.kube.user("speaker"))
-    reads = {(verb, kind) for verb in ("list", "watch") for kind in KINDS}
+    reads = {(verb, kind) for verb in ("list", "watch") for kind in (*KINDS, *STATUS_KINDS)}
     writes = {("create", "events"), ("patch", "events"), ("create", "configurationstates")}
-    writes.add(("patch", "configurationstates/status"))
+    writes |= {("patch", "configurationstates/status")}
+    writes |= {
+        ("create", "servicel2statuses"),
+        ("patch", "servicel2statuses/status"),
+        ("delete", "servicel2statuses"),
+    }
     assert {(r.verb, r.rbac_resource) for r in mine} == reads | writes
     # The first status patch of its ConfigurationState finds none (404) and creates it: no read needed.
     failed = [(r.verb, r.rbac_resource, r.code) for r in mine if r.code >= 400]
@@ -172,7 +179,10 @@ def test_keeps_announcing_through_an_api_server_restart_and_relists_after_410(
         sp.until("the changes after the restart", lambda: sp.announced() == {web, new}, timeout=30)
         sp.until(
             "every kind listed again",
-            lambda: {r.resource for r in mine() if r.verb == "list" and r.at >= restarted} == set(KINDS),
+            lambda: (
+                {r.resource for r in mine() if r.verb == "list" and r.at >= restarted} - set(STATUS_KINDS)
+                == set(KINDS)
+            ),
             timeout=30,
         )
         c.core.delete_namespaced_service("new", c.apps)

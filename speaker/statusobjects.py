@@ -1,0 +1,54 @@
+"""``ServiceL2Status`` / ``ServiceBGPStatus``: publish, after every reconcile, what this node announces.
+
+Why: ``kubectl get servicel2statuses,servicebgpstatuses -A`` is where a user sees which node answers
+for a Service's IPs and on which interfaces, or to which BGP peers it sends their routes. The
+backends report each ``Announcement`` with where it goes (``via``); this module turns them into the
+node's objects (``ironlb.statusobjects.service.desired_objects``: one per Service and protocol,
+owned by the Service, so a Service without a uid (a manifest directory) gets none) and hands them
+to a sink. On Kubernetes the sink is ``ironlb.kube.statusobjects.StatusObjectPublisher``: ``publish``
+only records the wish and queues the keys that changed, worker threads write (coalesced, retried,
+nothing when nothing changed), so announcing never waits for the API server, and an unreachable
+one changes nothing but the objects' freshness. A Service that is no longer announced (deleted,
+no longer a LoadBalancer, owned by another node now) loses its object here: no garbage collector
+is needed for that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from ironlb import services
+from ironlb.announce.inputs import Announcement
+from ironlb.kube_types import Service
+from ironlb.statusobjects.service import ServiceOwner, StatusKey, StatusObject, desired_objects
+
+
+class StatusSink(Protocol):
+    def publish(self, desired: Mapping[StatusKey, StatusObject]) -> int:
+        """Make this node's objects ``desired``; returns how many keys changed. Must not block."""
+        ...
+
+
+def service_owners(service_objects: Iterable[Service], wanted: set[str]) -> dict[str, ServiceOwner]:
+    """The Services (by ``namespace/name``) named in ``wanted``, with their uids (none: left out)."""
+    owners: dict[str, ServiceOwner] = {}
+    for svc in service_objects:
+        key = services.service_key(svc)
+        uid = (svc.get("metadata") or {}).get("uid")
+        if key in wanted and isinstance(uid, str) and uid:
+            ns, name = services.namespace_and_name(svc)
+            owners[key] = ServiceOwner(ns, name, uid)
+    return owners
+
+
+class ServiceStatusObjects:
+    """Feeds one node's announcements to the sink; a steady state hands over nothing new."""
+
+    def __init__(self, sink: StatusSink) -> None:
+        self.sink = sink
+
+    def update(self, node: str, announced: Sequence[Announcement], service_objects: Iterable[Service]) -> int:
+        """Publish the objects ``announced`` calls for; returns how many keys changed."""
+        owners = service_owners(service_objects, {a.service for a in announced})
+        return self.sink.publish(desired_objects(node, announced, owners))
