@@ -119,6 +119,28 @@ def reconcile(
     return _refused(key, service, outcome, prior, current, previous_refusal)
 
 
+def reconcile_remembering(
+    key: str,
+    service: Service | None,
+    allocator: Allocator,
+    lb_class: str | None,
+    refused: dict[str, str],
+    *,
+    namespaces: NamespaceLabels | None = None,
+) -> Decision:
+    """:func:`reconcile`, reading and updating ``refused`` (Service key -> the refusal last reported).
+
+    Both runtimes (the leader's sessions and the standalone controller) keep refusals this way."""
+    decision = reconcile(
+        key, service, allocator, lb_class, previous_refusal=refused.get(key), namespaces=namespaces
+    )
+    if decision.refusal is not None:
+        refused[key] = decision.refusal
+    else:
+        refused.pop(key, None)
+    return decision
+
+
 def _not_ours(
     key: str, service: Service, allocator: Allocator, lb_class: str | None, current: tuple[IPAddress, ...]
 ) -> Decision:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from controller.metrics import ControllerMetrics
-from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile
+from controller.reconciler import POOL_ANNOTATION, Decision, SyncState, reconcile_remembering
 from controller.session import Session, resource_version
 from ironlb import services as svc
 from ironlb.allocator.translate import NamespaceLabels
@@ -81,18 +81,9 @@ class ServiceSync:
             if session is None or not self._writable(session):
                 return "done"  # a new term queues every Service again
             service = session.overlay.current(key, self._cached(key))
-            decision = reconcile(
-                key,
-                service,
-                session.allocator,
-                self._lb_class,
-                previous_refusal=session.refused.get(key),
-                namespaces=self._namespaces,
+            decision = reconcile_remembering(
+                key, service, session.allocator, self._lb_class, session.refused, namespaces=self._namespaces
             )
-            if decision.refusal is not None:
-                session.refused[key] = decision.refusal
-            else:
-                session.refused.pop(key, None)
         if decision.sync == "reprocess-all":
             with self._lock:
                 refused = list(session.refused)

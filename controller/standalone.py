@@ -25,7 +25,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from controller.reconciler import Decision, reconcile
+from controller.reconciler import Decision, reconcile, reconcile_remembering
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
@@ -154,18 +154,14 @@ class StandaloneController:
             base = bases.get(key)
             if base is None:
                 continue
-            decision = reconcile(
+            decision = reconcile_remembering(
                 key,
                 overlay(base, records.get(key)),
                 self.allocator,
                 self.lb_class,
-                previous_refusal=self._refused.get(key),
+                self._refused,
                 namespaces=self._namespaces,
             )
-            if decision.refusal is not None:
-                self._refused[key] = decision.refusal
-            else:
-                self._refused.pop(key, None)
             reprocess = reprocess or decision.sync == "reprocess-all"
             self._write(base, records, decision)
         return reprocess

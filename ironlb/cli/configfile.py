@@ -131,37 +131,62 @@ def _sort_file(
 ) -> None:
     import yaml
 
-    from ironlb.cli.filekinds import is_config_object, other_objects
-    from ironlb.cluster.manifests import iter_objects, load_config_resources
-    from ironlb.cluster.seam import ClusterSourceUnavailable
-
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError:
         configmaps.append((path, text, None))  # the config parser says where, with its own message
         return
-    objects = list(iter_objects(documents))
-    resources = [o for o in objects if is_config_object(o)]
-    configmap_docs = [o for o in objects if o.get("kind") == "ConfigMap"]
-    others = other_objects(documents)
-    bare = [d for d in documents if not _is_object(d)]
-    if bare and (resources or others or configmap_docs):
+    parts = _FileParts.of(documents)
+    if parts.bare and (parts.resources or parts.others or parts.configmaps):
         raise ConfigFileError(
             EXIT_INVALID,
             f"{_subject(path)} mixes a bare config document with Kubernetes objects; put the config in a "
             "ConfigMap (data.config) or in a file of its own",
         )
-    if resources:
-        try:
-            inputs.resources.extend(load_config_resources(text, "standard input" if path == STDIN else path))
-        except ClusterSourceUnavailable as exc:
-            raise ConfigFileError(EXIT_INVALID, str(exc)) from None
-    if bare or configmap_docs:
+    if parts.resources:
+        _load_resources(inputs, path, text)
+    if parts.bare or parts.configmaps:
         configmaps.append((path, text, documents))
-    if others and (resources or bare or configmap_docs):
-        inputs.ignored.append(f"{_subject(path)}: ignored {others} (not ironlb configuration)")
-    elif others or not documents:
+    if parts.others and (parts.resources or parts.bare or parts.configmaps):
+        inputs.ignored.append(f"{_subject(path)}: ignored {parts.others} (not ironlb configuration)")
+    elif parts.others or not documents:
         inputs.foreign.append((path, documents))
+
+
+@dataclass(frozen=True)
+class _FileParts:
+    """What one file's YAML documents hold, by what ironlb does with them."""
+
+    resources: list[dict[str, Any]]
+    """ironlb config objects (``ironlb.io`` kinds)."""
+    configmaps: list[dict[str, Any]]
+    bare: list[Any]
+    """Documents that are not Kubernetes objects: a bare config."""
+    others: str
+    """The other Kubernetes objects, described (empty: none)."""
+
+    @classmethod
+    def of(cls, documents: list[Any]) -> _FileParts:
+        from ironlb.cli.filekinds import is_config_object, other_objects
+        from ironlb.cluster.manifests import iter_objects
+
+        objects = list(iter_objects(documents))
+        return cls(
+            resources=[o for o in objects if is_config_object(o)],
+            configmaps=[o for o in objects if o.get("kind") == "ConfigMap"],
+            bare=[d for d in documents if not _is_object(d)],
+            others=other_objects(documents),
+        )
+
+
+def _load_resources(inputs: ConfigInputs, path: str, text: str) -> None:
+    from ironlb.cluster.manifests import load_config_resources
+    from ironlb.cluster.seam import ClusterSourceUnavailable
+
+    try:
+        inputs.resources.extend(load_config_resources(text, "standard input" if path == STDIN else path))
+    except ClusterSourceUnavailable as exc:
+        raise ConfigFileError(EXIT_INVALID, str(exc)) from None
 
 
 def _is_object(doc: Any) -> bool:

@@ -179,8 +179,12 @@ def _selectors(selectors: tuple[LabelSelector, ...]) -> str:
 
 def summarize(config: Config) -> str:
     """A few lines a human can check at a glance."""
-    from ironlb.config.fields import keepalive_ignored
+    sections = (_pools_section, _peers_section, _bfd_section, _cluster_ip_section, _interfaces_section)
+    return "".join(line for section in sections for line in section(config))
 
+
+def _pools_section(config: Config) -> list[str]:
+    """The pools, how each is announced, and the usable addresses per family."""
     lines: list[str] = []
     totals: dict[int, int] = {}
     for pool in config.pools:
@@ -194,7 +198,14 @@ def summarize(config: Config) -> str:
         lines.append(
             "addresses: " + ", ".join(f"IPv{fam} {amount(n)}" for fam, n in sorted(totals.items())) + "\n"
         )
-    lines.append(f"peers: {len(config.peers)}\n")
+    return lines
+
+
+def _peers_section(config: Config) -> list[str]:
+    """One line per BGP peer, then the community aliases."""
+    from ironlb.config.fields import keepalive_ignored
+
+    lines = [f"peers: {len(config.peers)}\n"]
     for peer in config.peers:
         kind = "iBGP" if peer.is_ibgp else "eBGP"
         extra = f", bfd-profile {peer.bfd_profile}" if peer.bfd_profile else ""
@@ -208,30 +219,46 @@ def summarize(config: Config) -> str:
     if config.bgp_communities:
         n = len(config.bgp_communities)
         lines.append(f"bgp-communities: {n} alias{'es' if n != 1 else ''}\n")
-    if config.bfd_profiles:
-        used = {p.bfd_profile for p in config.peers if p.bfd_profile}
+    return lines
+
+
+def _bfd_section(config: Config) -> list[str]:
+    """The BFD profiles, what each detects in, and which no peer uses."""
+    if not config.bfd_profiles:
+        return []
+    used = {p.bfd_profile for p in config.peers if p.bfd_profile}
+    lines = [
+        f"bfd-profiles: {len(config.bfd_profiles)} ({len(used)} used; the speaker runs FRR's bfdd "
+        "next to ExaBGP for peers that name one, and the router must run BFD too)\n"
+    ]
+    for prof in config.bfd_profiles:
         lines.append(
-            f"bfd-profiles: {len(config.bfd_profiles)} ({len(used)} used; the speaker runs FRR's bfdd "
-            "next to ExaBGP for peers that name one, and the router must run BFD too)\n"
+            f"  {prof.name}: transmit {prof.transmit_interval} ms, receive {prof.receive_interval} ms, "
+            f"multiplier {prof.detect_multiplier}: a dead node is detected after at least "
+            f"{prof.detect_multiplier * prof.transmit_interval} ms"
+            + ("" if prof.name in used else " (not used by any peer)")
+            + "\n"
         )
-        for prof in config.bfd_profiles:
-            lines.append(
-                f"  {prof.name}: transmit {prof.transmit_interval} ms, receive {prof.receive_interval} ms, "
-                f"multiplier {prof.detect_multiplier}: a dead node is detected after at least "
-                f"{prof.detect_multiplier * prof.transmit_interval} ms"
-                + ("" if prof.name in used else " (not used by any peer)")
-                + "\n"
-            )
-    for cip in config.cluster_ip_advertisements:
-        lines.append(
-            f"{cip.name}: {', '.join(map(str, cip.cidrs))}; "
-            f"local-routes {'on' if cip.local_routes else 'off'}, "
-            f"external-ips {'on' if cip.external_ips else 'off'}, {_selectors(cip.node_selectors)}\n"
-        )
+    return lines
+
+
+def _cluster_ip_section(config: Config) -> list[str]:
+    return [
+        f"{cip.name}: {', '.join(map(str, cip.cidrs))}; "
+        f"local-routes {'on' if cip.local_routes else 'off'}, "
+        f"external-ips {'on' if cip.external_ips else 'off'}, {_selectors(cip.node_selectors)}\n"
+        for cip in config.cluster_ip_advertisements
+    ]
+
+
+def _interfaces_section(config: Config) -> list[str]:
+    """The layer-2 interfaces: one line when all advertisements name the same, else one per advertisement."""
     interfaces = {ad.interfaces for ad in config.l2_advertisements}
     if len(interfaces) == 1 and () not in interfaces:
-        lines.append(f"l2 interfaces: {', '.join(interfaces.pop())}\n")
-    elif len(interfaces) > 1:
-        for ad in config.l2_advertisements:
-            lines.append(f"l2 interfaces of {ad.name}: {', '.join(ad.interfaces) or 'every eligible one'}\n")
-    return "".join(lines)
+        return [f"l2 interfaces: {', '.join(interfaces.pop())}\n"]
+    if len(interfaces) > 1:
+        return [
+            f"l2 interfaces of {ad.name}: {', '.join(ad.interfaces) or 'every eligible one'}\n"
+            for ad in config.l2_advertisements
+        ]
+    return []

@@ -67,19 +67,24 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The wire model that holds the field at the end of ``loc`` (for "did you mean")."""
-    model: type[BaseModel] = WireConfig
+def unknown_field(key: str, model: type[BaseModel] | None) -> str:
+    """``unknown field 'x'``, with the closest allowed name of ``model`` or else every allowed one."""
+    allowed = [info.alias or name for name, info in model.model_fields.items()] if model else []
+    hint = difflib.get_close_matches(key, allowed, n=1)
+    if hint:
+        return f"unknown field {key!r}; did you mean {hint[0]!r}?"
+    return f"unknown field {key!r} (allowed: {', '.join(allowed)})" if allowed else f"unknown field {key!r}"
+
+
+def model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model under ``root`` that holds the field at the end of pydantic's ``loc`` (for "did you mean")."""
+    model = root
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        found = None
-        for name, info in model.model_fields.items():
-            if part in (info.alias, name):
-                found = info.annotation
-                break
-        if found is None:
-            return None
+        found = next(
+            (info.annotation for name, info in model.model_fields.items() if part in (info.alias, name)), None
+        )
         nested = _first_model(found)
         if nested is None:
             return None
@@ -88,6 +93,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
 
 
 def _first_model(annotation: Any) -> type[BaseModel] | None:
+    """The first pydantic model in a type annotation (``list[X] | None`` -> ``X``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():
@@ -100,14 +106,7 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
 def _message(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        key = err["loc"][-1]
-        model = _model_at(err["loc"])
-        allowed = [info.alias or name for name, info in model.model_fields.items()] if model else []
-        hint = difflib.get_close_matches(str(key), allowed, n=1)
-        msg = f"unknown field {str(key)!r}"
-        if hint:
-            return f"{msg}; did you mean {hint[0]!r}?"
-        return f"{msg} (allowed: {', '.join(allowed)})" if allowed else msg
+        return unknown_field(str(err["loc"][-1]), model_at(WireConfig, err["loc"]))
     return type_mismatch(kind, err.get("input")) or str(err["msg"])
 
 

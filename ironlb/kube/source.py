@@ -117,86 +117,61 @@ class KubeClusterSource:
 
             return on
 
-        self.services = Informer(
-            "services",
-            rest.lister("list_service_for_all_namespaces"),
-            kind="Service",
-            api_version="v1",
-            on_change=handler("Service"),
-            watch_timeout=watch_timeout,
-            transform=service_transform,
+        self.informers: list[Informer] = []
+        in_namespace = {"namespace": config_namespace}
+
+        def watch(
+            endpoint: str,
+            kind: str,
+            api_version: str = "v1",
+            *,
+            name: str | None = None,
+            list_kwargs: dict[str, str] | None = None,
+            transform: Callable[[Obj], Obj] | None = None,
+        ) -> Informer:
+            """An informer for ``kind`` that reports its changes, listed in :attr:`informers`."""
+            informer = Informer(
+                name or f"{kind.lower()}s",
+                rest.lister(endpoint),
+                kind=kind,
+                api_version=api_version,
+                on_change=handler(kind),
+                watch_timeout=watch_timeout,
+                list_kwargs=list_kwargs,
+                transform=transform,
+            )
+            self.informers.append(informer)
+            return informer
+
+        self.services = watch("list_service_for_all_namespaces", "Service", transform=service_transform)
+        self.config_map = watch(
+            "list_namespaced_config_map",
+            "ConfigMap",
+            name="configmap",
+            list_kwargs={**in_namespace, "field_selector": f"metadata.name={config_name}"},
         )
-        self.config_map = Informer(
-            "configmap",
-            rest.lister("list_namespaced_config_map"),
-            kind="ConfigMap",
-            api_version="v1",
-            on_change=handler("ConfigMap"),
-            watch_timeout=watch_timeout,
-            list_kwargs={"namespace": config_namespace, "field_selector": f"metadata.name={config_name}"},
-        )
-        self.informers: list[Informer] = [self.services, self.config_map]
-        self.endpoint_slices: Informer | None = None
-        self.nodes: Informer | None = None
         self.config_resources: dict[str, Informer] = {}
         if config_resources:
             for kind, endpoint in CONFIG_KINDS.items():
-                self.config_resources[kind] = Informer(
-                    f"{kind.lower()}s",
-                    rest.lister(endpoint),
-                    kind=kind,
-                    api_version=IRONLB_API_VERSION,
-                    on_change=handler(kind),
-                    watch_timeout=watch_timeout,
-                    list_kwargs={"namespace": config_namespace},
-                    transform=slim_config_object,
+                self.config_resources[kind] = watch(
+                    endpoint, kind, IRONLB_API_VERSION, list_kwargs=in_namespace, transform=slim_config_object
                 )
-            self.informers.extend(self.config_resources.values())
         self.namespaces: Informer | None = None
         if namespaces:
-            self.namespaces = Informer(
-                "namespaces",
-                rest.lister("list_namespace"),
-                kind="Namespace",
-                api_version="v1",
-                on_change=handler("Namespace"),
-                watch_timeout=watch_timeout,
-                transform=slim_namespace,
-            )
-            self.informers.append(self.namespaces)
+            self.namespaces = watch("list_namespace", "Namespace", transform=slim_namespace)
         self.secrets: Informer | None = None
         if secrets:
-            self.secrets = Informer(
-                "secrets",
-                rest.lister("list_namespaced_secret"),
-                kind="Secret",
-                api_version="v1",
-                on_change=handler("Secret"),
-                watch_timeout=watch_timeout,
-                list_kwargs={"namespace": config_namespace},
-                transform=slim_secret,
+            self.secrets = watch(
+                "list_namespaced_secret", "Secret", list_kwargs=in_namespace, transform=slim_secret
             )
-            self.informers.append(self.secrets)
+        self.endpoint_slices: Informer | None = None
         if endpoint_slices:
-            self.endpoint_slices = Informer(
-                "endpointslices",
-                rest.lister("list_endpoint_slice_for_all_namespaces"),
-                kind="EndpointSlice",
-                api_version="discovery.k8s.io/v1",
-                on_change=handler("EndpointSlice"),
-                watch_timeout=watch_timeout,
+            self.endpoint_slices = watch(
+                "list_endpoint_slice_for_all_namespaces", "EndpointSlice", "discovery.k8s.io/v1"
             )
-            self.informers.append(self.endpoint_slices)
+        self.nodes: Informer | None = None
         if nodes:
-            self.nodes = Informer(
-                "nodes",
-                rest.lister("list_node"),
-                kind="Node",
-                api_version="v1",
-                on_change=handler("Node"),
-                watch_timeout=watch_timeout,
-            )
-            self.informers.append(self.nodes)
+            self.nodes = watch("list_node", "Node")
 
     def start(self) -> KubeClusterSource:
         for inf in self.informers:

@@ -21,7 +21,7 @@ from ironlb.config import (
     load_config,
     parse_config,
 )
-from ironlb.config.resources import schema
+from ironlb.config.resources import schema, schemaparts
 from ironlb.config.resources.items import REFUSED_PEER_FIELDS
 from ironlb.config.resources.wire import field_name
 
@@ -400,7 +400,7 @@ CASES: list[tuple[str, list[dict[str, Any]], tuple[str, str, str]]] = [
     (
         "serviceSelectors",
         [obj("L2Advertisement", "l2", {"serviceSelectors": [{}]})],
-        (f"L2Advertisement {NS}/l2", "spec.serviceSelectors", schema.SERVICE_SELECTORS_RULE["message"]),
+        (f"L2Advertisement {NS}/l2", "spec.serviceSelectors", schemaparts.SERVICE_SELECTORS_RULE["message"]),
     ),
     (
         "unknown field",

@@ -30,7 +30,7 @@ from ironlb.config.model import (
     LabelSelector,
 )
 from ironlb.config.resources.objects import Report, Resource
-from ironlb.config.resources.schema import SERVICE_SELECTORS_RULE
+from ironlb.config.resources.schemaparts import SERVICE_SELECTORS_RULE
 from ironlb.config.resources.wire import BGPAdvertisementSpec, ClusterIPAdvertisementSpec, field_name
 from ironlb.config.result import ObjectRef
 

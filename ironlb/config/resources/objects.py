@@ -11,7 +11,6 @@ name still counts as defined (a reference to it is not reported a second time as
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ironlb.config import fields
-from ironlb.config.decode import describe, type_mismatch
+from ironlb.config.decode import describe, model_at, type_mismatch, unknown_field
 from ironlb.config.errors import join_path
 from ironlb.config.resources.schema import API_VERSION, GROUP
 from ironlb.config.resources.wire import SPECS, Metadata
@@ -185,43 +184,9 @@ def _problems(exc: ValidationError, base: str, root: type[BaseModel]) -> list[tu
         loc = tuple(part for part in err["loc"] if part != "[key]")
         path = join_path(base, *loc)
         if err["type"] == "extra_forbidden":
-            out.append((path, _unknown(str(loc[-1]), _model_at(root, loc))))
+            out.append((path, unknown_field(str(loc[-1]), model_at(root, loc))))
         elif err["type"] == "model_type" and not loc:
             out.append((base, f"expected a mapping, got {describe(err.get('input'))}"))
         else:
             out.append((path, type_mismatch(err["type"], err.get("input")) or str(err["msg"])))
     return out
-
-
-def _unknown(key: str, model: type[BaseModel] | None) -> str:
-    allowed = [info.alias or name for name, info in model.model_fields.items()] if model else []
-    hint = difflib.get_close_matches(key, allowed, n=1)
-    if hint:
-        return f"unknown field {key!r}; did you mean {hint[0]!r}?"
-    return f"unknown field {key!r} (allowed: {', '.join(allowed)})" if allowed else f"unknown field {key!r}"
-
-
-def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The model that holds the field at the end of ``loc``."""
-    model = root
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        found = next(
-            (info.annotation for name, info in model.model_fields.items() if part in (info.alias, name)), None
-        )
-        nested = _first_model(found)
-        if nested is None:
-            return None
-        model = nested
-    return model
-
-
-def _first_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _first_model(arg)
-        if found is not None:
-            return found
-    return None
