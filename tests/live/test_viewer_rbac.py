@@ -5,7 +5,6 @@ objects the speakers publish, and "unknown" where none exists."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from ironlb.config.load import load_config
-from ironlb.statusobjects.configuration import ConfigurationTracker
-from ironlb.statusobjects.kinds import API_VERSION, CONFIGURATION_STATE, GROUP, SERVICE_L2_STATUS, VERSION
+from ironlb.statusobjects.kinds import GROUP, SERVICE_L2_STATUS, VERSION
 from ironlb.statusobjects.service import ServiceOwner, StatusObject
 from tests.live.conftest import REPO, Live, wait_for
 
@@ -66,20 +63,16 @@ def _publish_l2_status(live: Live, service: str, node: str, ip: str, interface: 
     )
 
 
-def _publish_configuration_state(live: Live) -> None:
-    """The controller's ConfigurationState, as ``ironlb.kube.configurationstate`` writes it."""
-    report = ConfigurationTracker("controller").update(
-        config=load_config(yaml.safe_dump({"address-pools": [MAIN]}), []).config,
-        problems=(),
-        inputs=(),
-        now=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-    )
+def _controller_state(live: Live) -> dict[str, Any]:
+    """The ConfigurationState the controller writes (``ironlb.kube.configurationstate``), or {}."""
     api = client.CustomObjectsApi(live.kube.api)
-    body = {"apiVersion": API_VERSION, "kind": CONFIGURATION_STATE, "metadata": {"name": "controller"}}
-    api.create_namespaced_custom_object(GROUP, VERSION, live.ns, "configurationstates", body)
-    api.patch_namespaced_custom_object_status(
-        GROUP, VERSION, live.ns, "configurationstates", "controller", {"status": report.status()}
-    )
+    try:
+        out: dict[str, Any] = api.get_namespaced_custom_object(
+            GROUP, VERSION, live.ns, "configurationstates", "controller"
+        )
+    except client.exceptions.ApiException:
+        return {}
+    return out
 
 
 def _granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
@@ -101,7 +94,7 @@ def test_plan_and_status_need_nothing_beyond_the_viewer_roles_and_use_all_of_the
     live.settled(ctl, lambda ips: bool(ips.get("a") and ips.get("b")))
     ips = live.ips()
     _publish_l2_status(live, "a", nodes[1], ips["a"][0], "eth7")
-    _publish_configuration_state(live)
+    wait_for(lambda: (_controller_state(live).get("status") or {}).get("result"), what="controller state")
     kubeconfig = _bind_viewer(live)
     user = live.kube.user("viewer")
     wait_for(
