@@ -49,8 +49,8 @@ from typing import Any
 
 import yaml
 
-from tests.bgp.bgp_objects import config_map, dump, node, service
-from tests.objects import endpoint_slice
+from tests.support.bgp_objects import config_map, dump, node, service
+from tests.support.objects import endpoint_slice
 
 REPO = Path(__file__).resolve().parents[1]
 

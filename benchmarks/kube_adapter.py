@@ -25,7 +25,7 @@ from ironlb.kube.client import make_api_client
 from ironlb.kube.events import IP_ALLOCATED, EventRecorder
 from ironlb.kube.informer import Informer
 from ironlb.kube.status import ServiceWriter
-from tests.kubeapi import KubeApiServer, by_plural
+from tests.support.kubeapi import KubeApiServer, by_plural
 
 
 def svc(name: str) -> dict[str, Any]:

@@ -34,13 +34,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ironlb.announce.layer2 import owner
+from ironlb.lab.fixture import topology_path
+from speaker.failover import Timing
+from tests.support.layer2_lab import TIMINGS, L2Lab, endpoint_slice, ns_run, service, timing_flags, wait_for
 
-from ironlb.announce.layer2 import owner  # noqa: E402
-from ironlb.lab.fixture import topology_path  # noqa: E402
-from speaker.failover import Timing  # noqa: E402
-from tests.layer2.lab import TIMINGS, L2Lab, endpoint_slice, ns_run, service, timing_flags, wait_for  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 PROBE = str(ROOT / "benchmarks" / "l2probe.py")
 VIP = "172.30.0.200"

@@ -18,7 +18,7 @@ sequence numbers that got no reply:
   successor's MAC, bring the link back, wait until everything settled as above.
 
 Prints lost packets and the outage (lost x interval) p50/max for both, plus the
-longest gap between two replies, measured by ``tests.layer2.icmpprobe`` (an
+longest gap between two replies, measured by ``tests.support.layer2_icmpprobe`` (an
 ICMP echo sender with exact per-packet accounting; ``ping -i 0.01`` is paced
 at ~16 ms by iputils, so its counts would misstate the outage). Both run twice
 in one lab: with the membership timing before issue 11 and with today's
@@ -39,12 +39,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ironlb.announce.layer2 import owner  # noqa: E402
-from ironlb.lab.fixture import topology_path  # noqa: E402
-from tests.layer2.lab import (  # noqa: E402
+from ironlb.announce.layer2 import owner
+from ironlb.lab.fixture import topology_path
+from tests.support.layer2_lab import (
     TIMINGS,
     L2Lab,
     PingResult,
@@ -54,6 +51,9 @@ from tests.layer2.lab import (  # noqa: E402
     timing_flags,
     wait_for,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 VIP = "172.30.0.200"
 SETTLE_TIMEOUT = 20.0

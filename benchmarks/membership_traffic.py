@@ -1,7 +1,7 @@
 """Membership at 100 and 1,000 nodes: traffic per speaker (steady and on a death), and detection time.
 
 Runs the real SWIM state machine on the simulated network of the tests
-(``tests.layer2.simnet``: fake time, every datagram encoded and authenticated by
+(``tests.support.layer2_simnet``: fake time, every datagram encoded and authenticated by
 ``speaker.membership.wire`` exactly as a speaker sends it), with node names and
 incarnations shaped like real ones (``ip-10-0-3-17.ec2.internal``, incarnation =
 start time in milliseconds). For each cluster size and timing (before issue 11,
@@ -35,11 +35,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from speaker.failover import LEGACY_TIMING, Timing
+from tests.support.layer2_simnet import Net
 
-from speaker.failover import LEGACY_TIMING, Timing  # noqa: E402
-from tests.layer2.simnet import Net  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 HEADERS = 14 + 20 + 8
 TIMINGS = {"before": LEGACY_TIMING, "now": Timing()}

@@ -36,15 +36,15 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # for tests.support.controlplane
+from ironlb.cli.live import config_in_force
+from ironlb.config.load import load_config
+from ironlb.kube.client import make_api_client
+from ironlb.kube.snapshot import read_live_inputs
+from ironlb.live.whatif import exit_code, what_if
+from tests.support.controlplane import ControlPlane, assets_problem
 
-from ironlb.cli.live import config_in_force  # noqa: E402
-from ironlb.config.load import load_config  # noqa: E402
-from ironlb.kube.client import make_api_client  # noqa: E402
-from ironlb.kube.snapshot import read_live_inputs  # noqa: E402
-from ironlb.live.whatif import exit_code, what_if  # noqa: E402
-from tests.support.controlplane import ControlPlane, assets_problem  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 GOAL = 3.0
 NAMESPACES = 20

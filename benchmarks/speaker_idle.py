@@ -160,7 +160,7 @@ def run_kube(a: argparse.Namespace, d: Path, key: Path) -> tuple[float, int, int
 
     Root namespace, so the config names no real interface (layer 2 decides, never sends).
     """
-    from tests.kubeapi import KubeApiServer, by_plural
+    from tests.support.kubeapi import KubeApiServer, by_plural
 
     docs = objects(a.services)
     cm = docs[0]

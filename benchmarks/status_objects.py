@@ -37,19 +37,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ctlmeasure import cpu_seconds
 from kubernetes import client
 
+from ironlb.announce import layer2
+from ironlb.announce.inputs import Announcement
+from ironlb.kube.statusobjects import StatusObjectPublisher
+from ironlb.statusobjects.service import desired_objects
+from speaker.statusobjects import ServiceStatusObjects, service_owners
+from tests.support.controlplane import ControlPlane, assets_problem
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from ctlmeasure import cpu_seconds  # noqa: E402
-
-from ironlb.announce import layer2  # noqa: E402
-from ironlb.announce.inputs import Announcement  # noqa: E402
-from ironlb.kube.statusobjects import StatusObjectPublisher  # noqa: E402
-from ironlb.statusobjects.service import desired_objects  # noqa: E402
-from speaker.statusobjects import ServiceStatusObjects, service_owners  # noqa: E402
-from tests.support.controlplane import ControlPlane, assets_problem  # noqa: E402
 
 GROUP, VERSION = "ironlb.io", "v1beta1"
 PLURALS = ("servicel2statuses", "servicebgpstatuses")

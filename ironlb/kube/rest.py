@@ -41,7 +41,7 @@ MERGE_PATCH = "application/merge-patch+json"
 
 ENDPOINTS: dict[str, tuple[str, str]] = {
     # The generated client's method name -> (HTTP method, path), exactly as in its source
-    # (tests/kube_tests/test_rest.py checks), so call sites name what they call as the client's
+    # (tests/kube/test_rest.py checks), so call sites name what they call as the client's
     # documentation does, and the RBAC check (tests/install/apicalls.py) finds them.
     "list_service_for_all_namespaces": ("GET", "/api/v1/services"),
     "patch_namespaced_service_status": ("PATCH", "/api/v1/namespaces/{namespace}/services/{name}/status"),
@@ -69,7 +69,7 @@ _IRONLB = "/apis/ironlb.io/v1beta1"
 CUSTOM_ENDPOINTS: dict[str, tuple[str, str]] = {
     # ironlb's own kinds (config/crd), named as a generated client would name them: each is the
     # client's generic ``..._custom_object`` method and path with group, version and plural filled
-    # in (tests/kube_tests/test_rest.py checks), so the RBAC check finds the resource of each call.
+    # in (tests/kube/test_rest.py checks), so the RBAC check finds the resource of each call.
     # The configuration (both programs list and watch it in ironlb's namespace).
     "list_namespaced_ip_address_pool": ("GET", _IRONLB + "/namespaces/{namespace}/ipaddresspools"),
     "list_namespaced_l2_advertisement": ("GET", _IRONLB + "/namespaces/{namespace}/l2advertisements"),

@@ -13,8 +13,7 @@ from ironlb.allocator import AllocationRequest, Allocator, Assignment, Port, Ref
 from ironlb.cli.main import main
 from ironlb.cluster.manifests import ManifestSource
 from ironlb.config.model import Family, LabelSelector, SelectorRequirement, ServiceAllocation
-
-from .builders import config, ip, pool, req, service
+from tests.allocator.builders import config, ip, pool, req, service
 
 NS = "kubernetes.io/metadata.name"
 

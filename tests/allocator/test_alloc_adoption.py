@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 from controller.session import adopt
 from ironlb.allocator import Allocator, allocate_all
 from ironlb.allocator.adoption import adopt_requests, adopt_services
-
-from .builders import config, pool, req, service
+from tests.allocator.builders import config, pool, req, service
 
 CFG = config(pool("main", "10.0.0.0/29"))
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 
 from ironlb.allocator import ServiceResult, allocate_all
-
-from .builders import config, pool, service
+from tests.allocator.builders import config, pool, service
 
 CFG = config(pool("default", "10.0.0.0/30"))
 

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from ironlb import services as svc
 from ironlb.allocator import AllocationRequest, Refusal, allocate_all, request_from_service
 from ironlb.kube_types import Service
-
-from .builders import config, pool
+from tests.allocator.builders import config, pool
 
 json_values = st.recursive(
     st.none()

@@ -31,8 +31,7 @@ from ironlb.allocator import (
 from ironlb.allocator.ranges import RangeIndex, is_buggy
 from ironlb.config.model import AddressPool, AddressRange, Config, Family, IPAddress
 from ironlb.kube_types import Service
-
-from .builders import service
+from tests.allocator.builders import service
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

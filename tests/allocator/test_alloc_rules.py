@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ironlb.allocator import Allocator, Assignment, Refusal
-
-from .builders import config, ip, pool, req
+from tests.allocator.builders import config, ip, pool, req
 
 
 def ips(outcome: Assignment | Refusal) -> list[str]:

@@ -6,8 +6,7 @@ import pytest
 
 from ironlb import services as svc
 from ironlb.allocator import AllocationRequest, Refusal, namespace_labels, request_from_service
-
-from .builders import ip, service
+from tests.allocator.builders import ip, service
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """``ironlb convert`` writes ironlb.io resources by default: from MetalLB's CRDs (0.13+) and from a legacy
 ConfigMap, nothing the resources can say reported as lost; ``--to configmap`` keeps the ConfigMap output
-(tests/convert/test_cli.py) and reports, by resource and field, what the ConfigMap cannot say."""
+(tests/metallb/test_cli.py) and reports, by resource and field, what the ConfigMap cannot say."""
 
 from __future__ import annotations
 

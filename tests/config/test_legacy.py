@@ -23,8 +23,7 @@ from ironlb.config.model import (
     ServiceAllocation,
 )
 from ironlb.config.render import render_config
-
-from .strategies import configs, domain_configs
+from tests.config.strategies import configs, domain_configs
 
 PROPERTY = settings(
     max_examples=80,

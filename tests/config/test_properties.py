@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from ironlb.config import Config, ConfigError, config_from_configmap, parse_config
 from ironlb.config.render import config_to_wire, render_config, render_configmap
-
-from .strategies import config_trees, configs
+from tests.config.strategies import config_trees, configs
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "config" / "samples").glob("*.yaml"))
 SAMPLE_TEXTS = [p.read_text() for p in SAMPLES]

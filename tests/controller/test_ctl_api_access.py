@@ -29,11 +29,19 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.controller.conftest import (
+    EVERYTHING,
+    POOLS,
+    REPO,
+    configmap,
+    everything_but,
+    free_port,
+    ips_of,
+    lb,
+)
 from tests.support.pki import TestCA
 from tests.support.pytest_plugin import Kube
-from tests.waiting import wait_for
-
-from .conftest import EVERYTHING, POOLS, REPO, configmap, everything_but, free_port, ips_of, lb
+from tests.support.waiting import wait_for
 
 HEADLINE = "cannot use the Kubernetes API server"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from kubernetes import client
 
-from .conftest import Env, configmap, lb, wait_for
+from tests.controller.conftest import Env, configmap, lb, wait_for
 
 GROUP, VERSION = "ironlb.io", "v1beta1"
 MERGE = "application/merge-patch+json"

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from itertools import groupby
 
-from .conftest import POOLS, Env, lb, wait_for
+from tests.controller.conftest import POOLS, Env, lb, wait_for
 
 
 def leader_metric(env: Env, name: str) -> float | None:

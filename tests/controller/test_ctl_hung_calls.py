@@ -20,10 +20,9 @@ from kubernetes import client
 from controller.options import ControllerOptions
 from controller.runtime import Controller
 from ironlb.kube.client import make_api_client
-from tests.kubeapi import KubeApiServer, by_plural
-from tests.waiting import returns_within
-
-from .conftest import POOLS, lb, wait_for
+from tests.controller.conftest import POOLS, lb, wait_for
+from tests.support.kubeapi import KubeApiServer, by_plural
+from tests.support.waiting import returns_within
 
 NS = "ironlb-system"
 

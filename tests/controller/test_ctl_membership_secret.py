@@ -15,8 +15,7 @@ from kubernetes import client
 from controller.options import parse_options
 from ironlb.kube.client import make_api_client
 from ironlb.kube.membership_secret import KEY_BYTES, Outcome, ensure_membership_secret
-
-from .conftest import EVERYTHING, POOLS, Env, everything_but, lb, wait_for
+from tests.controller.conftest import EVERYTHING, POOLS, Env, everything_but, lb, wait_for
 
 NAME, KEY = "ironlb-memberlist", "secretkey"
 

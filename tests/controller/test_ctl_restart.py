@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from .conftest import POOLS, Env, lb, wait_for
+from tests.controller.conftest import POOLS, Env, lb, wait_for
 
 N = 400
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from .conftest import EVERYTHING, Env, everything_but, lb, wait_for
+from tests.controller.conftest import EVERYTHING, Env, everything_but, lb, wait_for
 
 CONFIG = """\
 address-pools:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
-from tests.waiting import wait_for as wait_for  # re-exported for the e2e tests
+from tests.support.waiting import wait_for as wait_for  # re-exported for the e2e tests
 
 T = TypeVar("T")
 

@@ -78,7 +78,7 @@ def client_paths() -> dict[str, tuple[str, str]]:
 def known_paths() -> dict[str, tuple[str, str]]:
     """The generated methods' paths, and ironlb's named custom-resource endpoints
     (``ironlb.kube.rest.CUSTOM_ENDPOINTS``: the client's generic custom-object paths with the group,
-    version and plural filled in, which tests/kube_tests/test_rest.py checks)."""
+    version and plural filled in, which tests/kube/test_rest.py checks)."""
     from ironlb.kube.rest import CUSTOM_ENDPOINTS
 
     return {**client_paths(), **CUSTOM_ENDPOINTS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .rendering import DEFAULT, PROMETHEUS, Obj, bfd_install, kubectl, render
+from tests.install.rendering import DEFAULT, PROMETHEUS, Obj, bfd_install, kubectl, render
 
 NO_KUBECTL = "kubectl is not installed (Debian: kubernetes-client; scripts/setup.sh installs it)"
 

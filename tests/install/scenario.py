@@ -18,10 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.install.rbac import Access
+from tests.install.rendering import ROOT, Obj
 from tests.support.audit import AuditRecord
-
-from .rbac import Access
-from .rendering import ROOT, Obj
 
 T = TypeVar("T")
 

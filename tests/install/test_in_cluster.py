@@ -36,10 +36,9 @@ import pytest
 import yaml
 from kubernetes.config import incluster_config
 
+from tests.install.scenario import Program, wait_for
 from tests.support.pki import TestCA
 from tests.support.pytest_plugin import Kube
-
-from .scenario import Program, wait_for
 
 pytestmark = pytest.mark.netns
 

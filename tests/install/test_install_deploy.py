@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import NO_KUBECTL
-from .rendering import BFD, DEFAULT, ROOT, Obj, kubectl, render
+from tests.install.conftest import NO_KUBECTL
+from tests.install.rendering import BFD, DEFAULT, ROOT, Obj, kubectl, render
 
 pytestmark = pytest.mark.skipif(
     shutil.which("make") is None, reason="make is not installed (setup.sh installs it)"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import io
 
-from .rendering import NAMESPACE, Obj, container, one
-from .scenario import command_line
+from tests.install.rendering import NAMESPACE, Obj, container, one
+from tests.install.scenario import command_line
 
 POD = {
     "metadata.name": "controller-5d8f7c9b4-x2x7q",

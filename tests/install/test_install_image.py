@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .rendering import ROOT
+from tests.install.rendering import ROOT
 
 PROGRAMS = ("ironlb", "ironlb-controller", "ironlb-speaker")
 

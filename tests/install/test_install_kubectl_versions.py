@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NO_KUBECTL
-from .rendering import (
+from tests.install.conftest import NO_KUBECTL
+from tests.install.rendering import (
     BFD,
     BFD_KUBECTL_1_20,
     DEFAULT,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from .rendering import NAMESPACE, ROOT, Obj, container, env_map, one, selector_matches
-from .scenario import command_line
+from tests.install.rendering import NAMESPACE, ROOT, Obj, container, env_map, one, selector_matches
+from tests.install.scenario import command_line
 
 CONTROLLER_METRICS_PORT = 7472
 SPEAKER_METRICS_PORT = 7473

@@ -18,9 +18,9 @@ import copy
 
 import pytest
 
-from .apicalls import ApiCall, call_sites
-from .rbac import Access, Grant, audit, grants_for
-from .rendering import NAMESPACE, ROOT, Obj, one
+from tests.install.apicalls import ApiCall, call_sites
+from tests.install.rbac import Access, Grant, audit, grants_for
+from tests.install.rendering import NAMESPACE, ROOT, Obj, one
 
 PROGRAMS = ("controller", "speaker")
 VIEWER_MODULES = ("ironlb/kube/snapshot.py", "ironlb/kube/published.py")

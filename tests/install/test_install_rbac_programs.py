@@ -30,13 +30,12 @@ import pytest
 import yaml
 from kubernetes import client
 
+from tests.install.rbac import audit, grants_for
+from tests.install.rendering import DEFAULT, NAMESPACE, Obj, container, kubectl, one
+from tests.install.scenario import Program, accesses, command_line, wait_for
 from tests.support.controlplane import ControlPlane
 from tests.support.daemons import free_port
 from tests.support.pytest_plugin import Kube
-
-from .rbac import audit, grants_for
-from .rendering import DEFAULT, NAMESPACE, Obj, container, kubectl, one
-from .scenario import Program, accesses, command_line, wait_for
 
 TIMEOUT = 30.0
 MERGE = "application/merge-patch+json"

@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .rendering import NAMESPACE, ROOT, SAMPLES
+from tests.install.rendering import NAMESPACE, ROOT, SAMPLES
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.yaml"))
 

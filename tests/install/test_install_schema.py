@@ -13,7 +13,7 @@ import copy
 import kubernetes_validate
 import pytest
 
-from .rendering import Obj, one
+from tests.install.rendering import Obj, one
 
 OLDEST = "1.30"
 VERSIONS = [OLDEST, kubernetes_validate.latest_version()]

@@ -7,7 +7,7 @@ from typing import Any
 
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config import Config, parse_config
-from tests.objects import endpoint_slice
+from tests.support.objects import endpoint_slice
 
 POOL_ANNOTATION = "ironlb.io/ip-allocated-from-pool"
 
