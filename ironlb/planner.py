@@ -18,6 +18,7 @@ every peer, so those columns would say nothing and the plan keeps its shape.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from ironlb.announce.inputs import build_inputs
 from ironlb.announce.layer2 import IPDecision, planned_layer2
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config.legacy import legacy_config
-from ironlb.config.model import Config, LabelSelector
+from ironlb.config.model import Config, IPNetwork, LabelSelector
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,16 @@ def advertisement_json(a: AdvertisementRow) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def prefix_text(prefix: IPNetwork) -> str:
+    """``str(prefix)``, remembered: a plan prints each prefix once per node and peer (``ipaddress``
+    formats it anew every time, a second for 100,000 routes)."""
+    return str(prefix)
+
+
 def route_json(route: BgpRoute, detailed: bool = False) -> dict[str, object]:
     out: dict[str, object] = {
-        "prefix": str(route.prefix),
+        "prefix": prefix_text(route.prefix),
         "communities": list(route.communities),
         "large_communities": list(route.large_communities),
         "localpref": route.localpref,
@@ -331,7 +339,7 @@ def _bgp_rows(node: str, pr: PeerRoutes, detailed: bool) -> list[tuple[str, ...]
             node,
             peer,
             hop,
-            str(r.prefix),
+            prefix_text(r.prefix),
             *((",".join(r.advertisements) or "-",) if detailed else ()),
             _attributes(r),
         )

@@ -24,6 +24,7 @@ Rules (ARCHITECTURE.md, issues 6 and 15):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -142,8 +143,13 @@ def service_attributes(config: Config, svc: ServiceInfo, problems: list[str]) ->
     return _ServiceAttrs(tuple(communities), localpref)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _masked(ip: IPAddress, length: int) -> IPNetwork:
-    return ipaddress.ip_network(f"{ip}/{length}", strict=False)
+    """``ip``'s prefix of ``length`` bits. Cached, and built from the integer, not parsed from text:
+    every node's decision asks it for every IP (a plan of 10,000 Services on 10 nodes, 200,000 times)."""
+    if ip.version == 4:
+        return ipaddress.IPv4Network((int(ip), length), strict=False)
+    return ipaddress.IPv6Network((int(ip), length), strict=False)
 
 
 def _host(ip: IPAddress) -> IPNetwork:

@@ -361,6 +361,9 @@ class Peer:
 # ---- the whole config ----------------------------------------------------------------------------
 
 
+POOL_OF_MEMO = 1 << 16
+
+
 @dataclass(frozen=True)
 class Config:
     pools: tuple[AddressPool, ...] = ()
@@ -376,10 +379,13 @@ class Config:
 
     def pool_of(self, ip: IPAddress) -> AddressPool | None:
         """The pool containing ``ip`` (pools never overlap, so at most one)."""
-        for p in self.pools:
-            if p.contains(ip):
-                return p
-        return None
+        memo = self._pool_of_ip
+        if ip in memo:
+            return memo[ip]
+        found = next((p for p in self.pools if p.contains(ip)), None)
+        if len(memo) < POOL_OF_MEMO:
+            memo[ip] = found
+        return found
 
     def peer(self, name: str) -> Peer | None:
         for p in self.peers:
@@ -410,6 +416,13 @@ class Config:
         for p in self.pools:
             out.setdefault(p.name, p)
         return out
+
+    @cached_property
+    def _pool_of_ip(self) -> dict[IPAddress, AddressPool | None]:
+        """``pool_of`` answers so far: every decision asks it for every Service's IP, once per node
+        and side of a plan (ranges scanned 150,000 times for 10,000 Services); at most
+        ``POOL_OF_MEMO`` remembered, so the allocator's probing cannot grow it without bound."""
+        return {}
 
     @cached_property
     def _ads_by_pool(

@@ -21,7 +21,7 @@ from ironlb.live.whatif import (
     ServiceChange,
     exit_code,
 )
-from ironlb.planner import plan_to_json, render_table, route_json
+from ironlb.planner import plan_to_json, prefix_text, render_table, route_json
 
 CHANGE_WORDS = {
     "lose": "loses IP",
@@ -118,7 +118,7 @@ def _route_rows(changes: Sequence[RouteChange]) -> list[str]:
         else:
             attrs = f"{_attributes(c.before)} -> {_attributes(c.after)}"
         word = {"add": "announce", "withdraw": "withdraw", "attributes": "attributes"}[c.change]
-        rows.append((c.node, c.peer, word, str(c.prefix), attrs))
+        rows.append((c.node, c.peer, word, prefix_text(c.prefix), attrs))
     return ["", *_columns(rows)]
 
 
@@ -226,7 +226,7 @@ def diff_to_json(diff: LiveDiff, *, full: bool = False) -> dict[str, Any]:
             {
                 "node": c.node,
                 "peer": c.peer,
-                "prefix": str(c.prefix),
+                "prefix": prefix_text(c.prefix),
                 "change": c.change,
                 "now": _route(c.before),
                 "after": _route(c.after),

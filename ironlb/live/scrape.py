@@ -82,6 +82,27 @@ def _url(address: str, port: int) -> str:
     return f"http://[{address}]:{port}" if ":" in address else f"http://{address}:{port}"
 
 
+def _pod_ips(pods: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Each node's speaker Pod IP (by the Pod's ``spec.nodeName``)."""
+    return {
+        str((p.get("spec") or {}).get("nodeName") or ""): str((p.get("status") or {}).get("podIP") or "")
+        for p in pods
+    }
+
+
+def _node_address(node: Mapping[str, Any]) -> str:
+    """The Node's first InternalIP, else its first ExternalIP ("" when it shows neither)."""
+    addresses = (node.get("status") or {}).get("addresses") or []
+    ordered = [a.get("address") for a in addresses if a.get("type") == "InternalIP"]
+    ordered += [a.get("address") for a in addresses if a.get("type") == "ExternalIP"]
+    return next((a for a in ordered if isinstance(a, str) and a), "")
+
+
+def _explicit_url(url: str) -> str:
+    """``--speaker NODE=URL`` as a base URL: without a trailing ``/`` or ``/metrics``."""
+    return url.rstrip("/").removesuffix("/metrics")
+
+
 def speaker_urls(
     nodes: Iterable[Mapping[str, Any]],
     pods: Iterable[Mapping[str, Any]],
@@ -90,22 +111,16 @@ def speaker_urls(
 ) -> dict[str, str]:
     """Where each node's speaker serves ``/metrics``: ``explicit`` (``--speaker NODE=URL``), else its
     Pod's IP (``hostNetwork``: the node's), else the Node's first InternalIP (then ExternalIP)."""
-    pod_ips = {
-        str((p.get("spec") or {}).get("nodeName") or ""): str((p.get("status") or {}).get("podIP") or "")
-        for p in pods
-    }
+    pod_ips = _pod_ips(pods)
     out: dict[str, str] = {}
     for node in nodes:
         name = str((node.get("metadata") or {}).get("name") or "")
         if not name:
             continue
         if name in explicit:
-            out[name] = explicit[name].rstrip("/").removesuffix("/metrics")
+            out[name] = _explicit_url(explicit[name])
             continue
-        addresses = (node.get("status") or {}).get("addresses") or []
-        ordered = [a.get("address") for a in addresses if a.get("type") == "InternalIP"]
-        ordered += [a.get("address") for a in addresses if a.get("type") == "ExternalIP"]
-        address = pod_ips.get(name) or next((a for a in ordered if isinstance(a, str) and a), "")
+        address = pod_ips.get(name) or _node_address(node)
         if address:
             out[name] = _url(address, port)
     return out
