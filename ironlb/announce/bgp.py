@@ -145,14 +145,26 @@ def _session_routes(
     if session.refusal is not None:
         return ()
     version = session.peer.peer_address.version
-    merged: dict[IPNetwork, Pending] = {}
-    for target in (None, *sorted(names)):
-        for prefix, p in wanted.routes.get(target, {}).items():
-            if prefix.version == version:
-                merged[prefix] = merged[prefix].merge(p) if prefix in merged else p
-    routes = [_project(prefix, p, session.peer) for prefix, p in merged.items()]
-    routes.sort(key=lambda r: (r.prefix.version, r.prefix))
+    sources = [t for t in (None, *sorted(names)) if wanted.routes.get(t)]
+    merged: Mapping[IPNetwork, Pending]
+    if len(sources) == 1:  # the common case: nothing to merge, no prefix hashed again
+        merged = wanted.routes[sources[0]]
+    else:
+        merged = {}
+        for target in sources:
+            for prefix, p in wanted.routes[target].items():
+                if prefix.version == version:
+                    merged[prefix] = merged[prefix].merge(p) if prefix in merged else p
+    routes = [_project(prefix, p, session.peer) for prefix, p in merged.items() if prefix.version == version]
+    routes.sort(key=_route_order)
     return tuple(routes)
+
+
+def _route_order(route: BgpRoute) -> tuple[int, int, int]:
+    """Family, then prefix order (address, then length: a longer netmask is a larger one), without
+    ``ipaddress``'s Python-level comparisons."""
+    prefix = route.prefix
+    return prefix.version, int(prefix.network_address), prefix.prefixlen
 
 
 def _carried(
@@ -164,18 +176,19 @@ def _carried(
     """
     if not peers:
         return ()
+    usable = _UsableSessions(peers, names)
     kept: list[Announcement] = []
     for a in sorted(wanted.announced, key=lambda a: (a.service, a.ip.version, a.ip)):
         targets = wanted.announced[a]
-        if _usable(a.ip.version, targets, peers, names):
-            kept.append(replace(a, via=_peer_names(a.ip.version, targets, peers, names)))
+        if usable.carry(a.ip.version, targets):
+            kept.append(replace(a, via=usable.peer_names(a.ip.version, targets)))
         elif None in targets:
             remedy = f"make the Service IPv{10 - a.ip.version}-only (spec.ipFamilies)"
             problems.append(_unsent(f"service {a.service}", a.ip, wanted.node, peers, remedy))
         else:
             problems.append(_unsent_named(f"service {a.service}", a.ip, wanted.node, targets))
     for cidr, to in wanted.cidrs:
-        if _usable(cidr.version, set(to), peers, names):
+        if usable.carry(cidr.version, set(to)):
             continue
         if None in to:
             remedy = "remove the CIDR from cluster-ip-advertisement"
@@ -185,31 +198,34 @@ def _carried(
     return tuple(kept)
 
 
-def _usable(
-    version: int, targets: set[Target], peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]]
-) -> bool:
-    """Whether a usable session of the family carries routes going to ``targets``."""
-    return any(
-        pr.unusable is None
-        and pr.peer.peer_address.version == version
-        and (None in targets or bool(names[pr.peer_id] & targets))
-        for pr in peers
-    )
+class _UsableSessions:
+    """The usable sessions of a decision with the peer names each stands for, looked up once (every
+    announced IP asks)."""
 
+    def __init__(self, peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]]) -> None:
+        self.sessions = [
+            (pr.peer.peer_address.version, pr.peer.name, names[pr.peer_id])
+            for pr in peers
+            if pr.unusable is None
+        ]
 
-def _peer_names(
-    version: int, targets: set[Target], peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]]
-) -> tuple[str, ...]:
-    """The names of the peers whose usable sessions carry routes going to ``targets``: for a route to
-    every peer, each session's own peer; for named peers, those of the names a session stands for."""
-    out: set[str] = set()
-    for pr in peers:
-        if pr.unusable is not None or pr.peer.peer_address.version != version:
-            continue
-        if None in targets:
-            out.add(pr.peer.name)
-        out.update(n for n in names[pr.peer_id] if n in targets)
-    return tuple(sorted(out))
+    def carry(self, version: int, targets: set[Target]) -> bool:
+        """Whether a usable session of the family carries routes going to ``targets``."""
+        return any(
+            v == version and (None in targets or bool(names & targets)) for v, _, names in self.sessions
+        )
+
+    def peer_names(self, version: int, targets: set[Target]) -> tuple[str, ...]:
+        """The names of the peers whose usable sessions carry routes going to ``targets``: for a route
+        to every peer, each session's own peer; for named peers, those of the names a session stands for."""
+        out: set[str] = set()
+        for v, own, names in self.sessions:
+            if v != version:
+                continue
+            if None in targets:
+                out.add(own)
+            out.update(n for n in names if n in targets)
+        return tuple(sorted(out))
 
 
 def _unsent_named(what: str, target: IPAddress | IPNetwork, node: str, peers: set[Target]) -> str:
@@ -240,8 +256,11 @@ def _unsent(
 
 
 def _project(prefix: IPNetwork, p: Pending, peer: Peer) -> BgpRoute:
-    std = sorted({c.value for c in p.communities if not c.is_large}, key=_community_sort_key)
-    large = sorted({c.value for c in p.communities if c.is_large}, key=_community_sort_key)
+    std: list[str] = []
+    large: list[str] = []
+    if p.communities:
+        std = sorted({c.value for c in p.communities if not c.is_large}, key=_community_sort_key)
+        large = sorted({c.value for c in p.communities if c.is_large}, key=_community_sort_key)
     return BgpRoute(
         prefix=prefix,
         communities=tuple(std),

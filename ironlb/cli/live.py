@@ -26,11 +26,12 @@ Imports the Kubernetes client only when it runs (``ironlb plan`` from files stay
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ironlb.cli.jsonout import dumps_indented
 
 if TYPE_CHECKING:
     from ironlb.config.model import Config
@@ -252,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
     diff = what_if(current, proposed, live.snapshot, lb_class=args.lb_class)
     if args.output == "json":
         doc: dict[str, Any] = {"server": live.server, **diff_to_json(diff, full=args.full)}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(dumps_indented(doc) + "\n")
     else:
         sys.stdout.write(render_diff(diff, full=args.full))
     code = exit_code(diff)

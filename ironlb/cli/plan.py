@@ -23,12 +23,12 @@ is valid but at least one Service gets no IP (its row says why).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ironlb.cli import live
+from ironlb.cli.jsonout import dumps_indented
 
 if TYPE_CHECKING:  # imported where used, so that `ironlb --help` and the other commands start fast
     from ironlb.cluster.seam import ClusterSnapshot
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
     # A config given as resources names its advertisements: the plan shows them, whatever it says.
     plan = build_plan(config[0], snapshot, lb_class=args.lb_class, detailed=config[1] or None)
     if args.output == "json":
-        sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
+        sys.stdout.write(dumps_indented(plan_to_json(plan)) + "\n")
     else:
         sys.stdout.write(render_table(plan))
     unassigned = sum(s.error is not None for s in plan.services)

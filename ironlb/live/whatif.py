@@ -27,7 +27,7 @@ announced by nobody any more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -318,17 +318,42 @@ def _session_changes(now: Iterable[NodeRoutes], then: Iterable[NodeRoutes]) -> t
     return tuple(out)
 
 
-def _routes(pr: PeerRoutes | None) -> Mapping[IPNetwork, BgpRoute]:
-    return {r.prefix: r for r in pr.routes} if pr is not None else {}
+def _ordered_routes(pr: PeerRoutes | None) -> list[tuple[tuple[int, int, int], BgpRoute]]:
+    if pr is None:
+        return []
+    return sorted(((_prefix_order(r.prefix), r) for r in pr.routes), key=lambda kr: kr[0])
+
+
+def _paired(
+    now: PeerRoutes | None, then: PeerRoutes | None
+) -> Iterator[tuple[IPNetwork, BgpRoute | None, BgpRoute | None]]:
+    """Each prefix of either session in prefix order, with its route on each side (a walk of the two
+    sorted lists: hashing 100,000 prefixes costs ``ipaddress`` a Python call each)."""
+    b, a = _ordered_routes(now), _ordered_routes(then)
+    i = j = 0
+    while i < len(b) or j < len(a):
+        if j == len(a) or (i < len(b) and b[i][0] < a[j][0]):
+            yield b[i][1].prefix, b[i][1], None
+            i += 1
+        elif i == len(b) or a[j][0] < b[i][0]:
+            yield a[j][1].prefix, None, a[j][1]
+            j += 1
+        else:
+            yield b[i][1].prefix, b[i][1], a[j][1]
+            i += 1
+            j += 1
+
+
+def _prefix_order(prefix: IPNetwork) -> tuple[int, int, int]:
+    """(family, prefix) order without ``ipaddress``'s Python-level comparisons: by address, then length."""
+    return prefix.version, int(prefix.network_address), prefix.prefixlen
 
 
 def _route_changes(now: Iterable[NodeRoutes], then: Iterable[NodeRoutes]) -> tuple[RouteChange, ...]:
     before, after = _sessions(now), _sessions(then)
     out: list[RouteChange] = []
     for node, peer in sorted(before.keys() | after.keys()):
-        b, a = _routes(before.get((node, peer))), _routes(after.get((node, peer)))
-        for prefix in sorted(b.keys() | a.keys(), key=lambda p: (p.version, p)):
-            rb, ra = b.get(prefix), a.get(prefix)
+        for prefix, rb, ra in _paired(before.get((node, peer)), after.get((node, peer))):
             if rb == ra:
                 continue
             kind: RouteChangeKind = "add" if rb is None else "withdraw" if ra is None else "attributes"
