@@ -255,7 +255,9 @@ def test_a_stray_announcement_is_corrected_by_the_owner_at_once(lab: L2Lab, ip: 
         changes = rec.stop()
     assert rogue in [c.mac for c in changes], changes  # the stray did reach the client's kernel
     wrong = pointing_elsewhere(changes, ip, lab.macs[owner_node], end)
-    assert wrong and all(d <= 0.05 for _, d, _ in wrong), wrong
+    # One round trip (the owner's reaction, typically 5-30 ms), not the client's own re-validation
+    # (seconds): bounded by issue 11's 200 ms for any wrong entry, which a loaded CI machine respects.
+    assert wrong and all(d <= 0.2 for _, d, _ in wrong), wrong
     assert lab.neigh(ip) == lab.macs[owner_node]
     assert samples(lab.metrics(owner_node), "ironlb_layer2_conflicts_total", ip=ip) >= [1.0]
 
