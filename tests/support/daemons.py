@@ -24,6 +24,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    """SIGTERM ``proc`` (ours, by PID), SIGKILL it after ``timeout``, and reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait()
+
+
 class Child:
     """A daemon started by the harness, its output in a log file; stopped by PID and reaped."""
 
@@ -43,13 +54,7 @@ class Child:
         return self.proc.poll() is None
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc.wait()
+        stop_process(self.proc, timeout)
 
     def tail(self, chars: int = 3000) -> str:
         try:

@@ -29,6 +29,7 @@ from ironlb.lab.system import NODE_SYSCTLS
 from ironlb.lab.topology import load_topology
 from speaker.failover import LEGACY_TIMING, Timing
 from speaker.options import TIMING_FLAGS
+from tests.support.daemons import stop_process
 from tests.support.objects import endpoint_slice as endpoint_slice  # re-exported for the layer-2 tests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -356,13 +357,7 @@ class NeighWatch:
         return out
 
     def stop(self) -> list[str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
         return self.macs()
 
 
@@ -383,13 +378,7 @@ class NeighbourLog:
         self.log = log
 
     def stop(self) -> list[NeighbourChange]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
         return [
             NeighbourChange(**json.loads(line))
             for line in self.log.read_text(errors="replace").splitlines()

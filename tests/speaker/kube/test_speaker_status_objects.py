@@ -86,6 +86,16 @@ def elected(ip: str) -> tuple[str, str]:
     return owner, "n2" if owner == "n1" else "n1"
 
 
+def seed_web_on_two_nodes(c: Cluster) -> None:
+    """Nodes n1 and n2, Service web (192.0.2.1) with its endpoint on n1, the default config."""
+    c.seed(
+        nodes=[node("n1", "127.0.0.1"), node("n2", "127.0.0.2")],
+        services=[service("web", "192.0.2.1")],
+        slices=[endpoint_slice("web", "n1")],
+        cm=config(),
+    )
+
+
 def both_live(sp: dict[str, SpeakerProcess]) -> bool:
     return all([v for _, v in s.samples("ironlb_membership_members")] == [2.0] for s in sp.values())
 
@@ -94,12 +104,7 @@ def test_objects_follow_the_owner_change_only_with_it_and_go_with_the_service(
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    c.seed(
-        nodes=[node("n1", "127.0.0.1"), node("n2", "127.0.0.2")],
-        services=[service("web", "192.0.2.1")],
-        slices=[endpoint_slice("web", "n1")],
-        cm=config(),
-    )
+    seed_web_on_two_nodes(c)
     sp = speakers(tmp_path, kubeconfig, c.ns)
     with sp["n1"], sp["n2"]:
         sp["n1"].until("both speakers live", lambda: both_live(sp), timeout=30)
@@ -172,12 +177,7 @@ def test_a_stopped_speaker_deletes_its_objects_and_the_next_owner_creates_its_ow
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    c.seed(
-        nodes=[node("n1", "127.0.0.1"), node("n2", "127.0.0.2")],
-        services=[service("web", "192.0.2.1")],
-        slices=[endpoint_slice("web", "n1")],
-        cm=config(),
-    )
+    seed_web_on_two_nodes(c)
     sp = speakers(tmp_path, kubeconfig, c.ns)
     with sp["n1"], sp["n2"]:
         sp["n1"].until("both speakers live", lambda: both_live(sp), timeout=30)
