@@ -58,17 +58,6 @@ def seconds_or_zero(text: str) -> float:
     return 0.0 if zero else flags.positive(text)
 
 
-def count(text: str) -> int:
-    """A whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be 0 or more")
-    return value
-
-
 def handover(text: str) -> str:
     if text not in ("suspicion", "death"):
         raise argparse.ArgumentTypeError(f"{text!r}: choose suspicion or death")
@@ -135,7 +124,7 @@ def _timing_flag(group: str, name: str, attr: str, what: str) -> Flag:
     if attr == "handover":
         convert, metavar = handover, "{suspicion,death}"
     elif isinstance(default, int):
-        convert, metavar = count, "N"
+        convert, metavar = flags.count, "N"
     else:
         convert, metavar = (seconds_or_zero if attr in ZERO_OK else flags.positive), "SECONDS"
     return Flag(

@@ -19,17 +19,21 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import tenacity
+from prometheus_client import Counter
 
 from speaker.leftovers import forget_record, write_record
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0
+HEALTHY_RUN = 30.0
+"""A child that ran this long before dying is restarted at once, with a fresh backoff sequence."""
 LIFELINE = Path(__file__).with_name("lifeline.py")
 
 
@@ -73,6 +77,30 @@ async def supervise(
         async for attempt in retrying:
             with attempt:
                 await run_once()
+
+
+def died_early(
+    what: str,
+    code: int | None,
+    started: float,
+    *,
+    wanted: asyncio.Event,
+    stopping: asyncio.Event,
+    unwanted: str,
+    restarts: Counter,
+) -> bool:
+    """Whether a child that exited with ``code`` (started at ``started``, monotonic) died early: its
+    ``run_once`` then raises, for :func:`supervise` to back off. Not when it was stopped on purpose
+    (``stopping``, or no longer ``wanted``: ``unwanted`` says why), nor after a healthy run (restart at
+    once); every exit but a stop on purpose counts in ``restarts``."""
+    if stopping.is_set() or not wanted.is_set():
+        log.info("%s stopped (%s): %s", what, code, unwanted)
+        return False
+    restarts.inc()
+    if time.monotonic() - started >= HEALTHY_RUN:
+        log.warning("%s exited with %s after a healthy run; restarting", what, code)
+        return False
+    return True
 
 
 async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:

@@ -354,19 +354,16 @@ def _subject(path: str) -> str:
 
 
 _RESOURCE_KINDS = {"AddressPool": "IPAddressPool", "Peer": "BGPPeer"}
-_RESOURCE_FIELDS = {"allocation": "serviceAllocation", "graceful_restart": "enableGracefulRestart"}
 
 
 def _spec_path(domain_field: str) -> str:
     """A loss's domain field (``allocation.namespace_selectors``) as the resource spells it
     (``spec.serviceAllocation.namespaceSelectors``)."""
-    from ironlb.metallb.crds import field_name
+    from ironlb.config.resources.wire import field_name
 
     if not domain_field:
         return ""
-    return "spec." + ".".join(
-        _RESOURCE_FIELDS.get(part, field_name(part)) for part in domain_field.split(".")
-    )
+    return "spec." + ".".join(field_name(part) for part in domain_field.split("."))
 
 
 def _read_stdin(stdin: TextIO) -> str:

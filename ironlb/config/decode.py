@@ -85,19 +85,19 @@ def model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMode
         found = next(
             (info.annotation for name, info in model.model_fields.items() if part in (info.alias, name)), None
         )
-        nested = _first_model(found)
+        nested = first_model(found)
         if nested is None:
             return None
         model = nested
     return model
 
 
-def _first_model(annotation: Any) -> type[BaseModel] | None:
+def first_model(annotation: Any) -> type[BaseModel] | None:
     """The first pydantic model in a type annotation (``list[X] | None`` -> ``X``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():
-        found = _first_model(arg)
+        found = first_model(arg)
         if found is not None:
             return found
     return None

@@ -233,8 +233,22 @@ class AddressPool:
 # ---- advertisements ------------------------------------------------------------------------------
 
 
+class _Selection:
+    """What an advertisement (layer-2 or BGP) announces and from where: the IPs of ``pools`` (resolved
+    pool names; empty: every pool), from the nodes its ``node_selectors`` select."""
+
+    pools: tuple[str, ...]
+    node_selectors: tuple[LabelSelector, ...]
+
+    def selects_pool(self, pool: str) -> bool:
+        return not self.pools or pool in self.pools
+
+    def selects_node(self, node_labels: Mapping[str, str]) -> bool:
+        return selectors_match(self.node_selectors, node_labels)
+
+
 @dataclass(frozen=True)
-class L2Advertisement:
+class L2Advertisement(_Selection):
     """Answer ARP/NDP for the IPs of ``pools`` from one of the nodes selected, on ``interfaces``.
 
     ``pools`` are resolved pool names (an input resolves pool selectors when it
@@ -247,15 +261,9 @@ class L2Advertisement:
     node_selectors: tuple[LabelSelector, ...] = ()
     interfaces: tuple[str, ...] = ()
 
-    def selects_pool(self, pool: str) -> bool:
-        return not self.pools or pool in self.pools
-
-    def selects_node(self, node_labels: Mapping[str, str]) -> bool:
-        return selectors_match(self.node_selectors, node_labels)
-
 
 @dataclass(frozen=True)
-class BgpAdvertisement:
+class BgpAdvertisement(_Selection):
     """Announce the IPs of ``pools`` over BGP from the nodes selected, to ``peers``, with these attributes.
 
     ``pools``: resolved pool names, empty means every pool; ``peers``: peer names,
@@ -270,12 +278,6 @@ class BgpAdvertisement:
     communities: tuple[Community, ...] = ()
     node_selectors: tuple[LabelSelector, ...] = ()
     peers: tuple[str, ...] = ()
-
-    def selects_pool(self, pool: str) -> bool:
-        return not self.pools or pool in self.pools
-
-    def selects_node(self, node_labels: Mapping[str, str]) -> bool:
-        return selectors_match(self.node_selectors, node_labels)
 
     @property
     def attributes(self) -> tuple[int, int, int | None, frozenset[Community]]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from ironlb.config.fields import Spelling
 from ironlb.config.legacy import NotExpressible, legacy_config, pool_protocol
 from ironlb.config.model import (
     AddressPool,
@@ -32,6 +33,7 @@ from ironlb.config.model import (
     Peer,
 )
 from ironlb.config.values import format_seconds
+from ironlb.config.wire import field_name
 
 
 def range_text(r: AddressRange) -> str:
@@ -42,19 +44,25 @@ def range_text(r: AddressRange) -> str:
     return f"{r.first}-{r.last}"
 
 
-def _selectors(selectors: tuple[LabelSelector, ...]) -> list[dict[str, Any]]:
+def selectors_data(selectors: tuple[LabelSelector, ...], spell: Spelling) -> list[dict[str, Any]]:
+    """Label selectors as a format writes them, ``spell`` naming the fields (``match-labels`` in the
+    ConfigMap, ``matchLabels`` in the CRDs)."""
     out = []
     for s in selectors:
         item: dict[str, Any] = {}
         if s.match_labels:
-            item["match-labels"] = dict(s.match_labels)
+            item[spell("match_labels")] = dict(s.match_labels)
         if s.match_expressions:
-            item["match-expressions"] = [
+            item[spell("match_expressions")] = [
                 {"key": e.key, "operator": e.operator, **({"values": list(e.values)} if e.values else {})}
                 for e in s.match_expressions
             ]
         out.append(item)
     return out
+
+
+def _selectors(selectors: tuple[LabelSelector, ...]) -> list[dict[str, Any]]:
+    return selectors_data(selectors, field_name)
 
 
 def _advertisement(ad: BgpAdvertisement) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Wire models: MetalLB's legacy ConfigMap format (plus ironlb's additions), decoded strictly.
 
-This is the edge: pydantic v2 models with the hyphenated keys as aliases,
+This is the edge: pydantic v2 models with the hyphenated keys as aliases (:func:`field_name`),
 ``extra="forbid"`` everywhere (an unknown key is an error that names its path),
 and strict types. Values stay as the user wrote them (strings for addresses,
 durations, communities); ``ironlb.config.build`` turns them into domain types
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from ironlb.config.yamlload import PlainScalar
 
@@ -42,6 +42,12 @@ Int = Annotated[int, BeforeValidator(_native)]
 Bool = Annotated[bool, BeforeValidator(_native)]
 
 
+def field_name(name: str) -> str:
+    """A field of the domain model (or of the models here) as this format spells it: ``my_asn`` is
+    ``my-asn``."""
+    return name.replace("_", "-")
+
+
 class _Wire(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -49,23 +55,27 @@ class _Wire(BaseModel):
         frozen=True,
         populate_by_name=True,
         serialize_by_alias=True,
+        alias_generator=field_name,
     )
 
 
-class WireSelectorRequirement(_Wire):
+class SelectorRequirement(_Wire):
+    """A label selector's requirement: spelled alike in the ConfigMap and in the CRDs (one-word fields),
+    so :mod:`ironlb.config.resources.wire` and :mod:`ironlb.metallb.crds` use this model too."""
+
     key: Text | None = None
     operator: Text | None = None
     values: list[Text] | None = None
 
 
 class WireNodeSelector(_Wire):
-    match_labels: dict[Text, Text] | None = Field(default=None, alias="match-labels")
-    match_expressions: list[WireSelectorRequirement] | None = Field(default=None, alias="match-expressions")
+    match_labels: dict[Text, Text] | None = None
+    match_expressions: list[SelectorRequirement] | None = None
 
 
 class WireBgpAdvertisement(_Wire):
-    aggregation_length: Int | None = Field(default=None, alias="aggregation-length")
-    aggregation_length_v6: Int | None = Field(default=None, alias="aggregation-length-v6")
+    aggregation_length: Int | None = None
+    aggregation_length_v6: Int | None = None
     localpref: Int | None = None
     communities: list[Text] | None = None
 
@@ -74,46 +84,46 @@ class WireAddressPool(_Wire):
     name: Text | None = None
     protocol: Text | None = None
     addresses: list[Text] | None = None
-    auto_assign: Bool | None = Field(default=None, alias="auto-assign")
-    avoid_buggy_ips: Bool | None = Field(default=None, alias="avoid-buggy-ips")
-    bgp_advertisements: list[WireBgpAdvertisement] | None = Field(default=None, alias="bgp-advertisements")
+    auto_assign: Bool | None = None
+    avoid_buggy_ips: Bool | None = None
+    bgp_advertisements: list[WireBgpAdvertisement] | None = None
 
 
 class WirePeer(_Wire):
-    my_asn: Int | None = Field(default=None, alias="my-asn")
-    peer_asn: Int | None = Field(default=None, alias="peer-asn")
-    peer_address: Text | None = Field(default=None, alias="peer-address")
-    peer_port: Int | None = Field(default=None, alias="peer-port")
-    hold_time: Text | None = Field(default=None, alias="hold-time")
-    keepalive_time: Text | None = Field(default=None, alias="keepalive-time")
-    router_id: Text | None = Field(default=None, alias="router-id")
-    source_address: Text | None = Field(default=None, alias="source-address")
+    my_asn: Int | None = None
+    peer_asn: Int | None = None
+    peer_address: Text | None = None
+    peer_port: Int | None = None
+    hold_time: Text | None = None
+    keepalive_time: Text | None = None
+    router_id: Text | None = None
+    source_address: Text | None = None
     password: Text | None = None
-    node_selectors: list[WireNodeSelector] | None = Field(default=None, alias="node-selectors")
-    bfd_profile: Text | None = Field(default=None, alias="bfd-profile")
-    ebgp_multihop: Bool | None = Field(default=None, alias="ebgp-multihop")
+    node_selectors: list[WireNodeSelector] | None = None
+    bfd_profile: Text | None = None
+    ebgp_multihop: Bool | None = None
 
 
 class WireBfdProfile(_Wire):
     name: Text | None = None
-    receive_interval: Int | None = Field(default=None, alias="receive-interval")
-    transmit_interval: Int | None = Field(default=None, alias="transmit-interval")
-    detect_multiplier: Int | None = Field(default=None, alias="detect-multiplier")
-    echo_interval: Int | None = Field(default=None, alias="echo-interval")
-    echo_mode: Bool | None = Field(default=None, alias="echo-mode")
-    passive_mode: Bool | None = Field(default=None, alias="passive-mode")
-    minimum_ttl: Int | None = Field(default=None, alias="minimum-ttl")
+    receive_interval: Int | None = None
+    transmit_interval: Int | None = None
+    detect_multiplier: Int | None = None
+    echo_interval: Int | None = None
+    echo_mode: Bool | None = None
+    passive_mode: Bool | None = None
+    minimum_ttl: Int | None = None
 
 
 class WireClusterIPAdvertisement(_Wire):
     """ironlb's addition: announce the Service ClusterIP range over BGP."""
 
     cidrs: list[Text] | None = None
-    local_routes: Bool | None = Field(default=None, alias="local-routes")
-    external_ips: Bool | None = Field(default=None, alias="external-ips")
+    local_routes: Bool | None = None
+    external_ips: Bool | None = None
     communities: list[Text] | None = None
     localpref: Int | None = None
-    node_selectors: list[WireNodeSelector] | None = Field(default=None, alias="node-selectors")
+    node_selectors: list[WireNodeSelector] | None = None
 
 
 class WireL2(_Wire):
@@ -126,15 +136,8 @@ class WireConfig(_Wire):
     """The whole document held in the ConfigMap's ``config`` key."""
 
     peers: list[WirePeer] | None = None
-    bgp_communities: dict[Text, Text] | None = Field(default=None, alias="bgp-communities")
-    address_pools: list[WireAddressPool] | None = Field(default=None, alias="address-pools")
-    bfd_profiles: list[WireBfdProfile] | None = Field(default=None, alias="bfd-profiles")
-    cluster_ip_advertisement: WireClusterIPAdvertisement | None = Field(
-        default=None, alias="cluster-ip-advertisement"
-    )
+    bgp_communities: dict[Text, Text] | None = None
+    address_pools: list[WireAddressPool] | None = None
+    bfd_profiles: list[WireBfdProfile] | None = None
+    cluster_ip_advertisement: WireClusterIPAdvertisement | None = None
     l2: WireL2 | None = None
-
-
-def field_name(name: str) -> str:
-    """A field of the domain model as this format spells it: ``my_asn`` is ``my-asn``."""
-    return name.replace("_", "-")

@@ -21,8 +21,18 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
-__all__ = ["ProcessRef", "Reaper", "is_running", "proc_start_time", "reap", "set_child_subreaper", "stop"]
+__all__ = [
+    "ProcessRef",
+    "Reaper",
+    "StopRequest",
+    "is_running",
+    "proc_start_time",
+    "reap",
+    "set_child_subreaper",
+    "stop",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +122,16 @@ def set_child_subreaper(on: bool = True) -> bool:
         return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
+
+
+class StopRequest:
+    """Becomes ``requested`` on SIGTERM or SIGINT (handlers installed when made), so that a foreground
+    program's loop (``while not stop.requested``) ends and cleans up instead of dying where it is."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True

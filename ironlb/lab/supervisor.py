@@ -17,7 +17,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 
 from ironlb.lab import procs
 from ironlb.lab.runner import Lab, LabError
@@ -47,14 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    stopping = False
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = procs.StopRequest()
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     procs.set_child_subreaper(True)
     try:
@@ -76,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     _report("READY")
     log.info("lab %s up; supervising %d processes", lab.instance, len(lab.state.processes))
     reported: set[int] = set()
-    while not stopping:
+    while not stop.requested:
         # reap whatever exited: our daemons and orphans re-parented to us
         try:
             while True:

@@ -9,9 +9,12 @@ metallb.universe.tf/apis/); nothing is copied from their code.
 Types are strict (``peerPort: "179"`` is refused, as the API server's schema
 would), except that a string field takes the source text of a plain scalar
 (``password: 1234``), as the rest of ironlb reads YAML (``ironlb.config.wire``).
-Fields this module does not know are *kept* (``extra="allow"``) so that the
-mapping can report each one instead of dropping it silently: a newer MetalLB may
-have a field that changes behaviour.
+Fields this module does not know are *kept* (validated with ``extra="allow"``) so
+that the mapping can report each one instead of dropping it silently: a newer
+MetalLB may have a field that changes behaviour. Where MetalLB's CRD has the same
+fields as ironlb's (selectors, ``IPAddressPool``, ``BFDProfile``, ``Community``...),
+the model is ironlb's own (:mod:`ironlb.config.resources.wire`), spelled by the same
+:func:`~ironlb.config.resources.wire.field_name`.
 """
 
 from __future__ import annotations
@@ -19,75 +22,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ironlb.config.decode import type_mismatch
+from ironlb.config.resources.wire import (
+    BFDProfileSpec,
+    BgpAttributes,
+    CommunitySpec,
+    CrdWire,
+    IPAddressPoolSpec,
+    LabelSelector,
+    PoolSelection,
+    SecretReference,
+)
 from ironlb.config.wire import Bool, Int, Text
 from ironlb.metallb.findings import Source
 
 GROUP = "metallb.io"
 
 
-class _Crd(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
-
-
-class LabelSelectorRequirement(_Crd):
-    key: Text | None = None
-    operator: Text | None = None
-    values: list[Text] | None = None
-
-
-class LabelSelector(_Crd):
-    """``metav1.LabelSelector`` (v1beta2) and MetalLB's own ``NodeSelector`` (v1beta1): same shape."""
-
-    match_labels: dict[Text, Text] | None = Field(default=None, alias="matchLabels")
-    match_expressions: list[LabelSelectorRequirement] | None = Field(default=None, alias="matchExpressions")
-
-
-class ServiceAllocation(_Crd):
-    priority: Int | None = None
-    namespaces: list[Text] | None = None
-    namespace_selectors: list[LabelSelector] | None = Field(default=None, alias="namespaceSelectors")
-    service_selectors: list[LabelSelector] | None = Field(default=None, alias="serviceSelectors")
-
-
-class IPAddressPoolSpec(_Crd):
-    addresses: list[Text] | None = None
-    auto_assign: Bool | None = Field(default=None, alias="autoAssign")
-    avoid_buggy_ips: Bool | None = Field(default=None, alias="avoidBuggyIPs")
-    service_allocation: ServiceAllocation | None = Field(default=None, alias="serviceAllocation")
-
-
-class L2AdvertisementSpec(_Crd):
-    ip_address_pools: list[Text] | None = Field(default=None, alias="ipAddressPools")
-    ip_address_pool_selectors: list[LabelSelector] | None = Field(
-        default=None, alias="ipAddressPoolSelectors"
-    )
-    node_selectors: list[LabelSelector] | None = Field(default=None, alias="nodeSelectors")
+class L2AdvertisementSpec(PoolSelection):
     interfaces: list[Text] | None = None
 
 
-class BgpAttributes(_Crd):
-    """The announcement attributes a ``BGPAdvertisement`` and an ``AddressPool``'s
-    ``bgpAdvertisements[]`` item (``LegacyBgpAdvertisement``) have in common."""
-
-    aggregation_length: Int | None = Field(default=None, alias="aggregationLength")
-    aggregation_length_v6: Int | None = Field(default=None, alias="aggregationLengthV6")
-    local_pref: Int | None = Field(default=None, alias="localPref")
-    communities: list[Text] | None = None
-
-
-class BGPAdvertisementSpec(BgpAttributes):
-    ip_address_pools: list[Text] | None = Field(default=None, alias="ipAddressPools")
-    ip_address_pool_selectors: list[LabelSelector] | None = Field(
-        default=None, alias="ipAddressPoolSelectors"
-    )
-    node_selectors: list[LabelSelector] | None = Field(default=None, alias="nodeSelectors")
+class BGPAdvertisementSpec(PoolSelection, BgpAttributes):
     peers: list[Text] | None = None
 
 
-class AddressPoolSpec(_Crd):
+class AddressPoolSpec(CrdWire):
     """The deprecated ``AddressPool`` (v1alpha1, v1beta1): a pool with its own protocol and advertisements.
 
     ``avoidBuggyIPs`` is in v1beta1's schema only; it is read in both versions.
@@ -95,58 +57,37 @@ class AddressPoolSpec(_Crd):
 
     protocol: Text | None = None
     addresses: list[Text] | None = None
-    auto_assign: Bool | None = Field(default=None, alias="autoAssign")
-    avoid_buggy_ips: Bool | None = Field(default=None, alias="avoidBuggyIPs")
-    bgp_advertisements: list[BgpAttributes] | None = Field(default=None, alias="bgpAdvertisements")
+    auto_assign: Bool | None = None
+    avoid_buggy_ips: Bool | None = None
+    bgp_advertisements: list[BgpAttributes] | None = None
 
 
-class SecretReference(_Crd):
-    name: Text | None = None
-    namespace: Text | None = None
+class BGPPeerSpec(CrdWire):
+    """v1beta1 and v1beta2 together: v1beta2 only adds fields (and lifts the 16-bit ASN limit).
 
+    Not ironlb's own ``BGPPeerSpec``: without the fields of later MetalLB versions (``localASN``,
+    reported as unknown), in the order of MetalLB's API reference (the order of the findings)."""
 
-class BGPPeerSpec(_Crd):
-    """v1beta1 and v1beta2 together: v1beta2 only adds fields (and lifts the 16-bit ASN limit)."""
-
-    my_asn: Int | None = Field(default=None, alias="myASN")
-    peer_asn: Int | None = Field(default=None, alias="peerASN")
-    dynamic_asn: Text | None = Field(default=None, alias="dynamicASN")
-    peer_address: Text | None = Field(default=None, alias="peerAddress")
+    my_asn: Int | None = None
+    peer_asn: Int | None = None
+    dynamic_asn: Text | None = None
+    peer_address: Text | None = None
     interface: Text | None = None
-    source_address: Text | None = Field(default=None, alias="sourceAddress")
-    peer_port: Int | None = Field(default=None, alias="peerPort")
-    hold_time: Text | None = Field(default=None, alias="holdTime")
-    keepalive_time: Text | None = Field(default=None, alias="keepaliveTime")
-    connect_time: Text | None = Field(default=None, alias="connectTime")
-    router_id: Text | None = Field(default=None, alias="routerID")
-    node_selectors: list[LabelSelector] | None = Field(default=None, alias="nodeSelectors")
+    source_address: Text | None = None
+    peer_port: Int | None = None
+    hold_time: Text | None = None
+    keepalive_time: Text | None = None
+    connect_time: Text | None = None
+    router_id: Text | None = None
+    node_selectors: list[LabelSelector] | None = None
     password: Text | None = None
-    password_secret: SecretReference | None = Field(default=None, alias="passwordSecret")
-    bfd_profile: Text | None = Field(default=None, alias="bfdProfile")
-    enable_graceful_restart: Bool | None = Field(default=None, alias="enableGracefulRestart")
-    ebgp_multihop: Bool | None = Field(default=None, alias="ebgpMultiHop")
+    password_secret: SecretReference | None = None
+    bfd_profile: Text | None = None
+    enable_graceful_restart: Bool | None = None
+    ebgp_multihop: Bool | None = None
     vrf: Text | None = None
-    disable_mp: Bool | None = Field(default=None, alias="disableMP")
-    dual_stack_address_family: Bool | None = Field(default=None, alias="dualStackAddressFamily")
-
-
-class BFDProfileSpec(_Crd):
-    receive_interval: Int | None = Field(default=None, alias="receiveInterval")
-    transmit_interval: Int | None = Field(default=None, alias="transmitInterval")
-    detect_multiplier: Int | None = Field(default=None, alias="detectMultiplier")
-    echo_interval: Int | None = Field(default=None, alias="echoInterval")
-    echo_mode: Bool | None = Field(default=None, alias="echoMode")
-    passive_mode: Bool | None = Field(default=None, alias="passiveMode")
-    minimum_ttl: Int | None = Field(default=None, alias="minimumTtl")
-
-
-class CommunityAlias(_Crd):
-    name: Text | None = None
-    value: Text | None = None
-
-
-class CommunitySpec(_Crd):
-    communities: list[CommunityAlias] | None = None
+    disable_mp: Bool | None = None
+    dual_stack_address_family: Bool | None = None
 
 
 class Metadata(BaseModel):
@@ -158,7 +99,7 @@ class Metadata(BaseModel):
     labels: dict[Text, Text] | None = None
 
 
-SPECS: dict[str, type[_Crd]] = {
+SPECS: dict[str, type[CrdWire]] = {
     "IPAddressPool": IPAddressPoolSpec,
     "L2Advertisement": L2AdvertisementSpec,
     "BGPAdvertisement": BGPAdvertisementSpec,
@@ -167,7 +108,8 @@ SPECS: dict[str, type[_Crd]] = {
     "Community": CommunitySpec,
     "AddressPool": AddressPoolSpec,
 }
-"""The kinds converted, each with its spec model."""
+"""The kinds converted, each with its spec model: ironlb's own (:mod:`ironlb.config.resources.wire`)
+where MetalLB's CRD has the same fields."""
 
 VERSIONS: dict[str, tuple[str, ...]] = {
     "BGPPeer": ("v1beta1", "v1beta2"),
@@ -189,10 +131,15 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def decode(model: type[M], raw: Any, base: str) -> tuple[M | None, list[tuple[str, str]]]:
-    """``raw`` as ``model``, or ``None`` and every problem as ``(path, message)`` under ``base``."""
+    """``raw`` as ``model``, or ``None`` and every problem as ``(path, message)`` under ``base``.
+
+    A spec model (:class:`CrdWire`) keeps the fields it does not declare, for :func:`unknown_fields`
+    to report (ironlb's own resources refuse them), and takes its fields by their CRD names only."""
     if raw is None:
         raw = {}
     try:
+        if issubclass(model, CrdWire):
+            return model.model_validate(raw, extra="allow", by_name=False), []
         return model.model_validate(raw), []
     except ValidationError as exc:
         problems = []
@@ -215,25 +162,6 @@ def unknown_fields(model: BaseModel, base: str) -> list[str]:
                 if isinstance(item, BaseModel):
                     out.extend(unknown_fields(item, join(path, i)))
     return out
-
-
-_SPELLED = {
-    "my_asn": "myASN",
-    "peer_asn": "peerASN",
-    "dynamic_asn": "dynamicASN",
-    "router_id": "routerID",
-    "ebgp_multihop": "ebgpMultiHop",
-    "avoid_buggy_ips": "avoidBuggyIPs",
-    "localpref": "localPref",
-}
-
-
-def field_name(name: str) -> str:
-    """A field of ironlb's domain model as MetalLB's CRDs spell it: ``hold_time`` is ``holdTime``."""
-    if name in _SPELLED:
-        return _SPELLED[name]
-    head, *rest = name.split("_")
-    return head + "".join(word.capitalize() for word in rest)
 
 
 def join(base: str, *parts: str | int) -> str:

@@ -55,8 +55,9 @@ from ironlb.config.model import (
     L2Advertisement,
     Protocol,
 )
+from ironlb.config.resources.wire import field_name
 from ironlb.metallb import crds
-from ironlb.metallb.crds import L2AdvertisementSpec, Obj, field_name
+from ironlb.metallb.crds import L2AdvertisementSpec, Obj
 from ironlb.metallb.decoding import Decoded, decode_all
 from ironlb.metallb.documents import Manifest
 from ironlb.metallb.findings import Finding, Source

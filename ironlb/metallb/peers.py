@@ -25,7 +25,8 @@ from dataclasses import replace
 
 from ironlb.config import fields
 from ironlb.config.model import Peer, SecretRef
-from ironlb.metallb.crds import BGPPeerSpec, field_name
+from ironlb.config.resources.wire import field_name
+from ironlb.metallb.crds import BGPPeerSpec
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
 

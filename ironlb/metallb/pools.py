@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from ironlb.config import fields
 from ironlb.config.fields import AdvertisementFields
 from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol, ServiceAllocation
+from ironlb.config.resources.wire import BgpAttributes, IPAddressPoolSpec, field_name
 from ironlb.metallb import crds
-from ironlb.metallb.crds import AddressPoolSpec, BgpAttributes, IPAddressPoolSpec, Obj, field_name
+from ironlb.metallb.crds import AddressPoolSpec, Obj
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from ironlb.config import fields
 from ironlb.config import values as v
 from ironlb.config.model import BfdProfile, Community
+from ironlb.config.resources.wire import field_name
 from ironlb.metallb import crds
-from ironlb.metallb.crds import Obj, field_name
+from ironlb.metallb.crds import Obj
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
 

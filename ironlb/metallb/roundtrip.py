@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ironlb.config import ConfigError, parse_config
 from ironlb.config.legacy import Legacy, Loss
 from ironlb.config.render import render_config
-from ironlb.metallb.crds import field_name
+from ironlb.config.resources.wire import field_name
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
 
@@ -54,8 +54,7 @@ class Sources:
                 where, base = table[loss.index]
         if not loss.field:
             return where, ""
-        renamed = {"allocation": "serviceAllocation", "graceful_restart": "enableGracefulRestart"}
-        spelled = ".".join(renamed.get(part, field_name(part)) for part in loss.field.split("."))
+        spelled = ".".join(field_name(part) for part in loss.field.split("."))
         return where, f"{base}.{spelled}"
 
 

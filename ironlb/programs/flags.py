@@ -66,12 +66,22 @@ def positive(text: str) -> float:
 
 
 def at_least_one(text: str) -> int:
+    """A whole number, 1 or more."""
+    return _whole_number(text, 1, "must be at least 1")
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more."""
+    return _whole_number(text, 0, "must be 0 or more")
+
+
+def _whole_number(text: str, minimum: int, rule: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text}: {rule}")
     return value
 
 

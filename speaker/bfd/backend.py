@@ -43,12 +43,11 @@ from speaker.bfd import metrics
 from speaker.bfd.config import BfdDesired, bfd_sessions, render_bfdd_config, runtime_commands
 from speaker.leftovers import stop_leftover
 from speaker.options import SpeakerOptions
-from speaker.supervision import ChildProcess, cancel_and_wait, supervise
+from speaker.supervision import ChildProcess, cancel_and_wait, died_early, supervise
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BFDD = "/usr/lib/frr/bfdd"
-HEALTHY_RUN = 30.0
 READY_TIMEOUT = 15.0
 VTYSH_TIMEOUT = 10.0
 
@@ -144,7 +143,6 @@ class BfdAnnouncer:
         self.config_path = workdir / "bfdd.conf"
         self.pid_file = workdir / "bfdd-guard.pid"
         self.process: ChildProcess | None = None
-        self.restarts = 0
         self.desired = BfdDesired()
         self._problems: tuple[str, ...] = ()
         self._running: BfdDesired | None = None
@@ -306,13 +304,15 @@ class BfdAnnouncer:
         code = await wait_exit
         metrics.BFDD_UP.set(0)
         self._set_sessions({})
-        if self._stopping.is_set() or not self._wanted.is_set():
-            log.info("bfdd stopped (%s): no BFD peers for this node", code)
-            return
-        self.restarts += 1
-        metrics.BFDD_RESTARTS.inc()
-        if time.monotonic() - started >= HEALTHY_RUN:
-            log.warning("bfdd exited with %s after a healthy run; restarting", code)
+        if not died_early(
+            "bfdd",
+            code,
+            started,
+            wanted=self._wanted,
+            stopping=self._stopping,
+            unwanted="no BFD peers for this node",
+            restarts=metrics.BFDD_RESTARTS,
+        ):
             return
         if not was_ready:
             raise BfddDied(

@@ -57,13 +57,11 @@ from speaker.bgp.exabgp_config import (
 from speaker.bgp.exabgp_process import ExabgpProcess, pid_file
 from speaker.leftovers import proc_stat, stop_leftover
 from speaker.options import SpeakerOptions
-from speaker.supervision import cancel_and_wait, supervise
+from speaker.supervision import cancel_and_wait, died_early, supervise
 
 log = logging.getLogger(__name__)
 
 RELAY_PATH = Path(__file__).with_name("relay.py")
-HEALTHY_RUN = 30.0
-"""An ExaBGP that ran this long before dying starts a fresh backoff sequence."""
 
 
 class ExabgpDied(Exception):
@@ -137,7 +135,6 @@ class BgpAnnouncer:
         self.socket_path = workdir / "api.sock"
         self.process: ExabgpProcess | None = None
         self.last_decision = BgpDecision()
-        self.restarts = 0
         self._config_text: str | None = None
         self._reported: set[str] = set()
         """Problems and warnings already logged (each is logged once while it lasts)."""
@@ -314,13 +311,15 @@ class BgpAnnouncer:
         code = await wait_exit
         metrics.EXABGP_UP.set(0)
         await self.driver.detach()
-        if self._stopping.is_set() or not self._configured.is_set():
-            log.info("ExaBGP stopped (%s): no BGP peers for this node", code)
-            return
-        self.restarts += 1
-        metrics.EXABGP_RESTARTS.inc()
-        if time.monotonic() - started >= HEALTHY_RUN:
-            log.warning("ExaBGP exited with %s after a healthy run; restarting", code)
+        if not died_early(
+            "ExaBGP",
+            code,
+            started,
+            wanted=self._configured,
+            stopping=self._stopping,
+            unwanted="no BGP peers for this node",
+            restarts=metrics.EXABGP_RESTARTS,
+        ):
             return
         raise ExabgpDied(f"ExaBGP exited with {code}")
 

@@ -28,8 +28,9 @@ from ironlb.config.model import (
     LabelSelector,
     Peer,
 )
-from ironlb.config.render import dump_yaml, range_text
+from ironlb.config.render import dump_yaml, range_text, selectors_data
 from ironlb.config.resources.schema import API_VERSION
+from ironlb.config.resources.wire import field_name
 from ironlb.config.values import format_seconds
 
 COMMUNITIES_OBJECT = "bgp-communities"
@@ -125,18 +126,7 @@ def render(config: Config, *, namespace: str = "ironlb-system") -> Rendered:
 
 
 def _selectors(selectors: tuple[LabelSelector, ...]) -> list[dict[str, Any]]:
-    out = []
-    for s in selectors:
-        item: dict[str, Any] = {}
-        if s.match_labels:
-            item["matchLabels"] = dict(s.match_labels)
-        if s.match_expressions:
-            item["matchExpressions"] = [
-                {"key": e.key, "operator": e.operator, **({"values": list(e.values)} if e.values else {})}
-                for e in s.match_expressions
-            ]
-        out.append(item)
-    return out
+    return selectors_data(selectors, field_name)
 
 
 def _set(spec: dict[str, Any], key: str, value: Any) -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from ironlb.config.decode import first_model
 from ironlb.config.resources import schema
 from ironlb.config.resources.wire import SPECS
 
@@ -31,16 +32,6 @@ def test_one_crd_file_per_config_kind() -> None:
     assert set(SPECS) == set(schema.CONFIG_KINDS)
 
 
-def _model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _compare(path: str, props: dict[str, Any], model: type[BaseModel], out: list[str]) -> None:
     fields = {info.alias or name: info.annotation for name, info in model.model_fields.items()}
     if set(props) != set(fields):
@@ -49,7 +40,7 @@ def _compare(path: str, props: dict[str, Any], model: type[BaseModel], out: list
         )
     for name, prop in props.items():
         nested = prop.get("items", prop) if prop.get("type") == "array" else prop
-        inner = _model(fields.get(name))
+        inner = first_model(fields.get(name))
         if "properties" in nested and inner is not None:
             _compare(f"{path}.{name}", nested["properties"], inner, out)
         elif ("properties" in nested) != (inner is not None):
