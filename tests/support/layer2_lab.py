@@ -152,15 +152,8 @@ class L2Lab:
 
     def stop_speaker(self, node: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
         proc = self.speakers.pop(node, None)
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc, timeout, sig)
 
     def log(self, node: str) -> str:
         p = self.dir / f"{node}.log"
