@@ -18,8 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -82,18 +81,6 @@ IRONLB_RESOURCES = (
     "configurationstates",
     "configurationstates/status",
 )
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``cond`` until truthy; generous timeouts, never a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def free_port() -> int:

@@ -20,9 +20,9 @@ from kubernetes import client
 from controller.options import ControllerOptions
 from controller.runtime import Controller
 from ironlb.kube.client import make_api_client
-from tests.controller.conftest import POOLS, lb, wait_for
+from tests.controller.conftest import POOLS, lb
 from tests.support.kubeapi import KubeApiServer, by_plural
-from tests.support.waiting import returns_within
+from tests.support.waiting import returns_within, wait_for
 
 NS = "ironlb-system"
 

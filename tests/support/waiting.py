@@ -15,7 +15,7 @@ T = TypeVar("T")
 
 
 def wait_for(
-    fn: Callable[[], T | None], timeout: float = 20.0, what: str = "", *, interval: float = 0.05
+    fn: Callable[[], T | None], timeout: float = 30.0, what: str = "", *, interval: float = 0.05
 ) -> T:
     """Poll ``fn`` until it returns something truthy and return that; AssertionError after ``timeout``."""
     deadline = time.monotonic() + timeout
