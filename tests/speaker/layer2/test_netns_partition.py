@@ -14,13 +14,12 @@ successor during the cut) is back on the cut node once it is back.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from ironlb.announce.layer2 import owner
+from tests.support.layer2_helpers import ranking
 from tests.support.layer2_lab import L2Lab, endpoint_slice, pointing_elsewhere, service, wait_for
 
 pytestmark = pytest.mark.netns
@@ -29,16 +28,6 @@ POOL = [f"172.30.0.{i}" for i in range(200, 221)]
 WRONG_FOR_AT_MOST = 0.2
 BACK_WITHIN = 1.0
 """After the heal the cut node's own IP is back on it within this (peers learn it is back, it announces)."""
-
-
-def ranking(ip: str, nodes: list[str]) -> list[str]:
-    left, out = list(nodes), []
-    while left:
-        o = owner(ipaddress.ip_address(ip), left)
-        assert o is not None
-        out.append(o)
-        left.remove(o)
-    return out
 
 
 def all_live(lab: L2Lab) -> bool:
