@@ -32,6 +32,7 @@ from controller.options import ControllerOptions
 from controller.runtime import PROGRAM, Controller
 from ironlb.kube.client import make_api_client
 from tests.support.audit import AuditRecord
+from tests.support.crds import CONFIG_RESOURCES
 from tests.support.pytest_plugin import Kube
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,17 +71,7 @@ def everything_but(verb: str, resource: str) -> list[dict[str, Any]]:
     ]
 
 
-IRONLB_RESOURCES = (
-    "ipaddresspools",
-    "l2advertisements",
-    "bgpadvertisements",
-    "bgppeers",
-    "bfdprofiles",
-    "communities",
-    "clusteripadvertisements",
-    "configurationstates",
-    "configurationstates/status",
-)
+IRONLB_RESOURCES = (*CONFIG_RESOURCES, "configurationstates", "configurationstates/status")
 
 
 def free_port() -> int:
