@@ -149,6 +149,16 @@ class Cluster:
         for e in slices:
             self.discovery.create_namespaced_endpoint_slice(self.apps, e)
 
+    def seed_web(self, *, nodes: int = 1, etp: str = "Cluster", with_config: bool = True) -> None:
+        """Nodes n1, n2, ... (127.0.0.1, ...), Service web (192.0.2.1) with its endpoint on n1, and the
+        default config unless ``with_config`` is false."""
+        self.seed(
+            nodes=[node(f"n{i}", f"127.0.0.{i}") for i in range(1, nodes + 1)],
+            services=[service("web", "192.0.2.1", etp=etp)],
+            slices=[endpoint_slice("web", "n1")],
+            cm=config() if with_config else None,
+        )
+
     def seed_web_and_old(self) -> None:
         """One node, n1, serving two layer-2 Services: ``web`` and ``old`` as announced."""
         self.seed(
