@@ -30,10 +30,6 @@ BACK_WITHIN = 1.0
 """After the heal the cut node's own IP is back on it within this (peers learn it is back, it announces)."""
 
 
-def all_live(lab: L2Lab) -> bool:
-    return all("ironlb_membership_members 3.0" in lab.metrics(n) for n in lab.node_names)
-
-
 class Roles:
     def __init__(self, nodes: list[str]) -> None:
         self.x = POOL[0]
@@ -51,7 +47,7 @@ def lab(l2lab: L2Lab) -> Iterator[L2Lab]:
     )
     for n in l2lab.node_names:
         l2lab.start_speaker(n)
-    ready = wait_for(lambda: all_live(l2lab) and l2lab.arping(roles.x, count=1, timeout=1), timeout=20)
+    ready = wait_for(lambda: l2lab.all_live() and l2lab.arping(roles.x, count=1, timeout=1), timeout=20)
     assert ready, "speakers never answered:\n" + "\n".join(l2lab.log(n) for n in l2lab.node_names)
     yield l2lab
 
@@ -71,7 +67,7 @@ def test_node_back_from_a_cut_never_takes_the_owners_ip(lab: L2Lab, cut_for: flo
             time.sleep(cut_for)
             lab.set_link(r.cut, up=True)
             healed = time.monotonic()
-            assert wait_for(lambda: all_live(lab), timeout=15, interval=0.05), "\n".join(
+            assert wait_for(lab.all_live, timeout=15, interval=0.05), "\n".join(
                 lab.log(n)[-3000:] for n in lab.node_names
             )
             time.sleep(3.0)  # long enough for any late announcement (bursts repeat every 1.2 s)
