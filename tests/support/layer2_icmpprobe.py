@@ -17,12 +17,12 @@ import itertools
 import json
 import os
 import select
-import signal
 import socket
 import struct
 import sys
 import time
-from types import FrameType
+
+from tests.support.processes import StopSignal
 
 GRACE = 0.3
 ECHO_REQUEST, ECHO_REPLY = 8, 0
@@ -62,14 +62,7 @@ def main(argv: list[str]) -> int:
     ident = os.getpid() & 0xFFFF
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    stop = False
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = StopSignal()
     sent_at: list[float] = []
     replies: dict[int, float] = {}
     dups = 0
@@ -79,7 +72,7 @@ def main(argv: list[str]) -> int:
     end: float | None = None
     while True:
         now = time.monotonic()
-        if stop and end is None:
+        if stop.requested and end is None:
             end = now + GRACE
         if end is not None and now >= end:
             break

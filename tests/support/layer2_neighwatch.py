@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import select
-import signal
 import sys
 import time
-from types import FrameType
 from typing import Any
 
 from pyroute2 import IPRoute
+
+from tests.support.processes import StopSignal
 
 POLL = 0.002
 NUD_STATES = {
@@ -36,14 +36,7 @@ def entry(msg: Any) -> tuple[str | None, str | None, str]:
 
 def main(argv: list[str]) -> int:
     dev, ips = argv[0], set(argv[1:])
-    stop = False
-
-    def on_signal(_sig: int, _frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopSignal()
     with IPRoute() as events, IPRoute() as dump:
         events.bind()
         index = dump.link_lookup(ifname=dev)[0]
@@ -56,7 +49,7 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"t": time.monotonic(), "ip": ip, "mac": mac, "state": state}), flush=True)
 
         print("ready", flush=True)
-        while not stop:
+        while not stop.requested:
             ready, _, _ = select.select([events], [], [], POLL)
             if ready:
                 for msg in events.get():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 
 def argv_of(pid: int) -> list[str]:
@@ -38,3 +40,16 @@ def processes_using(path: Path) -> dict[int, list[str]]:
         if any(a == prefix or a.startswith(prefix + "/") for a in argv) and running(int(entry.name)):
             found[int(entry.name)] = argv
     return found
+
+
+class StopSignal:
+    """Set by SIGTERM or SIGINT, so a recorder run by the harness ends its loop cleanly (and still
+    prints what it saw) when the harness stops it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
