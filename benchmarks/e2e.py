@@ -19,7 +19,6 @@ manifest directory every 0.1 s (controller, speakers, node agents).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -31,17 +30,9 @@ from ironlb.lab import procs
 from ironlb.lab.fixture import running_lab, topology_path
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
+from tests.support.bgp_lab import fib_nexthops
 
 HOPS = frozenset({"172.30.0.11", "172.30.0.12", "172.30.0.13"})
-
-
-def nexthops(lab: Lab, prefix: str) -> frozenset[str]:
-    routes = json.loads(
-        lab.exec("router", ["ip", "-4", "-j", "route", "show", "exact", prefix]).stdout or "[]"
-    )
-    hops = {r["gateway"] for r in routes if "gateway" in r}
-    hops |= {nh["gateway"] for r in routes for nh in r.get("nexthops", []) if "gateway" in nh}
-    return frozenset(hops)
 
 
 def until(start: float, check: Callable[[], bool], timeout: float = 20.0) -> float:
@@ -79,11 +70,11 @@ def has_ip(system: IronlbSystem, name: str) -> bool:
 
 
 def routed(lab: Lab, ip: str) -> bool:
-    return nexthops(lab, ip) == HOPS
+    return fib_nexthops(lab, ip) == HOPS
 
 
 def withdrawn(lab: Lab, ip: str) -> bool:
-    return not nexthops(lab, ip)
+    return not fib_nexthops(lab, ip)
 
 
 def answered(lab: Lab, ip: str) -> bool:

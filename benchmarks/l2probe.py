@@ -65,6 +65,19 @@ def garp(ip: str, mac: str, timeout: float) -> None:
     print("timeout", flush=True)
 
 
+def waiting_replies(s: socket.socket, target: bytes, mac: bytes) -> int:
+    """How many of the frames waiting on the non-blocking socket ``s`` are ARP replies for ``target``
+    sent to ``mac`` (reads them all)."""
+    n = 0
+    while True:
+        try:
+            f = s.recv(128)
+        except BlockingIOError:
+            return n
+        if f[20:22] == b"\x00\x02" and f[28:32] == target and f[0:6] == mac:
+            n += 1
+
+
 def rate(dev: str, ip: str, per_s: float, seconds: float) -> None:
     s = arp_socket(dev)
     s.setblocking(False)
@@ -85,23 +98,12 @@ def rate(dev: str, ip: str, per_s: float, seconds: float) -> None:
                 sent += 1
             except BlockingIOError:
                 break
-        while True:
-            try:
-                f = s.recv(128)
-            except BlockingIOError:
-                break
-            if f[20:22] == b"\x00\x02" and f[28:32] == target and f[0:6] == mac:
-                replies += 1
+        replies += waiting_replies(s, target, mac)
     drain_end = time.monotonic() + 0.5
     while time.monotonic() < drain_end:
         r, _, _ = select.select([s], [], [], 0.05)
-        while r:
-            try:
-                f = s.recv(128)
-            except BlockingIOError:
-                break
-            if f[20:22] == b"\x00\x02" and f[28:32] == target and f[0:6] == mac:
-                replies += 1
+        if r:
+            replies += waiting_replies(s, target, mac)
     print(json.dumps({"sent": sent, "replies": replies, "seconds": seconds}))
 
 

@@ -52,10 +52,6 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def all_live(lab: L2Lab) -> bool:
-    return all("ironlb_membership_members 3.0" in lab.metrics(n) for n in lab.node_names)
-
-
 def failover_trial(lab: L2Lab, sig: int) -> float | None:
     old = owner(ipaddress.ip_address(VIP), lab.node_names)
     new = owner(ipaddress.ip_address(VIP), [n for n in lab.node_names if n != old])
@@ -73,7 +69,7 @@ def failover_trial(lab: L2Lab, sig: int) -> float | None:
     sniffer.wait()
     lab.stop_speaker(old, signal.SIGKILL)
     lab.start_speaker(old)
-    if not wait_for(lambda: all_live(lab), timeout=20, interval=0.2):
+    if not wait_for(lab.all_live, timeout=20, interval=0.2):
         raise RuntimeError("cluster did not recover after a trial")
     time.sleep(0.5)
     return None if line == "timeout" else float(line) - t0
@@ -144,12 +140,8 @@ def failovers(times: list[float], trials: int) -> str:
 
 def run_timing(lab: L2Lab, label: str, t: Timing, args: argparse.Namespace) -> dict[str, object]:
     """Start the speakers with timing ``t``, measure, stop them; prints as it goes."""
-    lab.speaker_args = timing_flags(t)
-    for n in lab.node_names:
-        lab.start_speaker(n)
     try:
-        if not wait_for(lambda: all_live(lab) and lab.arping(VIP, count=1, timeout=1), timeout=30):
-            raise RuntimeError("speakers did not come up")
+        lab.start_all_speakers(timing_flags(t), VIP)
         out: dict[str, object] = {}
         before = {n: cpu_seconds(p.pid) for n, p in lab.speakers.items()}
         time.sleep(10)
@@ -172,8 +164,7 @@ def run_timing(lab: L2Lab, label: str, t: Timing, args: argparse.Namespace) -> d
             print(f"[{label}] {key}: {failovers(times, args.trials)}", flush=True)
         return out
     finally:
-        for n in list(lab.speakers):
-            lab.stop_speaker(n, signal.SIGTERM)
+        lab.stop_all_speakers()
 
 
 def compare(results: dict[str, dict[str, object]], trials: int) -> None:
@@ -217,11 +208,7 @@ def main() -> int:
         lab.write_manifests([service("web", [VIP])], [endpoint_slice("web", ["node1"])])
         results = {label: run_timing(lab, label, t, args) for label, t in TIMINGS.items()}
         compare(results, args.trials)
-        lab.speaker_args = []
-        for n in lab.node_names:
-            lab.start_speaker(n)
-        if not wait_for(lambda: all_live(lab) and lab.arping(VIP, count=1, timeout=1), timeout=30):
-            raise RuntimeError("speakers did not come up")
+        lab.start_all_speakers([], VIP)
         r = probe(lab, "rate", "eth1", VIP, str(args.rate), str(args.seconds))
         share = r["replies"] / r["sent"] if r["sent"] else 0.0
         print(

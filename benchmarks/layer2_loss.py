@@ -59,10 +59,6 @@ VIP = "172.30.0.200"
 SETTLE_TIMEOUT = 20.0
 
 
-def all_live(lab: L2Lab) -> bool:
-    return all("ironlb_membership_members 3.0" in lab.metrics(n) for n in lab.node_names)
-
-
 def successor(lab: L2Lab, old: str) -> str:
     new = owner(ipaddress.ip_address(VIP), [n for n in lab.node_names if n != old])
     assert new is not None
@@ -71,7 +67,7 @@ def successor(lab: L2Lab, old: str) -> str:
 
 def settle(lab: L2Lab, node: str, what: str) -> None:
     """All speakers live and the client's entry on ``node``'s MAC, then a quiet second."""
-    if not wait_for(lambda: all_live(lab), timeout=SETTLE_TIMEOUT, interval=0.1):
+    if not wait_for(lab.all_live, timeout=SETTLE_TIMEOUT, interval=0.1):
         raise RuntimeError(f"{what}: the membership did not recover")
     if not wait_for(lambda: lab.neigh(VIP) == lab.macs[node], timeout=SETTLE_TIMEOUT, interval=0.05):
         raise RuntimeError(f"{what}: the client's entry stayed on {lab.neigh(VIP)}, not {node}")
@@ -157,12 +153,8 @@ def main() -> int:
         assert first is not None
         results: dict[str, tuple[list[PingResult], list[PingResult]]] = {}
         for label, timing in TIMINGS.items():
-            lab.speaker_args = timing_flags(timing)
-            for n in lab.node_names:
-                lab.start_speaker(n)
             try:
-                if not wait_for(lambda: all_live(lab) and lab.arping(VIP, count=1, timeout=1), timeout=30):
-                    raise RuntimeError("speakers did not come up")
+                lab.start_all_speakers(timing_flags(timing), VIP)
                 ns_run(lab.client, "ping", "-c", "3", "-i", "0.2", "-W", "1", VIP)
                 settle(lab, first, "start")
                 print(
@@ -176,8 +168,7 @@ def main() -> int:
                 )
                 results[label] = (restarts, deaths)
             finally:
-                for n in list(lab.speakers):
-                    lab.stop_speaker(n, signal.SIGTERM)
+                lab.stop_all_speakers()
         print(
             f"\n{args.trials} trials each, ping every {args.interval * 1000:g} ms from the client to {VIP} "
             "(before: membership timing before issue 11; now: today's defaults):"

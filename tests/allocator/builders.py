@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from ironlb.allocator import AllocationRequest, FamilyPolicy, Port
+from ironlb.allocator import AllocationRequest, Assignment, FamilyPolicy, Port, Refusal
 from ironlb.config.model import AddressPool, AddressRange, Config, Family, IPAddress, ServiceAllocation
 from ironlb.kube_types import Service
 
@@ -86,3 +86,16 @@ def service(
     if ingress:
         svc["status"] = {"loadBalancer": {"ingress": [{"ip": i} for i in ingress]}}
     return svc  # type: ignore[return-value]
+
+
+def ips(outcome: Assignment | Refusal) -> list[str]:
+    """The addresses of an assignment, as text; fails the test on a refusal."""
+    assert isinstance(outcome, Assignment), outcome
+    return [str(i) for i in outcome.ips]
+
+
+def refused(outcome: Assignment | Refusal, code: str) -> str:
+    """The reason of a refusal with this code; fails the test on an assignment or another code."""
+    assert isinstance(outcome, Refusal), outcome
+    assert outcome.code == code, outcome
+    return outcome.reason

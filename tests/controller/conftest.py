@@ -18,8 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from controller.options import ControllerOptions
 from controller.runtime import PROGRAM, Controller
 from ironlb.kube.client import make_api_client
 from tests.support.audit import AuditRecord
+from tests.support.crds import CONFIG_RESOURCES
 from tests.support.pytest_plugin import Kube
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,29 +71,7 @@ def everything_but(verb: str, resource: str) -> list[dict[str, Any]]:
     ]
 
 
-IRONLB_RESOURCES = (
-    "ipaddresspools",
-    "l2advertisements",
-    "bgpadvertisements",
-    "bgppeers",
-    "bfdprofiles",
-    "communities",
-    "clusteripadvertisements",
-    "configurationstates",
-    "configurationstates/status",
-)
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``cond`` until truthy; generous timeouts, never a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+IRONLB_RESOURCES = (*CONFIG_RESOURCES, "configurationstates", "configurationstates/status")
 
 
 def free_port() -> int:

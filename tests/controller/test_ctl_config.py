@@ -12,7 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ironlb.version import python_version, version
-from tests.controller.conftest import Env, lb, wait_for
+from tests.controller.conftest import Env, lb
+from tests.support.waiting import wait_for
 
 GOOD = "address-pools:\n- name: first\n  protocol: layer2\n  addresses: [192.0.2.0/28]\n"
 BAD = (

@@ -15,7 +15,8 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.controller.conftest import Env, configmap, lb, wait_for
+from tests.controller.conftest import Env, configmap, lb
+from tests.support.waiting import wait_for
 
 GROUP, VERSION = "ironlb.io", "v1beta1"
 MERGE = "application/merge-patch+json"

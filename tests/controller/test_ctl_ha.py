@@ -12,7 +12,8 @@ import time
 import urllib.request
 from itertools import groupby
 
-from tests.controller.conftest import POOLS, Env, lb, wait_for
+from tests.controller.conftest import POOLS, Env, lb
+from tests.support.waiting import wait_for
 
 
 def leader_metric(env: Env, name: str) -> float | None:

@@ -20,9 +20,9 @@ from kubernetes import client
 from controller.options import ControllerOptions
 from controller.runtime import Controller
 from ironlb.kube.client import make_api_client
-from tests.controller.conftest import POOLS, lb, wait_for
+from tests.controller.conftest import POOLS, lb
 from tests.support.kubeapi import KubeApiServer, by_plural
-from tests.support.waiting import returns_within
+from tests.support.waiting import returns_within, wait_for
 
 NS = "ironlb-system"
 
@@ -143,6 +143,17 @@ def status_patches(env: DoubleEnv, user: str) -> list[Any]:
     ]
 
 
+def strand_the_leader(env: DoubleEnv, a: Controller, service: str) -> None:
+    """ctl-a's status write for a new Service ``service`` is caught in flight (accepted by the server,
+    never answered), then its Lease renewals hang as well, until ctl-a stops counting itself leader."""
+    env.server.hang("patch", "services/status", user="ctl-a", name=service)
+    env.create(lb(service))
+    assert env.server.wait_hung(1, 20), f"ctl-a's status patch of {service!r} is held"
+    env.server.hang("update", "leases", user="ctl-a")
+    assert env.server.wait_hung(2, 20), "ctl-a's renewal is held"
+    wait_for(lambda: not returns_within(a.is_leader), 20, "ctl-a stops counting itself leader")
+
+
 def test_leader_with_hung_lease_writes_stops_writing_before_the_standby_starts(env: DoubleEnv) -> None:
     env.set_config(POOLS)
     a = env.controller("ctl-a", **HANG)
@@ -153,14 +164,7 @@ def test_leader_with_hung_lease_writes_stops_writing_before_the_standby_starts(e
     wait_for(lambda: all(env.ips(n) for n in names), 20, "assigned by ctl-a")
 
     try:
-        # ctl-a's next status write is caught in flight: accepted by the server, never answered...
-        env.server.hang("patch", "services/status", user="ctl-a", name="caught")
-        env.create(lb("caught"))
-        assert env.server.wait_hung(1, 20), "ctl-a's status patch of 'caught' is held"
-        # ...and then its Lease renewals hang as well.
-        env.server.hang("update", "leases", user="ctl-a")
-        assert env.server.wait_hung(2, 20), "ctl-a's renewal is held"
-        wait_for(lambda: not returns_within(a.is_leader), 20, "ctl-a stops counting itself leader")
+        strand_the_leader(env, a, "caught")
         assert env.lease_holder() == "ctl-a" and not returns_within(b.is_leader)  # nobody may take over yet
         env.create(lb("during"))  # not hung: ctl-a must leave it to the next leader by itself
 
@@ -221,12 +225,7 @@ def test_late_write_of_the_old_leader_to_a_service_the_new_leader_left_alone_is_
     b = env.controller("ctl-b", workers=1, **HANG)
     wait_for(lambda: reads_lease(env, "ctl-b"), 20, "ctl-b running as a standby")
     try:
-        env.server.hang("patch", "services/status", user="ctl-a", name="b-first")
-        env.create(lb("b-first"))
-        assert env.server.wait_hung(1, 20), "ctl-a's status patch of 'b-first' is held"
-        env.server.hang("update", "leases", user="ctl-a")
-        assert env.server.wait_hung(2, 20), "ctl-a's renewal is held"
-        wait_for(lambda: not returns_within(a.is_leader), 20, "ctl-a stops counting itself leader")
+        strand_the_leader(env, a, "b-first")
         env.create(lb("a-second"))
         wait_for(lambda: env.ips("a-second") == ["10.200.0.1"], 20, "ctl-b gives the IP to 'a-second'")
         wait_for(lambda: env.events("AllocationFailed", "b-first"), 20, "ctl-b refuses 'b-first'")

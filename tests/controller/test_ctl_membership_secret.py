@@ -15,7 +15,8 @@ from kubernetes import client
 from controller.options import parse_options
 from ironlb.kube.client import make_api_client
 from ironlb.kube.membership_secret import KEY_BYTES, Outcome, ensure_membership_secret
-from tests.controller.conftest import EVERYTHING, POOLS, Env, everything_but, lb, wait_for
+from tests.controller.conftest import EVERYTHING, POOLS, Env, everything_but, lb
+from tests.support.waiting import wait_for
 
 NAME, KEY = "ironlb-memberlist", "secretkey"
 

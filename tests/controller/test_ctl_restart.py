@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from tests.controller.conftest import POOLS, Env, lb, wait_for
+from tests.controller.conftest import POOLS, Env, lb
+from tests.support.waiting import wait_for
 
 N = 400
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from tests.controller.conftest import EVERYTHING, Env, everything_but, lb, wait_for
+from tests.controller.conftest import EVERYTHING, Env, everything_but, lb
+from tests.support.waiting import wait_for
 
 CONFIG = """\
 address-pools:

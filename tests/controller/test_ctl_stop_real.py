@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.controller.conftest import free_port, wait_for
+from tests.controller.conftest import free_port
 from tests.support.pytest_plugin import Kube
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "ironlb.io/ip-allocated-from-pool"

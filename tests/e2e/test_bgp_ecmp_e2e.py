@@ -10,7 +10,6 @@ answered by every node; deleting the Service removes status, route and answers.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -18,23 +17,14 @@ from collections.abc import Iterator
 import pytest
 
 from ironlb.cluster.statusdir import StatusDir
-from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
 from tests.e2e.helpers import answers, ironlb_system, lb_ips, service, wait_for, wait_served
+from tests.support.bgp_lab import fib_nexthops
 
 pytestmark = pytest.mark.netns
 
 NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12", "node3": "172.30.0.13"}
 ALL_HOPS = frozenset(NODES.values())
-
-
-def fib_nexthops(lab: Lab, prefix: str) -> frozenset[str]:
-    routes = json.loads(
-        lab.exec("router", ["ip", "-4", "-j", "route", "show", "exact", prefix]).stdout or "[]"
-    )
-    hops = {r["gateway"] for r in routes if "gateway" in r}
-    hops |= {nh["gateway"] for r in routes for nh in r.get("nexthops", []) if "gateway" in nh}
-    return frozenset(hops)
 
 
 @pytest.fixture(scope="module", params=["bgp-ecmp", "bgp-ecmp-bird"])

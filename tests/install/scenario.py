@@ -12,11 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tests.install.rbac import Access
 from tests.install.rendering import ROOT, Obj
@@ -45,30 +44,6 @@ def command_line(
 def accesses(log: Iterable[AuditRecord], user: str) -> list[Access]:
     """The requests of ``user`` in RBAC terms (a list or watch by ``metadata.name`` names its object)."""
     return [Access(r.verb, r.group, r.rbac_resource, r.namespace, r.name) for r in log if r.user == user]
-
-
-def wait_for(
-    what: str,
-    probe: Callable[[], T | None],
-    timeout: float,
-    proc: subprocess.Popen[Any] | None = None,
-    fail_fast: Callable[[], str | None] | None = None,
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` if it never does,
-    at once if the program exits or ``fail_fast`` reports a reason."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"program exited with {proc.returncode} while waiting for {what}")
-        reason = fail_fast() if fail_fast is not None else None
-        if reason:
-            raise AssertionError(f"{reason} (while waiting for {what})")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
 
 
 class Program:

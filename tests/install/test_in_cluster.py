@@ -36,9 +36,10 @@ import pytest
 import yaml
 from kubernetes.config import incluster_config
 
-from tests.install.scenario import Program, wait_for
+from tests.install.scenario import Program
 from tests.support.pki import TestCA
 from tests.support.pytest_plugin import Kube
+from tests.support.waiting import wait_while_running
 
 pytestmark = pytest.mark.netns
 
@@ -176,8 +177,10 @@ def test_controller_authenticates_with_the_service_account(system: Kube, tmp_pat
         with prog.explained():
             # Both writes (status, then the pool annotation) before SIGTERM, or the signal
             # may fall between them (the next leader would add the annotation).
-            ips = wait_for("web's IP and pool annotation", lambda: _assigned(kube), TIMEOUT, prog.proc,
-                           lambda: _refused(kube, user))  # fmt: skip
+            ips = wait_while_running(
+                "web's IP and pool annotation", lambda: _assigned(kube), TIMEOUT, prog.proc,
+                lambda: _refused(kube, user),
+            )  # fmt: skip
         code = prog.stop(signal.SIGTERM)
         output = prog.output()
     assert code == 0, output[-4000:]
@@ -210,7 +213,7 @@ def test_controller_refuses_a_server_its_ca_did_not_sign(system: Kube, tmp_path:
     argv = [sys.executable, "-m", "controller", "--metrics-address=127.0.0.1:0"]
     with Program(argv, program_env(tmp_path, cp.port), tmp_path / "ctl.log", in_cluster(sa)) as prog:
         with prog.explained():
-            wait_for(
+            wait_while_running(
                 "a certificate verification error in the log",
                 lambda: "CERTIFICATE_VERIFY_FAILED" in prog.output(),
                 TIMEOUT,
@@ -278,7 +281,7 @@ def test_speaker_authenticates_with_the_service_account(system: Kube, tmp_path: 
             return [e for e in items if e.get("reason") == "nodeAssigned"]
 
         with prog.explained():
-            wait_for("nodeAssigned", assigned, TIMEOUT, prog.proc, lambda: _refused(kube, user))
+            wait_while_running("nodeAssigned", assigned, TIMEOUT, prog.proc, lambda: _refused(kube, user))
         code = prog.stop(signal.SIGTERM)
         output = prog.output()
     assert code == 0, output[-4000:]

@@ -32,10 +32,11 @@ from kubernetes import client
 
 from tests.install.rbac import audit, grants_for
 from tests.install.rendering import DEFAULT, NAMESPACE, Obj, container, kubectl, one
-from tests.install.scenario import Program, accesses, command_line, wait_for
+from tests.install.scenario import Program, accesses, command_line
 from tests.support.controlplane import ControlPlane
 from tests.support.daemons import free_port
 from tests.support.pytest_plugin import Kube
+from tests.support.waiting import wait_while_running
 
 TIMEOUT = 30.0
 MERGE = "application/merge-patch+json"
@@ -164,7 +165,7 @@ def test_controller_needs_exactly_its_grants(
     with Program(argv, env, tmp_path / "controller.log") as prog:
 
         def until(what: str, probe: Callable[[], Any]) -> Any:
-            return wait_for(what, probe, TIMEOUT, prog.proc, lambda: _refused(kube, user))
+            return wait_while_running(what, probe, TIMEOUT, prog.proc, lambda: _refused(kube, user))
 
         def assigned() -> str | None:
             svc = _read(lambda: core.read_namespaced_service("web", apps, _preload_content=False)) or {}
@@ -320,7 +321,7 @@ def test_speaker_needs_exactly_its_grants(ironlb_system: Kube, installed: list[O
     with Program(argv, env, tmp_path / "speaker.log") as prog:
 
         def until(what: str, probe: Callable[[], Any]) -> Any:
-            return wait_for(what, probe, TIMEOUT, prog.proc, lambda: _refused(kube, user))
+            return wait_while_running(what, probe, TIMEOUT, prog.proc, lambda: _refused(kube, user))
 
         with prog.explained():
             until("192.0.2.1 announced", announced)

@@ -3,10 +3,10 @@ only for what a real server cannot do on demand: a call that hangs, a 5xx)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
@@ -22,19 +22,31 @@ class Double:
     kubeconfig: Path
 
     @property
-    def core(self) -> Any:
+    def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
+    @property
+    def coordination(self) -> client.CoordinationV1Api:
+        return client.CoordinationV1Api(self.api)
 
-@pytest.fixture
-def double(tmp_path: Path) -> Iterator[Double]:
+
+@contextmanager
+def running_double(tmp_path: Path, new_client: Callable[[str], client.ApiClient]) -> Iterator[Double]:
+    """A fresh API-server double and a client for it made by ``new_client(kubeconfig path)``."""
     with KubeApiServer(bookmark_interval=0.2) as server:
         kc = server.write_kubeconfig(tmp_path / "kubeconfig")
-        api = make_api_client(str(kc))
+        api = new_client(str(kc))
         try:
             yield Double(server, api, kc)
         finally:
             api.close()
+
+
+@pytest.fixture
+def double(tmp_path: Path) -> Iterator[Double]:
+    """The double with ironlb's own client (``make_api_client``), as the programs talk to a server."""
+    with running_double(tmp_path, make_api_client) as d:
+        yield d
 
 
 def lb(name: str, **spec: object) -> dict[str, object]:

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -27,20 +26,10 @@ from controller.options import ControllerOptions
 from controller.runtime import PROGRAM, Controller
 from ironlb.kube.client import make_api_client
 from tests.support.pytest_plugin import Kube
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MERGE = "application/merge-patch+json"
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

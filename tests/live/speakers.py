@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from tests.live.conftest import REPO
+from tests.support.daemons import stop_process
 
 NO_INTERFACE = "ilbsts-none"
 KEY = "0123456789abcdef0123456789abcdef"
@@ -54,15 +55,8 @@ class Speakers:
 
     def stop(self, node: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(node, None)
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc, 10, sig)
 
     def close(self) -> None:
         for node in list(self.procs):

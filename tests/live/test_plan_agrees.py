@@ -25,7 +25,8 @@ from ironlb.config.load import load_config
 from ironlb.kube.client import make_api_client
 from ironlb.kube.snapshot import read_live_inputs
 from ironlb.live.whatif import exit_code, what_if
-from tests.live.conftest import Live, wait_for
+from tests.live.conftest import Live
+from tests.support.waiting import wait_for
 
 IPS = [f"10.230.{p}.{i}" for p in range(3) for i in range(4)]
 

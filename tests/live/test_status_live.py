@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.live.conftest import Live, wait_for
+from tests.live.conftest import Live
 from tests.live.speakers import NO_INTERFACE, Speakers
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from kubernetes import client
 
 from ironlb.statusobjects.kinds import GROUP, SERVICE_L2_STATUS, VERSION
 from ironlb.statusobjects.service import ServiceOwner, StatusObject
-from tests.live.conftest import REPO, Live, wait_for
+from tests.live.conftest import REPO, Live
+from tests.support.waiting import wait_for
 
 MAIN = {"name": "main", "protocol": "layer2", "addresses": ["10.215.0.0/30"]}
 

@@ -66,6 +66,13 @@ def lines(result: Conversion, severity: str | None = None) -> list[str]:
     return [str(f) for f in result.findings if severity is None or f.severity == severity]
 
 
+def only(result_lines: list[str], needle: str) -> str:
+    """The one line that contains ``needle``; fails the test if there are none or several."""
+    hits = [line for line in result_lines if needle in line]
+    assert len(hits) == 1, result_lines
+    return hits[0]
+
+
 def protocols(config: Config) -> dict[str, Protocol | None]:
     """Each pool's protocol in the ConfigMap (which kind of advertisement selects it)."""
     return {p.name: pool_protocol(config, p.name) for p in config.pools}

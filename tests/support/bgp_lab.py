@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from ironlb.lab.runner import Lab
 from tests.support.bgp_objects import config_map, dump, node
+from tests.support.daemons import stop_process
 
 T = TypeVar("T")
 
@@ -100,14 +101,7 @@ class Speakers:
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Signal a speaker and reap it (SIGKILL after 10 s)."""
-        proc = self.procs.pop(name)
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(self.procs.pop(name), 10, sig)
 
     def exabgp_pid(self, name: str) -> int | None:
         """The ExaBGP child of a node's speaker (from /proc)."""

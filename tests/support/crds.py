@@ -16,6 +16,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "config" / "crd"
 
+CONFIG_RESOURCES = (
+    "ipaddresspools",
+    "l2advertisements",
+    "bgpadvertisements",
+    "bgppeers",
+    "bfdprofiles",
+    "communities",
+    "clusteripadvertisements",
+)
+"""The resources (plural names) of ironlb's config kinds, which both programs list and watch."""
+
 
 def crd_documents(directory: Path = CRD_DIR) -> list[dict[str, Any]]:
     """The CRDs ``directory``'s kustomization lists, in its order."""

@@ -24,10 +24,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    """SIGTERM ``proc`` (ours, by PID), SIGKILL it after ``timeout``, and reap it."""
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0, sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to ``proc`` (ours, by PID), SIGKILL it after ``timeout``, and reap it."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
 from ironlb.announce.inputs import AnnounceInputs, build_inputs
+from ironlb.announce.layer2 import owner
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config import parse_config
 
@@ -72,3 +74,14 @@ def inputs(
     snap = ClusterSnapshot(services=tuple(services), endpoint_slices=tuple(slices), nodes=tuple(nodes))  # type: ignore[arg-type]
     names = [n["metadata"]["name"] for n in nodes]
     return build_inputs(me, CONFIG, snap, names if live is None else live)
+
+
+def ranking(ip: str, nodes: Sequence[str]) -> list[str]:
+    """Nodes in the order they would own ``ip`` (owner first, then its successor, ...)."""
+    left, out = list(nodes), []
+    while left:
+        o = owner(ipaddress.ip_address(ip), left)
+        assert o is not None
+        out.append(o)
+        left.remove(o)
+    return out

@@ -152,15 +152,26 @@ class L2Lab:
 
     def stop_speaker(self, node: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
         proc = self.speakers.pop(node, None)
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc, timeout, sig)
+
+    def start_all_speakers(self, flags: Sequence[str], vip: str) -> None:
+        """Start every node's speaker with ``flags``; return once all count each other live and ``vip``
+        answers ARP (RuntimeError if that takes over 30 s)."""
+        self.speaker_args = list(flags)
+        for n in self.node_names:
+            self.start_speaker(n)
+        if not wait_for(lambda: self.all_live() and self.arping(vip, count=1, timeout=1), timeout=30):
+            raise RuntimeError("speakers did not come up")
+
+    def stop_all_speakers(self) -> None:
+        for n in list(self.speakers):
+            self.stop_speaker(n, signal.SIGTERM)
+
+    def all_live(self) -> bool:
+        """Every speaker counts every node as a live member (read from its metrics)."""
+        members = f"ironlb_membership_members {float(len(self.node_names))}"
+        return all(members in self.metrics(n) for n in self.node_names)
 
     def log(self, node: str) -> str:
         p = self.dir / f"{node}.log"

@@ -6,6 +6,18 @@ from collections.abc import Iterable
 from typing import Any
 
 
+def ironlb_resource(
+    kind: str, name: str, spec: dict[str, Any], namespace: str = "ironlb-system"
+) -> dict[str, Any]:
+    """An ironlb.io/v1beta1 config object (IPAddressPool, BGPPeer, ...) as a manifest spells it."""
+    return {
+        "apiVersion": "ironlb.io/v1beta1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
 def endpoint_slice(
     service_name: str, nodes: Iterable[str], *, ready: bool = True, namespace: str = "default"
 ) -> dict[str, Any]:

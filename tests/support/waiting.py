@@ -6,16 +6,17 @@ machine makes them slower, not red.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def wait_for(
-    fn: Callable[[], T | None], timeout: float = 20.0, what: str = "", *, interval: float = 0.05
+    fn: Callable[[], T | None], timeout: float = 30.0, what: str = "", *, interval: float = 0.05
 ) -> T:
     """Poll ``fn`` until it returns something truthy and return that; AssertionError after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -26,6 +27,30 @@ def wait_for(
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or fn}; last={last!r}")
+
+
+def wait_while_running(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    proc: subprocess.Popen[Any] | None = None,
+    fail_fast: Callable[[], str | None] | None = None,
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` if it never does,
+    at once if the program exits or ``fail_fast`` reports a reason."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"program exited with {proc.returncode} while waiting for {what}")
+        reason = fail_fast() if fail_fast is not None else None
+        if reason:
+            raise AssertionError(f"{reason} (while waiting for {what})")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
 
 
 def returns_within(fn: Callable[[], T], timeout: float = 5.0) -> T:

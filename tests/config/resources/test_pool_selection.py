@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ironlb.config import load_config
-from tests.config.resources.test_load_config import obj, peer, pool
+from tests.config.resources.builders import obj, peer, pool
 
 CONFIGMAP = "address-pools:\n- {name: cm, protocol: layer2, addresses: [10.9.0.0/24]}\n"
 POOLS = [

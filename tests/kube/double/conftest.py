@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config
+from kubernetes import config
 
-from tests.support.kubeapi import KubeApiServer
-
-
-@dataclass
-class Double:
-    server: KubeApiServer
-    api_client: client.ApiClient
-    kubeconfig: Path
-
-    @property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api_client)
-
-    @property
-    def coordination(self) -> client.CoordinationV1Api:
-        return client.CoordinationV1Api(self.api_client)
+from tests.kube.conftest import Double, running_double
 
 
 @pytest.fixture
 def double(tmp_path: Path) -> Iterator[Double]:
-    with KubeApiServer(bookmark_interval=0.2) as server:
-        kc = server.write_kubeconfig(tmp_path / "kubeconfig")
-        api_client = config.new_client_from_config(config_file=str(kc))
-        try:
-            yield Double(server, api_client, kc)
-        finally:
-            api_client.close()
+    """The double with the stock ``kubernetes`` client, so the double is held to the library's reading."""
+    with running_double(tmp_path, lambda kc: config.new_client_from_config(config_file=kc)) as d:
+        yield d
 
 
 def lb_service(name: str, **spec: object) -> dict[str, object]:

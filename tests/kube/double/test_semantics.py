@@ -229,7 +229,7 @@ def test_core_and_events_v1(double: Double) -> None:
             },
         )
     assert _status(exc) == (422, "Invalid")
-    ev1 = client.EventsV1Api(double.api_client)
+    ev1 = client.EventsV1Api(double.api)
     body = {
         "metadata": {"name": "e"},
         "reason": "IPAllocated",

@@ -9,7 +9,6 @@ advertisement names peer ``r1``; pool ``both``'s names none, so its route reache
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,36 +16,26 @@ from ironlb.lab.fixture import require_netns, running_lab
 from ironlb.lab.runner import Lab
 from tests.support.bgp_lab import Cluster, Speakers, fib_nexthops
 from tests.support.bgp_objects import dump, node, service
-from tests.support.objects import endpoint_slice
+from tests.support.objects import endpoint_slice, ironlb_resource
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 
 TOPOLOGY = Path(__file__).with_name("two-peers") / "two-peers.clab.yml"
-NS = "ironlb-system"
 NODE = {"node1": "172.30.0.11"}
 
 
-def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "ironlb.io/v1beta1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
-    }
-
-
 RESOURCES = [
-    resource(
+    ironlb_resource(
         "BGPPeer", "r1", {"myASN": 64513, "peerASN": 64512, "peerAddress": "172.30.0.1", "holdTime": "9s"}
     ),
-    resource(
+    ironlb_resource(
         "BGPPeer", "r2", {"myASN": 64513, "peerASN": 64514, "peerAddress": "172.30.0.2", "holdTime": "9s"}
     ),
-    resource("IPAddressPool", "pub", {"addresses": ["198.51.100.0/28"]}),
-    resource("IPAddressPool", "both", {"addresses": ["198.51.100.16/28"]}),
-    resource("BGPAdvertisement", "to-r1", {"ipAddressPools": ["pub"], "peers": ["r1"]}),
-    resource("BGPAdvertisement", "to-all", {"ipAddressPools": ["both"]}),
+    ironlb_resource("IPAddressPool", "pub", {"addresses": ["198.51.100.0/28"]}),
+    ironlb_resource("IPAddressPool", "both", {"addresses": ["198.51.100.16/28"]}),
+    ironlb_resource("BGPAdvertisement", "to-r1", {"ipAddressPools": ["pub"], "peers": ["r1"]}),
+    ironlb_resource("BGPAdvertisement", "to-all", {"ipAddressPools": ["both"]}),
 ]
 
 

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -29,6 +28,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.pytest_plugin import Kube
+from tests.support.waiting import wait_while_running
 
 ROOT = Path(__file__).resolve().parents[3]
 NO_INTERFACE = "ilbspk-none"  # matches no interface: layer 2 decides but never sends
@@ -41,19 +41,6 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(what: str, cond: Callable[[], Any], timeout: float = 15.0, proc: Any = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"speaker exited ({proc.returncode}) while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.03)
 
 
 def config(cidr: str = "192.0.2.0/28", **extra: Any) -> Obj:
@@ -149,6 +136,16 @@ class Cluster:
         for e in slices:
             self.discovery.create_namespaced_endpoint_slice(self.apps, e)
 
+    def seed_web(self, *, nodes: int = 1, etp: str = "Cluster", with_config: bool = True) -> None:
+        """Nodes n1, n2, ... (127.0.0.1, ...), Service web (192.0.2.1) with its endpoint on n1, and the
+        default config unless ``with_config`` is false."""
+        self.seed(
+            nodes=[node(f"n{i}", f"127.0.0.{i}") for i in range(1, nodes + 1)],
+            services=[service("web", "192.0.2.1", etp=etp)],
+            slices=[endpoint_slice("web", "n1")],
+            cm=config() if with_config else None,
+        )
+
     def seed_web_and_old(self) -> None:
         """One node, n1, serving two layer-2 Services: ``web`` and ``old`` as announced."""
         self.seed(
@@ -241,6 +238,6 @@ class SpeakerProcess:
 
     def until(self, what: str, cond: Callable[[], Any], timeout: float = 15.0) -> Any:
         try:
-            return wait_for(what, cond, timeout, self.proc)
+            return wait_while_running(what, cond, timeout, self.proc)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- speaker log ---\n{self.log()[-4000:]}") from None

@@ -16,19 +16,11 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.speaker.kube.harness import Cluster, SpeakerProcess, config, endpoint_slice, node, service
+from tests.speaker.kube.harness import Cluster, SpeakerProcess, config, endpoint_slice, service
+from tests.support.crds import CONFIG_RESOURCES
 
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
-CONFIG_KINDS = (
-    "ipaddresspools",
-    "l2advertisements",
-    "bgpadvertisements",
-    "bgppeers",
-    "bfdprofiles",
-    "communities",
-    "clusteripadvertisements",
-)
-KINDS = ("services", "endpointslices", "nodes", "configmaps", *CONFIG_KINDS, "secrets")
+KINDS = ("services", "endpointslices", "nodes", "configmaps", *CONFIG_RESOURCES, "secrets")
 STATUS_KINDS = ("servicel2statuses", "servicebgpstatuses")
 
 
@@ -47,12 +39,7 @@ def test_follows_services_slices_nodes_and_config_and_records_events(
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    c.seed(
-        nodes=[node("n1", "127.0.0.1")],
-        services=[service("web", "192.0.2.1", etp="Local")],
-        slices=[endpoint_slice("web", "n1")],
-        cm=config(),
-    )
+    c.seed_web(etp="Local")
     core, discovery, apps = c.core, c.discovery, c.apps
     web = c.web
     with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
@@ -200,12 +187,7 @@ def test_unreachable_api_at_start_joins_nothing_until_it_can_read(
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    c.seed(
-        nodes=[node("n1", "127.0.0.1")],
-        services=[service("web", "192.0.2.1")],
-        slices=[endpoint_slice("web", "n1")],
-        cm=config(),
-    )
+    c.seed_web()
     c.kube.cp.stop_apiserver()
     try:
         with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ironlb.version import python_version, version
-from tests.speaker.kube.harness import Cluster, SpeakerProcess, config, endpoint_slice, node, service
+from tests.speaker.kube.harness import Cluster, SpeakerProcess, config, node
 from tests.support.waiting import wait_for
 
 
@@ -19,12 +19,7 @@ def test_ready_only_with_a_valid_config_and_stays_ready_when_it_turns_stale(
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    c.seed(
-        nodes=[node("n1", "127.0.0.1")],
-        services=[service("web", "192.0.2.1")],
-        slices=[endpoint_slice("web", "n1")],
-        cm=None,
-    )
+    c.seed_web(with_config=False)
     with SpeakerProcess(tmp_path, kubeconfig, c.ns) as sp:
         missing = (
             f"not ready: no valid config in ConfigMap {c.ns}/ironlb: the ConfigMap does not exist"

@@ -12,6 +12,8 @@ import ipaddress
 import signal
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,8 @@ from ironlb.announce import layer2
 from tests.speaker.kube.harness import (
     Cluster,
     SpeakerProcess,
-    config,
     endpoint_slice,
     free_port,
-    node,
     service,
 )
 
@@ -86,29 +86,28 @@ def elected(ip: str) -> tuple[str, str]:
     return owner, "n2" if owner == "n1" else "n1"
 
 
-def seed_web_on_two_nodes(c: Cluster) -> None:
-    """Nodes n1 and n2, Service web (192.0.2.1) with its endpoint on n1, the default config."""
-    c.seed(
-        nodes=[node("n1", "127.0.0.1"), node("n2", "127.0.0.2")],
-        services=[service("web", "192.0.2.1")],
-        slices=[endpoint_slice("web", "n1")],
-        cm=config(),
-    )
-
-
 def both_live(sp: dict[str, SpeakerProcess]) -> bool:
     return all([v for _, v in s.samples("ironlb_membership_members")] == [2.0] for s in sp.values())
+
+
+@contextmanager
+def two_live_speakers(
+    c: Cluster, kubeconfig: Path, tmp_path: Path
+) -> Iterator[tuple[dict[str, SpeakerProcess], str, str]]:
+    """Nodes n1 and n2, web on n1, both speakers running and live: yields them, web's owner, the other."""
+    c.seed_web(nodes=2)
+    sp = speakers(tmp_path, kubeconfig, c.ns)
+    with sp["n1"], sp["n2"]:
+        sp["n1"].until("both speakers live", lambda: both_live(sp), timeout=30)
+        owner, other = elected("192.0.2.1")
+        yield sp, owner, other
 
 
 def test_objects_follow_the_owner_change_only_with_it_and_go_with_the_service(
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    seed_web_on_two_nodes(c)
-    sp = speakers(tmp_path, kubeconfig, c.ns)
-    with sp["n1"], sp["n2"]:
-        sp["n1"].until("both speakers live", lambda: both_live(sp), timeout=30)
-        owner, other = elected("192.0.2.1")
+    with two_live_speakers(c, kubeconfig, tmp_path) as (sp, owner, other):
 
         def one_object_for(svc: str) -> dict[str, Any] | None:
             objs = [
@@ -177,11 +176,7 @@ def test_a_stopped_speaker_deletes_its_objects_and_the_next_owner_creates_its_ow
     cluster: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
     c, kubeconfig = cluster
-    seed_web_on_two_nodes(c)
-    sp = speakers(tmp_path, kubeconfig, c.ns)
-    with sp["n1"], sp["n2"]:
-        sp["n1"].until("both speakers live", lambda: both_live(sp), timeout=30)
-        owner, other = elected("192.0.2.1")
+    with two_live_speakers(c, kubeconfig, tmp_path) as (sp, owner, other):
         sp[owner].until("the object on the owner", lambda: list(status_objects(c)) == [f"web.{owner}"])
         assert sp[owner].stop(signal.SIGTERM) == 0
         sp[other].until("the object on the other node", lambda: list(status_objects(c)) == [f"web.{other}"])

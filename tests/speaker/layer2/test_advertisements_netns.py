@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from ironlb.announce.layer2 import owner
 from tests.support.layer2_lab import L2Lab, endpoint_slice, service, wait_for
+from tests.support.objects import ironlb_resource
 
 pytestmark = pytest.mark.netns
 
-NS = "ironlb-system"
 NODES = ["node1", "node2", "node3"]
 ZONE_A = ["node1", "node2"]
 
@@ -37,19 +36,10 @@ LIMITED = next(f"172.30.0.{i}" for i in range(200, 210) if _owner(f"172.30.0.{i}
 OPEN = next(f"172.30.0.{i}" for i in range(210, 220) if _owner(f"172.30.0.{i}", NODES) == "node3")
 
 
-def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "ironlb.io/v1beta1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
-    }
-
-
 RESOURCES = [
-    resource("IPAddressPool", "two", {"addresses": ["172.30.0.200-172.30.0.209"]}),
-    resource("IPAddressPool", "all", {"addresses": ["172.30.0.210-172.30.0.219"]}),
-    resource(
+    ironlb_resource("IPAddressPool", "two", {"addresses": ["172.30.0.200-172.30.0.209"]}),
+    ironlb_resource("IPAddressPool", "all", {"addresses": ["172.30.0.210-172.30.0.219"]}),
+    ironlb_resource(
         "L2Advertisement",
         "two-nodes-eth1",
         {
@@ -58,7 +48,7 @@ RESOURCES = [
             "interfaces": ["eth1"],
         },
     ),
-    resource("L2Advertisement", "everywhere", {"ipAddressPools": ["all"]}),
+    ironlb_resource("L2Advertisement", "everywhere", {"ipAddressPools": ["all"]}),
 ]
 
 

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ironlb.announce.layer2 import owner
 from speaker.layer2.responder import solicited_node
 from speaker.membership import wire
+from tests.support.layer2_helpers import ranking
 from tests.support.layer2_lab import L2Lab, endpoint_slice, ns_run, pointing_elsewhere, service, wait_for
 
 pytestmark = pytest.mark.netns
@@ -28,19 +29,10 @@ V4 = "172.30.0.200"
 NODES = ["node1", "node2", "node3"]
 
 
-def _ranking(ip: str) -> list[str]:
-    """Nodes in the order they would own ``ip`` (owner first, then its successor, ...)."""
-    left, out = list(NODES), []
-    while left:
-        o = owner(ipaddress.ip_address(ip), left)
-        assert o is not None
-        out.append(o)
-        left.remove(o)
-    return out
-
-
 # An IPv6 address that fails over exactly like V4, so one failure moves both neighbour entries.
-V6 = next(f"fd00:30::{i:x}" for i in range(0x200, 0x221) if _ranking(f"fd00:30::{i:x}") == _ranking(V4))
+V6 = next(
+    f"fd00:30::{i:x}" for i in range(0x200, 0x221) if ranking(f"fd00:30::{i:x}", NODES) == ranking(V4, NODES)
+)
 LOCAL = "172.30.0.201"
 UNOWNED = "172.30.0.210"
 UNOWNED6 = "fd00:30::221"  # outside the pool

@@ -14,13 +14,12 @@ successor during the cut) is back on the cut node once it is back.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from ironlb.announce.layer2 import owner
+from tests.support.layer2_helpers import ranking
 from tests.support.layer2_lab import L2Lab, endpoint_slice, pointing_elsewhere, service, wait_for
 
 pytestmark = pytest.mark.netns
@@ -29,20 +28,6 @@ POOL = [f"172.30.0.{i}" for i in range(200, 221)]
 WRONG_FOR_AT_MOST = 0.2
 BACK_WITHIN = 1.0
 """After the heal the cut node's own IP is back on it within this (peers learn it is back, it announces)."""
-
-
-def ranking(ip: str, nodes: list[str]) -> list[str]:
-    left, out = list(nodes), []
-    while left:
-        o = owner(ipaddress.ip_address(ip), left)
-        assert o is not None
-        out.append(o)
-        left.remove(o)
-    return out
-
-
-def all_live(lab: L2Lab) -> bool:
-    return all("ironlb_membership_members 3.0" in lab.metrics(n) for n in lab.node_names)
 
 
 class Roles:
@@ -62,7 +47,7 @@ def lab(l2lab: L2Lab) -> Iterator[L2Lab]:
     )
     for n in l2lab.node_names:
         l2lab.start_speaker(n)
-    ready = wait_for(lambda: all_live(l2lab) and l2lab.arping(roles.x, count=1, timeout=1), timeout=20)
+    ready = wait_for(lambda: l2lab.all_live() and l2lab.arping(roles.x, count=1, timeout=1), timeout=20)
     assert ready, "speakers never answered:\n" + "\n".join(l2lab.log(n) for n in l2lab.node_names)
     yield l2lab
 
@@ -82,7 +67,7 @@ def test_node_back_from_a_cut_never_takes_the_owners_ip(lab: L2Lab, cut_for: flo
             time.sleep(cut_for)
             lab.set_link(r.cut, up=True)
             healed = time.monotonic()
-            assert wait_for(lambda: all_live(lab), timeout=15, interval=0.05), "\n".join(
+            assert wait_for(lab.all_live, timeout=15, interval=0.05), "\n".join(
                 lab.log(n)[-3000:] for n in lab.node_names
             )
             time.sleep(3.0)  # long enough for any late announcement (bursts repeat every 1.2 s)
