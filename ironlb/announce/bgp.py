@@ -34,10 +34,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import cast
 
-from ironlb.announce.bgp_routes import Pending, Target, WantedRoutes, wanted_routes
+from ironlb.announce.bgp_routes import (
+    NodeSelection,
+    Pending,
+    SelectionRoutes,
+    Target,
+    WantedRoutes,
+    node_selection,
+    selection_routes,
+)
 from ironlb.announce.bgp_sessions import PeerSession, peer_sessions
-from ironlb.announce.inputs import AnnounceInputs, Announcement, NodeInfo
+from ironlb.announce.inputs import AnnounceInputs, Announcement, NodeInfo, with_ips
 from ironlb.config.model import (
     Config,
     IPAddress,
@@ -115,12 +124,20 @@ def decide(inputs: AnnounceInputs) -> BgpDecision:
     and which Service IPs are really carried (the others are problems).
     """
     node = inputs.nodes.get(inputs.node)
-    problems: list[str] = []
-    wanted = wanted_routes(inputs, node, problems)
+    return _decide(inputs, inputs.node, node, selection_routes(inputs, node))
+
+
+def _decide(
+    inputs: AnnounceInputs, name: str, node: NodeInfo | None, selection: SelectionRoutes
+) -> BgpDecision:
+    """``decide`` for node ``name`` of ``selection`` (its ``node_selection``'s routes)."""
+    problems = list(selection.problems)
+    wanted = selection.for_node(inputs, node)
+    memo = selection.memo if wanted is selection.wanted else {}
     sessions = peer_sessions(inputs.config, node, problems) if node is not None else ()
     names = _session_names(inputs.config, node, sessions) if node is not None else {}
-    peers = tuple(PeerRoutes(s, _session_routes(s, names[s.peer_id], wanted)) for s in sessions)
-    carried = _carried(wanted, peers, names, problems)
+    peers = tuple(PeerRoutes(s, _session_routes(s, names[s.peer_id], wanted, memo)) for s in sessions)
+    carried = _carried(name, wanted, peers, names, problems, memo)
     return BgpDecision(peers=peers, announcements=carried, problems=tuple(dict.fromkeys(problems)))
 
 
@@ -138,13 +155,24 @@ def _session_names(
 
 
 def _session_routes(
-    session: PeerSession, names: frozenset[str], wanted: WantedRoutes
+    session: PeerSession, names: frozenset[str], wanted: WantedRoutes, memo: dict[object, object]
 ) -> tuple[BgpRoute, ...]:
     """The wanted routes of the session's family for every peer or for one of ``names`` (the session's),
-    localpref only towards iBGP; none when unusable."""
+    localpref only towards iBGP; none when unusable. ``memo`` keeps them for sessions alike (same
+    family, iBGP or not, same names) of other nodes wanting the same routes."""
     if session.refusal is not None:
         return ()
-    version = session.peer.peer_address.version
+    version, ibgp = session.peer.peer_address.version, session.peer.is_ibgp
+    key = ("routes", version, ibgp, names)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _routes_of_family(version, ibgp, names, wanted)
+    return cast(tuple[BgpRoute, ...], found)
+
+
+def _routes_of_family(
+    version: int, ibgp: bool, names: frozenset[str], wanted: WantedRoutes
+) -> tuple[BgpRoute, ...]:
     sources = [t for t in (None, *sorted(names)) if wanted.routes.get(t)]
     merged: Mapping[IPNetwork, Pending]
     if len(sources) == 1:  # the common case: nothing to merge, no prefix hashed again
@@ -155,7 +183,7 @@ def _session_routes(
             for prefix, p in wanted.routes[target].items():
                 if prefix.version == version:
                     merged[prefix] = merged[prefix].merge(p) if prefix in merged else p
-    routes = [_project(prefix, p, session.peer) for prefix, p in merged.items() if prefix.version == version]
+    routes = [_project(prefix, p, ibgp) for prefix, p in merged.items() if prefix.version == version]
     routes.sort(key=_route_order)
     return tuple(routes)
 
@@ -167,35 +195,62 @@ def _route_order(route: BgpRoute) -> tuple[int, int, int]:
     return prefix.version, int(prefix.network_address), prefix.prefixlen
 
 
+Verdict = tuple[str, IPAddress, tuple[str, ...] | None, set[Target]]
+"""(Service key, IP, the peers carrying it or None when no usable session does, its targets)."""
+
+
 def _carried(
-    wanted: WantedRoutes, peers: tuple[PeerRoutes, ...], names: dict[str, frozenset[str]], problems: list[str]
+    node: str,
+    wanted: WantedRoutes,
+    peers: tuple[PeerRoutes, ...],
+    names: dict[str, frozenset[str]],
+    problems: list[str],
+    memo: dict[object, object],
 ) -> tuple[Announcement, ...]:
     """The announced Service IPs that a usable session carries; the others (and CIDRs) are problems.
 
-    A node no peer selects announces nothing and reports nothing.
+    A node no peer selects announces nothing and reports nothing. ``memo`` keeps the verdicts for
+    nodes with sessions alike wanting the same routes.
     """
     if not peers:
         return ()
     usable = _UsableSessions(peers, names)
+    key = ("carried", tuple(usable.sessions))
+    verdicts = memo.get(key)
+    if verdicts is None:
+        verdicts = memo[key] = _verdicts(wanted, usable)
     kept: list[Announcement] = []
-    for a in sorted(wanted.announced, key=lambda a: (a.service, a.ip.version, a.ip)):
-        targets = wanted.announced[a]
-        if usable.carry(a.ip.version, targets):
-            kept.append(replace(a, via=usable.peer_names(a.ip.version, targets)))
+    for service, ip, via, targets in cast(list[Verdict], verdicts):
+        if via is not None:
+            kept.append(Announcement(service, "bgp", node, ip, via))
         elif None in targets:
-            remedy = f"make the Service IPv{10 - a.ip.version}-only (spec.ipFamilies)"
-            problems.append(_unsent(f"service {a.service}", a.ip, wanted.node, peers, remedy))
+            remedy = f"make the Service IPv{10 - ip.version}-only (spec.ipFamilies)"
+            problems.append(_unsent(f"service {service}", ip, node, peers, remedy))
         else:
-            problems.append(_unsent_named(f"service {a.service}", a.ip, wanted.node, targets))
+            problems.append(_unsent_named(f"service {service}", ip, node, targets))
     for cidr, to in wanted.cidrs:
         if usable.carry(cidr.version, set(to)):
             continue
         if None in to:
             remedy = "remove the CIDR from cluster-ip-advertisement"
-            problems.append(_unsent("cluster-ip-advertisement", cidr, wanted.node, peers, remedy))
+            problems.append(_unsent("cluster-ip-advertisement", cidr, node, peers, remedy))
         else:
-            problems.append(_unsent_named("cluster-ip-advertisement", cidr, wanted.node, set(to)))
+            problems.append(_unsent_named("cluster-ip-advertisement", cidr, node, set(to)))
     return tuple(kept)
+
+
+def _verdicts(wanted: WantedRoutes, usable: _UsableSessions) -> list[Verdict]:
+    """Per announced (Service, IP), by Service then family and address: the peers that carry it."""
+    out: list[Verdict] = []
+    for (service, ip), targets in sorted(wanted.announced.items(), key=_announced_order):
+        via = usable.peer_names(ip.version, targets) if usable.carry(ip.version, targets) else None
+        out.append((service, ip, via, targets))
+    return out
+
+
+def _announced_order(item: tuple[tuple[str, IPAddress], set[Target]]) -> tuple[str, int, int]:
+    (service, ip), _ = item
+    return service, ip.version, int(ip)
 
 
 class _UsableSessions:
@@ -255,7 +310,7 @@ def _unsent(
     )
 
 
-def _project(prefix: IPNetwork, p: Pending, peer: Peer) -> BgpRoute:
+def _project(prefix: IPNetwork, p: Pending, ibgp: bool) -> BgpRoute:
     std: list[str] = []
     large: list[str] = []
     if p.communities:
@@ -265,7 +320,7 @@ def _project(prefix: IPNetwork, p: Pending, peer: Peer) -> BgpRoute:
         prefix=prefix,
         communities=tuple(std),
         large_communities=tuple(large),
-        localpref=p.localpref if peer.is_ibgp else None,
+        localpref=p.localpref if ibgp else None,
         sources=tuple(sorted(p.sources)),
         advertisements=tuple(sorted(p.advertisements)),
     )
@@ -286,13 +341,26 @@ def planned_bgp(
 
     ``assigned`` (service key → IPs the allocator would give) replaces the IPs in
     the Services' status, so the plan shows the routes of the IPs it would assign.
+    The same as ``decide`` per node, with the work nodes share done once: the routes of a
+    ``node_selection`` (per Service and advertisement), the routes of sessions alike, which
+    Service IPs they carry (``tests/announce/test_bgp_shared.py`` checks that over generated inputs).
     """
-    services = inputs.services
     if assigned is not None:
-        services = tuple(replace(s, ips=assigned.get(s.key, ())) for s in services)
+        inputs = replace(
+            inputs, services=tuple(with_ips(s, assigned.get(s.key, ())) for s in inputs.services)
+        )
+    config = inputs.config
+    selections: dict[NodeSelection, SelectionRoutes] = {}
     out: list[NodeRoutes] = []
     for name in sorted(inputs.nodes):
-        decision = decide(replace(inputs, node=name, services=services))
+        node = inputs.nodes[name]
+        if not any(p.selects(node.labels) for p in config.peers):
+            continue  # no session: nothing to announce, nothing to report
+        selection_key = node_selection(config, node)
+        selection = selections.get(selection_key)
+        if selection is None:
+            selection = selections[selection_key] = selection_routes(inputs, node)
+        decision = _decide(inputs, name, node, selection)
         if decision.peers:
             out.append(NodeRoutes(name, decision))
     return tuple(out)

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ironlb.announce.eligibility import node_refusal
-from ironlb.announce.inputs import AnnounceInputs, Announcement, NodeInfo, ServiceInfo
+from ironlb.announce.inputs import EXCLUDE_LABEL, AnnounceInputs, NodeInfo, ServiceInfo
 from ironlb.config import fields
 from ironlb.config.model import (
     ClusterIPAdvertisement,
@@ -79,14 +79,13 @@ def _targets(peers: tuple[str, ...]) -> tuple[Target, ...]:
 
 @dataclass
 class WantedRoutes:
-    """The routes this node wants to send, before they are split by session, and the IPs behind them."""
+    """The routes a node wants to send, before they are split by session, and the IPs behind them."""
 
-    node: str
     routes: dict[Target, dict[IPNetwork, Pending]] = field(default_factory=dict)
-    announced: dict[Announcement, set[Target]] = field(default_factory=dict)
-    """One per (Service, IP) (a dual-stack Service has two), with where its routes go."""
+    announced: dict[tuple[str, IPAddress], set[Target]] = field(default_factory=dict)
+    """Per (Service key, IP) (a dual-stack Service has two), where its routes go."""
     cidrs: list[tuple[IPNetwork, tuple[Target, ...]]] = field(default_factory=list)
-    """The ClusterIP CIDRs announced from this node, with where they go."""
+    """The ClusterIP CIDRs announced from the node, with where they go."""
 
     def add(
         self,
@@ -103,7 +102,19 @@ class WantedRoutes:
             )
 
     def announce(self, svc: ServiceInfo, ip: IPAddress, targets: tuple[Target, ...]) -> None:
-        self.announced.setdefault(Announcement(svc.key, "bgp", self.node, ip), set()).update(targets)
+        self.announced.setdefault((svc.key, ip), set()).update(targets)
+
+    def merged(self, other: WantedRoutes) -> WantedRoutes:
+        """These routes and ``other``'s, merged per prefix and target as ``add`` merges (neither changed)."""
+        routes = {target: dict(prefixes) for target, prefixes in self.routes.items()}
+        for target, prefixes in other.routes.items():
+            mine = routes.setdefault(target, {})
+            for prefix, p in prefixes.items():
+                mine[prefix] = mine[prefix].merge(p) if prefix in mine else p
+        announced = dict(self.announced)
+        for key, targets in other.announced.items():
+            announced[key] = announced[key] | targets if key in announced else set(targets)
+        return WantedRoutes(routes, announced, self.cidrs + other.cidrs)
 
 
 @dataclass(frozen=True)
@@ -181,49 +192,125 @@ def _lb_routes(config: Config, node: NodeInfo, svc: ServiceInfo, attrs: _Service
             yield _LbRoute(ip, _masked(ip, length), communities, localpref, _targets(adv.peers), adv.name)
 
 
-def wanted_routes(inputs: AnnounceInputs, node: NodeInfo | None, problems: list[str]) -> WantedRoutes:
-    """Every route this node wants to send (any family, attributes merged per prefix and target)."""
+NodeSelection = tuple[tuple[bool, ...], tuple[bool, ...], bool, bool] | None
+"""What of a node its routes depend on, besides its name and its own endpoints (``node_selection``)."""
+
+
+def node_selection(config: Config, node: NodeInfo | None) -> NodeSelection:
+    """Which BGPAdvertisements and ClusterIP advertisements select ``node``, and whether it is excluded
+    or its network unavailable: all a node's routes depend on but its name (``None``: unknown node)
+    and which Services have a ready endpoint on it. Nodes with the same selection want the same
+    routes for every Service whose traffic policy is ``Cluster``."""
+    if node is None:
+        return None
+    labels = node.labels
+    return (
+        tuple(ad.selects_node(labels) for ad in config.bgp_advertisements),
+        tuple(selectors_match(c.node_selectors, labels) for c in config.cluster_ip_advertisements),
+        EXCLUDE_LABEL in labels,
+        node.network_unavailable,
+    )
+
+
+@dataclass
+class SelectionRoutes:
+    """What every node of one ``node_selection`` wants: the routes of the Services it announces alike
+    (traffic policy ``Cluster``), decided once per Service and advertisement for all those nodes, and
+    the Services each node decides with its own endpoints (traffic policy ``Local``)."""
+
+    wanted: WantedRoutes
+    local: tuple[tuple[ServiceInfo, _ServiceAttrs], ...]
+    cias: tuple[ClusterIPAdvertisement, ...]
+    problems: tuple[str, ...]
+    """Annotation errors, in Service order (the same on every node)."""
+    memo: dict[object, object] = field(default_factory=dict)
+    """For ``ironlb.announce.bgp``: what it derives from ``wanted`` alone, kept for the next node."""
+
+    def for_node(self, inputs: AnnounceInputs, node: NodeInfo | None) -> WantedRoutes:
+        """Every route ``node`` (of this selection) wants: ``wanted`` itself when no Service of it
+        depends on the node's own endpoints."""
+        if node is None or not self.local:
+            return self.wanted
+        extra = WantedRoutes()
+        for svc, attrs in self.local:
+            _add_service_routes(extra, inputs, node, self.cias, svc, attrs)
+        if not extra.routes and not extra.announced:
+            return self.wanted
+        return self.wanted.merged(extra)
+
+
+def selection_routes(inputs: AnnounceInputs, node: NodeInfo | None) -> SelectionRoutes:
+    """The routes of ``node``'s selection, ``node`` standing for every node of it."""
     cias = tuple(
         c
         for c in inputs.config.cluster_ip_advertisements
         if node is not None and selectors_match(c.node_selectors, node.labels)
     )
-    wanted = WantedRoutes(inputs.node)
+    wanted = WantedRoutes()
+    local: list[tuple[ServiceInfo, _ServiceAttrs]] = []
+    problems: list[str] = []
     for svc in inputs.services:
-        _add_service(wanted, inputs, node, cias, svc, problems)
+        attrs = _wanted_attributes(inputs.config, cias, svc, problems)
+        if attrs is None:
+            continue
+        if svc.etp == "Local" or (svc.itp == "Local" and any(c.local_routes for c in cias)):
+            local.append((svc, attrs))
+        else:
+            _add_service_routes(wanted, inputs, node, cias, svc, attrs)
     for cia in cias:
         for cidr in cia.cidrs:
             wanted.add(_targets(cia.peers), cidr, cia.communities, cia.localpref, "cluster-ip-cidr", cia.name)
             wanted.cidrs.append((cidr, _targets(cia.peers)))
-    return wanted
+    return SelectionRoutes(wanted, tuple(local), cias, tuple(problems))
 
 
-def _add_service(
+def wanted_routes(inputs: AnnounceInputs, node: NodeInfo | None, problems: list[str]) -> WantedRoutes:
+    """Every route this node wants to send (any family, attributes merged per prefix and target)."""
+    selection = selection_routes(inputs, node)
+    problems.extend(selection.problems)
+    return selection.for_node(inputs, node)
+
+
+def _wanted_attributes(
+    config: Config, cias: tuple[ClusterIPAdvertisement, ...], svc: ServiceInfo, problems: list[str]
+) -> _ServiceAttrs | None:
+    """The Service's attributes when it may want a route here (an IP of a BGP-advertised pool, or an
+    external or ``Local`` cluster IP for a ClusterIP advertisement ``cias`` holds), else None."""
+    wants_lb = any(_in_bgp_pool(config, ip) for ip in svc.ips)
+    external = svc.external_ips and any(c.external_ips for c in cias)
+    local = svc.itp == "Local" and any(c.local_routes for c in cias)
+    if not (wants_lb or external or local):
+        return None
+    return service_attributes(config, svc, problems)
+
+
+def _add_service_routes(
     wanted: WantedRoutes,
     inputs: AnnounceInputs,
     node: NodeInfo | None,
     cias: tuple[ClusterIPAdvertisement, ...],
     svc: ServiceInfo,
-    problems: list[str],
+    attrs: _ServiceAttrs,
 ) -> None:
     """One Service's routes: its LoadBalancer IPs, and (``cias``: selected here) external and cluster IPs."""
     config = inputs.config
     wants_lb = any(_in_bgp_pool(config, ip) for ip in svc.ips)
-    external = [c for c in cias if c.external_ips] if svc.external_ips else []
-    local = [c for c in cias if c.local_routes] if svc.itp == "Local" else []
-    if not (wants_lb or external or local):
-        return
-    attrs = service_attributes(config, svc, problems)
     eps = inputs.endpoints_of(svc.key)
     external_ok = node_refusal(node, eps, policy=svc.etp) is None
     if wants_lb and external_ok and node is not None:
         for r in _lb_routes(config, node, svc, attrs):
             wanted.add(r.targets, r.prefix, r.communities, r.localpref, f"service {svc.key}", r.advertisement)
             wanted.announce(svc, r.ip, r.targets)
-    local_ok = bool(local) and node_refusal(node, eps, policy="Local") is None
+    local = svc.itp == "Local"
+    local_ok = local and any(c.local_routes for c in cias) and node_refusal(node, eps, policy="Local") is None
     for cia in cias:
         _add_cluster_ip_routes(
-            wanted, cia, svc, attrs, external=cia in external and external_ok, local=cia in local and local_ok
+            wanted,
+            cia,
+            svc,
+            attrs,
+            external=bool(svc.external_ips) and cia.external_ips and external_ok,
+            local=local and cia.local_routes and local_ok,
         )
 
 

@@ -62,16 +62,45 @@ def node_refusal(
     return None
 
 
+Eligibility = tuple[frozenset[str], tuple[Refusal, ...]]
+"""The nodes that may announce a Service, and the others with why not."""
+
+
 def eligible_nodes(
     inputs: AnnounceInputs,
     service: ServiceInfo,
     *,
     policy: TrafficPolicy | None = None,
     require_live: bool = False,
-) -> tuple[frozenset[str], tuple[Refusal, ...]]:
+) -> Eligibility:
     """The nodes that may announce ``service`` (policy defaults to its externalTrafficPolicy)."""
-    eps = inputs.endpoints_of(service.key)
-    pol = policy or service.etp
+    return _eligible(inputs, inputs.endpoints_of(service.key), policy or service.etp, require_live)
+
+
+class EligibleNodes:
+    """``eligible_nodes`` for every Service of one ``inputs``, each answer computed once per kind of
+    endpoints it depends on: with policy ``Cluster``, whether the Service has a ready endpoint at
+    all; with ``Local``, on which nodes (a plan asks for 10,000 Services, most of them alike)."""
+
+    def __init__(self, inputs: AnnounceInputs, *, require_live: bool = False) -> None:
+        self.inputs = inputs
+        self.require_live = require_live
+        self.known: dict[tuple[str, object], Eligibility] = {}
+
+    def __call__(self, service: ServiceInfo) -> Eligibility:
+        eps = self.inputs.endpoints_of(service.key)
+        policy = service.etp
+        if policy == "Local":
+            key: tuple[str, object] = (policy, frozenset(n for n, c in eps.ready_by_node.items() if c > 0))
+        else:
+            key = (policy, eps.ready_total > 0)
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = _eligible(self.inputs, eps, policy, self.require_live)
+        return found
+
+
+def _eligible(inputs: AnnounceInputs, eps: Endpoints, pol: TrafficPolicy, require_live: bool) -> Eligibility:
     ok: set[str] = set()
     refused: list[Refusal] = []
     for name in sorted(inputs.nodes):

@@ -47,6 +47,12 @@ class ServiceInfo:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
+def with_ips(svc: ServiceInfo, ips: tuple[IPAddress, ...]) -> ServiceInfo:
+    """``svc`` with other LoadBalancer IPs (``dataclasses.replace``, without its cost per call: a plan
+    makes one per Service and side)."""
+    return ServiceInfo(svc.key, ips, svc.external_ips, svc.cluster_ips, svc.etp, svc.itp, svc.annotations)
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """Ready endpoints of one Service."""

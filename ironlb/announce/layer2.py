@@ -24,8 +24,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from ironlb.announce.eligibility import Refusal, eligible_nodes
-from ironlb.announce.inputs import AnnounceInputs, Announcement
+from ironlb.announce.eligibility import EligibleNodes, Refusal
+from ironlb.announce.inputs import AnnounceInputs, Announcement, with_ips
 from ironlb.config.model import IPAddress, L2Advertisement, selects_everything
 
 REASON_NO_ELIGIBLE = "no eligible node"
@@ -96,12 +96,13 @@ def layer2_ips(inputs: AnnounceInputs) -> dict[IPAddress, list[str]]:
 def layer2_decisions(inputs: AnnounceInputs, *, require_live: bool = True) -> tuple[IPDecision, ...]:
     """One decision per layer-2 IP, sorted by IP (IPv4 first)."""
     services = {s.key: s for s in inputs.services}
+    eligible = EligibleNodes(inputs, require_live=require_live)
     decisions: list[IPDecision] = []
     for ip, found in _layer2_ips(inputs).items():
         candidates: set[str] = set()
         refusals: set[Refusal] = set()
         for key in found.services:
-            ok, refused = eligible_nodes(inputs, services[key], require_live=require_live)
+            ok, refused = eligible(services[key])
             candidates |= ok
             refusals.update(refused)
         ads = found.advertisements
@@ -164,6 +165,6 @@ def planned_layer2(
     """
     services = inputs.services
     if assigned is not None:
-        services = tuple(replace(s, ips=assigned.get(s.key, ())) for s in services)
+        services = tuple(with_ips(s, assigned.get(s.key, ())) for s in services)
     everyone = replace(inputs, services=services, live_speakers=frozenset(inputs.nodes))
     return layer2_decisions(everyone)

@@ -26,6 +26,7 @@ Imports the Kubernetes client only when it runs (``ironlb plan`` from files stay
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -220,8 +221,16 @@ def _config_objects(
 
 
 def run_live(args: argparse.Namespace) -> int:
+    """The command, with the cyclic garbage collector off while it runs.
+
+    Why: reading 10,000 Services and planning them makes millions of objects that live until the
+    command ends, and almost no reference cycles; every full collection walks all of them again
+    (about half the command's time on 10,000 Services). Reference counting still frees what
+    is dropped; the collector is turned back on for callers that run the command in process."""
     from ironlb.kube.snapshot import LiveReadError
 
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         return _run(args)
     except LiveReadError as exc:
@@ -229,6 +238,9 @@ def run_live(args: argparse.Namespace) -> int:
     except LiveError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
+    finally:
+        if enabled:
+            gc.enable()
     return EXIT_ERROR
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ironlb.announce import eligibility as el
-from ironlb.announce.eligibility import eligible_nodes
+from ironlb.announce.eligibility import EligibleNodes, eligible_nodes
 from ironlb.announce.inputs import EXCLUDE_LABEL, endpoints_by_service
 from ironlb.announce.layer2 import layer2_decisions
 from tests.support.layer2_helpers import eps, inputs, node, svc
@@ -66,6 +68,29 @@ def test_eligibility(
             assert n in ok, title
         else:
             assert reasons.get(n) == want, title
+
+
+SLICE = st.tuples(st.lists(st.sampled_from("abcd"), max_size=3), st.sampled_from((True, False, None)))
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(("Cluster", "Local")), st.lists(SLICE, max_size=2)), max_size=6),
+    st.booleans(),
+)
+def test_the_answer_shared_between_services_is_each_ones_own(
+    specs: list[tuple[str, list[tuple[list[str], bool | None]]]], require_live: bool
+) -> None:
+    """``EligibleNodes`` (one answer per kind of endpoints) says what ``eligible_nodes`` says, per Service."""
+    services = [svc(f"s{i}", ["192.0.2.1"], etp=etp) for i, (etp, _) in enumerate(specs)]
+    slices = [
+        eps(f"s{i}", on, ready=ready, name=f"s{i}-{j}")
+        for i, (_, parts) in enumerate(specs)
+        for j, (on, ready) in enumerate(parts)
+    ]
+    view = inputs("a", NODES, services, slices, live=["a", "c"])
+    shared = EligibleNodes(view, require_live=require_live)
+    for service in view.services:
+        assert shared(service) == eligible_nodes(view, service, require_live=require_live)
 
 
 def test_not_live_is_a_refusal_only_when_required() -> None:

@@ -29,6 +29,14 @@ def test_same_bytes_as_json_dumps(doc: Any) -> None:
     assert dumps_indented(doc) == json.dumps(doc, indent=2)
 
 
+@given(st.dictionaries(st.text(max_size=3), documents, max_size=3), documents)
+def test_a_dict_held_many_times_is_written_each_time_at_its_level(shared: dict[str, Any], other: Any) -> None:
+    """The one dict object at several places and levels (``ironlb plan`` shares a route's dict
+    between all the nodes and peers it changes for)."""
+    doc = {"a": [shared, shared, other], "b": shared, "c": [[shared, {"d": shared}]], "e": other}
+    assert dumps_indented(doc) == json.dumps(doc, indent=2)
+
+
 class Level(enum.IntEnum):
     HIGH = 3
 
