@@ -38,4 +38,3 @@ def processes_using(path: Path) -> dict[int, list[str]]:
         if any(a == prefix or a.startswith(prefix + "/") for a in argv) and running(int(entry.name)):
             found[int(entry.name)] = argv
     return found
-
