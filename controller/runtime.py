@@ -18,6 +18,8 @@ Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
   failed write is retried with the queue's tenacity backoff without blocking others.
 - The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
   fields the controller reads), and so do the write overlay and the adoption LIST.
+- Long-lived objects (imports, the cache after an adoption, what is left after a burst of work)
+  are frozen out of the cyclic garbage collector's full passes (``controller.heap``).
 - A graceful stop sends the Events still queued, within ``EVENT_DRAIN``, before the Lease
   is released.
 - Leadership: a session belongs to one term of leadership. Every write first checks
@@ -41,7 +43,9 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
+from controller import heap
 from controller.configfollow import ConfigFollower
+from controller.heap import HeapKeeper
 from controller.membershipsecret import MembershipSecret
 from controller.metrics import ControllerMetrics
 from controller.namespaces import NamespaceLabelsView
@@ -83,7 +87,9 @@ def service_ref(key: str) -> ObjectRef:
 
 
 class Controller:
-    def __init__(self, opts: ControllerOptions, *, api_client: Any = None) -> None:
+    def __init__(self, opts: ControllerOptions, *, api_client: Any = None, keep_heap: bool = False) -> None:
+        """``keep_heap``: freeze long-lived objects out of the garbage collector (``controller.heap``);
+        for the process that is the controller, not for a test that runs one among others."""
         self.opts = opts
         self.api = (
             api_client
@@ -152,6 +158,7 @@ class Controller:
             lb_class=opts.lb_class,
             namespaces=self.namespaces,
         )
+        self.heap = HeapKeeper(self.queue.idle) if keep_heap else None
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
         self._server: ProbeServer | None = None
@@ -292,6 +299,8 @@ class Controller:
                     self.queue.forget(ref)
             finally:
                 self.queue.done(ref)
+            if self.heap is not None:
+                self.heap.processed()
 
     def _process(self, ref: ObjectRef) -> SyncState:
         if ref == CONTROL:
@@ -390,6 +399,8 @@ class Controller:
         for key in adoption.order:
             self.queue.add(service_ref(key))
         self._session = Session(adoption.allocator, generation)
+        if self.heap is not None:
+            heap.freeze()  # the cache and the allocator live as long as the term (controller.heap)
         return "done"
 
     def _sync_namespace(self, namespace: str) -> SyncState:
@@ -420,7 +431,8 @@ class Controller:
 
 def run(opts: ControllerOptions, stop: threading.Event) -> int:
     """Run until ``stop`` is set; returns an exit code."""
-    controller = Controller(opts)
+    heap.freeze()  # what the imports made lives as long as the process (controller.heap)
+    controller = Controller(opts, keep_heap=True)
     try:
         controller.start()
     except CannotListen as exc:
