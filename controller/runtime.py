@@ -8,7 +8,9 @@ Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
   (``controller.session``) starts: a fresh allocator adopts every existing assignment
   (from a fresh LIST, so a new leader never trusts a cache that may lag behind the old
   leader's writes), and only then is every Service queued, so pending ones are allocated
-  after all current ones are kept. A restart therefore changes no IP.
+  after all current ones are kept. A restart therefore changes no IP. The pending ones are
+  decided in plan order as the workers reach them (``controller.session.SettlePlan``), so the
+  first is written before the last of a large backlog is decided.
 - A config change is applied to the allocator at once: what it no longer allows is released and
   every Service without IPs is decided in one fixed order (``ironlb.allocator.settle``, the
   order ``ironlb plan`` uses), so the workers only write what was decided.
@@ -349,6 +351,7 @@ class Controller:
         )
         session = self._session
         if changed is not None and session is not None:
+            session.settle_all()  # the plan was made under the old config: decided under it first
             for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
             # Every Service that lost its IPs, or had none, is decided now in one fixed order
@@ -384,21 +387,22 @@ class Controller:
             )
             return "retry"
         cached = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
-        adoption = adopt(config, services, self.opts.lb_class, cached, self.namespaces)
+        adoption = adopt(config, services, self.opts.lb_class, cached, self.namespaces, lazy=True)
         log.info(
             "leading: adopted %d existing assignments (%d not adoptable) of %d Services from %s in %.2f s;"
-            " allocating",
+            " allocating (%d pending, decided in plan order as the workers reach them)",
             adoption.adopted,
             adoption.refused,
             len(services),
             origin,
             time.monotonic() - started,
+            adoption.plan.pending(),
         )
         # Queued before the session is visible (workers wait on our lock meanwhile), so the
         # queue is never idle before the first reconciles.
         for key in adoption.order:
             self.queue.add(service_ref(key))
-        self._session = Session(adoption.allocator, generation)
+        self._session = Session(adoption.allocator, generation, adoption.plan)
         if self.heap is not None:
             heap.freeze()  # the cache and the allocator live as long as the term (controller.heap)
         return "done"
@@ -412,6 +416,7 @@ class Controller:
             session = self._session
             if session is None:
                 return "done"  # a new session decides every Service with the labels it then reads
+            session.settle_all()
             labels = self.namespaces.sorted_labels(namespace)
             keys = {k for k in session.refused if k.startswith(prefix)}
             invalidated = session.allocator.set_namespace_labels(namespace, labels)

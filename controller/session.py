@@ -10,7 +10,16 @@ existing is adopted already, so no IP changes), then the rest, which are mostly 
 Where the Services come from (the informer cache when it was listed after leadership began,
 else a LIST) is the runtime's business.
 
-While it lasts, a ``Session`` holds the allocator, the refusals already reported (so
+The pending Services are decided in that order, but not all before the first is written: a
+``SettlePlan`` holds them in settle order and decides them as the workers reach them
+(``SettlePlan.before(key)``, under the controller's lock, before each reconcile: every pending
+Service up to ``key`` in plan order). Anything else that could take or free an IP (a Service
+not in the plan, or one already decided, a deletion, a config or namespace change) first
+finishes the whole plan. So every Service gets the IPs an eager settle gives it, while the
+first statuses are written before the last of thousands of pending Services is decided (the
+backlog's first IP no longer waits for the whole plan).
+
+While it lasts, a ``Session`` holds the allocator, the plan, the refusals already reported (so
 reprocessing does not repeat their Events) and the ``WriteOverlay``; a new term starts
 them afresh.
 """
@@ -24,10 +33,67 @@ from typing import Any
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
-from ironlb.allocator.settle import settle_services
+from ironlb.allocator.settle import settle_order
 from ironlb.allocator.translate import NamespaceLabels, request_from_service
+from ironlb.allocator.types import AllocationRequest
 from ironlb.config import Config
 from ironlb.kube_types import Service
+
+
+class SettlePlan:
+    """The pending Services' requests in settle order (``ironlb.allocator.settle``), decided lazily.
+
+    Not thread-safe: the caller holds the lock that owns the allocator."""
+
+    def __init__(self, allocator: Allocator, requests: Iterable[AllocationRequest]) -> None:
+        self._allocator = allocator
+        self._order = settle_order(requests)
+        self._index = {r.key: i for i, r in enumerate(self._order)}
+        self._next = 0  # the first request not decided yet
+
+    @property
+    def done(self) -> bool:
+        return self._next >= len(self._order)
+
+    def pending(self) -> int:
+        return len(self._order) - self._next
+
+    def before(self, key: str) -> None:
+        """Before ``key`` is reconciled: decide every request up to ``key`` in plan order, or, when
+        ``key`` is not (or no longer) waiting in the plan, all of them."""
+        index = self._index.get(key)
+        self._advance(len(self._order) if index is None or index < self._next else index + 1)
+
+    def finish(self) -> None:
+        """Decide every request left (before anything else changes the allocator)."""
+        self._advance(len(self._order))
+
+    def _advance(self, end: int) -> None:
+        while self._next < end:
+            request = self._order[self._next]
+            self._next += 1
+            if self._allocator.assignment(request.key) is None:  # as settle: held keys stay
+                self._allocator.assign(request)
+
+
+def pending_requests(
+    allocator: Allocator,
+    services: Iterable[Service],
+    lb_class: str | None,
+    namespaces: NamespaceLabels | None,
+) -> list[AllocationRequest]:
+    """The requests of our Services that hold nothing yet (as ``settle_services`` builds them)."""
+    requests = []
+    for service in services:
+        if (
+            not svc.is_managed(service, lb_class)
+            or allocator.assignment(svc.service_key(service)) is not None
+        ):
+            continue
+        request = request_from_service(service, namespaces)
+        if isinstance(request, AllocationRequest):
+            requests.append(request)
+    return requests
 
 
 @dataclass(frozen=True)
@@ -36,6 +102,7 @@ class Adoption:
     adopted: int
     refused: int  # assignments that could not be adopted (conflicting, outside every pool, malformed...)
     order: list[str]  # every key to reconcile, in order
+    plan: SettlePlan  # the pending Services, decided (finished) unless adopted with lazy=True
 
 
 def adopt(
@@ -44,12 +111,18 @@ def adopt(
     lb_class: str | None,
     more_keys: Iterable[str] = (),
     namespaces: NamespaceLabels | None = None,
+    *,
+    lazy: bool = False,
 ) -> Adoption:
     """Adopt the IPs ``services`` show; ``more_keys`` (e.g. from a cache) are reconciled too.
-    ``namespaces``: the labels of their namespaces (pools may admit Services by them)."""
+    ``namespaces``: the labels of their namespaces (pools may admit Services by them).
+    Then every pending Service is settled in plan's order: at once, or with ``lazy`` by the
+    returned ``plan`` as the workers reach them."""
     allocator = Allocator(config)
     adopted = adopt_services(allocator, services, lb_class, lambda s: request_from_service(s, namespaces))
-    settle_services(allocator, services, lb_class, namespaces)  # then every pending one, in plan's order
+    plan = SettlePlan(allocator, pending_requests(allocator, services, lb_class, namespaces))
+    if not lazy:
+        plan.finish()
     keys = {svc.service_key(s) for s in services} | set(more_keys)
     has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
     return Adoption(
@@ -57,6 +130,7 @@ def adopt(
         len(adopted.kept),
         len(adopted.refused),
         sorted(keys, key=lambda k: (k in has_ip, k)),
+        plan,
     )
 
 
@@ -104,6 +178,18 @@ class Session:
 
     allocator: Allocator
     generation: int
+    plan: SettlePlan | None = None
+    """The pending Services still to decide in settle order (``None``: all decided)."""
     refused: dict[str, str] = field(default_factory=dict)
     """Why each refused Service has no IP, as last reported."""
     overlay: WriteOverlay = field(default_factory=WriteOverlay)
+
+    def settle_before(self, key: str) -> None:
+        """Before ``key`` is reconciled: its turn in the plan has come (``SettlePlan.before``)."""
+        if self.plan is not None:
+            self.plan.before(key)
+
+    def settle_all(self) -> None:
+        """Before anything but a reconcile changes the allocator: the whole plan is decided."""
+        if self.plan is not None:
+            self.plan.finish()

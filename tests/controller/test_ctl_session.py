@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from controller.session import adopt
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controller.session import Adoption, adopt
 from tests.allocator.builders import config, pool, service
 
 
@@ -52,3 +57,64 @@ def test_another_class_is_reconciled_but_not_adopted() -> None:
     adoption = adopt(cfg, [theirs], None)
     assert adoption.adopted == 0 and adoption.order == ["default/theirs"]
     assert adoption.allocator.assignment("default/theirs") is None
+
+
+def assignments(adoption: Adoption) -> dict[str, list[str]]:
+    return {key: [str(ip) for ip in a.ips] for key, a in adoption.allocator.assignments().items()}
+
+
+backlogs = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h"]),
+        st.sampled_from([None, 1, 3, 6, 9]),  # the IP its status shows (10.0.0.x), or none
+        st.sampled_from([None, 2, 3]),  # the IP it asks for (spec.loadBalancerIP), or none
+    ),
+    max_size=8,
+    unique_by=lambda t: t[0],
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(backlogs, st.randoms(use_true_random=False))
+def test_a_lazy_plan_decides_what_an_eager_settle_decides_whatever_order_the_workers_take(
+    shown: list[tuple[str, int | None, int | None]], rnd: random.Random
+) -> None:
+    """Workers reach the keys in any order (and Services outside the plan come in between):
+    each reconcile first settles the plan up to its key, and the result is an eager settle's."""
+    cfg = config(pool("main", "10.0.0.0/29"))  # 8 IPs: some backlogs exhaust it
+    services = [
+        service(
+            name,
+            ingress=(f"10.0.0.{shows}",) if shows is not None else (),
+            spec={"loadBalancerIP": f"10.0.0.{asks}"} if asks is not None else {},
+        )
+        for name, shows, asks in shown
+    ]
+    eager = adopt(cfg, services, None)
+    lazy = adopt(cfg, services, None, lazy=True)
+    assert eager.plan.done and eager.order == lazy.order
+    keys = [*lazy.order, "default/not-in-the-plan"]
+    rnd.shuffle(keys)
+    for key in keys:
+        lazy.plan.before(key)
+        if key in assignments(eager):  # its turn has come: decided as the eager settle decided it
+            assert assignments(lazy).get(key) == assignments(eager)[key], key
+        if key == "default/not-in-the-plan":
+            assert lazy.plan.done
+    lazy.plan.finish()
+    assert assignments(lazy) == assignments(eager)
+
+
+def test_a_lazy_plan_decides_nothing_past_the_key_a_worker_reached() -> None:
+    cfg = config(pool("main", "10.0.0.0/29"))
+    services = [service("a-has", ingress=("10.0.0.0",)), service("b"), service("c"), service("d")]
+    adoption = adopt(cfg, services, None, lazy=True)
+    assert assignments(adoption) == {"default/a-has": ["10.0.0.0"]} and adoption.plan.pending() == 3
+    adoption.plan.before("default/c")  # b comes first in plan order: decided too, d not yet
+    assert assignments(adoption) == {
+        "default/a-has": ["10.0.0.0"],
+        "default/b": ["10.0.0.1"],
+        "default/c": ["10.0.0.2"],
+    }
+    adoption.plan.before("default/b")  # already decided: anything else finishes the plan first
+    assert adoption.plan.done and assignments(adoption)["default/d"] == ["10.0.0.3"]
