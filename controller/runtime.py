@@ -275,6 +275,15 @@ class Controller:
 
     # -- inputs ----------------------------------------------------------------------------------
     def _on_change(self, ref: ObjectRef) -> None:
+        if ref.kind == "Service" and self._session is None:
+            # No term yet (start-up: the first LIST reports every Service): a new session queues
+            # every cached Service, this one included (the cache holds the change before it is
+            # reported), so queueing it now would only make a worker find no session, thousands
+            # of times while the adoption needs the interpreter. Checked under the lock a session
+            # starts under, so a change is never dropped after that session read the cache.
+            with self._lock:
+                if self._session is None:
+                    return
         self.queue.add(CONTROL if ref.kind in CONFIG_INPUTS else ref)
 
     def _on_leadership_change(self) -> None:
