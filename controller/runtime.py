@@ -284,7 +284,19 @@ class Controller:
             with self._lock:
                 if self._session is None:
                     return
+        elif ref.kind == "Service" and self._own_write(ref.key):
+            return
         self.queue.add(CONTROL if ref.kind in CONFIG_INPUTS else ref)
+
+    def _own_write(self, key: str) -> bool:
+        """The change is the informer's report of the status this term just wrote: its reconcile
+        would decide exactly what was written (a write is guarded by resourceVersion, so it was
+        decided on the latest Service; whatever changes the allocator queues the keys it touches),
+        so it is not queued. One no-op reconcile per allocation saved."""
+        cached = self.source.service(key)
+        with self._lock:
+            session = self._session
+            return session is not None and session.overlay.caught_up(key, cached)
 
     def _on_leadership_change(self) -> None:
         # Called by the elector with its lock held: never take our lock here.

@@ -166,6 +166,16 @@ class WriteOverlay:
         del self._written[key]
         return cached
 
+    def caught_up(self, key: str, cached: Service | None) -> bool:
+        """True when ``cached`` is exactly what our last write of ``key`` returned: the informer's
+        report of our own write. Deciding on it again would decide what was just written; the
+        entry is dropped (the cache shows it now)."""
+        written = self._written.get(key)
+        if written is None or cached is None or resource_version(cached) != resource_version(written.obj):
+            return False
+        del self._written[key]
+        return True
+
     def record(self, key: str, obj: Service, older: set[str]) -> None:
         """``obj`` is what a write returned; the cache showing any of ``older`` lags behind it."""
         prev = self._written.get(key)

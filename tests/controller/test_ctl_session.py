@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from typing import cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.session import Adoption, adopt
+from controller.session import Adoption, WriteOverlay, adopt
+from ironlb.kube_types import Service
 from tests.allocator.builders import config, pool, service
 
 
@@ -118,3 +120,22 @@ def test_a_lazy_plan_decides_nothing_past_the_key_a_worker_reached() -> None:
     }
     adoption.plan.before("default/b")  # already decided: anything else finishes the plan first
     assert adoption.plan.done and assignments(adoption)["default/d"] == ["10.0.0.3"]
+
+
+def with_rv(obj: Service, rv: str) -> Service:
+    return cast(Service, {**obj, "metadata": {**obj["metadata"], "resourceVersion": rv}})
+
+
+def test_the_informers_report_of_our_own_write_is_caught_up_once_and_nothing_else_is() -> None:
+    overlay = WriteOverlay()
+    before, written = with_rv(service("a"), "1"), with_rv(service("a", ingress=("10.0.0.1",)), "2")
+    assert not overlay.caught_up("default/a", written)  # nothing written yet
+    overlay.record("default/a", written, {"1"})
+    assert not overlay.caught_up("default/a", before)  # the cache still lags: decide on the write
+    assert overlay.current("default/a", before) is written
+    assert not overlay.caught_up("default/a", with_rv(written, "3"))  # someone changed it since
+    assert not overlay.caught_up("default/a", None)  # deleted
+    assert not overlay.caught_up("default/b", written)
+    assert overlay.caught_up("default/a", with_rv(written, "2"))  # exactly our write: nothing to decide
+    assert not overlay.caught_up("default/a", with_rv(written, "2"))  # and the entry is gone
+    assert overlay.current("default/a", before) is before
