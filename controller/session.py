@@ -12,12 +12,12 @@ else a LIST) is the runtime's business.
 
 The pending Services are decided in that order, but not all before the first is written: a
 ``SettlePlan`` holds them in settle order and decides them as the workers reach them
-(``SettlePlan.before(key)``, under the controller's lock, before each reconcile: every pending
-Service up to ``key`` in plan order). Anything else that could take or free an IP (a Service
-not in the plan, or one already decided, a deletion, a config or namespace change) first
-finishes the whole plan. So every Service gets the IPs an eager settle gives it, while the
-first statuses are written before the last of thousands of pending Services is decided (the
-backlog's first IP no longer waits for the whole plan).
+(``SettlePlan.before``, under the controller's lock, before each reconcile: every pending
+Service up to that key in plan order). Anything else that could take or free an IP (a Service
+not in the plan, or already decided, deleted or changed since it was planned, a config or
+namespace change) first finishes the whole plan. So every Service gets the IPs an eager settle
+gives it, while the first statuses are written before the last of thousands of pending Services
+is decided (the backlog's first IP no longer waits for the whole plan).
 
 While it lasts, a ``Session`` holds the allocator, the plan, the refusals already reported (so
 reprocessing does not repeat their Events) and the ``WriteOverlay``; a new term starts
@@ -45,10 +45,17 @@ class SettlePlan:
 
     Not thread-safe: the caller holds the lock that owns the allocator."""
 
-    def __init__(self, allocator: Allocator, requests: Iterable[AllocationRequest]) -> None:
+    def __init__(
+        self,
+        allocator: Allocator,
+        requests: Iterable[AllocationRequest],
+        versions: Mapping[str, str] | None = None,
+    ) -> None:
+        """``versions``: the resourceVersion of each Service the requests were built from."""
         self._allocator = allocator
         self._order = settle_order(requests)
         self._index = {r.key: i for i, r in enumerate(self._order)}
+        self._versions = dict(versions or {})
         self._next = 0  # the first request not decided yet
 
     @property
@@ -58,11 +65,20 @@ class SettlePlan:
     def pending(self) -> int:
         return len(self._order) - self._next
 
-    def before(self, key: str) -> None:
-        """Before ``key`` is reconciled: decide every request up to ``key`` in plan order, or, when
-        ``key`` is not (or no longer) waiting in the plan, all of them."""
+    def before(self, key: str, service: Service | None) -> None:
+        """Before ``key`` is reconciled on ``service`` (None: deleted): decide every request up to
+        ``key`` in plan order. When ``key`` is not (or no longer) waiting in the plan, or its Service
+        is not the one planned (deleted or changed since: its reconcile may free or take IPs), all
+        of them: whatever a reconcile changes then comes after the whole plan, as after an eager
+        settle."""
         index = self._index.get(key)
-        self._advance(len(self._order) if index is None or index < self._next else index + 1)
+        planned = (
+            index is not None
+            and index >= self._next
+            and service is not None
+            and resource_version(service) == self._versions.get(key)
+        )
+        self._advance(index + 1 if planned and index is not None else len(self._order))
 
     def finish(self) -> None:
         """Decide every request left (before anything else changes the allocator)."""
@@ -120,7 +136,8 @@ def adopt(
     returned ``plan`` as the workers reach them."""
     allocator = Allocator(config)
     adopted = adopt_services(allocator, services, lb_class, lambda s: request_from_service(s, namespaces))
-    plan = SettlePlan(allocator, pending_requests(allocator, services, lb_class, namespaces))
+    versions = {svc.service_key(s): resource_version(s) for s in services}
+    plan = SettlePlan(allocator, pending_requests(allocator, services, lb_class, namespaces), versions)
     if not lazy:
         plan.finish()
     keys = {svc.service_key(s) for s in services} | set(more_keys)
@@ -194,10 +211,10 @@ class Session:
     """Why each refused Service has no IP, as last reported."""
     overlay: WriteOverlay = field(default_factory=WriteOverlay)
 
-    def settle_before(self, key: str) -> None:
-        """Before ``key`` is reconciled: its turn in the plan has come (``SettlePlan.before``)."""
+    def settle_before(self, key: str, service: Service | None) -> None:
+        """Before ``key`` is reconciled on ``service``: its turn in the plan (``SettlePlan.before``)."""
         if self.plan is not None:
-            self.plan.before(key)
+            self.plan.before(key, service)
 
     def settle_all(self) -> None:
         """Before anything but a reconcile changes the allocator: the whole plan is decided."""

@@ -95,10 +95,11 @@ def test_a_lazy_plan_decides_what_an_eager_settle_decides_whatever_order_the_wor
     eager = adopt(cfg, services, None)
     lazy = adopt(cfg, services, None, lazy=True)
     assert eager.plan.done and eager.order == lazy.order
+    by_key = {f"default/{s['metadata']['name']}": s for s in services}
     keys = [*lazy.order, "default/not-in-the-plan"]
     rnd.shuffle(keys)
     for key in keys:
-        lazy.plan.before(key)
+        lazy.plan.before(key, by_key.get(key))
         if key in assignments(eager):  # its turn has come: decided as the eager settle decided it
             assert assignments(lazy).get(key) == assignments(eager)[key], key
         if key == "default/not-in-the-plan":
@@ -112,14 +113,28 @@ def test_a_lazy_plan_decides_nothing_past_the_key_a_worker_reached() -> None:
     services = [service("a-has", ingress=("10.0.0.0",)), service("b"), service("c"), service("d")]
     adoption = adopt(cfg, services, None, lazy=True)
     assert assignments(adoption) == {"default/a-has": ["10.0.0.0"]} and adoption.plan.pending() == 3
-    adoption.plan.before("default/c")  # b comes first in plan order: decided too, d not yet
+    adoption.plan.before("default/c", services[2])  # b comes first in plan order: decided too, d not yet
     assert assignments(adoption) == {
         "default/a-has": ["10.0.0.0"],
         "default/b": ["10.0.0.1"],
         "default/c": ["10.0.0.2"],
     }
-    adoption.plan.before("default/b")  # already decided: anything else finishes the plan first
+    adoption.plan.before("default/b", services[1])  # already decided: anything else finishes the plan first
     assert adoption.plan.done and assignments(adoption)["default/d"] == ["10.0.0.3"]
+
+
+def test_a_planned_service_deleted_or_changed_since_finishes_the_plan_before_its_reconcile() -> None:
+    """Its reconcile may free or take IPs: that must come after the whole plan, as after an eager
+    settle, not before the Services planned after it."""
+    cfg = config(pool("main", "10.0.0.0/29"))
+    services = [with_rv(service(name), "7") for name in ("b", "c", "d")]
+    for seen in (None, with_rv(services[1], "8")):  # deleted; changed since it was planned
+        adoption = adopt(cfg, services, None, lazy=True)
+        adoption.plan.before("default/c", seen)
+        assert adoption.plan.done and assignments(adoption)["default/d"] == ["10.0.0.2"]
+    adoption = adopt(cfg, services, None, lazy=True)
+    adoption.plan.before("default/c", services[1])  # the very Service planned: d waits its turn
+    assert not adoption.plan.done and "default/d" not in assignments(adoption)
 
 
 def with_rv(obj: Service, rv: str) -> Service:
