@@ -11,7 +11,8 @@ For each controller, on its own fresh etcd + kube-apiserver (``tests/support/con
 in one run:
 
 1. backlog: N LoadBalancer Services of its class exist before it starts; from spawning the
-   process to the last status written (as the benchmark's own watch sees it), and to the first;
+   process (its ServiceAccount and token are made before) to the last status written (as the
+   benchmark's own watch sees it), and to the first;
    the controller's CPU meanwhile, and the API server's and etcd's;
 2. warm: create -> status, one Service at a time (p50, p99);
 3. SIGTERM while a burst of Services is being allocated, then a new process: restart = its
@@ -98,8 +99,8 @@ def measure(subject: Subject, args: argparse.Namespace) -> Result:
         try:
             # 1. backlog
             server0 = server_cpu(cp)
-            t0 = time.monotonic()
             proc1, user1 = subject.spawn(cp)
+            t0 = subject.spawned_at
             procs.append(proc1)
             if not watch.wait(lambda d: sum(k.startswith("b-") for k in d) >= n, args.timeout):
                 res.notes.append(f"backlog: only {watch.count('b-')}/{n} served in {args.timeout} s")
@@ -133,8 +134,8 @@ def measure(subject: Subject, args: argparse.Namespace) -> Result:
             res.exit1 = reap(proc1, 60, t_sig)
             creator.join()
             before = list_ips(api, ns)
-            t1 = time.monotonic()
             proc2, user2 = subject.spawn(cp)
+            t1 = subject.spawned_at
             procs.append(proc2)
             core.create_namespaced_service(
                 ns, subject.service(ns, "p-restart"), _preload_content=False

@@ -8,7 +8,9 @@ Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
   (``controller.session``) starts: a fresh allocator adopts every existing assignment
   (from a fresh LIST, so a new leader never trusts a cache that may lag behind the old
   leader's writes), and only then is every Service queued, so pending ones are allocated
-  after all current ones are kept. A restart therefore changes no IP.
+  after all current ones are kept. A restart therefore changes no IP. The pending ones are
+  decided in plan order as the workers reach them (``controller.session.SettlePlan``), so the
+  first is written before the last of a large backlog is decided.
 - A config change is applied to the allocator at once: what it no longer allows is released and
   every Service without IPs is decided in one fixed order (``ironlb.allocator.settle``, the
   order ``ironlb plan`` uses), so the workers only write what was decided.
@@ -18,6 +20,8 @@ Wiring and ordering, no decisions (those are ``reconciler``, ``session`` and
   failed write is retried with the queue's tenacity backoff without blocking others.
 - The Service cache holds ``ironlb.services.allocation_view`` of each Service (only the
   fields the controller reads), and so do the write overlay and the adoption LIST.
+- Long-lived objects (imports, the cache after an adoption, what is left after a burst of work)
+  are frozen out of the cyclic garbage collector's full passes (``controller.heap``).
 - A graceful stop sends the Events still queued, within ``EVENT_DRAIN``, before the Lease
   is released.
 - Leadership: a session belongs to one term of leadership. Every write first checks
@@ -41,7 +45,9 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
+from controller import heap
 from controller.configfollow import ConfigFollower
+from controller.heap import HeapKeeper
 from controller.membershipsecret import MembershipSecret
 from controller.metrics import ControllerMetrics
 from controller.namespaces import NamespaceLabelsView
@@ -83,7 +89,9 @@ def service_ref(key: str) -> ObjectRef:
 
 
 class Controller:
-    def __init__(self, opts: ControllerOptions, *, api_client: Any = None) -> None:
+    def __init__(self, opts: ControllerOptions, *, api_client: Any = None, keep_heap: bool = False) -> None:
+        """``keep_heap``: freeze long-lived objects out of the garbage collector (``controller.heap``);
+        for the process that is the controller, not for a test that runs one among others."""
         self.opts = opts
         self.api = (
             api_client
@@ -152,6 +160,7 @@ class Controller:
             lb_class=opts.lb_class,
             namespaces=self.namespaces,
         )
+        self.heap = HeapKeeper(self.queue.idle) if keep_heap else None
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
         self._server: ProbeServer | None = None
@@ -266,7 +275,28 @@ class Controller:
 
     # -- inputs ----------------------------------------------------------------------------------
     def _on_change(self, ref: ObjectRef) -> None:
+        if ref.kind == "Service" and self._session is None:
+            # No term yet (start-up: the first LIST reports every Service): a new session queues
+            # every cached Service, this one included (the cache holds the change before it is
+            # reported), so queueing it now would only make a worker find no session, thousands
+            # of times while the adoption needs the interpreter. Checked under the lock a session
+            # starts under, so a change is never dropped after that session read the cache.
+            with self._lock:
+                if self._session is None:
+                    return
+        elif ref.kind == "Service" and self._own_write(ref.key):
+            return
         self.queue.add(CONTROL if ref.kind in CONFIG_INPUTS else ref)
+
+    def _own_write(self, key: str) -> bool:
+        """The change is the informer's report of the status this term just wrote: its reconcile
+        would decide exactly what was written (a write is guarded by resourceVersion, so it was
+        decided on the latest Service; whatever changes the allocator queues the keys it touches),
+        so it is not queued. One no-op reconcile per allocation saved."""
+        cached = self.source.service(key)
+        with self._lock:
+            session = self._session
+            return session is not None and session.overlay.caught_up(key, cached)
 
     def _on_leadership_change(self) -> None:
         # Called by the elector with its lock held: never take our lock here.
@@ -292,6 +322,8 @@ class Controller:
                     self.queue.forget(ref)
             finally:
                 self.queue.done(ref)
+            if self.heap is not None:
+                self.heap.processed()
 
     def _process(self, ref: ObjectRef) -> SyncState:
         if ref == CONTROL:
@@ -340,6 +372,7 @@ class Controller:
         )
         session = self._session
         if changed is not None and session is not None:
+            session.settle_all()  # the plan was made under the old config: decided under it first
             for inv in session.allocator.set_config(changed):
                 log.info("%s: %s", inv.key, inv.reason)
             # Every Service that lost its IPs, or had none, is decided now in one fixed order
@@ -375,21 +408,24 @@ class Controller:
             )
             return "retry"
         cached = (svc.service_key(cast(Service, s)) for s in self.source.services.items())
-        adoption = adopt(config, services, self.opts.lb_class, cached, self.namespaces)
+        adoption = adopt(config, services, self.opts.lb_class, cached, self.namespaces, lazy=True)
         log.info(
             "leading: adopted %d existing assignments (%d not adoptable) of %d Services from %s in %.2f s;"
-            " allocating",
+            " allocating (%d pending, decided in plan order as the workers reach them)",
             adoption.adopted,
             adoption.refused,
             len(services),
             origin,
             time.monotonic() - started,
+            adoption.plan.pending(),
         )
         # Queued before the session is visible (workers wait on our lock meanwhile), so the
         # queue is never idle before the first reconciles.
         for key in adoption.order:
             self.queue.add(service_ref(key))
-        self._session = Session(adoption.allocator, generation)
+        self._session = Session(adoption.allocator, generation, adoption.plan)
+        if self.heap is not None:
+            heap.freeze()  # the cache and the allocator live as long as the term (controller.heap)
         return "done"
 
     def _sync_namespace(self, namespace: str) -> SyncState:
@@ -401,6 +437,7 @@ class Controller:
             session = self._session
             if session is None:
                 return "done"  # a new session decides every Service with the labels it then reads
+            session.settle_all()
             labels = self.namespaces.sorted_labels(namespace)
             keys = {k for k in session.refused if k.startswith(prefix)}
             invalidated = session.allocator.set_namespace_labels(namespace, labels)
@@ -420,7 +457,8 @@ class Controller:
 
 def run(opts: ControllerOptions, stop: threading.Event) -> int:
     """Run until ``stop`` is set; returns an exit code."""
-    controller = Controller(opts)
+    heap.freeze()  # what the imports made lives as long as the process (controller.heap)
+    controller = Controller(opts, keep_heap=True)
     try:
         controller.start()
     except CannotListen as exc:

@@ -81,6 +81,7 @@ class ServiceSync:
             if session is None or not self._writable(session):
                 return "done"  # a new term queues every Service again
             service = session.overlay.current(key, self._cached(key))
+            session.settle_before(key, service)  # its turn in the term's settle plan (controller.session)
             decision = reconcile_remembering(
                 key, service, session.allocator, self._lb_class, session.refused, namespaces=self._namespaces
             )

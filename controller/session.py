@@ -10,7 +10,16 @@ existing is adopted already, so no IP changes), then the rest, which are mostly 
 Where the Services come from (the informer cache when it was listed after leadership began,
 else a LIST) is the runtime's business.
 
-While it lasts, a ``Session`` holds the allocator, the refusals already reported (so
+The pending Services are decided in that order, but not all before the first is written: a
+``SettlePlan`` holds them in settle order and decides them as the workers reach them
+(``SettlePlan.before``, under the controller's lock, before each reconcile: every pending
+Service up to that key in plan order). Anything else that could take or free an IP (a Service
+not in the plan, or already decided, deleted or changed since it was planned, a config or
+namespace change) first finishes the whole plan. So every Service gets the IPs an eager settle
+gives it, while the first statuses are written before the last of thousands of pending Services
+is decided (the backlog's first IP no longer waits for the whole plan).
+
+While it lasts, a ``Session`` holds the allocator, the plan, the refusals already reported (so
 reprocessing does not repeat their Events) and the ``WriteOverlay``; a new term starts
 them afresh.
 """
@@ -24,10 +33,83 @@ from typing import Any
 from ironlb import services as svc
 from ironlb.allocator import Allocator
 from ironlb.allocator.adoption import adopt_services
-from ironlb.allocator.settle import settle_services
+from ironlb.allocator.settle import settle_order
 from ironlb.allocator.translate import NamespaceLabels, request_from_service
+from ironlb.allocator.types import AllocationRequest
 from ironlb.config import Config
 from ironlb.kube_types import Service
+
+
+class SettlePlan:
+    """The pending Services' requests in settle order (``ironlb.allocator.settle``), decided lazily.
+
+    Not thread-safe: the caller holds the lock that owns the allocator."""
+
+    def __init__(
+        self,
+        allocator: Allocator,
+        requests: Iterable[AllocationRequest],
+        versions: Mapping[str, str] | None = None,
+    ) -> None:
+        """``versions``: the resourceVersion of each Service the requests were built from."""
+        self._allocator = allocator
+        self._order = settle_order(requests)
+        self._index = {r.key: i for i, r in enumerate(self._order)}
+        self._versions = dict(versions or {})
+        self._next = 0  # the first request not decided yet
+
+    @property
+    def done(self) -> bool:
+        return self._next >= len(self._order)
+
+    def pending(self) -> int:
+        return len(self._order) - self._next
+
+    def before(self, key: str, service: Service | None) -> None:
+        """Before ``key`` is reconciled on ``service`` (None: deleted): decide every request up to
+        ``key`` in plan order. When ``key`` is not (or no longer) waiting in the plan, or its Service
+        is not the one planned (deleted or changed since: its reconcile may free or take IPs), all
+        of them: whatever a reconcile changes then comes after the whole plan, as after an eager
+        settle."""
+        index = self._index.get(key)
+        planned = (
+            index is not None
+            and index >= self._next
+            and service is not None
+            and resource_version(service) == self._versions.get(key)
+        )
+        self._advance(index + 1 if planned and index is not None else len(self._order))
+
+    def finish(self) -> None:
+        """Decide every request left (before anything else changes the allocator)."""
+        self._advance(len(self._order))
+
+    def _advance(self, end: int) -> None:
+        while self._next < end:
+            request = self._order[self._next]
+            self._next += 1
+            if self._allocator.assignment(request.key) is None:  # as settle: held keys stay
+                self._allocator.assign(request)
+
+
+def pending_requests(
+    allocator: Allocator,
+    services: Iterable[Service],
+    lb_class: str | None,
+    namespaces: NamespaceLabels | None,
+) -> list[AllocationRequest]:
+    """The requests of our Services that hold nothing yet (as ``settle_services`` builds them)."""
+    requests = []
+    for service in services:
+        if (
+            not svc.is_managed(service, lb_class)
+            or allocator.assignment(svc.service_key(service)) is not None
+        ):
+            continue
+        request = request_from_service(service, namespaces)
+        if isinstance(request, AllocationRequest):
+            requests.append(request)
+    return requests
 
 
 @dataclass(frozen=True)
@@ -36,6 +118,7 @@ class Adoption:
     adopted: int
     refused: int  # assignments that could not be adopted (conflicting, outside every pool, malformed...)
     order: list[str]  # every key to reconcile, in order
+    plan: SettlePlan  # the pending Services, decided (finished) unless adopted with lazy=True
 
 
 def adopt(
@@ -44,12 +127,19 @@ def adopt(
     lb_class: str | None,
     more_keys: Iterable[str] = (),
     namespaces: NamespaceLabels | None = None,
+    *,
+    lazy: bool = False,
 ) -> Adoption:
     """Adopt the IPs ``services`` show; ``more_keys`` (e.g. from a cache) are reconciled too.
-    ``namespaces``: the labels of their namespaces (pools may admit Services by them)."""
+    ``namespaces``: the labels of their namespaces (pools may admit Services by them).
+    Then every pending Service is settled in plan's order: at once, or with ``lazy`` by the
+    returned ``plan`` as the workers reach them."""
     allocator = Allocator(config)
     adopted = adopt_services(allocator, services, lb_class, lambda s: request_from_service(s, namespaces))
-    settle_services(allocator, services, lb_class, namespaces)  # then every pending one, in plan's order
+    versions = {svc.service_key(s): resource_version(s) for s in services}
+    plan = SettlePlan(allocator, pending_requests(allocator, services, lb_class, namespaces), versions)
+    if not lazy:
+        plan.finish()
     keys = {svc.service_key(s) for s in services} | set(more_keys)
     has_ip = {svc.service_key(s) for s in services if svc.ingress_ips(s)}
     return Adoption(
@@ -57,6 +147,7 @@ def adopt(
         len(adopted.kept),
         len(adopted.refused),
         sorted(keys, key=lambda k: (k in has_ip, k)),
+        plan,
     )
 
 
@@ -92,6 +183,16 @@ class WriteOverlay:
         del self._written[key]
         return cached
 
+    def caught_up(self, key: str, cached: Service | None) -> bool:
+        """True when ``cached`` is exactly what our last write of ``key`` returned: the informer's
+        report of our own write. Deciding on it again would decide what was just written; the
+        entry is dropped (the cache shows it now)."""
+        written = self._written.get(key)
+        if written is None or cached is None or resource_version(cached) != resource_version(written.obj):
+            return False
+        del self._written[key]
+        return True
+
     def record(self, key: str, obj: Service, older: set[str]) -> None:
         """``obj`` is what a write returned; the cache showing any of ``older`` lags behind it."""
         prev = self._written.get(key)
@@ -104,6 +205,18 @@ class Session:
 
     allocator: Allocator
     generation: int
+    plan: SettlePlan | None = None
+    """The pending Services still to decide in settle order (``None``: all decided)."""
     refused: dict[str, str] = field(default_factory=dict)
     """Why each refused Service has no IP, as last reported."""
     overlay: WriteOverlay = field(default_factory=WriteOverlay)
+
+    def settle_before(self, key: str, service: Service | None) -> None:
+        """Before ``key`` is reconciled on ``service``: its turn in the plan (``SettlePlan.before``)."""
+        if self.plan is not None:
+            self.plan.before(key, service)
+
+    def settle_all(self) -> None:
+        """Before anything but a reconcile changes the allocator: the whole plan is decided."""
+        if self.plan is not None:
+            self.plan.finish()

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from controller.session import adopt
+import random
+from typing import cast
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controller.session import Adoption, WriteOverlay, adopt
+from ironlb.kube_types import Service
 from tests.allocator.builders import config, pool, service
 
 
@@ -52,3 +59,98 @@ def test_another_class_is_reconciled_but_not_adopted() -> None:
     adoption = adopt(cfg, [theirs], None)
     assert adoption.adopted == 0 and adoption.order == ["default/theirs"]
     assert adoption.allocator.assignment("default/theirs") is None
+
+
+def assignments(adoption: Adoption) -> dict[str, list[str]]:
+    return {key: [str(ip) for ip in a.ips] for key, a in adoption.allocator.assignments().items()}
+
+
+backlogs = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h"]),
+        st.sampled_from([None, 1, 3, 6, 9]),  # the IP its status shows (10.0.0.x), or none
+        st.sampled_from([None, 2, 3]),  # the IP it asks for (spec.loadBalancerIP), or none
+    ),
+    max_size=8,
+    unique_by=lambda t: t[0],
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(backlogs, st.randoms(use_true_random=False))
+def test_a_lazy_plan_decides_what_an_eager_settle_decides_whatever_order_the_workers_take(
+    shown: list[tuple[str, int | None, int | None]], rnd: random.Random
+) -> None:
+    """Workers reach the keys in any order (and Services outside the plan come in between):
+    each reconcile first settles the plan up to its key, and the result is an eager settle's."""
+    cfg = config(pool("main", "10.0.0.0/29"))  # 8 IPs: some backlogs exhaust it
+    services = [
+        service(
+            name,
+            ingress=(f"10.0.0.{shows}",) if shows is not None else (),
+            spec={"loadBalancerIP": f"10.0.0.{asks}"} if asks is not None else {},
+        )
+        for name, shows, asks in shown
+    ]
+    eager = adopt(cfg, services, None)
+    lazy = adopt(cfg, services, None, lazy=True)
+    assert eager.plan.done and eager.order == lazy.order
+    by_key = {f"default/{s['metadata']['name']}": s for s in services}
+    keys = [*lazy.order, "default/not-in-the-plan"]
+    rnd.shuffle(keys)
+    for key in keys:
+        lazy.plan.before(key, by_key.get(key))
+        if key in assignments(eager):  # its turn has come: decided as the eager settle decided it
+            assert assignments(lazy).get(key) == assignments(eager)[key], key
+        if key == "default/not-in-the-plan":
+            assert lazy.plan.done
+    lazy.plan.finish()
+    assert assignments(lazy) == assignments(eager)
+
+
+def test_a_lazy_plan_decides_nothing_past_the_key_a_worker_reached() -> None:
+    cfg = config(pool("main", "10.0.0.0/29"))
+    services = [service("a-has", ingress=("10.0.0.0",)), service("b"), service("c"), service("d")]
+    adoption = adopt(cfg, services, None, lazy=True)
+    assert assignments(adoption) == {"default/a-has": ["10.0.0.0"]} and adoption.plan.pending() == 3
+    adoption.plan.before("default/c", services[2])  # b comes first in plan order: decided too, d not yet
+    assert assignments(adoption) == {
+        "default/a-has": ["10.0.0.0"],
+        "default/b": ["10.0.0.1"],
+        "default/c": ["10.0.0.2"],
+    }
+    adoption.plan.before("default/b", services[1])  # already decided: anything else finishes the plan first
+    assert adoption.plan.done and assignments(adoption)["default/d"] == ["10.0.0.3"]
+
+
+def test_a_planned_service_deleted_or_changed_since_finishes_the_plan_before_its_reconcile() -> None:
+    """Its reconcile may free or take IPs: that must come after the whole plan, as after an eager
+    settle, not before the Services planned after it."""
+    cfg = config(pool("main", "10.0.0.0/29"))
+    services = [with_rv(service(name), "7") for name in ("b", "c", "d")]
+    for seen in (None, with_rv(services[1], "8")):  # deleted; changed since it was planned
+        adoption = adopt(cfg, services, None, lazy=True)
+        adoption.plan.before("default/c", seen)
+        assert adoption.plan.done and assignments(adoption)["default/d"] == ["10.0.0.2"]
+    adoption = adopt(cfg, services, None, lazy=True)
+    adoption.plan.before("default/c", services[1])  # the very Service planned: d waits its turn
+    assert not adoption.plan.done and "default/d" not in assignments(adoption)
+
+
+def with_rv(obj: Service, rv: str) -> Service:
+    return cast(Service, {**obj, "metadata": {**obj["metadata"], "resourceVersion": rv}})
+
+
+def test_the_informers_report_of_our_own_write_is_caught_up_once_and_nothing_else_is() -> None:
+    overlay = WriteOverlay()
+    before, written = with_rv(service("a"), "1"), with_rv(service("a", ingress=("10.0.0.1",)), "2")
+    assert not overlay.caught_up("default/a", written)  # nothing written yet
+    overlay.record("default/a", written, {"1"})
+    assert not overlay.caught_up("default/a", before)  # the cache still lags: decide on the write
+    assert overlay.current("default/a", before) is written
+    assert not overlay.caught_up("default/a", with_rv(written, "3"))  # someone changed it since
+    assert not overlay.caught_up("default/a", None)  # deleted
+    assert not overlay.caught_up("default/b", written)
+    assert overlay.caught_up("default/a", with_rv(written, "2"))  # exactly our write: nothing to decide
+    assert not overlay.caught_up("default/a", with_rv(written, "2"))  # and the entry is gone
+    assert overlay.current("default/a", before) is before
