@@ -72,6 +72,12 @@ CONFIG_LOADED = Gauge("ironlb_config_loaded_bool", "1 when a valid config has be
 SOURCE_UNAVAILABLE = Gauge(
     "ironlb_cluster_source_unavailable_bool", "1 while the cluster-state source cannot be read"
 )
+STATUS_OBJECT_WRITES = Counter(
+    "ironlb_status_object_writes",
+    "Writes of this node's ServiceL2Status/ServiceBGPStatus objects (create, status patch, delete) "
+    "by result: ok, gone (the object or its namespace was gone), error (will be retried)",
+    ["kind", "result"],
+)
 K8S_CLIENT_ERRORS = Counter(
     "ironlb_k8s_client_errors",
     "Requests to the API server that failed for a reason retrying alone will not fix: "

@@ -209,7 +209,11 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         on_change,
     )
     recorder = EventRecorder(api, component="ironlb-speaker", host=options.node)
-    status_objects = StatusObjectPublisher(api, options.node)
+    status_objects = StatusObjectPublisher(
+        api,
+        options.node,
+        on_write=lambda kind, result: metrics.STATUS_OBJECT_WRITES.labels(kind, result).inc(),
+    )
 
     def close() -> None:
         source.stop()

@@ -111,8 +111,11 @@ class StatusObjectPublisher:
         watch_timeout: int = 300,
         request_timeout: float = WRITE_TIMEOUT,
         backoff: Callable[[int], float] | None = None,
+        on_write: Callable[[str, str], None] = lambda kind, result: None,
     ) -> None:
+        """``on_write(kind, result)`` hears of every write (``ironlb_status_object_writes_total``)."""
         self.node = node
+        self._on_write = on_write
         self._rest = Rest(api_client)
         self._timeout = request_timeout
         self._lock = threading.Lock()
@@ -253,7 +256,7 @@ class StatusObjectPublisher:
         older = {rv}
         try:
             if action in ("delete", "replace"):
-                self._call(ENDPOINTS[kind].delete, ns, name, gone_ok=True)
+                self._call(kind, "delete", ns, name, gone_ok=True)
                 log.debug("deleted %s", what)
             if desired is None:
                 self._remember(key, None, older)
@@ -280,7 +283,8 @@ class StatusObjectPublisher:
 
     def _call(
         self,
-        endpoint: str,
+        kind: StatusKind,
+        verb: str,
         ns: str,
         name: str | None,
         *,
@@ -288,10 +292,12 @@ class StatusObjectPublisher:
         gone_ok: bool = False,
         content_type: str = JSON,
     ) -> Any:
+        """One write (``verb``: create, patch_status or delete) of an object of ``kind``; every
+        outcome is told to ``on_write`` as ``ok``, ``gone`` (the object or namespace went) or ``error``."""
         try:
             with api_errors():
                 resp = self._rest.call(
-                    endpoint,
+                    getattr(ENDPOINTS[kind], verb),
                     namespace=ns,
                     name=name,
                     body=body,
@@ -301,10 +307,15 @@ class StatusObjectPublisher:
                 data = resp.data
                 resp.release_conn()
         except ObjectGone:
+            self._on_write(kind, "gone")
             if not gone_ok:
                 raise
             return None
+        except KubeError:
+            self._on_write(kind, "error")
+            raise
         self.writes += 1
+        self._on_write(kind, "ok")
         return json.loads(data) if data else None
 
     def _create(self, obj: StatusObject) -> str:
@@ -313,22 +324,22 @@ class StatusObjectPublisher:
         A name taken by an object the informer does not show (its node label was changed, so it
         is not ours to see) is freed first: the name is this node's for this Service."""
         body = {"apiVersion": API_VERSION, "kind": obj.kind, "metadata": obj.metadata(), "spec": {}}
-        endpoints = ENDPOINTS[obj.kind]
         try:
-            made = self._call(endpoints.create, obj.namespace, None, body=body)
+            made = self._call(obj.kind, "create", obj.namespace, None, body=body)
         except KubeError as exc:
             if exc.status != 409:
                 raise
             log.info(
                 "%s %s/%s exists without this node's label; replacing it", obj.kind, obj.namespace, obj.name
             )
-            self._call(endpoints.delete, obj.namespace, obj.name, gone_ok=True)
-            made = self._call(endpoints.create, obj.namespace, None, body=body)
+            self._call(obj.kind, "delete", obj.namespace, obj.name, gone_ok=True)
+            made = self._call(obj.kind, "create", obj.namespace, None, body=body)
         return rv_of(made)
 
     def _patch_status(self, obj: StatusObject) -> None:
         self._call(
-            ENDPOINTS[obj.kind].patch_status,
+            obj.kind,
+            "patch_status",
             obj.namespace,
             obj.name,
             body={"status": obj.status()},

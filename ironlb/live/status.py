@@ -6,7 +6,8 @@ where it comes from. Published answers come first, and nothing is recomputed whi
 exists:
 
 - who announces a Service: the speakers' ``ServiceL2Status`` / ``ServiceBGPStatus`` objects
-  for it (node, IPs, interfaces or peers, as each speaker wrote them); for a Service that has
+  for it (node, IPs, interfaces or peers, as each speaker wrote them), less those the speakers'
+  own metrics contradict (a killed speaker's leftovers, ``ironlb.live.stale``); for a Service that has
   none, the speakers' own ``ironlb_speaker_announced`` series (every speaker that answered;
   those that did not are named as unknown); only when no speaker answered at all, their
   ``nodeAssigned`` Events (the last node that started to announce, which may be stale). When
@@ -37,6 +38,7 @@ from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config.model import Config
 from ironlb.kube_types import Service
 from ironlb.live.scrape import Scrape
+from ironlb.live.stale import SetAside, split_current
 from ironlb.statusobjects.kinds import SERVICE_BGP_STATUS, SERVICE_L2_STATUS
 from ironlb.statusobjects.service import StatusObject, existing_object
 
@@ -81,6 +83,8 @@ class ServiceStatus:
     no_ip: str | None = None
     no_ip_source: str | None = None
     events: tuple[EventLine, ...] = ()
+    set_aside: tuple[SetAside, ...] = ()
+    """Status objects of the Service that the speakers' own answers contradict (``ironlb.live.stale``)."""
 
 
 @dataclass(frozen=True)
@@ -300,25 +304,32 @@ def _service_status(service: Service, facts: _Facts, keep: int) -> ServiceStatus
     if not ips:
         no_ip, where = _why_no_ip(key, events, facts.refusals, facts.config is not None)
         return ServiceStatus(key, ips, pool, (), "", (), no_ip, where, latest)
-    objects = facts.objects.get(key, [])
+    current, aside = split_current(facts.objects.get(key, []), facts.scrapes)
+    shown = _announced(key, ips, pool, current, facts)
+    return replace(shown, events=latest, set_aside=tuple(aside))
+
+
+def _announced(
+    key: str, ips: tuple[str, ...], pool: str | None, objects: Sequence[StatusObject], facts: _Facts
+) -> ServiceStatus:
+    """Who announces ``key``: its status objects, else the speakers' metrics, else their Events."""
+    events = facts.events.get(key, [])
     if objects:
         nodes = sorted({o.node for o in objects})
         source = f"status objects ({SERVICE_L2_STATUS}/{SERVICE_BGP_STATUS} of {','.join(nodes)})"
-        return ServiceStatus(
-            key, ips, pool, tuple(_from_objects(objects, facts.scrapes)), source, events=latest
-        )
+        return ServiceStatus(key, ips, pool, tuple(_from_objects(objects, facts.scrapes)), source)
     if facts.read:
         announcers = _from_metrics(key, facts.scrapes, facts.layer2)
         answered = f"{len(facts.read)} of {len(facts.read) + len(facts.unknown)} nodes answered"
         return ServiceStatus(
-            key, ips, pool, tuple(announcers), f"speaker metrics ({answered})", facts.unknown, events=latest
+            key, ips, pool, tuple(announcers), f"speaker metrics ({answered})", facts.unknown
         )
     from_events = _from_events(ips, events)
     if from_events:
         source = "nodeAssigned events (no speaker answered; the newest may be stale)"
-        return ServiceStatus(key, ips, pool, tuple(from_events), source, facts.unknown, events=latest)
+        return ServiceStatus(key, ips, pool, tuple(from_events), source, facts.unknown)
     source = "not known: no status object, no speaker answered, no nodeAssigned event"
-    return ServiceStatus(key, ips, pool, (), source, facts.unknown, events=latest)
+    return ServiceStatus(key, ips, pool, (), source, facts.unknown)
 
 
 def _why_no_ip(

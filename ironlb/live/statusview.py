@@ -54,6 +54,7 @@ def _from(s: ServiceStatus, now: dt.datetime) -> str:
         parts.append(INTERFACES_NOTE)
     if s.unknown_nodes:
         parts.append(f"not known for {','.join(s.unknown_nodes)}")
+    parts += [f"{a.obj.kind} of {a.obj.node} set aside: {a.why}" for a in s.set_aside]
     return "; ".join(p for p in parts if p)
 
 
@@ -148,6 +149,10 @@ def status_to_json(report: StatusReport) -> dict[str, Any]:
                 "not_known_for": list(s.unknown_nodes),
                 "no_ip": {"reason": s.no_ip, "source": s.no_ip_source} if not s.ips else None,
                 "events": [_event(e) for e in s.events],
+                "set_aside": [
+                    {"kind": a.obj.kind, "node": a.obj.node, "ips": list(a.obj.ips), "why": a.why}
+                    for a in s.set_aside
+                ],
             }
             for s in report.services
         ],

@@ -39,6 +39,15 @@ from ironlb.statusobjects.kinds import (
 
 KIND_OF_PROTOCOL: Mapping[str, StatusKind] = {"layer2": SERVICE_L2_STATUS, "bgp": SERVICE_BGP_STATUS}
 
+
+def counts(kind: str, ips: tuple[str, ...], via: tuple[str, ...]) -> dict[str, int]:
+    """The count fields of an object: ``kubectl get`` shows them (a printer column cannot count a
+    list). Layer 2 has at most two IPs (the columns show both); BGP may have many."""
+    if kind == SERVICE_L2_STATUS:
+        return {"interfaceCount": len(via)}
+    return {"ipCount": len(ips), "peerCount": len(via)}
+
+
 StatusKey = tuple[StatusKind, str, str]
 """(kind, namespace, name)."""
 
@@ -68,6 +77,9 @@ class StatusObject:
     """Layer 2: interface names; BGP: peer names. Sorted."""
     labels_ok: bool = True
     """False when an existing object's labels are not the ones ironlb gives it."""
+    count_ok: bool = True
+    """False when an existing object's count fields (``counts``, printer columns) are not the
+    lengths of its lists (an object written before they existed, or by someone else)."""
 
     @property
     def key(self) -> StatusKey:
@@ -102,6 +114,7 @@ class StatusObject:
             out["interfaces"] = [{"name": name} for name in self.via]
         else:
             out["peers"] = list(self.via)
+        out.update(counts(self.kind, self.ips, self.via))
         return out
 
     def manifest(self) -> dict[str, Any]:
@@ -204,7 +217,8 @@ def existing_object(obj: Mapping[str, Any]) -> StatusObject | None:
     node_label = labels.get(NODE_LABEL, "")
     expected = {k: v for k, v in found.labels().items() if k != NODE_LABEL}
     labels_ok = all(labels.get(k) == v for k, v in expected.items()) and bool(node_label)
-    return found if labels_ok else replace(found, labels_ok=False)
+    count_ok = all(status.get(k) == v for k, v in counts(kind, found.ips, found.via).items())
+    return replace(found, labels_ok=labels_ok, count_ok=count_ok)
 
 
 def step(desired: StatusObject | None, existing: StatusObject | None) -> Step | None:
@@ -215,4 +229,4 @@ def step(desired: StatusObject | None, existing: StatusObject | None) -> Step | 
         return "create"
     if existing.service.uid != desired.service.uid or not existing.labels_ok:
         return "replace"
-    return None if existing.says() == desired.says() else "update"
+    return None if existing.says() == desired.says() and existing.count_ok else "update"

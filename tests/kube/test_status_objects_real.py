@@ -103,6 +103,7 @@ def test_objects_appear_say_where_change_only_when_what_they_say_changes_and_go(
             "serviceNamespace": kube.ns,
             "ips": ["192.0.2.1", "2001:db8::1"],
             "interfaces": [{"name": "eth0"}],
+            "interfaceCount": 1,
         }
         assert l2["metadata"]["labels"] == {
             "ironlb.io/node": n1,
@@ -360,26 +361,39 @@ def test_printer_columns_show_what_kubectl_get_shows(kube: Kube) -> None:
         for name in (*PLURALS, "configurationstates")
     }
     assert columns == {
-        "servicel2statuses": ["Service", "Node", "IPs", "Interfaces", "Age"],
-        "servicebgpstatuses": ["Service", "Node", "IPs", "Peers", "Age"],
+        "servicel2statuses": ["Service", "Node", "IP", "Second IP", "Interface", "Interfaces", "Age"],
+        "servicebgpstatuses": ["Service", "Node", "First IP", "IPs", "First Peer", "Peers", "Age"],
         "configurationstates": ["Result", "In Force", "Errors", "Error Summary", "Age"],
     }
-    # And the server computes them: a Table of a written object.
+    # And the server computes them: a Table of a written object, each cell a value (no JSON list).
     web = _service(kube, "web")
+    announced = [
+        ann(web, "layer2", "eth0", "eth1"),
+        ann(web, "layer2", "eth0", "eth1", ip=V6),
+        ann(web, "bgp", "spine-a", "spine-b"),
+    ]
     with publisher(kube, n1) as pub:
-        pub.publish(desired_objects(n1, [ann(web, "layer2", "eth0", "eth1")], {f"{kube.ns}/web": web}))
-        wait_for(lambda: _objects(kube, kube.ns) and pub.settled(), what="written")
+        pub.publish(desired_objects(n1, announced, {f"{kube.ns}/web": web}))
+        wait_for(lambda: len(_objects(kube, kube.ns)) == 2 and pub.settled(), what="written")
+    rows = {plural: _table_row(kube, plural) for plural in PLURALS}
+    assert rows["servicel2statuses"][:7] == [f"web.{n1}", "web", n1, "192.0.2.1", "2001:db8::1", "eth0", 2]
+    assert rows["servicebgpstatuses"][:7] == [f"web.{n1}", "web", n1, "192.0.2.1", 1, "spine-a", 2]
+
+
+def _table_row(kube: Kube, plural: str) -> list[Any]:
+    """The cells of the only object of ``plural`` as the server prints them for ``kubectl get``."""
     resp = kube.api.call_api(
         *kube.api.param_serialize(
             "GET",
-            f"/apis/{GROUP}/{VERSION}/namespaces/{kube.ns}/servicel2statuses",
+            f"/apis/{GROUP}/{VERSION}/namespaces/{kube.ns}/{plural}",
             header_params={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
             auth_settings=["BearerToken"],
         )
     )
     table = json.loads(resp.read())
     [row] = table["rows"]
-    assert row["cells"][:5] == [f"web.{n1}", "web", n1, '["192.0.2.1"]', '[{"name":"eth0"},{"name":"eth1"}]']
+    cells: list[Any] = row["cells"]
+    return cells
 
 
 def test_status_objects_reject_what_they_cannot_say(kube: Kube) -> None:

@@ -139,12 +139,16 @@ class Live:
         self.controllers.clear()
 
     # -- the command ------------------------------------------------------------------------------
-    def ironlb(self, *argv: str, kubeconfig: Path | None = None, stdin: str = "") -> Run:
-        """``ironlb ARGV --kubeconfig K -n NS --lb-class C`` in a child process, as a user runs it."""
+    def ironlb(
+        self, *argv: str, kubeconfig: Path | None = None, stdin: str = "", netns: str | None = None
+    ) -> Run:
+        """``ironlb ARGV --kubeconfig K -n NS --lb-class C`` in a child process, as a user runs it
+        (inside the network namespace ``netns`` when given)."""
         cluster = ["--kubeconfig", str(kubeconfig or self.admin_kubeconfig), "-n", self.ns]
         cluster += ["--lb-class", self.lb_class]
+        inside = ["ip", "netns", "exec", netns] if netns else []
         done = subprocess.run(
-            [sys.executable, "-m", "ironlb", *argv, *cluster],
+            [*inside, sys.executable, "-m", "ironlb", *argv, *cluster],
             input=stdin,
             capture_output=True,
             text=True,

@@ -62,9 +62,11 @@ def test_one_object_per_service_and_protocol_with_its_ips_and_where() -> None:
         "serviceNamespace": "apps",
         "ips": ["192.0.2.1", "2001:db8::1"],  # IPv4 first
         "interfaces": [{"name": "eth0"}, {"name": "eth1"}],
+        "interfaceCount": 2,  # kubectl's column: a printer column cannot count a list
     }
     bgp = objects[(SERVICE_BGP_STATUS, "apps", "web.node1")]
     assert bgp.status()["peers"] == ["spine-a", "spine-b"]
+    assert (bgp.status()["ipCount"], bgp.status()["peerCount"]) == (1, 2)
     meta = bgp.metadata()
     assert meta["labels"] == {
         NODE_LABEL: "node1",
@@ -121,6 +123,17 @@ def test_an_object_whose_labels_someone_changed_is_replaced() -> None:
     served = desired.manifest()
     del served["status"]  # created, status not yet written: updated, not replaced
     assert step(desired, existing_object(served)) == "update"
+
+
+def test_an_object_without_its_counts_is_updated_and_then_left_alone() -> None:
+    for desired in desired_objects(
+        "node1", [ann("apps/web", "layer2", V4, "eth0"), ann("apps/web", "bgp", V4, "a", "b")], OWNERS
+    ).values():
+        served = desired.manifest()
+        for field in ("interfaceCount", "ipCount", "peerCount"):
+            served["status"].pop(field, None)  # written before the count fields existed
+        assert step(desired, existing_object(served)) == "update"
+        assert step(desired, existing_object(desired.manifest())) is None
 
 
 def test_objects_of_other_kinds_are_not_read_as_status_objects() -> None:

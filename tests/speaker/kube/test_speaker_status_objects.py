@@ -146,6 +146,27 @@ def test_objects_follow_the_owner_change_only_with_it_and_go_with_the_service(
             ("patch", "servicel2statuses/status", api_name),
         ], new
 
+        # Each speaker counts its writes (ironlb_status_object_writes_total): as many as the server
+        # accepted from the speakers.
+        def counted() -> list[tuple[str, str, float]]:
+            return [
+                (labels["kind"], labels["result"], value)
+                for s in sp.values()
+                for labels, value in s.samples("ironlb_status_object_writes_total")
+            ]
+
+        accepted = [
+            r
+            for r in c.kube.audit(c.kube.user("speaker"))
+            if r.write and r.rbac_resource.startswith(PLURALS) and r.code < 400
+        ]
+        sp["n1"].until(  # a speaker counts a write once its answer is read, a moment after the audit
+            "the speakers' write counts to match the audit log",
+            lambda: sum(v for _, result, v in counted() if result == "ok") == len(accepted),
+            timeout=5,
+        )
+        assert {kind for kind, _, v in counted() if v} == {"ServiceL2Status"}
+
         # The owner's node is excluded from load balancers: the other node takes over; the old
         # object is deleted by its speaker, the new one created by the other's.
         c.core.patch_node(owner, {"metadata": {"labels": {EXCLUDE: ""}}})
