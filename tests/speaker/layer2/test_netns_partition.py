@@ -16,8 +16,10 @@ node cut above, takes ``X``), the segment splits into {owner, successor} and
 {third node, client} (the third node takes ``X`` over for the client), and the
 owner's speaker restarts on its side: it announces ``X`` where only its
 successor hears it. After the heal, the third node must tell it that it held
-its IPs (membership rule 5), or the client stays on it until its own neighbour
-probe fails (tens of seconds).
+its IPs, or the client stays on it until its own neighbour probe fails (tens of
+seconds). With three nodes the third hears the restarted owner directly before
+any gossip about it (membership rule 2 tells it); learnt from another peer first
+(rule 5) is the fake-time property's case (``tests/announce``).
 """
 
 from __future__ import annotations
