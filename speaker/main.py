@@ -63,7 +63,10 @@ RESYNC_INTERVAL = 30.0
 def build_backends(options: SpeakerOptions, membership: Membership | None = None) -> list[Announcer]:
     """The announcement backends of this speaker (BGP plugs in here)."""
     standing = membership.standing if membership is not None else Standing
-    backends: list[Announcer] = [Layer2Announcer(timing=options.layer2_timing, standing=standing)]
+    holding = membership.set_holding if membership is not None else None
+    backends: list[Announcer] = [
+        Layer2Announcer(timing=options.layer2_timing, standing=standing, holding=holding)
+    ]
     if options.bgp:
         backends.append(BgpAnnouncer.from_options(options))
         backends.append(BfdAnnouncer.from_options(options))  # bfdd runs only for peers with a bfd-profile

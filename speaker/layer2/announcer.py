@@ -10,11 +10,12 @@ comeback, once peers hear this node again; never again once ownership or
 membership moved on; and at once when another MAC announces an IP this node
 owns (the responders report those). ``release`` stops everything before a
 graceful leave, so that no pending announcement of this node follows its
-successor's. When this node comes back (it refuted a verdict the others acted
-on, or contact resumed after a cut), interfaces are rescanned at once: cut off,
-it may also have lost its links. Interfaces are rescanned periodically and on
-config changes; an IP is answered and announced only on the interfaces its
-L2Advertisements name (``Owned.owns``).
+successor's. The membership learns whose IPs this node holds while they are
+out (``held_for``), to tell them when they are back. When this node comes back
+(it refuted a verdict the others acted on, or contact resumed after a cut),
+interfaces are rescanned at once: cut off, it may also have lost its links.
+Interfaces are rescanned periodically and on config changes; an IP is answered
+and announced only on the interfaces its L2Advertisements name (``Owned.owns``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ironlb.announce.layer2 import layer2_decisions, owner
 from ironlb.config.model import IPAddress
 from speaker import metrics
 from speaker.layer2.gratuitous import GratuitousSchedule, GratuitousTiming, Standing
+from speaker.layer2.holding import held_for
 from speaker.layer2.interfaces import Link, read_links, select_interfaces
 from speaker.layer2.responder import InterfaceResponder, Owned
 
@@ -55,11 +57,17 @@ class Layer2Announcer:
         rescan_interval: float = RESCAN_INTERVAL,
         timing: GratuitousTiming | None = None,
         standing: Callable[[], Standing] = Standing,
+        holding: Callable[[frozenset[str]], None] | None = None,
     ) -> None:
         self._read_links = links
         self._rescan_interval = rescan_interval
         self._standing = standing
         """This node's place in the membership (isolated? came back? in touch?), read at each apply."""
+        self._holding = holding
+        """Told at each apply whose IPs this node may be holding (``held_for``): the membership tells
+        each of them when it is back, so that it announces them again."""
+        self._speakers: set[str] = set()
+        """Every node seen live (and still a Node): those not live now are out."""
         self.timing = timing or GratuitousTiming()
         self.owned = Owned()
         self._own_macs: set[bytes] = set()
@@ -185,6 +193,7 @@ class Layer2Announcer:
         came_back = standing.comebacks > self._schedule.standing.comebacks
         self._answer_for(owned, lost, won, only)
         successors = {d.ip: owner(d.ip, d.candidates - {inputs.node}) for d in decisions}
+        self._tell_holding(inputs, owned)
         self._schedule.update(self._now(), successors, inputs.live_speakers, standing)
         self._send_due()
         self._wake.set()
@@ -198,6 +207,12 @@ class Layer2Announcer:
                 r.sync_groups()
         self._log_changes(inputs.node, owned, lost, won)
         return self._announcements(inputs.node, owned)
+
+    def _tell_holding(self, inputs: AnnounceInputs, owned: dict[IPAddress, tuple[str, ...]]) -> None:
+        live = inputs.live_speakers
+        self._speakers = {n for n in self._speakers | live if n in inputs.nodes}
+        if self._holding is not None:
+            self._holding(held_for(inputs.node, owned, self._speakers - live))
 
     async def _follow_interfaces(self, inputs: AnnounceInputs) -> None:
         globs = answering_globs(inputs)

@@ -105,6 +105,10 @@ class Membership:
         self.swim.set_peers(peers, self._now())
         self._changed()
 
+    def set_holding(self, peers: frozenset[str]) -> None:
+        """Whose IPs this node answers for while they are out (layer 2 says): each is told when back."""
+        self.swim.set_holding(peers)
+
     async def run(self) -> None:
         """Run the timers until stopped, waking at the state machine's next deadline."""
         while not self._stopped.is_set():

@@ -65,6 +65,13 @@ IPs. Four rules keep such verdicts to their author and undo them:
    it until it refutes: we took its IPs and a client may have heard us; it
    comes back and announces them. ``in_touch()`` says whether a probe sent
    since the last comeback was answered (our peers hear us again).
+5. *Whoever held a peer's IPs tells it when it is back.* Layer 2 says whose
+   IPs this node answers for (``set_holding``: peers out of the live set that
+   outrank it for an IP it owns). One counted in again, learnt from anyone (it
+   restarted where our side could not hear it, and announced only there), is
+   told once, at the incarnation we held it out at: it comes back and announces
+   its IPs, whose client entries may still point here (we were its successor's
+   successor: only its own announcement moves them). See ``notices``.
 
 Mixed versions: a nack is a req-ack with an extra key older speakers ignore;
 older helpers never nack, so suspicions probed through them stay local
@@ -86,6 +93,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from speaker.failover import LEGACY_TIMING, Handover, Standing, Timing
+from speaker.membership.notices import Notices, notify
 from speaker.membership.probe_order import ProbeOrder
 from speaker.membership.records import Addr, Member, Probe, Relay, Stats, suspicion_overrides
 from speaker.membership.wire import Gossip, MemberStatus, Message, MessageType
@@ -113,9 +121,9 @@ class Swim:
     _unheard: set[str] = field(default_factory=set)
     _gossip: dict[str, tuple[Gossip, int]] = field(default_factory=dict)
     _fresh: bool = False
-    _owed: dict[str, Gossip] = field(default_factory=dict)
-    """Notices of withdrawn deaths, on everything we send to their subject until it refuted (rules 3, 4)."""
-    _told: set[str] = field(default_factory=set)
+    _notices: Notices = field(default_factory=Notices)
+    """What we owe peers we held out: withdrawn deaths (rules 3, 4), returns of those we held for (5)."""
+    _holding: frozenset[str] = frozenset()
     _comeback_at: float = -math.inf
     _touched: float | None = None
     comebacks: int = 0
@@ -145,6 +153,10 @@ class Swim:
                 self.members[name] = Member(name, addr, since=now)
             else:
                 m.addr = addr
+
+    def set_holding(self, peers: frozenset[str]) -> None:
+        """Whose IPs this node answers for now, as layer 2 says (rule 5): told when counted in again."""
+        self._holding = peers
 
     def live(self) -> frozenset[str]:
         """This member and every peer that still owns its IPs: alive, or suspect on local evidence only."""
@@ -230,18 +242,7 @@ class Swim:
         return self._due
 
     def _done(self, out: list[tuple[Addr, Message]], now: float) -> list[tuple[Addr, Message]]:
-        out += self._push()
-        for name, notice in list(self._owed.items()):
-            m = self.members.get(name)
-            if m is None or m.incarnation > notice.incarnation:
-                del self._owed[name]  # it refuted: it knows
-                continue
-            to_it = [i for i, (addr, _) in enumerate(out) if addr == m.addr]
-            for i in to_it:
-                out[i] = (m.addr, replace(out[i][1], gossip=(notice, *out[i][1].gossip)))
-            if not to_it and name not in self._told:
-                out.append((m.addr, self._tell(name, notice)))
-            self._told.add(name)
+        out = self._notices.attach(out + self._push(), self.members, self._tell)
         self._due = max(self.next_deadline(), now)  # when the caller should call tick next
         return out
 
@@ -347,6 +348,8 @@ class Swim:
                 self.stats.confirmed_suspicions += 1
         if status == "dead" and m.status != "dead":
             self.stats.deaths += 1
+        if status == "alive" and not self._counts(m) and m.name in self._holding:
+            self._notices.tell_once(Gossip(m.name, m.status, m.incarnation))  # rule 5
         news = status != m.status
         if news:
             self.transitions.append((m.name, m.status, status, incarnation))
@@ -361,8 +364,7 @@ class Swim:
     def _withdraw(self, m: Member, now: float) -> None:
         """Undo a verdict we told no one: the member is alive again, at the same incarnation (rules 3, 4)."""
         if m.status == "dead":  # we took its IPs, and a client may have heard us announce them: tell it
-            self._owed[m.name] = Gossip(m.name, "dead", m.incarnation)
-            self._told.discard(m.name)
+            self._notices.owe(Gossip(m.name, "dead", m.incarnation))
         self.transitions.append((m.name, m.status, "alive", m.incarnation))
         self.stats.withdrawn += 1
         m.status, m.since, m.local, m.unheard = "alive", now, False, False
@@ -417,7 +419,7 @@ class Swim:
                 self._apply(g, now)
         self._answer(msg, src, now, out)
         if notice is not None:
-            out = self._notify(out, src, notice)
+            out = notify(out, src, notice, self._tell)  # on our reply to it, or on a bare ack
         return self._done(out, now)
 
     def _heard_from(self, sender: Member, msg: Message, now: float) -> Gossip | None:
@@ -475,16 +477,6 @@ class Swim:
         target = self.members.get(msg.target)
         if target is not None and target.local and target.status in VERDICTS and msg.seq:
             self._withdraw(target, now)  # a late (or relayed) ack: it is alive after all (rule 4)
-
-    def _notify(
-        self, out: list[tuple[Addr, Message]], src: Addr, notice: Gossip
-    ) -> list[tuple[Addr, Message]]:
-        """Put ``notice`` on the reply going back to ``src``, or on a bare ack (seq 0 matches no probe)."""
-        for i, (addr, m) in enumerate(out):
-            if addr == src:
-                out[i] = (addr, replace(m, gossip=(notice, *m.gossip)))
-                return out
-        return [*out, (src, self._tell(notice.name, notice))]
 
     def _tell(self, subject: str, notice: Gossip) -> Message:
         """A bare ack (seq 0 matches no probe) carrying ``notice`` first."""

@@ -4,7 +4,8 @@ Each node runs the real pure parts a speaker runs: the SWIM state machine
 (``tests.support.layer2_simnet``), the election (``ironlb.announce.layer2.owner``, every
 node eligible) and the ``GratuitousSchedule``; the shell around them does what
 ``speaker.layer2.announcer`` does (update the schedule when the live set or the
-node's standing changes, send what is due, answer conflicts at once). An
+node's standing changes, tell the membership whose IPs it holds, send what is
+due, answer conflicts at once). An
 announcement reaches the client, whose neighbour entry it overrides (a
 gratuitous ARP), and every other node on the same side of a cut, which reports
 a conflict if it owns the IP. The client does not send requests: only
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from ironlb.announce.layer2 import owner
 from ironlb.config.model import IPAddress
 from speaker.layer2.gratuitous import GratuitousSchedule, GratuitousTiming
+from speaker.layer2.holding import held_for
 from speaker.membership.swim import Standing
 from tests.support.layer2_simnet import Net
 
@@ -88,7 +90,9 @@ class Segment:
             view = (s.live(), s.standing())
             if self.seen.get(name) != view:
                 self.seen[name] = view
-                schedule.update(now, self.owned(name), *view)
+                owned = self.owned(name)
+                schedule.update(now, owned, *view)
+                s.set_holding(held_for(name, owned, set(self.net.nodes) - view[0]))
             self._send(name, schedule.due(now))
 
     def _send(self, name: str, ips: list[IPAddress]) -> None:

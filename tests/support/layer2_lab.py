@@ -219,6 +219,37 @@ class L2Lab:
         """Cut a node off the allowed segment (or reconnect it) at its switch port."""
         sh("ip", "-n", self.sw, "link", "set", f"l2-{node}", "up" if up else "down")
 
+    def partition(self, nodes: Sequence[str]) -> None:
+        """Split the allowed segment in two, links up: ``nodes`` reach each other, not the others nor
+        the client.
+
+        Each switch port drops on its way out the frames from the other side's MACs (a u32 match on
+        the source MAC, redirected to a veth that leads nowhere: what this lab's kernel supports).
+        """
+        ports = {n: self.macs[n] for n in self.node_names} | {"client": self.mac(self.client, "eth1")}
+        if "l2-void" not in sh("ip", "-n", self.sw, "-o", "link", "show").stdout:
+            sh("ip", "-n", self.sw, "link", "add", "l2-void", "type", "veth", "peer", "name", "l2-void-end")
+            sh("ip", "-n", self.sw, "link", "set", "l2-void", "up")
+            sh("ip", "-n", self.sw, "link", "set", "l2-void-end", "up")
+        for port in ports:
+            dev = f"l2-{port}"
+            sh("tc", "-n", self.sw, "qdisc", "add", "dev", dev, "clsact")
+            for other, mac in ports.items():
+                if (port in nodes) == (other in nodes):
+                    continue
+                hexmac = mac.replace(":", "")
+                sh(
+                    "tc", "-n", self.sw, "filter", "add", "dev", dev, "egress", "protocol", "all", "u32",
+                    "match", "u32", f"0x{hexmac[:8]}", "0xffffffff", "at", "-8",
+                    "match", "u16", f"0x{hexmac[8:]}", "0xffff", "at", "-4",
+                    "action", "mirred", "egress", "redirect", "dev", "l2-void",
+                )  # fmt: skip
+
+    def heal(self) -> None:
+        """Undo :meth:`partition`: every port forwards everything again."""
+        for port in [*self.node_names, "client"]:
+            sh("tc", "-n", self.sw, "qdisc", "del", "dev", f"l2-{port}", "clsact", check=False)
+
     def hold_vips(self, *ips: str) -> None:
         """Every node accepts traffic for ``ips`` but leaves ARP/NDP to the speaker (kube-proxy IPVS).
 

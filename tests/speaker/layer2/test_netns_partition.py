@@ -10,10 +10,21 @@ repeats) and for 7 s (long enough for everyone to hold everyone else dead),
 then comes back. Required: the entry for ``X`` never points at a node other
 than its owner for longer than 200 ms; the entry for ``Y`` (moved to the
 successor during the cut) is back on the cut node once it is back.
+
+Then a partition with two sides: ``X``'s owner is killed (its successor, the
+node cut above, takes ``X``), the segment splits into {owner, successor} and
+{third node, client} (the third node takes ``X`` over for the client), and the
+owner's speaker restarts on its side: it announces ``X`` where only its
+successor hears it. After the heal, the third node must tell it that it held
+its IPs, or the client stays on it until its own neighbour probe fails (tens of
+seconds). With three nodes the third hears the restarted owner directly before
+any gossip about it (membership rule 2 tells it); learnt from another peer first
+(rule 5) is the fake-time property's case (``tests/announce``).
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 
@@ -90,3 +101,41 @@ def test_node_back_from_a_cut_never_takes_the_owners_ip(lab: L2Lab, cut_for: flo
     assert lab.neigh(r.y) == lab.macs[r.cut], path
     late = [(t, d) for t, d, _ in pointing_elsewhere(changes, r.y, lab.macs[r.cut], end) if t + d > healed]
     assert all(t + d - healed <= BACK_WITHIN for t, d in late), (late, back, path)
+
+
+def test_owner_restarted_inside_a_partition_takes_the_client_back_from_its_successors_successor(
+    lab: L2Lab,
+) -> None:
+    r = Roles(lab.node_names)
+    holder = ranking(r.x, lab.node_names)[2]
+    side = [r.owner, r.cut]
+    ping = lab.start_ping(r.x, 0.02, "ping-x-restart")
+    try:
+        assert wait_for(lambda: lab.all_live() and lab.neigh(r.x) == lab.macs[r.owner], 15)
+        rec = lab.record_neighbours([r.x], "neigh-restart")
+        try:
+            lab.stop_speaker(r.owner, signal.SIGKILL)
+            assert wait_for(lambda: lab.neigh(r.x) == lab.macs[r.cut], 5, 0.02), "successor never took X"
+            lab.partition(side)
+            try:
+                assert wait_for(lambda: lab.neigh(r.x) == lab.macs[holder], 5, 0.02), "third never took X"
+                lab.start_speaker(r.owner)
+                # up, it counts the other side out through its successor's nacks (not isolated)
+                assert wait_for(lambda: "ironlb_membership_members 2.0" in lab.metrics(r.owner), 20)
+                time.sleep(0.5)
+            finally:
+                lab.heal()
+            healed = time.monotonic()
+            assert wait_for(lambda: lab.all_live(), timeout=15, interval=0.05)
+            time.sleep(1.5)
+            end = time.monotonic()
+        finally:
+            changes = rec.stop()
+    finally:
+        ping.stop()
+    names = {m: n for n, m in lab.macs.items()}
+    path = [(round(c.t - healed, 3), names.get(c.mac or "", c.mac), c.state) for c in changes]
+    print(f"owner {r.owner}, successor {r.cut}, holder {holder}; client's entries after the heal: {path}")
+    assert lab.neigh(r.x) == lab.macs[r.owner], path
+    late = [(t, d) for t, d, _ in pointing_elsewhere(changes, r.x, lab.macs[r.owner], end) if t + d > healed]
+    assert all(t + d - healed <= WRONG_FOR_AT_MOST for t, d in late), (late, path)

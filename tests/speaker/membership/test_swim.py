@@ -221,3 +221,37 @@ def test_a_restarted_member_held_out_is_told_so_and_comes_back() -> None:
     assert again.incarnation == 50 and again.stats.refutations == 0
     assert net.until(again.in_touch, limit=1) is not None
     assert net.until(net.converged, limit=1) is not None
+
+
+def _held_out_and_back(*, holding: frozenset[str]) -> list[tuple[tuple[str, int], wire.Message]]:
+    """n0 holds n2 dead at incarnation 1, and n1 says n2 is alive at incarnation 7 (n2 restarted)."""
+    s = Swim("n0", incarnation=1)
+    s.set_peers({"n1": ("n1", 7946), "n2": ("n2", 7946)}, 0.0)
+    s.receive(wire.Message("ack", "n1", 1, 0, "n1", (wire.Gossip("n2", "dead", 1),)), ("n1", 7946), 0.1)
+    assert "n2" not in s.live()
+    s.set_holding(holding)
+    back = wire.Message("ack", "n1", 1, 0, "n1", (wire.Gossip("n2", "alive", 7),))
+    out = s.receive(back, ("n1", 7946), 0.2)
+    assert "n2" in s.live()
+    return out + s.tick(0.25) + s.receive(wire.Message("ping", "n2", 7, 5, "n0"), ("n2", 7946), 0.3)
+
+
+def test_a_peer_whose_ips_we_held_is_told_once_when_it_is_back_learnt_from_another_peer() -> None:
+    """Rule 5: n2 restarted where this node could not hear it; back, learnt from n1, it is told (bare ack,
+    seq 0) that it was held out at its old incarnation, once; without holding its IPs, nothing is told."""
+    out = _held_out_and_back(holding=frozenset({"n2"}))
+    told = [
+        (msg.kind, msg.seq)
+        for addr, msg in out
+        if addr[0] == "n2" and wire.Gossip("n2", "dead", 1) in msg.gossip
+    ]
+    assert told == [("ack", 0)]
+    quiet = _held_out_and_back(holding=frozenset({"n1"}))
+    assert not [msg for addr, msg in quiet if any(g.name == "n2" and g.status != "alive" for g in msg.gossip)]
+
+
+def test_told_it_was_held_out_at_an_older_incarnation_a_member_comes_back_without_refuting() -> None:
+    s = Swim("n2", incarnation=7)
+    s.set_peers({"n0": ("n0", 7946)}, 0.0)
+    s.receive(wire.Message("ack", "n0", 1, 0, "n0", (wire.Gossip("n2", "dead", 1),)), ("n0", 7946), 1.0)
+    assert (s.comebacks, s.incarnation, s.in_touch()) == (1, 7, False)  # announces once peers hear it

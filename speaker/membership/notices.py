@@ -1,0 +1,82 @@
+"""Notices to a peer about its own past: we held it out and took its IPs, so it must announce them again.
+
+A notice is an ordinary gossip entry about its subject (``Gossip(name, "dead", n)``)
+put first on what we send the subject, or on a bare ack (seq 0) when we send it
+nothing: the wire format is unchanged, and every speaker version already reads a
+verdict about itself as "refute" (at its own incarnation) or "come back" (at an
+older one). Two kinds (see ``speaker.membership.swim``):
+
+- *owed* (rules 3 and 4): a death we withdrew, at the subject's incarnation. It
+  rides on everything we send it until it refutes (its incarnation passes the
+  notice's), and goes on a bare ack once.
+- *once* (rule 5): a peer whose IPs this node held, counted in again at a higher
+  incarnation learnt from anyone (it restarted out of our sight). Told once, at the
+  incarnation we held it out at: it does not refute, it comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from speaker.membership.records import Addr, Member
+from speaker.membership.wire import Gossip, Message
+
+Bare = Callable[[str, Gossip], Message]
+"""A bare ack to the notice's subject carrying it first."""
+
+
+@dataclass
+class Notices:
+    owed: dict[str, Gossip] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)
+    """Subjects of owed notices already sent a bare ack for."""
+    once: dict[str, Gossip] = field(default_factory=dict)
+
+    def owe(self, notice: Gossip) -> None:
+        self.owed[notice.name] = notice
+        self.told.discard(notice.name)
+
+    def tell_once(self, notice: Gossip) -> None:
+        self.once[notice.name] = notice
+
+    def attach(
+        self, out: list[tuple[Addr, Message]], members: Mapping[str, Member], bare: Bare
+    ) -> list[tuple[Addr, Message]]:
+        """Put the pending notices on ``out`` (what we are about to send), or on bare acks."""
+        for name, notice in list(self.owed.items()):
+            m = members.get(name)
+            if m is None or m.incarnation > notice.incarnation:
+                del self.owed[name]  # it refuted: it knows
+                continue
+            if not _ride(out, m.addr, notice) and name not in self.told:
+                out.append((m.addr, bare(name, notice)))
+            self.told.add(name)
+        for name, notice in self.once.items():
+            m = members.get(name)
+            if m is not None and not _told_already(out, m.addr, name) and not _ride(out, m.addr, notice):
+                out.append((m.addr, bare(name, notice)))
+        self.once.clear()
+        return out
+
+
+def notify(
+    out: list[tuple[Addr, Message]], to: Addr, notice: Gossip, bare: Bare
+) -> list[tuple[Addr, Message]]:
+    """Put ``notice`` on what goes to ``to``, or on a bare ack (seq 0 matches no probe) (rule 2)."""
+    return out if _ride(out, to, notice) else [*out, (to, bare(notice.name, notice))]
+
+
+def _ride(out: list[tuple[Addr, Message]], addr: Addr, notice: Gossip) -> bool:
+    """Put ``notice`` first on every message to ``addr``; whether there was one."""
+    found = False
+    for i, (to, msg) in enumerate(out):
+        if to == addr:
+            out[i] = (to, replace(msg, gossip=(notice, *msg.gossip)))
+            found = True
+    return found
+
+
+def _told_already(out: list[tuple[Addr, Message]], addr: Addr, name: str) -> bool:
+    """Whether a message to ``addr`` already tells ``name`` it was out (rule 2's notice on our reply)."""
+    return any(to == addr and any(g.name == name and g.status != "alive" for g in m.gossip) for to, m in out)
