@@ -150,6 +150,11 @@ def test_keeps_announcing_through_an_api_server_restart_and_relists_after_410(
                 assert sp.announced() == {web, old}, sp.log()[-3000:]
                 time.sleep(0.2)
             assert sp.proc is not None and sp.proc.poll() is None
+            # An outage is reported once it has lasted 2 s and a retry failed after that: the
+            # informers' backoff decides when, so wait for it (still announcing) rather than
+            # restarting at a fixed time that a slow retry may straddle.
+            sp.until("the outage reported", lambda: "cannot be reached" in sp.log(), timeout=30)
+            assert sp.announced() == {web, old}, sp.log()[-3000:]
         finally:
             c.kube.cp.compact()  # etcd forgets the history too
             c.kube.cp.start_apiserver()
