@@ -20,12 +20,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ironlb.cli.live import config_in_force
 from ironlb.config.load import load_config
-from ironlb.kube.client import make_api_client
-from ironlb.kube.snapshot import read_live_inputs
-from ironlb.live.whatif import exit_code, what_if
 from tests.live.conftest import Live
+from tests.live.planning import plan_against_live
 from tests.support.waiting import wait_for
 
 IPS = [f"10.230.{p}.{i}" for p in range(3) for i in range(4)]
@@ -70,17 +67,9 @@ def _plan(live: Live, proposed: list[dict[str, Any]]) -> tuple[int, dict[str, tu
     """What ``ironlb plan -c`` computes: its exit status and every Service's IPs after the change."""
     import yaml
 
-    api = make_api_client(str(live.admin_kubeconfig))
-    try:
-        inputs = read_live_inputs(api, namespace=live.ns, configmap="ironlb")
-    finally:
-        api.close()  # type: ignore[no-untyped-call]
-    current, _ = config_in_force(inputs)
-    result = load_config(yaml.safe_dump({"address-pools": proposed}), [], namespace=live.ns)
-    assert result.config is not None, result.errors
-    diff = what_if(current, result.config, inputs.snapshot, lb_class=live.lb_class)
-    after = {r.name: tuple(str(ip) for ip in r.ips) for r in diff.after.services}
-    return exit_code(diff), after
+    proposal = load_config(yaml.safe_dump({"address-pools": proposed}), [], namespace=live.ns)
+    code, after = plan_against_live(live, proposal)
+    return code, {name: ips for (_, name), ips in after.items()}
 
 
 @settings(

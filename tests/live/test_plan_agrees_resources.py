@@ -22,12 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes import client
 
-from ironlb.cli.live import config_in_force
 from ironlb.config.load import load_config
-from ironlb.kube.client import make_api_client
-from ironlb.kube.snapshot import read_live_inputs
-from ironlb.live.whatif import exit_code, what_if
 from tests.live.conftest import Live, wait_for
+from tests.live.planning import plan_against_live
 
 GROUP, VERSION = "ironlb.io", "v1beta1"
 PLURALS = {"IPAddressPool": "ipaddresspools", "L2Advertisement": "l2advertisements"}
@@ -172,21 +169,9 @@ def _ips(teams: Teams, keys: list[str]) -> dict[str, tuple[str, ...]]:
 
 def _plan(live: Live, proposed: list[dict[str, Any]] | None) -> tuple[int, dict[str, tuple[str, ...]]]:
     """What ``ironlb plan -f`` computes (None: the config in force): exit status, every Service's IPs."""
-    api = make_api_client(str(live.admin_kubeconfig))
-    try:
-        inputs = read_live_inputs(api, namespace=live.ns, configmap="ironlb")
-    finally:
-        api.close()  # type: ignore[no-untyped-call]
-    current, _ = config_in_force(inputs)
-    if proposed is None:
-        target = current
-    else:
-        result = load_config(None, proposed, namespace=live.ns)
-        assert result.config is not None, result.errors
-        target = result.config
-    diff = what_if(current, target, inputs.snapshot, lb_class=live.lb_class)
-    after = {f"{r.namespace}/{r.name}": tuple(str(ip) for ip in r.ips) for r in diff.after.services}
-    return exit_code(diff), after
+    proposal = None if proposed is None else load_config(None, proposed, namespace=live.ns)
+    code, after = plan_against_live(live, proposal)
+    return code, {f"{ns}/{name}": ips for (ns, name), ips in after.items()}
 
 
 @settings(
