@@ -227,7 +227,8 @@ def build_cluster_ip(
 ) -> model.ClusterIPAdvertisement | None:
     path = "cluster-ip-advertisement"
     errors_before = len(p.errors)
-    cidrs = _cidrs(p, join_path(path, "cidrs"), cip.cidrs)
+    cidrs, problems = fields.cluster_ip_cidrs(cip.cidrs, field_name)
+    report(p, path, problems)
     communities, problems = fields.community_list(
         cip.communities, aliases.defined, broken=aliases.broken, defined_in=ALIASES
     )
@@ -249,29 +250,6 @@ def build_cluster_ip(
         node_selectors=selectors,
         name=CLUSTER_IP_ADVERTISEMENT,
     )
-
-
-def _cidrs(p: Problems, path: str, texts: list[str] | None) -> tuple[model.IPNetwork, ...]:
-    """The ClusterIP CIDRs: at least one, none overlapping another (host bits masked, with a warning)."""
-    cidrs: list[model.IPNetwork] = []
-    if not texts:
-        p.error(path, "at least one CIDR is required")
-    for i, text in enumerate(texts or ()):
-        cpath = join_path(path, i)
-        try:
-            net, masked = values.parse_cidr(text)
-        except ValueError as exc:
-            p.error(cpath, str(exc))
-            continue
-        if masked:
-            p.warn(cpath, f"{text!r} has host bits set; using {net}")
-        for j, other in enumerate(cidrs):
-            if net.version == other.version and net.overlaps(other):  # type: ignore[arg-type, unused-ignore]
-                p.error(cpath, f"{net} overlaps {other} (cidrs[{j}])")
-                break
-        else:
-            cidrs.append(net)
-    return tuple(cidrs)
 
 
 def build_l2(p: Problems, l2: WireL2) -> tuple[str, ...] | None:

@@ -15,7 +15,8 @@ A rule speaks about values, never about where they stand (one module per concept
   ``path: `` (the convention of :mod:`ironlb.config.values`, whose parsers they
   build on);
 - item rules (:func:`peer`, :func:`label_selectors`, :func:`bfd_profile`,
-  :func:`address_ranges`, :func:`advertisement`, :func:`service_allocation`) check every field of one item
+  :func:`address_ranges`, :func:`advertisement`, :func:`service_allocation`,
+  :func:`cluster_ip_cidrs`) check every field of one item
   and return the domain value (``None`` when a field is wrong) with every
   :class:`Problem`. A problem's ``field`` is its path below the item, the field
   name spelled by the caller's :data:`Spelling` (``my-asn`` in the ConfigMap,
@@ -43,6 +44,7 @@ from ironlb.config.fields.pools import (
     AllocationFields,
     address_ranges,
     advertisement,
+    cluster_ip_cidrs,
     community_list,
     namespace_name,
     service_allocation,
@@ -94,6 +96,7 @@ __all__ = [
     "advertisement",
     "asn",
     "bfd_profile",
+    "cluster_ip_cidrs",
     "community_list",
     "hold_time",
     "in_range",

@@ -1,5 +1,6 @@
 """Item rules for what an address pool holds (ranges), how it is advertised (BGP advertisement,
-communities) and which Services it serves (namespace and Service selectors)."""
+communities), which Services it serves (namespace and Service selectors), and the CIDRs a ClusterIP
+advertisement announces."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ironlb.config import values
 from ironlb.config.fields.checks import Checks, Problem, Spelling
 from ironlb.config.fields.scalars import in_range, localpref, or_default
 from ironlb.config.fields.selectors import SelectorFields, label_selectors
-from ironlb.config.model import AddressRange, BgpAdvertisement, Community, ServiceAllocation
+from ironlb.config.model import AddressRange, BgpAdvertisement, Community, IPNetwork, ServiceAllocation
 
 
 def address_ranges(
@@ -37,6 +38,38 @@ def address_ranges(
             )
         out.append(entry)
     return tuple(out), c.problems
+
+
+def cluster_ip_cidrs(
+    texts: Sequence[str] | None, spell: Spelling
+) -> tuple[tuple[IPNetwork, ...], list[Problem]]:
+    """A ClusterIP advertisement's ``cidrs``: at least one, none overlapping another (host bits
+    masked, with a warning). An overlap names the earlier entry by its index as written."""
+    c = Checks(spell)
+    if not texts:
+        c.error("cidrs", "at least one CIDR is required")
+    kept: list[tuple[int, IPNetwork]] = []
+    for i, text in enumerate(texts or ()):
+        parsed = c.value(("cidrs", i), values.parse_cidr, text)
+        if parsed is None:
+            continue
+        net, masked = parsed
+        if masked:
+            c.warn(("cidrs", i), f"{text!r} has host bits set; using {net}")
+        clash = next(((j, other) for j, other in kept if _overlap(net, other)), None)
+        if clash is not None:
+            c.error(("cidrs", i), f"{net} overlaps {clash[1]} (cidrs[{clash[0]}])")
+        else:
+            kept.append((i, net))
+    return tuple(net for _, net in kept), c.problems
+
+
+def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
+    if a.version != b.version:
+        return False
+    return int(a.network_address) <= int(b.broadcast_address) and int(b.network_address) <= int(
+        a.broadcast_address
+    )
 
 
 def community_list(

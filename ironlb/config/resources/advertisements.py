@@ -25,7 +25,6 @@ from ironlb.config.model import (
     BgpAdvertisement,
     ClusterIPAdvertisement,
     Community,
-    IPNetwork,
     L2Advertisement,
     LabelSelector,
 )
@@ -202,7 +201,8 @@ def _aggregation(r: Report, ref: ObjectRef, spec: BGPAdvertisementSpec, pools: S
 def cluster_ip_advertisement(r: Report, res: Resource, ctx: Context) -> ClusterIPAdvertisement | None:
     spec: ClusterIPAdvertisementSpec = res.spec
     errors = r.count()
-    cidrs = _cidrs(r, res.ref, spec.cidrs)
+    cidrs, problems = fields.cluster_ip_cidrs(spec.cidrs, field_name)
+    r.fields(res.ref, ("spec",), problems)
     texts = _unique(r, res.ref, "spec.communities", [str(c) for c in spec.communities or ()])
     communities, problems = fields.community_list(
         texts, ctx.aliases, broken=ctx.broken_aliases, defined_in=ALIASES_DEFINED_IN
@@ -226,34 +226,4 @@ def cluster_ip_advertisement(r: Report, res: Resource, ctx: Context) -> ClusterI
         node_selectors=nodes,
         peers=peers,
         name=res.ref.name,
-    )
-
-
-def _cidrs(r: Report, ref: ObjectRef, texts: Sequence[str] | None) -> tuple[IPNetwork, ...]:
-    """At least one CIDR, none overlapping another (host bits masked, with a warning)."""
-    out: list[tuple[int, IPNetwork]] = []
-    if not texts:
-        r.error(ref, "spec.cidrs", "at least one CIDR is required")
-    for i, text in enumerate(texts or ()):
-        path = f"spec.cidrs[{i}]"
-        try:
-            net, masked = values.parse_cidr(text)
-        except ValueError as exc:
-            r.error(ref, path, str(exc))
-            continue
-        if masked:
-            r.warn(ref, path, f"{text!r} has host bits set; using {net}")
-        clash = next(((j, other) for j, other in out if _overlap(net, other)), None)
-        if clash is not None:
-            r.error(ref, path, f"{net} overlaps {clash[1]} (cidrs[{clash[0]}])")
-        else:
-            out.append((i, net))
-    return tuple(net for _, net in out)
-
-
-def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
-    if a.version != b.version:
-        return False
-    return int(a.network_address) <= int(b.broadcast_address) and int(b.network_address) <= int(
-        a.broadcast_address
     )

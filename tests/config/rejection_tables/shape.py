@@ -13,10 +13,11 @@ REJECTIONS: list[Rejection] = [
     ),
     (
         "cluster-ip-bad-cidr-and-overlap",
-        "cluster-ip-advertisement: {cidrs: [10.96.0.0/12, 10.96.0.0/40, 10.100.0.0/16]}",
+        # the overlap names the entry by its index as written (the refused cidrs[0] still counts)
+        "cluster-ip-advertisement: {cidrs: [10.96.0.0/40, 10.96.0.0/12, 10.100.0.0/16]}",
         [
-            ("cluster-ip-advertisement.cidrs[1]", "'10.96.0.0/40' is not a valid CIDR"),
-            ("cluster-ip-advertisement.cidrs[2]", "10.100.0.0/16 overlaps 10.96.0.0/12 (cidrs[0])"),
+            ("cluster-ip-advertisement.cidrs[0]", "'10.96.0.0/40' is not a valid CIDR"),
+            ("cluster-ip-advertisement.cidrs[2]", "10.100.0.0/16 overlaps 10.96.0.0/12 (cidrs[1])"),
         ],
     ),
     (
