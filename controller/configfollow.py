@@ -37,7 +37,7 @@ def event_message(state: ConfigState) -> str:
     keeping = (
         "keeping the last good config" if state.keeps_last_good else "no valid config yet, assigning nothing"
     )
-    return f"invalid config ({keeping}): " + "; ".join(str(p) for p in state.problems)
+    return f"invalid config ({keeping}): " + "; ".join(p.in_object() for p in state.problems)
 
 
 def _version(obj: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -266,7 +266,7 @@ class Speaker:
             return None
         if state.missing:
             return "the ConfigMap does not exist and there is no ironlb.io config resource"
-        return "invalid: " + "; ".join(str(p) for p in state.problems)
+        return "invalid: " + "; ".join(p.in_object() for p in state.problems)
 
     def status(self, api_problem: str | None = None) -> SpeakerStatus:
         """What readiness is decided on (read from the probe server's thread: plain attribute reads)."""

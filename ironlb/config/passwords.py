@@ -15,26 +15,15 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ironlb.config.model import Config, Peer
+from ironlb.config.result import ConfigProblem, ObjectRef
 from ironlb.kube_types import Secret
 
 BASIC_AUTH = "kubernetes.io/basic-auth"
 PASSWORD_KEY = "password"
 FIELD = "spec.passwordSecret"
-
-
-@dataclass(frozen=True)
-class PasswordProblem:
-    """Why a peer's password cannot be read: the BGPPeer (``BGPPeer namespace/name``), field, what."""
-
-    object: str
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.object}: {self.path}: {self.message}"
 
 
 def secret_password(secret: Secret | None, name: str, namespace: str) -> tuple[str | None, str | None]:
@@ -56,7 +45,7 @@ def secret_password(secret: Secret | None, name: str, namespace: str) -> tuple[s
 
 def resolve_passwords(
     config: Config, secrets: Iterable[Secret], namespace: str
-) -> tuple[Config, tuple[PasswordProblem, ...]]:
+) -> tuple[Config, tuple[ConfigProblem, ...]]:
     """``config`` with every ``passwordSecret`` peer's password read from ``secrets`` (those of
     ``namespace``), and the problems of the peers whose Secret cannot give one."""
     if not any(p.password_secret is not None for p in config.peers):
@@ -66,7 +55,7 @@ def resolve_passwords(
         for s in secrets
         if (s.get("metadata") or {}).get("namespace", namespace) == namespace
     }
-    problems: list[PasswordProblem] = []
+    problems: list[ConfigProblem] = []
     peers: list[Peer] = []
     for peer in config.peers:
         ref = peer.password_secret
@@ -75,6 +64,6 @@ def resolve_passwords(
             continue
         password, problem = secret_password(by_name.get(ref.name), ref.name, namespace)
         if problem is not None:
-            problems.append(PasswordProblem(f"BGPPeer {namespace}/{peer.name}", FIELD, problem))
+            problems.append(ConfigProblem(ObjectRef("BGPPeer", namespace, peer.name), FIELD, problem))
         peers.append(peer if password is None else replace(peer, password=password))
     return replace(config, peers=tuple(peers)), tuple(problems)

@@ -47,6 +47,16 @@ class ConfigProblem:
         where = f"{self.object}: {self.field}" if self.field else str(self.object)
         return f"{where}: {self.message}"
 
+    @property
+    def path(self) -> str:
+        """``field``, or ``(root)`` for the object as a whole: the path the programs publish."""
+        return self.field or "(root)"
+
+    def in_object(self) -> str:
+        """``path: message``: the problem as said where its object is named apart (a log line's
+        ``config ns/name: ...``, an Event on the object itself)."""
+        return f"{self.path}: {self.message}"
+
 
 @dataclass(frozen=True, order=True)
 class ObjectVersion:

@@ -22,38 +22,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ironlb.config import Config, load_config
 from ironlb.config.passwords import resolve_passwords
-from ironlb.config.result import ConfigProblem as LoadedProblem
-from ironlb.config.result import ObjectVersion
+from ironlb.config.result import ConfigProblem, ObjectRef, ObjectVersion
 from ironlb.kube_types import ConfigMap, Secret
 from ironlb.statusobjects.configuration import ConfigurationReport, ConfigurationTracker, InputVersion
 
 CONFIG_KEY = "config"
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong with the inputs: in which object, where in it, and what."""
-
-    object: str
-    """``ConfigMap ironlb-system/ironlb`` (later also ``IPAddressPool ironlb-system/main``...)."""
-    path: str
-    """Where in the object: ``address-pools[0].addresses[0]``, ``line 3``, ``(root)``."""
-    message: str
-
-    @classmethod
-    def from_text(cls, obj: str, text: str) -> ConfigProblem:
-        """From the config parser's ``"path: message"``."""
-        path, sep, message = text.partition(": ")
-        return cls(obj, path, message) if sep else cls(obj, "(root)", text)
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -68,11 +47,6 @@ class ConfigReading:
     """Every input object read, with its generation and resourceVersion (a manifest's may be empty)."""
     missing: bool = False
     """No config input exists at all (as opposed to an invalid one)."""
-
-    @property
-    def versions(self) -> tuple[tuple[str, str], ...]:
-        """(object, resourceVersion) of every input read."""
-        return _versions(self.inputs)
 
 
 @dataclass(frozen=True)
@@ -89,10 +63,6 @@ class ConfigState:
     missing: bool = False
 
     @property
-    def versions(self) -> tuple[tuple[str, str], ...]:
-        return _versions(self.inputs)
-
-    @property
     def stale(self) -> bool:
         """The latest reading is not in effect (invalid or missing)."""
         return bool(self.problems)
@@ -105,20 +75,12 @@ class ConfigState:
 def judge(previous: ConfigState, reading: ConfigReading) -> ConfigState:
     """The new state: ``reading``'s config if it made one, else ``previous``'s config kept."""
     if reading.config is None:
-        problems = reading.problems or (ConfigProblem("", "(root)", "invalid config"),)
+        problems = reading.problems or (ConfigProblem(ObjectRef("", "", ""), "", "invalid config"),)
         config = previous.config
     else:
         problems = ()
         config = previous.config if reading.config == previous.config else reading.config
     return ConfigState(config, problems, reading.warnings, reading.inputs, reading.missing)
-
-
-def _versions(inputs: Iterable[InputVersion]) -> tuple[tuple[str, str], ...]:
-    return tuple((_object_text(i.kind, i.namespace, i.name), i.resource_version) for i in inputs)
-
-
-def _object_text(kind: str, namespace: str, name: str) -> str:
-    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
 def _input(version: ObjectVersion) -> InputVersion:
@@ -139,22 +101,19 @@ def read_config(
     together (``load_config``). With ``secrets`` (the speaker), every ``passwordSecret`` is read
     from them; a peer whose Secret cannot give its password makes the reading invalid."""
     if cm is None and not resources:
-        obj = _object_text("ConfigMap", namespace, name)
+        obj = ObjectRef("ConfigMap", namespace, name)
         what = f"{obj} not found and no ironlb.io resources in namespace {namespace}"
-        return ConfigReading(None, (ConfigProblem(obj, "(root)", what),), missing=True)
+        return ConfigReading(None, (ConfigProblem(obj, "", what),), missing=True)
     result = load_config(None, resources, configmap=cm, key=key, namespace=namespace)
     inputs = tuple(_input(v) for v in result.sources)
     if cm is not None and inputs and not inputs[0].name:  # a manifest ConfigMap may leave them out
         inputs = (InputVersion("ConfigMap", namespace, name, None, inputs[0].resource_version), *inputs[1:])
-    problems = tuple(_problem(p) for p in result.errors)
-    warnings = tuple(_problem(p) for p in result.warnings)
-    config = result.config
+    problems, config = result.errors, result.config
     if config is not None and secrets is not None:
         config, missing = resolve_passwords(config, secrets, namespace)
         if missing:
-            problems = tuple(ConfigProblem(p.object, p.path, p.message) for p in missing)
-            config = None
-    return ConfigReading(config, problems, warnings, inputs)
+            problems, config = missing, None
+    return ConfigReading(config, problems, result.warnings, inputs)
 
 
 def read_configmap(
@@ -162,15 +121,9 @@ def read_configmap(
 ) -> ConfigReading:
     """The reading of ironlb's ConfigMap alone (``None``: it does not exist)."""
     if cm is None:
-        obj = _object_text("ConfigMap", namespace, name)
-        return ConfigReading(None, (ConfigProblem(obj, "(root)", f"{obj} not found"),), missing=True)
+        obj = ObjectRef("ConfigMap", namespace, name)
+        return ConfigReading(None, (ConfigProblem(obj, "", f"{obj} not found"),), missing=True)
     return read_config(cm, (), namespace=namespace, name=name, key=key)
-
-
-def _problem(p: LoadedProblem) -> ConfigProblem:
-    """A ``load_config`` problem (``ironlb.config.result.ConfigProblem``) as this module's."""
-    obj = p.object
-    return ConfigProblem(_object_text(obj.kind, obj.namespace, obj.name), p.field or "(root)", p.message)
 
 
 def configuration_report(
@@ -193,12 +146,12 @@ def log_state(log: logging.Logger, previous: ConfigState, state: ConfigState, wh
         return
     if state.stale:
         for problem in state.problems:
-            log.error("config %s: %s", where, problem, extra={"error": str(problem)})
+            log.error("config %s: %s", where, problem.in_object(), extra={"error": problem.in_object()})
         keeping = "keeping the last good one" if state.config is not None else "waiting for a valid one"
         log.error("config %s is not usable; %s", where, keeping)
         return
     if state.warnings != previous.warnings or state.config is not previous.config:
         for warning in state.warnings:
-            log.warning("config %s: %s", where, warning)
+            log.warning("config %s: %s", where, warning.in_object())
     if state.config is not None and state.config is not previous.config:
         log.info("config %s loaded: %d pools", where, len(state.config.pools))

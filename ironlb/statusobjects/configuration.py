@@ -39,10 +39,11 @@ MAX_NAMES = 1000
 
 
 class ProblemLike(Protocol):
-    """One error or warning: the object (``Kind namespace/name``), where in it, and what."""
+    """One error or warning (``ironlb.config.result.ConfigProblem``): the object (its text is
+    ``Kind namespace/name``), where in it, and what."""
 
     @property
-    def object(self) -> str: ...
+    def object(self) -> object: ...
 
     @property
     def path(self) -> str: ...
@@ -59,7 +60,7 @@ class Problem:
 
     @classmethod
     def of(cls, p: ProblemLike) -> Problem:
-        return cls(p.object, p.path, p.message)
+        return cls(str(p.object), p.path, p.message)
 
     def line(self) -> str:
         where = f"{self.object}: " if self.object else ""
@@ -232,7 +233,7 @@ def problem_events(problems: Iterable[ProblemLike], *, keeping: bool) -> list[tu
     them to but the ``ConfigurationState``."""
     by_object: dict[ObjectRef, list[str]] = {}
     for p in problems:
-        ref = object_ref(p.object)
+        ref = object_ref(str(p.object))
         if ref is not None:
             by_object.setdefault(ref, []).append(f"{p.path}: {p.message}")
     then = "keeping the last good config" if keeping else "no valid config yet"

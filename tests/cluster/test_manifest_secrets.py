@@ -40,7 +40,7 @@ def reading(tmp_path: Path) -> tuple[object, tuple[str, ...]]:
         snap.config_map, snap.config_resources, namespace="ironlb-system", name="ironlb", secrets=snap.secrets
     )
     password = got.config.peers[0].password if got.config is not None else None
-    return password, tuple(str(p) for p in got.problems)
+    return password, tuple(p.in_object() for p in got.problems)
 
 
 def test_a_password_secret_is_read_from_the_directory(tmp_path: Path) -> None:
