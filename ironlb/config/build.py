@@ -225,31 +225,19 @@ def build_bfd_profile(p: Problems, index: int, wire: WireBfdProfile) -> model.Bf
 def build_cluster_ip(
     p: Problems, cip: WireClusterIPAdvertisement, aliases: Aliases
 ) -> model.ClusterIPAdvertisement | None:
-    path = "cluster-ip-advertisement"
-    errors_before = len(p.errors)
-    cidrs, problems = fields.cluster_ip_cidrs(cip.cidrs, field_name)
-    report(p, path, problems)
-    communities, problems = fields.community_list(
-        cip.communities, aliases.defined, broken=aliases.broken, defined_in=ALIASES
+    raw = fields.ClusterIPFields(
+        cip.cidrs, cip.local_routes, cip.external_ips, cip.communities, cip.localpref, cip.node_selectors
     )
-    report(p, join_path(path, "communities"), problems)
-    try:
-        fields.localpref(cip.localpref)
-    except ValueError as exc:
-        p.error(join_path(path, "localpref"), str(exc))
-    selectors, problems = fields.label_selectors(cip.node_selectors, field_name)
-    report(p, join_path(path, "node-selectors"), problems)
-    if len(p.errors) != errors_before or selectors is None:
-        return None
-    return model.ClusterIPAdvertisement(
-        cidrs=cidrs,
-        local_routes=True if cip.local_routes is None else cip.local_routes,
-        external_ips=bool(cip.external_ips),
-        communities=communities,
-        localpref=cip.localpref,
-        node_selectors=selectors,
+    ad, problems = fields.cluster_ip_advertisement(
+        raw,
+        aliases.defined,
+        field_name,
         name=CLUSTER_IP_ADVERTISEMENT,
+        broken=aliases.broken,
+        defined_in=ALIASES,
     )
+    report(p, CLUSTER_IP_ADVERTISEMENT, problems)
+    return ad
 
 
 def build_l2(p: Problems, l2: WireL2) -> tuple[str, ...] | None:

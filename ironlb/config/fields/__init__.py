@@ -16,7 +16,7 @@ A rule speaks about values, never about where they stand (one module per concept
   build on);
 - item rules (:func:`peer`, :func:`label_selectors`, :func:`bfd_profile`,
   :func:`address_ranges`, :func:`advertisement`, :func:`service_allocation`,
-  :func:`cluster_ip_cidrs`) check every field of one item
+  :func:`cluster_ip_advertisement`) check every field of one item
   and return the domain value (``None`` when a field is wrong) with every
   :class:`Problem`. A problem's ``field`` is its path below the item, the field
   name spelled by the caller's :data:`Spelling` (``my-asn`` in the ConfigMap,
@@ -42,9 +42,10 @@ from ironlb.config.fields.peers import (
 from ironlb.config.fields.pools import (
     AdvertisementFields,
     AllocationFields,
+    ClusterIPFields,
     address_ranges,
     advertisement,
-    cluster_ip_cidrs,
+    cluster_ip_advertisement,
     community_list,
     namespace_name,
     service_allocation,
@@ -86,6 +87,7 @@ __all__ = [
     "AllocationFields",
     "BfdFields",
     "Checks",
+    "ClusterIPFields",
     "FieldPath",
     "PeerFields",
     "Problem",
@@ -96,7 +98,7 @@ __all__ = [
     "advertisement",
     "asn",
     "bfd_profile",
-    "cluster_ip_cidrs",
+    "cluster_ip_advertisement",
     "community_list",
     "hold_time",
     "in_range",

@@ -12,7 +12,14 @@ from ironlb.config import values
 from ironlb.config.fields.checks import Checks, Problem, Spelling
 from ironlb.config.fields.scalars import in_range, localpref, or_default
 from ironlb.config.fields.selectors import SelectorFields, label_selectors
-from ironlb.config.model import AddressRange, BgpAdvertisement, Community, IPNetwork, ServiceAllocation
+from ironlb.config.model import (
+    AddressRange,
+    BgpAdvertisement,
+    ClusterIPAdvertisement,
+    Community,
+    IPNetwork,
+    ServiceAllocation,
+)
 
 
 def address_ranges(
@@ -40,12 +47,9 @@ def address_ranges(
     return tuple(out), c.problems
 
 
-def cluster_ip_cidrs(
-    texts: Sequence[str] | None, spell: Spelling
-) -> tuple[tuple[IPNetwork, ...], list[Problem]]:
+def _cluster_cidrs(c: Checks, texts: Sequence[str] | None) -> tuple[IPNetwork, ...]:
     """A ClusterIP advertisement's ``cidrs``: at least one, none overlapping another (host bits
     masked, with a warning). An overlap names the earlier entry by its index as written."""
-    c = Checks(spell)
     if not texts:
         c.error("cidrs", "at least one CIDR is required")
     kept: list[tuple[int, IPNetwork]] = []
@@ -61,7 +65,51 @@ def cluster_ip_cidrs(
             c.error(("cidrs", i), f"{net} overlaps {clash[1]} (cidrs[{clash[0]}])")
         else:
             kept.append((i, net))
-    return tuple(net for _, net in kept), c.problems
+    return tuple(net for _, net in kept)
+
+
+@dataclass(frozen=True)
+class ClusterIPFields:
+    """A ClusterIP advertisement as any input decodes it (``None``: not given)."""
+
+    cidrs: Sequence[str] | None = None
+    local_routes: bool | None = None
+    external_ips: bool | None = None
+    communities: Sequence[str] | None = None
+    localpref: int | None = None
+    node_selectors: Sequence[SelectorFields] | None = None
+
+
+def cluster_ip_advertisement(
+    raw: ClusterIPFields,
+    aliases: Mapping[str, Community],
+    spell: Spelling,
+    *,
+    name: str,
+    broken: frozenset[str] = frozenset(),
+    defined_in: str,
+) -> tuple[ClusterIPAdvertisement | None, list[Problem]]:
+    """A ClusterIP advertisement with its defaults (local routes on, external IPs off). Peers are the
+    caller's to add (the legacy ConfigMap has none)."""
+    c = Checks(spell)
+    cidrs = _cluster_cidrs(c, raw.cidrs)
+    communities = c.nested(
+        "communities", community_list(raw.communities, aliases, broken=broken, defined_in=defined_in)
+    )
+    c.value("localpref", localpref, raw.localpref)
+    selectors = c.nested("node_selectors", label_selectors(raw.node_selectors, spell))
+    if c.failed or selectors is None:
+        return None, c.problems
+    ad = ClusterIPAdvertisement(
+        cidrs=cidrs,
+        local_routes=True if raw.local_routes is None else raw.local_routes,
+        external_ips=bool(raw.external_ips),
+        communities=communities,
+        localpref=raw.localpref,
+        node_selectors=selectors,
+        name=name,
+    )
+    return ad, c.problems
 
 
 def _overlap(a: IPNetwork, b: IPNetwork) -> bool:

@@ -16,7 +16,7 @@ lengths are checked against every pool it selects, naming the pool.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ironlb.config import fields, values
 from ironlb.config.fields import AdvertisementFields
@@ -201,29 +201,20 @@ def _aggregation(r: Report, ref: ObjectRef, spec: BGPAdvertisementSpec, pools: S
 def cluster_ip_advertisement(r: Report, res: Resource, ctx: Context) -> ClusterIPAdvertisement | None:
     spec: ClusterIPAdvertisementSpec = res.spec
     errors = r.count()
-    cidrs, problems = fields.cluster_ip_cidrs(spec.cidrs, field_name)
-    r.fields(res.ref, ("spec",), problems)
-    texts = _unique(r, res.ref, "spec.communities", [str(c) for c in spec.communities or ()])
-    communities, problems = fields.community_list(
-        texts, ctx.aliases, broken=ctx.broken_aliases, defined_in=ALIASES_DEFINED_IN
+    communities = _unique(r, res.ref, "spec.communities", [str(c) for c in spec.communities or ()])
+    raw = fields.ClusterIPFields(
+        spec.cidrs, spec.local_routes, spec.external_ips, communities, spec.local_pref, spec.node_selectors
     )
-    r.fields(res.ref, ("spec", "communities"), problems)
-    try:
-        fields.localpref(spec.local_pref)
-    except ValueError as exc:
-        r.error(res.ref, "spec.localPref", str(exc))
-    nodes, problems = fields.label_selectors(spec.node_selectors, field_name)
-    r.fields(res.ref, ("spec", "nodeSelectors"), problems)
-    peers = _peers(r, res.ref, spec.peers, ctx)
-    if r.count() != errors or res.broken or nodes is None:
-        return None
-    return ClusterIPAdvertisement(
-        cidrs=cidrs,
-        local_routes=True if spec.local_routes is None else spec.local_routes,
-        external_ips=bool(spec.external_ips),
-        communities=communities,
-        localpref=spec.local_pref,
-        node_selectors=nodes,
-        peers=peers,
+    ad, problems = fields.cluster_ip_advertisement(
+        raw,
+        ctx.aliases,
+        field_name,
         name=res.ref.name,
+        broken=ctx.broken_aliases,
+        defined_in=ALIASES_DEFINED_IN,
     )
+    r.fields(res.ref, ("spec",), problems)
+    peers = _peers(r, res.ref, spec.peers, ctx)
+    if r.count() != errors or res.broken or ad is None:
+        return None
+    return replace(ad, peers=peers)
