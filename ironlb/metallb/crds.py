@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ironlb.config.decode import type_mismatch
+from ironlb.config.errors import join_path
 from ironlb.config.resources.wire import (
     BFDProfileSpec,
     BgpAttributes,
@@ -144,32 +145,21 @@ def decode(model: type[M], raw: Any, base: str) -> tuple[M | None, list[tuple[st
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
-            path = join(base, *(p for p in err["loc"] if p != "[key]"))
+            path = join_path(base, *(p for p in err["loc"] if p != "[key]"))
             problems.append((path, type_mismatch(err["type"], err.get("input")) or str(err["msg"])))
         return None, problems
 
 
 def unknown_fields(model: BaseModel, base: str) -> list[str]:
     """Paths of the fields of ``model`` (recursively) that no model declares."""
-    out = [join(base, str(key)) for key in (model.model_extra or {})]
+    out = [join_path(base, str(key)) for key in (model.model_extra or {})]
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
-        path = join(base, info.alias or name)
+        path = join_path(base, info.alias or name)
         if isinstance(value, BaseModel):
             out.extend(unknown_fields(value, path))
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    out.extend(unknown_fields(item, join(path, i)))
-    return out
-
-
-def join(base: str, *parts: str | int) -> str:
-    """``join("spec", "addresses", 0)`` is ``"spec.addresses[0]"``."""
-    out = base
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out = f"{out}.{part}" if out else str(part)
+                    out.extend(unknown_fields(item, join_path(path, i)))
     return out

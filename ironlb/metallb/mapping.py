@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 from ironlb.config import fields
 from ironlb.config.build import bgp_advertisement_name
+from ironlb.config.errors import join_path
 from ironlb.config.legacy import legacy_config
 from ironlb.config.model import (
     AddressPool,
@@ -56,7 +57,6 @@ from ironlb.config.model import (
     Protocol,
 )
 from ironlb.config.resources.wire import field_name
-from ironlb.metallb import crds
 from ironlb.metallb.crds import L2AdvertisementSpec, Obj
 from ironlb.metallb.decoding import Decoded, decode_all
 from ironlb.metallb.documents import Manifest
@@ -261,7 +261,7 @@ def _selected_pools(
             r.add(
                 "warning",
                 obj.source,
-                crds.join("spec.ipAddressPools", i),
+                join_path("spec.ipAddressPools", i),
                 f"{name!r} is an AddressPool: it has its own protocol and advertisements select only "
                 "IPAddressPools (in MetalLB too); remove it here",
             )
@@ -269,7 +269,7 @@ def _selected_pools(
             r.add(
                 "warning",
                 obj.source,
-                crds.join("spec.ipAddressPools", i),
+                join_path("spec.ipAddressPools", i),
                 f"no IPAddressPool {name!r} in the input (MetalLB would announce nothing for it "
                 "either); add its manifest if it exists",
             )
@@ -293,7 +293,7 @@ def _unknown_peers(r: Report, ads: _Advertisements, known: set[str]) -> None:
                 r.add(
                     "warning",
                     source,
-                    crds.join("spec.peers", i),
+                    join_path("spec.peers", i),
                     f"no BGPPeer {name!r} in the input: nothing is announced to it; "
                     "add its manifest if it exists",
                 )

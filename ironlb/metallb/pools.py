@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ironlb.config import fields
+from ironlb.config.errors import join_path
 from ironlb.config.fields import AdvertisementFields
 from ironlb.config.model import AddressRange, BgpAdvertisement, Community, Protocol, ServiceAllocation
 from ironlb.config.resources.wire import BgpAttributes, IPAddressPoolSpec, field_name
-from ironlb.metallb import crds
 from ironlb.metallb.crds import AddressPoolSpec, Obj
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
@@ -97,7 +97,7 @@ def address_pools(
             ok = False
         elif protocol == "bgp":
             for i, item in enumerate(spec.bgp_advertisements or ()):
-                base = crds.join("spec.bgpAdvertisements", i)
+                base = join_path("spec.bgpAdvertisements", i)
                 ad = bgp_advertisement(r, obj.source, base, item, aliases, ranges or ())
                 if ad is None:
                     ok = False

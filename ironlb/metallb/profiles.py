@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ironlb.config import fields
 from ironlb.config import values as v
+from ironlb.config.errors import join_path
 from ironlb.config.model import BfdProfile, Community
 from ironlb.config.resources.wire import field_name
-from ironlb.metallb import crds
 from ironlb.metallb.crds import Obj
 from ironlb.metallb.findings import Source
 from ironlb.metallb.report import Report
@@ -22,21 +22,21 @@ def communities(r: Report, objs: list[Obj]) -> dict[str, tuple[Community, Source
     aliases: dict[str, tuple[Community, Source]] = {}
     for obj in objs:
         for i, alias in enumerate(obj.spec.communities or ()):
-            path = crds.join("spec.communities", i)
+            path = join_path("spec.communities", i)
             if not alias.name:
-                r.add("error", obj.source, crds.join(path, "name"), "required field is missing")
+                r.add("error", obj.source, join_path(path, "name"), "required field is missing")
                 continue
             try:
                 value = v.parse_community_literal(alias.value or "")
             except ValueError as exc:
-                r.add("error", obj.source, crds.join(path, "value"), str(exc))
+                r.add("error", obj.source, join_path(path, "value"), str(exc))
                 continue
             name = str.__str__(alias.name)
             if name in aliases and aliases[name][0] != value:
                 r.add(
                     "error",
                     obj.source,
-                    crds.join(path, "name"),
+                    join_path(path, "name"),
                     f"alias {name!r} is also defined with "
                     f"another value by {aliases[name][1]}; keep one definition",
                 )

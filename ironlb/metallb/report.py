@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ironlb.config.errors import join_path
 from ironlb.config.fields import Problem
-from ironlb.metallb.crds import join
 from ironlb.metallb.findings import Finding, Severity, Source
 
 
@@ -23,7 +23,7 @@ class Report:
         """The field rules' problems (:mod:`ironlb.config.fields`) of the object part at ``base``."""
         for problem in problems:
             severity: Severity = "warning" if problem.warning else "error"
-            self.add(severity, where, join(base, *problem.field), problem.message)
+            self.add(severity, where, join_path(base, *problem.field), problem.message)
 
     @property
     def errors(self) -> int:

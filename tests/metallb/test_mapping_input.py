@@ -62,6 +62,15 @@ def test_type_errors_name_their_path() -> None:
     assert only(errors, "spec.addresses[0]: expected a string")
 
 
+def test_a_label_key_in_a_path_is_written_as_validate_writes_it() -> None:
+    """``ironlb.config.errors.join_path``: a key that is not a plain word is quoted in brackets."""
+    selector = {"matchLabels": {"kubernetes.io/hostname": "bad value!"}}
+    errors = lines(run(pool("a", "10.0.0.0/24"), l2("l", nodeSelectors=[selector])), "error")
+    assert "spec.nodeSelectors[0].matchLabels['kubernetes.io/hostname']: invalid label value" in only(
+        errors, "hostname"
+    )
+
+
 def test_empty_input_is_an_error() -> None:
     result = convert([])
     assert result.config is None
