@@ -19,7 +19,7 @@ every peer, so those columns would say nothing and the plan keeps its shape.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from ironlb.announce.layer2 import IPDecision, planned_layer2
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config.legacy import legacy_config
 from ironlb.config.model import Config, IPNetwork, LabelSelector
+from ironlb.texttable import columns
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def render_table(plan: Plan) -> str:
     owners and the BGP routes when there are any."""
     rows: list[tuple[str, ...]] = [("NAMESPACE", "NAME", "IPS", "POOL", "SHARING-KEY", "STATUS")]
     rows += [_service_row(s) for s in plan.services]
-    lines = _columns(rows)
+    lines = columns(rows)
     if not plan.services:
         lines.append("(no LoadBalancer Services)")
     lines += _advertisement_table(plan)
@@ -262,14 +263,6 @@ def _service_row(s: ServiceResult) -> tuple[str, ...]:
     return (s.namespace or "-", s.name, ips or "-", s.pool or "-", s.sharing_key or "-", status)
 
 
-def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    """Rows as aligned columns; the last column is free text and not padded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in rows
-    ]
-
-
 def _advertisement_table(plan: Plan) -> list[str]:
     """Which advertisement announces which pools, from which nodes, how; only when ``detailed``."""
     if not plan.detailed or not plan.advertisements:
@@ -281,7 +274,7 @@ def _advertisement_table(plan: Plan) -> list[str]:
         else:
             how = "peers " + ",".join(a.peers) if a.peers else "every peer"
         rows.append((f"{a.kind}/{a.name}", ",".join(a.announces) or "-", ",".join(a.nodes) or "(none)", how))
-    return ["", *_columns(rows)]
+    return ["", *columns(rows)]
 
 
 def _layer2_table(plan: Plan) -> list[str]:
@@ -291,7 +284,7 @@ def _layer2_table(plan: Plan) -> list[str]:
     if not plan.detailed:
         rows = [("LAYER2-IP", "SERVICES", "OWNER")]
         rows += [(str(d.ip), ",".join(d.services), d.owner or f"none ({d.reason})") for d in plan.layer2]
-        return ["", *_columns(rows)]
+        return ["", *columns(rows)]
     rows = [("LAYER2-IP", "SERVICES", "ADVERTISEMENTS", "INTERFACES", "CANDIDATES", "OWNER")]
     rows += [
         (
@@ -304,7 +297,7 @@ def _layer2_table(plan: Plan) -> list[str]:
         )
         for d in plan.layer2
     ]
-    return ["", *_columns(rows)]
+    return ["", *columns(rows)]
 
 
 def _bgp_table(plan: Iterable[NodeRoutes], detailed: bool = False) -> list[str]:
@@ -319,7 +312,7 @@ def _bgp_table(plan: Iterable[NodeRoutes], detailed: bool = False) -> list[str]:
     problems = list(dict.fromkeys(p for n in plan for p in n.decision.problems))
     if len(rows) == 1 and not problems:
         return []
-    lines = ["", *_columns(rows)]
+    lines = ["", *columns(rows)]
     if problems:
         lines += ["", "BGP problems:", *(f"  {p}" for p in problems)]
     return lines

@@ -26,6 +26,7 @@ from ironlb.lab.locate import not_found_message, resolve_topology
 from ironlb.lab.runner import Lab, LabError, read_status, teardown
 from ironlb.lab.state import StateDir, state_root
 from ironlb.lab.topology import Topology, TopologyError, load_topology
+from ironlb.texttable import columns
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -131,20 +132,9 @@ def cmd_down(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _columns(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
-    """Rows as left-aligned columns as wide as their widest cell (the last column is not padded)."""
-    if not rows:
-        return []
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        indent + "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
-        for row in rows
-    ]
-
-
-def _print_lines(lines: list[str]) -> None:
-    for line in lines:
-        print(line)
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    for line in columns(rows):
+        print(f"  {line}")
 
 
 def _print_status(data: dict[str, Any]) -> None:
@@ -154,7 +144,7 @@ def _print_status(data: dict[str, Any]) -> None:
         (node, info["namespace"], "ok" if info["exists"] else "MISSING")
         for node, info in data["nodes"].items()
     ]
-    _print_lines(_columns(nodes))
+    _print_table(nodes)
     print("links:")
     for a, b in data["links"]:
         print(f"  {a} <-> {b}")
@@ -163,12 +153,12 @@ def _print_status(data: dict[str, Any]) -> None:
         (p["node"], p["name"], f"pid {p['pid']}", "running" if p["running"] else "EXITED", f"({p['role']})")
         for p in data["processes"]
     ]
-    _print_lines(_columns(processes))
+    _print_table(processes)
     for router, sessions in data["sessions"].items():
         print(f"bgp sessions of {router}:")
         if not sessions:
             print("  (router not answering)")
-        _print_lines(_columns(sorted(sessions.items())))
+        _print_table(sorted(sessions.items()))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

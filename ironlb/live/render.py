@@ -22,6 +22,7 @@ from ironlb.live.whatif import (
     exit_code,
 )
 from ironlb.planner import plan_to_json, prefix_text, render_table, route_json
+from ironlb.texttable import columns
 
 CHANGE_WORDS = {
     "lose": "loses IP",
@@ -45,15 +46,6 @@ def _ips(ips: Sequence[object]) -> str:
     return ",".join(str(ip) for ip in ips) or "-"
 
 
-def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    """Aligned columns; the last one is free text and not padded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        ("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]).rstrip()
-        for row in rows
-    ]
-
-
 def _service_rows(changes: Sequence[ServiceChange]) -> list[str]:
     if not changes:
         return []
@@ -66,7 +58,7 @@ def _service_rows(changes: Sequence[ServiceChange]) -> list[str]:
         rows.append(
             (ns or "-", name, CHANGE_WORDS[c.change], _ips(c.before), _ips(c.after), pool, c.rule or "")
         )
-    return ["", *_columns(rows)]
+    return ["", *columns(rows)]
 
 
 def _owner_note(c: OwnerChange) -> str:
@@ -94,7 +86,7 @@ def _layer2_rows(changes: Sequence[OwnerChange]) -> list[str]:
     rows += [
         (str(c.ip), ",".join(c.services), c.before or "-", c.after or "-", _owner_note(c)) for c in changes
     ]
-    return ["", *_columns(rows)]
+    return ["", *columns(rows)]
 
 
 def _attributes(r: BgpRoute | None) -> str:
@@ -119,7 +111,7 @@ def _route_rows(changes: Sequence[RouteChange]) -> list[str]:
             attrs = f"{_attributes(c.before)} -> {_attributes(c.after)}"
         word = {"add": "announce", "withdraw": "withdraw", "attributes": "attributes"}[c.change]
         rows.append((c.node, c.peer, word, prefix_text(c.prefix), attrs))
-    return ["", *_columns(rows)]
+    return ["", *columns(rows)]
 
 
 def _session_rows(diff: LiveDiff) -> list[str]:
@@ -127,7 +119,7 @@ def _session_rows(diff: LiveDiff) -> list[str]:
         return []
     rows: list[tuple[str, ...]] = [("BGP-NODE", "PEER", "SESSION-NOW", "SESSION-AFTER")]
     rows += [(s.node, s.peer, s.before or "(none)", s.after or "(none)") for s in diff.sessions]
-    return ["", *_columns(rows)]
+    return ["", *columns(rows)]
 
 
 def summary(diff: LiveDiff) -> str:

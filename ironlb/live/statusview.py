@@ -11,16 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ironlb.live.status import Announcer, EventLine, NodeStatus, ServiceStatus, StatusReport, age
+from ironlb.texttable import columns
 
 INTERFACES_NOTE = "interfaces from the config"
-
-
-def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        ("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]).rstrip()
-        for row in rows
-    ]
 
 
 def announcer_text(a: Announcer) -> str:
@@ -74,7 +67,7 @@ def _event_rows(services: Sequence[ServiceStatus], now: dt.datetime) -> list[str
         for e in s.events:
             count = f" (x{e.count})" if e.count > 1 else ""
             rows.append((s.key, age(e.time, now), e.type, e.reason, e.component, e.message + count))
-    return _columns(rows) if len(rows) > 1 else []
+    return columns(rows) if len(rows) > 1 else []
 
 
 def render_status(report: StatusReport, now: dt.datetime) -> str:
@@ -88,7 +81,7 @@ def render_status(report: StatusReport, now: dt.datetime) -> str:
         for s in report.services:
             ns, _, name = s.key.rpartition("/")
             rows.append((ns, name, ",".join(s.ips) or "-", s.pool or "-", _announced_by(s), _from(s, now)))
-        lines += _columns(rows)
+        lines += columns(rows)
     else:
         lines.append("(no LoadBalancer Service of ironlb's)")
     lines.append("")
@@ -102,7 +95,7 @@ def render_status(report: StatusReport, now: dt.datetime) -> str:
         members = str(n.members) if n.members is not None else "?"
         announced = str(n.announced) if n.announced is not None else "?"
         rows.append((n.node, _speaker(n), members, announced, _sessions(n), metrics))
-    lines += _columns(rows) if report.nodes else ["(no Nodes)"]
+    lines += columns(rows) if report.nodes else ["(no Nodes)"]
     events = _event_rows(report.services, now)
     if events:
         lines += ["", "Events (ironlb's, newest first):", *events]
