@@ -242,18 +242,6 @@ def build_cluster_ip(
 
 def build_l2(p: Problems, l2: WireL2) -> tuple[str, ...] | None:
     """``l2.interfaces``: the interfaces of every layer2 pool's advertisement (empty: the default set)."""
-    errors_before = len(p.errors)
-    seen: dict[str, int] = {}
-    for i, pattern in enumerate(l2.interfaces or ()):
-        ipath = join_path("l2", "interfaces", i)
-        if not pattern:
-            p.error(ipath, "interface pattern must not be empty")
-        elif any(c.isspace() for c in pattern) or "/" in pattern:
-            p.error(ipath, f"{pattern!r} is not a valid interface name or glob (no spaces or '/')")
-        elif pattern in seen:
-            p.error(ipath, f"duplicate of interfaces[{seen[pattern]}]")
-        else:
-            seen[pattern] = i
-    if len(p.errors) != errors_before:
-        return None
-    return tuple(seen)
+    interfaces, problems = fields.interface_patterns(l2.interfaces)
+    report(p, join_path("l2", "interfaces"), problems)
+    return None if problems else interfaces

@@ -40,6 +40,7 @@ from ironlb.config.fields.peers import (
     peer,
 )
 from ironlb.config.fields.pools import (
+    INTERFACE_PATTERN,
     AdvertisementFields,
     AllocationFields,
     ClusterIPFields,
@@ -47,6 +48,7 @@ from ironlb.config.fields.pools import (
     advertisement,
     cluster_ip_advertisement,
     community_list,
+    interface_patterns,
     namespace_name,
     service_allocation,
 )
@@ -82,6 +84,7 @@ __all__ = [
     "BFD_RANGES",
     "DEFAULT_HOLD_TIME",
     "DEFAULT_PEER_PORT",
+    "INTERFACE_PATTERN",
     "UINT32_MAX",
     "AdvertisementFields",
     "AllocationFields",
@@ -102,6 +105,7 @@ __all__ = [
     "community_list",
     "hold_time",
     "in_range",
+    "interface_patterns",
     "keepalive_ignored",
     "keepalive_message",
     "keepalive_time",

@@ -1,6 +1,6 @@
 """Item rules for what an address pool holds (ranges), how it is advertised (BGP advertisement,
-communities), which Services it serves (namespace and Service selectors), and the CIDRs a ClusterIP
-advertisement announces."""
+communities, the interfaces of layer 2), which Services it serves (namespace and Service
+selectors), and the CIDRs a ClusterIP advertisement announces."""
 
 from __future__ import annotations
 
@@ -45,6 +45,25 @@ def address_ranges(
             )
         out.append(entry)
     return tuple(out), c.problems
+
+
+INTERFACE_PATTERN = "must be an interface name or glob (no spaces or '/')"
+"""What an interface pattern must be (also the CRD's rule, so the API server says the same)."""
+
+
+def interface_patterns(texts: Sequence[str] | None) -> tuple[tuple[str, ...], list[Problem]]:
+    """Where layer-2 answers are given: interface names or shell globs (``eth0``, ``bond*``), without
+    repeats; problems at their index."""
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for i, text in enumerate(texts or ()):
+        if not text or any(c.isspace() for c in text) or "/" in text:
+            problems.append(Problem((i,), INTERFACE_PATTERN))
+        elif text in first:
+            problems.append(Problem((i,), f"duplicate of interfaces[{first[text]}]"))
+        else:
+            first[text] = i
+    return tuple(first), problems
 
 
 def _cluster_cidrs(c: Checks, texts: Sequence[str] | None) -> tuple[IPNetwork, ...]:

@@ -127,10 +127,8 @@ def l2_advertisement(r: Report, res: Resource, ctx: Context) -> L2Advertisement 
     """One L2Advertisement; ``None`` when it is wrong (reported) or selects no pool."""
     errors = r.count()
     pools, nodes = _common(r, res, ctx)
-    interfaces = _unique(r, res.ref, "spec.interfaces", [str(i) for i in res.spec.interfaces or ()])
-    for i, pattern in enumerate(res.spec.interfaces or ()):
-        if not pattern or any(c.isspace() for c in pattern) or "/" in pattern:
-            r.error(res.ref, f"spec.interfaces[{i}]", "must be an interface name or glob (no spaces or '/')")
+    interfaces, problems = fields.interface_patterns(res.spec.interfaces)
+    r.fields(res.ref, ("spec", "interfaces"), problems)
     if r.count() != errors or res.broken or pools is None or nodes is None:
         return None
     return L2Advertisement(res.ref.name, pools, nodes, interfaces)

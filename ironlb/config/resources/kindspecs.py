@@ -6,6 +6,7 @@ One function per kind, built from :mod:`ironlb.config.resources.schemaparts`;
 
 from __future__ import annotations
 
+from ironlb.config import fields
 from ironlb.config.resources.schemaparts import (
     COMMUNITY_LITERAL,
     DNS_LABEL,
@@ -93,7 +94,7 @@ def l2_advertisement_spec() -> Schema:
     interface = string(
         "An interface name or shell glob (eth0, bond*).",
         max_length=64,
-        rules=[cel(f"self.matches('{INTERFACE}')", "must be an interface name or glob (no spaces or '/')")],
+        rules=[cel(f"self.matches('{INTERFACE}')", fields.INTERFACE_PATTERN)],
     )
     spec = obj(
         "Answer ARP/NDP for the addresses of the selected pools from one of the selected nodes.",

@@ -35,10 +35,10 @@ REJECTIONS: list[Rejection] = [
         "l2-interfaces",
         "l2: {interfaces: [eth0, '', 'a b', eth0, 'x/y']}",
         [
-            ("l2.interfaces[1]", "must not be empty"),
-            ("l2.interfaces[2]", "not a valid interface name"),
+            ("l2.interfaces[1]", "must be an interface name or glob (no spaces or '/')"),
+            ("l2.interfaces[2]", "must be an interface name or glob"),
             ("l2.interfaces[3]", "duplicate of interfaces[0]"),
-            ("l2.interfaces[4]", "not a valid interface name"),
+            ("l2.interfaces[4]", "must be an interface name or glob"),
         ],
     ),
     # ---- shape
