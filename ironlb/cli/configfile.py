@@ -261,7 +261,6 @@ def problem_line(problem: ConfigProblem, inputs: ConfigInputs) -> str:
 
     if problem.object.kind != CONFIGMAP:
         return str(problem)
-    where = f"{problem.field}: " if problem.field else "(root): "
     if not inputs.resources:
-        return where + problem.message
-    return f"{inputs.configmap_label}: {where}{problem.message}"
+        return problem.in_object()
+    return f"{inputs.configmap_label}: {problem.in_object()}"

@@ -168,7 +168,7 @@ def _manifest_config(snapshot: ClusterSnapshot) -> tuple[Config, bool] | list[st
 
     def line(problem: ConfigProblem) -> str:
         if problem.object.kind == "ConfigMap" and not snapshot.config_resources:
-            return f"ConfigMap in manifests: {problem.field or '(root)'}: {problem.message}"
+            return f"ConfigMap in manifests: {problem.in_object()}"
         return str(problem)
 
     if result.config is None:
