@@ -238,9 +238,14 @@ def check_dns_label(text: str, what: str) -> None:
         )
 
 
-def check_dns_subdomain(text: str, what: str) -> None:
+def is_dns_subdomain(text: str) -> bool:
     """A DNS-1123 subdomain (Kubernetes object names): at most 253 characters, dot-separated labels."""
-    if len(text) > 253 or not _DNS_SUBDOMAIN.fullmatch(text):
+    return len(text) <= 253 and _DNS_SUBDOMAIN.fullmatch(text) is not None
+
+
+def check_dns_subdomain(text: str, what: str) -> None:
+    """``text`` is a DNS-1123 subdomain (:func:`is_dns_subdomain`), else ``ValueError`` naming ``what``."""
+    if not is_dns_subdomain(text):
         raise ValueError(
             f"{text!r} is not a valid {what}: at most 253 lower-case letters, digits, '-' and '.', "
             "starting and ending with a letter or digit"

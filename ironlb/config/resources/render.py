@@ -31,12 +31,10 @@ from ironlb.config.model import (
 from ironlb.config.render import dump_yaml, range_text, selectors_data
 from ironlb.config.resources.schema import API_VERSION
 from ironlb.config.resources.wire import field_name
-from ironlb.config.values import format_seconds
+from ironlb.config.values import format_seconds, is_dns_subdomain
 
 COMMUNITIES_OBJECT = "bgp-communities"
 """The name of the one Community object that holds every alias."""
-
-_VALID = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class _Names:
         key = (kind, name)
         if key not in self.given:
             taken = self.taken.setdefault(kind, set())
-            new = name if _VALID.fullmatch(name) and len(name) <= 253 else _valid(name)
+            new = name if is_dns_subdomain(name) else _valid(name)
             base, n = new, 2
             while new in taken:
                 new, n = f"{base[:240]}-{n}", n + 1
