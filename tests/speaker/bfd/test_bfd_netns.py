@@ -26,6 +26,7 @@ import pytest
 from ironlb.lab import procs as lab_procs
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
+from tests.support.bgp_lab import fib_nexthops
 from tests.support.bgp_objects import config_map, dump, node, service
 from tests.support.objects import endpoint_slice
 from tests.support.processes import argv_of, processes_using
@@ -37,6 +38,7 @@ T = TypeVar("T")
 Env = tuple[Lab, Path, dict[str, subprocess.Popen[bytes]]]
 NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12"}
 LB_IP = "198.51.100.10"
+BOTH = frozenset(NODES.values())  # LB_IP's next hops on the router while both nodes are up
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -72,15 +74,6 @@ def vtysh_json(lab: Lab, command: str, node: str = "router", socket_dir: Path | 
 
 def router_bfd(lab: Lab) -> dict[str, dict[str, Any]]:
     return {p["peer"]: p for p in vtysh_json(lab, "show bfd peers json") or []}
-
-
-def fib_nexthops(lab: Lab) -> frozenset[str]:
-    routes = json.loads(
-        lab.exec("router", ["ip", "-4", "-j", "route", "show", "exact", LB_IP]).stdout or "[]"
-    )
-    hops = {r["gateway"] for r in routes if "gateway" in r}
-    hops.update(nh["gateway"] for r in routes for nh in r.get("nexthops", []) if "gateway" in nh)
-    return frozenset(hops)
 
 
 # config/default's speaker capabilities, and config/bfd's: those plus the two bfdd asks for.
@@ -169,10 +162,10 @@ def env(tmp_path: Path) -> Iterator[Env]:
 def node_dies_and_bfd_drops_it(lab: Lab, node: str = "node1") -> None:
     """``node``'s link goes down (no FIN, no RST); the router drops it because BFD went down."""
     address = {"node1": "172.30.0.11", "node2": "172.30.0.12"}[node]
-    others = frozenset(NODES.values()) - {address}
+    others = BOTH - {address}
     subprocess.run(["ip", "-n", lab.namespace(node), "link", "set", "eth1", "down"], check=True)
     try:
-        wait_for(lambda: fib_nexthops(lab) == others, 30, f"{node}'s next hop gone")
+        wait_for(lambda: fib_nexthops(lab, LB_IP) == others, 30, f"{node}'s next hop gone")
         neighbor = vtysh_json(lab, f"show bgp neighbor {address} json")[address]
         # RFC 9384 Cease subcode 10: the router closed the session because BFD went down.
         assert neighbor["lastNotificationReason"] == "Cease/BFD Down", neighbor.get("lastNotificationReason")
@@ -181,10 +174,9 @@ def node_dies_and_bfd_drops_it(lab: Lab, node: str = "node1") -> None:
 
 
 def bfd_up_everywhere(lab: Lab) -> None:
-    every = frozenset(NODES.values())
-    wait_for(lambda: fib_nexthops(lab) == every, 40, "the LB IP via both nodes")
+    wait_for(lambda: fib_nexthops(lab, LB_IP) == BOTH, 40, "the LB IP via both nodes")
     wait_for(
-        lambda: all(router_bfd(lab).get(a, {}).get("status") == "up" for a in every),
+        lambda: all(router_bfd(lab).get(a, {}).get("status") == "up" for a in BOTH),
         20,
         "BFD up on the router for both nodes",
     )
@@ -252,7 +244,7 @@ def test_without_bfdds_capabilities_the_log_says_how_to_install_and_bgp_still_wo
     with bfd_lab(tmp_path, container=True, caps=DEFAULT_CAPS) as (lab, _, _):
         log = tmp_path / "speaker-node1.log"
         wait_for(lambda: "kubectl apply -k config/bfd" in log.read_text(errors="replace"), 30, "the hint")
-        wait_for(lambda: fib_nexthops(lab) == frozenset(NODES.values()), 40, "the LB IP via both nodes")
+        wait_for(lambda: fib_nexthops(lab, LB_IP) == BOTH, 40, "the LB IP via both nodes")
         assert router_bfd(lab).get("172.30.0.11", {}).get("status") != "up"
 
 
@@ -265,7 +257,7 @@ def test_dropping_the_profile_stops_bfdd_and_the_node_stays_announced(env: Env) 
     # The router still asks for BFD, sees it go down and (FRR 8.4) resets the BGP session once;
     # ExaBGP reconnects and the node is announced again.
     wait_for(lambda: lab.sessions().get("172.30.0.11") == "Established", 30, "node1's session back")
-    wait_for(lambda: "172.30.0.11" in fib_nexthops(lab), 30, "node1's next hop back")
+    wait_for(lambda: "172.30.0.11" in fib_nexthops(lab, LB_IP), 30, "node1's next hop back")
     assert (lab.node_dir("node1") / "bfd" / "bfdd.conf").read_text().count("\n peer ") == 0
 
 
@@ -300,7 +292,7 @@ def test_a_sigkilled_speaker_takes_bfdd_along_and_one_restarted_at_once_runs_alo
     restarted = time.monotonic() - killed
     assert restarted < 3.0
     wait_for(lambda: router_bfd(lab).get("172.30.0.11", {}).get("status") == "up", 40, "BFD up again")
-    wait_for(lambda: fib_nexthops(lab) == frozenset(NODES.values()), 40, "the LB IP via both nodes again")
+    wait_for(lambda: fib_nexthops(lab, LB_IP) == BOTH, 40, "the LB IP via both nodes again")
     bfdds = [pid for pid, argv in processes_using(bfd_dir).items() if argv[0].endswith("/bfdd")]
     assert bfdds == [int((bfd_dir / "bfdd.pid").read_text())], [argv_of(p) for p in bfdds]
     print(
