@@ -39,11 +39,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.bgp_lab import router_peer
+
 REPO = Path(__file__).resolve().parents[1]
 
-CONFIG = """
+CONFIG = f"""
 peers:
-- {peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: 9s}
+{router_peer()}
 address-pools:
 - name: pub
   protocol: bgp

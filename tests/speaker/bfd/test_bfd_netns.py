@@ -26,7 +26,7 @@ import pytest
 from ironlb.lab import procs as lab_procs
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
-from tests.support.bgp_lab import fib_nexthops
+from tests.support.bgp_lab import fib_nexthops, router_peer
 from tests.support.bgp_objects import config_map, dump, node, service
 from tests.support.objects import endpoint_slice
 from tests.support.processes import argv_of, processes_using
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[3]
 def config(interval: int) -> str:
     return f"""
 peers:
-- {{peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: 9s, bfd-profile: fast}}
+{router_peer(more="bfd-profile: fast")}
 bfd-profiles:
 - {{name: fast, receive-interval: {interval}, transmit-interval: {interval}, detect-multiplier: 3}}
 address-pools:
