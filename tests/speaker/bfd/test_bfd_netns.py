@@ -26,8 +26,8 @@ import pytest
 from ironlb.lab import procs as lab_procs
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
-from tests.support.bgp_lab import fib_nexthops, router_peer
-from tests.support.bgp_objects import config_map, dump, node, service
+from tests.support.bgp_lab import Cluster, fib_nexthops, router_peer
+from tests.support.bgp_objects import service
 from tests.support.objects import endpoint_slice
 from tests.support.processes import argv_of, processes_using
 from tests.support.waiting import wait_for
@@ -35,7 +35,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.netns
 
 T = TypeVar("T")
-Env = tuple[Lab, Path, dict[str, subprocess.Popen[bytes]]]
+Env = tuple[Lab, Cluster, dict[str, subprocess.Popen[bytes]]]
 NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12"}
 LB_IP = "198.51.100.10"
 BOTH = frozenset(NODES.values())  # LB_IP's next hops on the router while both nodes are up
@@ -51,13 +51,6 @@ bfd-profiles:
 address-pools:
 - {{name: pub, protocol: bgp, addresses: [198.51.100.0/24]}}
 """
-
-
-def write_cluster(directory: Path, config_yaml: str) -> None:
-    objects = [config_map(config_yaml), *(node(n, a) for n, a in NODES.items())]
-    tmp = directory.parent / "cluster.tmp.yaml"
-    tmp.write_text(dump([*objects, service("web", lb_ips=[LB_IP]), endpoint_slice("web", list(NODES))]))
-    os.replace(tmp, directory / "cluster.yaml")
 
 
 def vtysh_json(lab: Lab, command: str, node: str = "router", socket_dir: Path | None = None) -> Any:
@@ -105,9 +98,8 @@ def bfd_lab(tmp_path: Path, *, container: bool = False, caps: str = CONTAINER_CA
     require_netns()
     if not os.access("/usr/lib/frr/bfdd", os.X_OK):
         pytest.skip("FRR's bfdd is not installed")
-    cluster = tmp_path / "cluster"
-    cluster.mkdir()
-    write_cluster(cluster, config(100))
+    cluster = Cluster(tmp_path / "cluster", config(100), nodes=NODES)
+    cluster.write([service("web", lb_ips=[LB_IP]), endpoint_slice("web", list(NODES))])
     key = tmp_path / "membership.key"
     key.write_text("bfd-test-membership-key-0123456789abcdef\n")
     with running_lab(topology_path("bgp-ecmp-bfd")) as lab:
@@ -192,7 +184,7 @@ def test_bfd_up_profile_change_in_place_and_node_death_drops_the_route(env: Env)
     before = router_bfd(lab)["172.30.0.11"]
 
     # A profile change is applied to the running bfdd: same process, same session, new timers.
-    write_cluster(cluster, config(200))
+    cluster.write(config_yaml=config(200))
 
     def node1_timers() -> dict[str, Any] | None:
         peers = vtysh_json(lab, "show bfd peers json", node="node1", socket_dir=node1_bfd) or []
@@ -252,7 +244,7 @@ def test_dropping_the_profile_stops_bfdd_and_the_node_stays_announced(env: Env) 
     lab, cluster, _ = env
     bfd_up_everywhere(lab)
     pid = int((lab.node_dir("node1") / "bfd" / "bfdd.pid").read_text())
-    write_cluster(cluster, config(100).replace(", bfd-profile: fast", ""))
+    cluster.write(config_yaml=config(100).replace(", bfd-profile: fast", ""))
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 20, "node1's bfdd stopped")
     # The router still asks for BFD, sees it go down and (FRR 8.4) resets the BGP session once;
     # ExaBGP reconnects and the node is announced again.
