@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import ipaddress
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -31,15 +30,12 @@ from ironlb.config.model import (
     SelectorRequirement,
     ServiceAllocation,
 )
+from ironlb.config.values import parse_address_entry
 from ironlb.kube_types import Service
 
 
 def _range(text: str) -> AddressRange:
-    if "-" in text:
-        a, b = text.split("-")
-        return AddressRange(ipaddress.ip_address(a), ipaddress.ip_address(b), text)
-    net = ipaddress.ip_network(text)
-    return AddressRange(net[0], net[-1], text)
+    return parse_address_entry(text)[0]
 
 
 CONFIG = Config(

@@ -39,11 +39,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.bgp_lab import router_peer
+
 REPO = Path(__file__).resolve().parents[1]
 
-CONFIG = """
+CONFIG = f"""
 peers:
-- {peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: 9s}
+{router_peer()}
 address-pools:
 - name: pub
   protocol: bgp
@@ -351,12 +353,25 @@ def stop_staticd(handle: subprocess.Popen[bytes], monitor: RouteMonitor, keys: l
     monitor.wait_present(0, 300)
 
 
-def all_added(monitor: RouteMonitor, keys: list[str], timeout: float) -> tuple[float, float]:
-    """(first, last) time the ``keys`` appeared in the router's FIB."""
+def empty_staticd_config(lab: Any) -> Path:
+    """An empty config for staticd, in the router's directory (staticd runs as frr: readable there)."""
+    empty: Path = lab.routers["router"].directory / "staticd-empty.conf"
+    empty.write_text("")
+    return empty
+
+
+def all_added_then_stop(
+    handle: subprocess.Popen[bytes], monitor: RouteMonitor, keys: list[str], t0: float
+) -> tuple[float, float]:
+    """Waits until every one of ``keys`` is in the router's FIB, then stops staticd.
+
+    Returns (seconds from ``t0`` until the last route, seconds from the first route to the last).
+    """
     monitor.track(keys)
-    monitor.wait_present(len(keys), timeout)
+    monitor.wait_present(len(keys), 600)
     times = [monitor.added[k] for k in keys]
-    return min(times), max(times)
+    stop_staticd(handle, monitor, keys)
+    return max(times) - t0, max(times) - min(times)
 
 
 def static_boot(lab: Any, monitor: RouteMonitor, keys: list[str], work: Path) -> tuple[float, float]:
@@ -383,10 +398,9 @@ def static_boot(lab: Any, monitor: RouteMonitor, keys: list[str], work: Path) ->
     boot.mkdir(exist_ok=True)
     (boot / "frr.conf").write_text("frr version 8.4\nfrr defaults traditional\n!\n" + static_lines(keys))
     (boot / "vtysh.conf").write_text("")
-    empty = lab.routers["router"].directory / "staticd-empty.conf"  # staticd runs as frr: its dir
-    empty.write_text("")
     for path in (boot, boot / "frr.conf", boot / "vtysh.conf"):
         shutil.chown(path, "frr", "frr")
+    empty = empty_staticd_config(lab)
     d = lab.routers["router"].directory
     t0 = time.monotonic()
     handle = start_staticd(lab, "staticd-boot", empty)
@@ -395,16 +409,12 @@ def static_boot(lab: Any, monitor: RouteMonitor, keys: list[str], work: Path) ->
          "--config_dir", str(boot), "-d", "staticd", "-b"],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
-    first, last = all_added(monitor, keys, 600)
-    stop_staticd(handle, monitor, keys)
-    return last - t0, last - first
+    return all_added_then_stop(handle, monitor, keys, t0)
 
 
 def static_vtysh_file(lab: Any, monitor: RouteMonitor, keys: list[str], work: Path) -> tuple[float, float]:
     """A running staticd applies ``keys`` from a file with ``vtysh -f`` (line by line, as typed)."""
-    empty = lab.routers["router"].directory / "staticd-empty.conf"
-    empty.write_text("")
-    handle = start_staticd(lab, "staticd-vtysh-f", empty)
+    handle = start_staticd(lab, "staticd-vtysh-f", empty_staticd_config(lab))
     conf = work / "static.conf"
     conf.write_text(static_lines(keys))
     shutil.chown(conf, "frr", "frr")
@@ -415,9 +425,7 @@ def static_vtysh_file(lab: Any, monitor: RouteMonitor, keys: list[str], work: Pa
          "-f", str(conf)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
-    first, last = all_added(monitor, keys, 600)
-    stop_staticd(handle, monitor, keys)
-    return last - t0, last - first
+    return all_added_then_stop(handle, monitor, keys, t0)
 
 
 def static_own_file(lab: Any, monitor: RouteMonitor, keys: list[str], work: Path) -> tuple[float, float]:
@@ -426,9 +434,7 @@ def static_own_file(lab: Any, monitor: RouteMonitor, keys: list[str], work: Path
     conf.write_text(static_lines(keys))
     t0 = time.monotonic()
     handle = start_staticd(lab, "staticd-own-file", conf, ready_timeout=600)
-    first, last = all_added(monitor, keys, 600)
-    stop_staticd(handle, monitor, keys)
-    return last - t0, last - first
+    return all_added_then_stop(handle, monitor, keys, t0)
 
 
 def main() -> None:

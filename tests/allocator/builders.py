@@ -7,6 +7,7 @@ from typing import Any
 
 from ironlb.allocator import AllocationRequest, Assignment, FamilyPolicy, Port, Refusal
 from ironlb.config.model import AddressPool, AddressRange, Config, Family, IPAddress, ServiceAllocation
+from ironlb.config.values import parse_address_entry
 from ironlb.kube_types import Service
 
 
@@ -15,12 +16,8 @@ def ip(text: str) -> IPAddress:
 
 
 def rng(text: str) -> AddressRange:
-    """``"10.0.0.0/24"`` or ``"10.0.0.1-10.0.0.9"``."""
-    if "-" in text:
-        first, last = (part.strip() for part in text.split("-"))
-        return AddressRange(ip(first), ip(last), text)
-    net = ipaddress.ip_network(text)
-    return AddressRange(net[0], net[-1], text)
+    """``"10.0.0.0/24"`` or ``"10.0.0.1-10.0.0.9"``, read as a pool's ``addresses`` entry is."""
+    return parse_address_entry(text)[0]
 
 
 def pool(

@@ -189,6 +189,7 @@ def test_the_view_drops_what_allocation_never_reads() -> None:
         },
         "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1", "ipMode": "VIP"}]}},
     }
+    # The expected view is written out, not derived from ``full``: which fields stay is the point.
     assert svc.allocation_view(full) == {  # type: ignore[arg-type]
         "kind": "Service",
         "apiVersion": "v1",

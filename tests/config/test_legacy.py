@@ -11,8 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from ironlb.config import parse_config
 from ironlb.config.legacy import NotExpressible, legacy_config, pool_protocol
 from ironlb.config.model import (
-    AddressPool,
-    AddressRange,
     BgpAdvertisement,
     ClusterIPAdvertisement,
     Config,
@@ -23,6 +21,7 @@ from ironlb.config.model import (
     ServiceAllocation,
 )
 from ironlb.config.render import render_config
+from tests.allocator.builders import pool
 from tests.config.strategies import configs, domain_configs
 
 PROPERTY = settings(
@@ -31,11 +30,6 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def pool(name: str, cidr: str, **kw: object) -> AddressPool:
-    net = ipaddress.ip_network(cidr)
-    return AddressPool(name, (AddressRange(net[0], net[-1], cidr),), **kw)  # type: ignore[arg-type]
 
 
 ZONE_A = (LabelSelector((("zone", "a"),)),)

@@ -8,7 +8,6 @@ LoadBalancer IPs and to the IPv6 ClusterIP, are answered by every node.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,21 +15,13 @@ import pytest
 from ironlb.lab.runner import Lab
 from ironlb.lab.system import IronlbSystem
 from tests.e2e.helpers import answers, ironlb_system, lb_ips, wait_for, wait_served
+from tests.support.bgp_lab import fib_nexthops
 
 pytestmark = pytest.mark.netns
 
 NODES = ("node1", "node2", "node3")
 HOPS4 = frozenset({"172.30.0.11", "172.30.0.12", "172.30.0.13"})
 HOPS6 = frozenset({"fd00:30::11", "fd00:30::12", "fd00:30::13"})
-
-
-def fib_nexthops(lab: Lab, prefix: str) -> frozenset[str]:
-    family = "-6" if ":" in prefix else "-4"
-    out = lab.exec("router", ["ip", family, "-j", "route", "show", "exact", prefix]).stdout
-    routes = json.loads(out or "[]")
-    hops = {r["gateway"] for r in routes if "gateway" in r}
-    hops |= {nh["gateway"] for r in routes for nh in r.get("nexthops", []) if "gateway" in nh}
-    return frozenset(hops)
 
 
 def routed(lab: Lab, prefix: str, hops: frozenset[str]) -> Callable[[], bool]:

@@ -21,6 +21,7 @@ from ironlb.lab.pytest_plugin import LabFactory
 from ironlb.lab.runner import Lab, LabError, teardown_dead
 from ironlb.lab.state import StateDir, state_root
 from ironlb.lab.topology import load_topology
+from tests.support.bgp_lab import fib_nexthops
 
 pytestmark = [pytest.mark.netns, pytest.mark.usefixtures("subreaper")]
 
@@ -34,21 +35,9 @@ def root_links() -> set[str]:
     return {link["ifname"] for link in json.loads(netns.ip("-j", "link", "show"))}
 
 
-def fib_nexthops(lab: Lab, prefix: str) -> set[str]:
-    """Next hops of ``prefix`` in the router's kernel FIB."""
-    family = "-6" if ipaddress.ip_network(prefix).version == 6 else "-4"
-    out = netns.ip("-j", family, "-n", lab.namespace("router"), "route", "show", prefix)
-    hops: set[str] = set()
-    for route in json.loads(out or "[]"):
-        if "gateway" in route:
-            hops.add(route["gateway"])
-        hops.update(hop["gateway"] for hop in route.get("nexthops", []) if "gateway" in hop)
-    return hops
-
-
-def wait_nexthops(lab: Lab, prefix: str, expected: set[str], timeout: float = 15.0) -> set[str]:
+def wait_nexthops(lab: Lab, prefix: str, expected: set[str], timeout: float = 15.0) -> frozenset[str]:
     deadline = time.monotonic() + timeout
-    hops: set[str] = set()
+    hops: frozenset[str] = frozenset()
     while time.monotonic() < deadline:
         hops = fib_nexthops(lab, prefix)
         if hops == expected:

@@ -28,6 +28,15 @@ NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12", "node3": "172.30.0.13"}
 ROUTER = "172.30.0.1"
 
 
+def router_peer(address: str = ROUTER, *, hold: int = 9, more: str = "") -> str:
+    """The ConfigMap ``peers`` entry for the labs' router (AS 64512; the nodes are AS 64513), one line.
+
+    ``more``: further fields in the same flow style (``"bfd-profile: fast"``).
+    """
+    extra = f", {more}" if more else ""
+    return f'- {{peer-address: "{address}", peer-asn: 64512, my-asn: 64513, hold-time: {hold}s{extra}}}'
+
+
 class Cluster:
     """A manifest directory the speakers read: config, nodes, services, endpoint slices."""
 

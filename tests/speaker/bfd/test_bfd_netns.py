@@ -26,7 +26,8 @@ import pytest
 from ironlb.lab import procs as lab_procs
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
-from tests.support.bgp_objects import config_map, dump, node, service
+from tests.support.bgp_lab import Cluster, fib_nexthops, router_peer
+from tests.support.bgp_objects import service
 from tests.support.objects import endpoint_slice
 from tests.support.processes import argv_of, processes_using
 from tests.support.waiting import wait_for
@@ -34,28 +35,22 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.netns
 
 T = TypeVar("T")
-Env = tuple[Lab, Path, dict[str, subprocess.Popen[bytes]]]
+Env = tuple[Lab, Cluster, dict[str, subprocess.Popen[bytes]]]
 NODES = {"node1": "172.30.0.11", "node2": "172.30.0.12"}
 LB_IP = "198.51.100.10"
+BOTH = frozenset(NODES.values())  # LB_IP's next hops on the router while both nodes are up
 REPO = Path(__file__).resolve().parents[3]
 
 
 def config(interval: int) -> str:
     return f"""
 peers:
-- {{peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: 9s, bfd-profile: fast}}
+{router_peer(more="bfd-profile: fast")}
 bfd-profiles:
 - {{name: fast, receive-interval: {interval}, transmit-interval: {interval}, detect-multiplier: 3}}
 address-pools:
 - {{name: pub, protocol: bgp, addresses: [198.51.100.0/24]}}
 """
-
-
-def write_cluster(directory: Path, config_yaml: str) -> None:
-    objects = [config_map(config_yaml), *(node(n, a) for n, a in NODES.items())]
-    tmp = directory.parent / "cluster.tmp.yaml"
-    tmp.write_text(dump([*objects, service("web", lb_ips=[LB_IP]), endpoint_slice("web", list(NODES))]))
-    os.replace(tmp, directory / "cluster.yaml")
 
 
 def vtysh_json(lab: Lab, command: str, node: str = "router", socket_dir: Path | None = None) -> Any:
@@ -72,15 +67,6 @@ def vtysh_json(lab: Lab, command: str, node: str = "router", socket_dir: Path | 
 
 def router_bfd(lab: Lab) -> dict[str, dict[str, Any]]:
     return {p["peer"]: p for p in vtysh_json(lab, "show bfd peers json") or []}
-
-
-def fib_nexthops(lab: Lab) -> frozenset[str]:
-    routes = json.loads(
-        lab.exec("router", ["ip", "-4", "-j", "route", "show", "exact", LB_IP]).stdout or "[]"
-    )
-    hops = {r["gateway"] for r in routes if "gateway" in r}
-    hops.update(nh["gateway"] for r in routes for nh in r.get("nexthops", []) if "gateway" in nh)
-    return frozenset(hops)
 
 
 # config/default's speaker capabilities, and config/bfd's: those plus the two bfdd asks for.
@@ -112,9 +98,8 @@ def bfd_lab(tmp_path: Path, *, container: bool = False, caps: str = CONTAINER_CA
     require_netns()
     if not os.access("/usr/lib/frr/bfdd", os.X_OK):
         pytest.skip("FRR's bfdd is not installed")
-    cluster = tmp_path / "cluster"
-    cluster.mkdir()
-    write_cluster(cluster, config(100))
+    cluster = Cluster(tmp_path / "cluster", config(100), nodes=NODES)
+    cluster.write([service("web", lb_ips=[LB_IP]), endpoint_slice("web", list(NODES))])
     key = tmp_path / "membership.key"
     key.write_text("bfd-test-membership-key-0123456789abcdef\n")
     with running_lab(topology_path("bgp-ecmp-bfd")) as lab:
@@ -169,10 +154,10 @@ def env(tmp_path: Path) -> Iterator[Env]:
 def node_dies_and_bfd_drops_it(lab: Lab, node: str = "node1") -> None:
     """``node``'s link goes down (no FIN, no RST); the router drops it because BFD went down."""
     address = {"node1": "172.30.0.11", "node2": "172.30.0.12"}[node]
-    others = frozenset(NODES.values()) - {address}
+    others = BOTH - {address}
     subprocess.run(["ip", "-n", lab.namespace(node), "link", "set", "eth1", "down"], check=True)
     try:
-        wait_for(lambda: fib_nexthops(lab) == others, 30, f"{node}'s next hop gone")
+        wait_for(lambda: fib_nexthops(lab, LB_IP) == others, 30, f"{node}'s next hop gone")
         neighbor = vtysh_json(lab, f"show bgp neighbor {address} json")[address]
         # RFC 9384 Cease subcode 10: the router closed the session because BFD went down.
         assert neighbor["lastNotificationReason"] == "Cease/BFD Down", neighbor.get("lastNotificationReason")
@@ -181,10 +166,9 @@ def node_dies_and_bfd_drops_it(lab: Lab, node: str = "node1") -> None:
 
 
 def bfd_up_everywhere(lab: Lab) -> None:
-    every = frozenset(NODES.values())
-    wait_for(lambda: fib_nexthops(lab) == every, 40, "the LB IP via both nodes")
+    wait_for(lambda: fib_nexthops(lab, LB_IP) == BOTH, 40, "the LB IP via both nodes")
     wait_for(
-        lambda: all(router_bfd(lab).get(a, {}).get("status") == "up" for a in every),
+        lambda: all(router_bfd(lab).get(a, {}).get("status") == "up" for a in BOTH),
         20,
         "BFD up on the router for both nodes",
     )
@@ -200,7 +184,7 @@ def test_bfd_up_profile_change_in_place_and_node_death_drops_the_route(env: Env)
     before = router_bfd(lab)["172.30.0.11"]
 
     # A profile change is applied to the running bfdd: same process, same session, new timers.
-    write_cluster(cluster, config(200))
+    cluster.write(config_yaml=config(200))
 
     def node1_timers() -> dict[str, Any] | None:
         peers = vtysh_json(lab, "show bfd peers json", node="node1", socket_dir=node1_bfd) or []
@@ -252,7 +236,7 @@ def test_without_bfdds_capabilities_the_log_says_how_to_install_and_bgp_still_wo
     with bfd_lab(tmp_path, container=True, caps=DEFAULT_CAPS) as (lab, _, _):
         log = tmp_path / "speaker-node1.log"
         wait_for(lambda: "kubectl apply -k config/bfd" in log.read_text(errors="replace"), 30, "the hint")
-        wait_for(lambda: fib_nexthops(lab) == frozenset(NODES.values()), 40, "the LB IP via both nodes")
+        wait_for(lambda: fib_nexthops(lab, LB_IP) == BOTH, 40, "the LB IP via both nodes")
         assert router_bfd(lab).get("172.30.0.11", {}).get("status") != "up"
 
 
@@ -260,12 +244,12 @@ def test_dropping_the_profile_stops_bfdd_and_the_node_stays_announced(env: Env) 
     lab, cluster, _ = env
     bfd_up_everywhere(lab)
     pid = int((lab.node_dir("node1") / "bfd" / "bfdd.pid").read_text())
-    write_cluster(cluster, config(100).replace(", bfd-profile: fast", ""))
+    cluster.write(config_yaml=config(100).replace(", bfd-profile: fast", ""))
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 20, "node1's bfdd stopped")
     # The router still asks for BFD, sees it go down and (FRR 8.4) resets the BGP session once;
     # ExaBGP reconnects and the node is announced again.
     wait_for(lambda: lab.sessions().get("172.30.0.11") == "Established", 30, "node1's session back")
-    wait_for(lambda: "172.30.0.11" in fib_nexthops(lab), 30, "node1's next hop back")
+    wait_for(lambda: "172.30.0.11" in fib_nexthops(lab, LB_IP), 30, "node1's next hop back")
     assert (lab.node_dir("node1") / "bfd" / "bfdd.conf").read_text().count("\n peer ") == 0
 
 
@@ -300,7 +284,7 @@ def test_a_sigkilled_speaker_takes_bfdd_along_and_one_restarted_at_once_runs_alo
     restarted = time.monotonic() - killed
     assert restarted < 3.0
     wait_for(lambda: router_bfd(lab).get("172.30.0.11", {}).get("status") == "up", 40, "BFD up again")
-    wait_for(lambda: fib_nexthops(lab) == frozenset(NODES.values()), 40, "the LB IP via both nodes again")
+    wait_for(lambda: fib_nexthops(lab, LB_IP) == BOTH, 40, "the LB IP via both nodes again")
     bfdds = [pid for pid, argv in processes_using(bfd_dir).items() if argv[0].endswith("/bfdd")]
     assert bfdds == [int((bfd_dir / "bfdd.pid").read_text())], [argv_of(p) for p in bfdds]
     print(

@@ -12,16 +12,16 @@ import pytest
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
-from tests.support.bgp_lab import NODES, Cluster, birdc, fib_nexthops, speakers_on
+from tests.support.bgp_lab import NODES, Cluster, birdc, fib_nexthops, router_peer, speakers_on
 from tests.support.bgp_objects import service
 from tests.support.objects import endpoint_slice
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.netns
 
-CONFIG = """
+CONFIG = f"""
 peers:
-- {peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: 9s}
+{router_peer()}
 address-pools:
 - name: pub
   protocol: bgp

@@ -17,7 +17,7 @@ import pytest
 
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
-from tests.support.bgp_lab import Cluster, Speakers, fib_nexthops, speakers_on, vtysh_json
+from tests.support.bgp_lab import Cluster, Speakers, fib_nexthops, router_peer, speakers_on, vtysh_json
 from tests.support.bgp_objects import node, service
 from tests.support.objects import endpoint_slice
 from tests.support.waiting import wait_for
@@ -27,9 +27,9 @@ pytestmark = pytest.mark.netns
 NODES4 = {"node1": "172.30.0.11", "node2": "172.30.0.12", "node3": "172.30.0.13"}
 NODES6 = {"node1": "fd00:30::11", "node2": "fd00:30::12", "node3": "fd00:30::13"}
 
-V4_ONLY = """
+V4_ONLY = f"""
 peers:
-- {peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: 9s}
+{router_peer()}
 address-pools:
 - name: pub
   protocol: bgp
@@ -37,9 +37,7 @@ address-pools:
 cluster-ip-advertisement:
   cidrs: [10.96.0.0/16, "fd00:10:96::/112"]
 """
-DUAL = V4_ONLY.replace(
-    "peers:\n", 'peers:\n- {peer-address: "fd00:30::1", peer-asn: 64512, my-asn: 64513, hold-time: 9s}\n'
-)
+DUAL = V4_ONLY.replace("peers:\n", f"peers:\n{router_peer('fd00:30::1')}\n")
 
 
 @pytest.fixture(scope="module")

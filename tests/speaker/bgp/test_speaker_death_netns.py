@@ -29,7 +29,7 @@ import pytest
 from ironlb.lab import procs
 from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
-from tests.support.bgp_lab import Cluster, Speakers, fib_nexthops, vtysh_json
+from tests.support.bgp_lab import Cluster, Speakers, fib_nexthops, router_peer, vtysh_json
 from tests.support.bgp_objects import service
 from tests.support.objects import endpoint_slice
 from tests.support.processes import processes_using
@@ -42,7 +42,7 @@ LB_IP = "198.51.100.40"
 HOLD = 9.0
 CONFIG = f"""
 peers:
-- {{peer-address: 172.30.0.1, peer-asn: 64512, my-asn: 64513, hold-time: {int(HOLD)}s}}
+{router_peer(hold=int(HOLD))}
 address-pools:
 - {{name: pub, protocol: bgp, addresses: [198.51.100.0/24]}}
 """
