@@ -368,6 +368,9 @@ def main() -> int:
     ap.add_argument("--only", choices=sorted(SUBJECTS), action="append", help="run only this controller")
     ap.add_argument("--ironlb-args", default="", help="extra flags for ironlb-controller")
     ap.add_argument("--metallb-args", default="", help="extra flags for MetalLB's controller")
+    ap.add_argument("--ironlb-b-args", default="", help="extra flags for the variant ironlb-b")
+    ap.add_argument("--ironlb-b-repo", type=Path, help="the checkout ironlb-b runs from (default: this one)")
+    ap.add_argument("--ironlb-b-prelude", default="", help="Python that ironlb-b runs before the controller")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for any phase")
     ap.add_argument("--warm-gap", type=float, default=0.02, help="seconds between two warm samples")
     ap.add_argument("--warm-timeout", type=float, default=120.0, help="seconds to wait for one warm sample")
@@ -380,10 +383,17 @@ def main() -> int:
         print(problem, file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="ironlb-bench-ctl-"))
-    extra = {"ironlb": shlex.split(args.ironlb_args), "metallb": shlex.split(args.metallb_args)}
+    extra = {
+        "ironlb": shlex.split(args.ironlb_args),
+        "metallb": shlex.split(args.metallb_args),
+        "ironlb-b": shlex.split(args.ironlb_b_args),
+    }
     subjects = []
     for name in args.only or ["ironlb", "metallb"]:
         subject = SUBJECTS[name](workdir, extra[name])
+        if name == "ironlb-b":
+            subject.repo = (args.ironlb_b_repo or subject.repo).resolve()
+            subject.prelude = args.ironlb_b_prelude + "; " if args.ironlb_b_prelude else ""
         why = subject.problem()
         if why:
             print(f"{name}: skipped: {why}", file=sys.stderr)
