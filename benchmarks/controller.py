@@ -238,11 +238,15 @@ def rows(r: Result) -> dict[str, tuple[str, float]]:
     """Label -> (shown, number for the ratio) for one controller."""
     a, e = r.audit, r.exit1
     p50, p99 = (statistics.median(r.warm), percentile(r.warm, 0.99)) if r.warm else (float("nan"),) * 2
+    own = r.split.get(SPLIT_PARTS[2]) or []  # create done -> status write received
+    own50, own99 = (statistics.median(own), percentile(own, 0.99)) if own else (float("nan"),) * 2
     out: dict[str, tuple[str, float]] = {
         "backlog: start -> last status": (_f(r.backlog), r.backlog),
         "first IP after start": (_f(r.first_ip), r.first_ip),
         "warm create -> status p50": (_f(p50 * 1000, "ms", 1), p50),
         "warm create -> status p99": (_f(p99 * 1000, "ms", 1), p99),
+        "warm: controller's own share p50 (audit log)": (_f(own50 * 1000, "ms", 1), own50),
+        "warm: controller's own share p99 (audit log)": (_f(own99 * 1000, "ms", 1), own99),
         "restart until serving": (_f(r.restart), r.restart),
         "CPU during backlog (controller)": (_f(r.cpu_backlog, "s", 1), r.cpu_backlog),
         "CPU during backlog (API server + etcd)": (_f(r.server_cpu_backlog, "s", 1), r.server_cpu_backlog),
