@@ -3,9 +3,11 @@
 Run (as root, under the heavy-run lock; ``KUBEBUILDER_ASSETS`` names kube-apiserver and etcd)::
 
     KUBEBUILDER_ASSETS=/root/.cache/ironlb/k8s flock /tmp/ironlb-heavy.lock \\
-        .venv/bin/python benchmarks/controller.py                   # 5,000 Services, ~6 min
-    ... benchmarks/controller.py --services 10000                   # ~12 min
+        .venv/bin/python benchmarks/controller.py                   # 5,000 Services, ~9 min
+    ... benchmarks/controller.py --services 10000                   # ~15 min
     ... benchmarks/controller.py --quick                            # 1,000 Services, ~2 min
+    ... benchmarks/controller.py --only ironlb --only ironlb-b --ironlb-b-repo ../wt-before
+                                                    # a change against the code before it, in one run
 
 Each controller gets its own fresh etcd + kube-apiserver (``tests/support/controlplane.py``);
 both control planes are up for the whole run (the backlogs are created before either
@@ -16,7 +18,9 @@ controller starts), and in one run:
    spawning the process (its ServiceAccount and token are made before) to the last status
    written (as the benchmark's own watch sees it), and to the first; the controller's CPU
    meanwhile, and the API server's and etcd's;
-2. warm: create -> status, one Service at a time (p50, p99), the two controllers' samples
+2. warm, once both controllers and control planes are quiet (under 0.3 core together over a
+   second, at most ``--quiet-timeout``; MetalLB goes on writing after its last status): create
+   -> status, one Service at a time (p50, p99), the two controllers' samples
    *interleaved in time* (ironlb, MetalLB, ironlb, MetalLB, ..., ``--warm-gap`` between two),
    so that both meet the same moments of a shared, noisy machine; each sample is split, from
    the API server's audit log, into the create on the server, the controller's own share (create
@@ -161,6 +165,10 @@ class Bench:
         res.cpu_backlog = cpu_seconds(proc1.pid)
         res.server_cpu_backlog = server_cpu(cp) - server0
         self.last_ip_epoch = max(stamps) + self.offset
+
+    def pids(self) -> list[int]:
+        """Its running controller, API server and etcd."""
+        return [p.pid for p in self.procs if p.poll() is None] + list(self.cp.pids.values())
 
     def warm_one(self, i: int) -> None:
         """2. One Service created, timed until the benchmark's watch sees its status."""
@@ -359,6 +367,20 @@ def print_split(results: dict[str, Result]) -> None:
     print_rows(lines)
 
 
+def wait_quiet(pids: list[int], timeout: float, busy: float = 0.3) -> float:
+    """Wait until ``pids`` use less than ``busy`` of a core together over a second (a controller
+    may go on writing after its last status, MetalLB does), at most ``timeout``; returns the wait."""
+    started = time.monotonic()
+    before = sum(cpu_seconds(p) for p in pids)
+    while time.monotonic() - started < timeout:
+        time.sleep(1.0)
+        now = sum(cpu_seconds(p) for p in pids)
+        if now - before < busy:
+            break
+        before = now
+    return time.monotonic() - started
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -376,6 +398,7 @@ def main() -> int:
     ap.add_argument("--ironlb-b-repo", type=Path, help="the checkout ironlb-b runs from (default: this one)")
     ap.add_argument("--ironlb-b-prelude", default="", help="Python that ironlb-b runs before the controller")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for any phase")
+    ap.add_argument("--quiet-timeout", type=float, default=60.0, help="most seconds to wait for quiet")
     ap.add_argument("--warm-gap", type=float, default=0.02, help="seconds between two warm samples")
     ap.add_argument("--warm-timeout", type=float, default=120.0, help="seconds to wait for one warm sample")
     args = ap.parse_args()
@@ -412,7 +435,8 @@ def main() -> int:
             say(f"{b.subject.name}: backlog ...")
             b.backlog()
         benches = [b for b in benches if b.ok]
-        say(f"warm: {args.samples} samples each, interleaved ...")
+        quiet = wait_quiet([pid for b in benches for pid in b.pids()], args.quiet_timeout)
+        say(f"warm: {args.samples} samples each, interleaved (after {quiet:.1f} s for quiet) ...")
         for i in range(args.samples):  # A, B, A, B ...: both see the same moments of the machine
             for b in benches:
                 b.warm_one(i)
