@@ -22,7 +22,9 @@ controller starts), and in one run:
    second, at most ``--quiet-timeout``; MetalLB goes on writing after its last status): create
    -> status, one Service at a time (p50, p99), the two controllers' samples
    *interleaved in time* (ironlb, MetalLB, ironlb, MetalLB, ..., ``--warm-gap`` between two),
-   so that both meet the same moments of a shared, noisy machine; each sample is split, from
+   so that both meet the same moments of a shared, noisy machine (and the controller's
+   established TCP connections after each: a connection opened in steady state would be a
+   TLS handshake on a Service's path); each sample is split, from
    the API server's audit log, into the create on the server, the controller's own share (create
    done -> its status write received: watch delivery, decision, sending), the status write on
    the server, and the benchmark's watch seeing it (``ctlmeasure.warm_split``);
@@ -65,6 +67,7 @@ from ctlmeasure import (
     cpu_seconds,
     list_ips,
     reap,
+    tcp_connections,
     warm_split,
 )
 from kubernetes import client
@@ -90,6 +93,7 @@ class Result:
     audit: AuditFigures | None = None
     events_at_last_ip: int = 0
     split: dict[str, list[float]] = field(default_factory=dict)  # warm sample part -> seconds
+    warm_connections: tuple[int, int] = (-1, -1)  # open after the first warm sample, opened later
     notes: list[str] = field(default_factory=list)
 
 
@@ -130,6 +134,7 @@ class Bench:
         self.ns = ""
         self.last_ip_epoch = float("nan")
         self.warm_at: dict[str, tuple[float, float]] = {}  # name -> (epoch before create, epoch seen)
+        self.connections: list[set[tuple[str, str]]] = []  # the controller's, after each warm sample
         self.ok = True
 
     def setup(self) -> None:
@@ -188,6 +193,7 @@ class Bench:
         seen = watch.first_ip[name]
         self.res.warm.append(seen - t)
         self.warm_at[name] = (t + self.offset, seen + self.offset)
+        self.connections.append(tcp_connections(self.procs[0].pid))
 
     def restart(self) -> None:
         """3. SIGTERM during a burst, then a new process; 4. the audit log's figures."""
@@ -233,6 +239,9 @@ class Bench:
         res.audit = audit_figures(records, self.users, {"b-": self.last_ip_epoch})
         res.events_at_last_ip = res.audit.events_by["b-"]
         res.split = warm_split(records, self.warm_at, "admin", self.users)
+        if self.connections:
+            first, every = self.connections[0], set().union(*self.connections)
+            res.warm_connections = (len(first), len(every - first))
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -255,6 +264,10 @@ def rows(r: Result) -> dict[str, tuple[str, float]]:
         "warm create -> status p99": (_f(p99 * 1000, "ms", 1), p99),
         "warm: controller's own share p50 (audit log)": (_f(own50 * 1000, "ms", 1), own50),
         "warm: controller's own share p99 (audit log)": (_f(own99 * 1000, "ms", 1), own99),
+        "warm: TCP connections open / opened during the warm phase": (
+            f"{r.warm_connections[0]} / {r.warm_connections[1]}",
+            r.warm_connections[1],
+        ),
         "restart until serving": (_f(r.restart), r.restart),
         "CPU during backlog (controller)": (_f(r.cpu_backlog, "s", 1), r.cpu_backlog),
         "CPU during backlog (API server + etcd)": (_f(r.server_cpu_backlog, "s", 1), r.server_cpu_backlog),

@@ -112,6 +112,26 @@ def list_ips(api: Any, namespace: str) -> dict[str, tuple[str, ...]]:
     return {o["metadata"]["name"]: _ips(o) for o in body.get("items") or []}
 
 
+def tcp_connections(pid: int) -> set[tuple[str, str]]:
+    """The established TCP connections of a running process, as (local, remote) hex addresses
+    from ``/proc/PID/net/tcp{,6}`` (a new one in steady state is a new TLS handshake)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] == "01" and cols[9] in inodes:  # 01: ESTABLISHED
+                found.add((cols[1], cols[2]))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
