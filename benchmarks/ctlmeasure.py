@@ -7,6 +7,8 @@
 - ``audit_figures``: from the API server's audit log, per process (each has its own
   ServiceAccount): writes to Services per Service allocated, and for each allocation the
   time from its status write to its Event being created (or no Event at all: lost).
+- ``warm_split``: where one warm create -> status sample's time went (server, controller,
+  watch), from the same audit log and the benchmark's own clock.
 """
 
 from __future__ import annotations
@@ -110,6 +112,26 @@ def list_ips(api: Any, namespace: str) -> dict[str, tuple[str, ...]]:
     return {o["metadata"]["name"]: _ips(o) for o in body.get("items") or []}
 
 
+def tcp_connections(pid: int) -> set[tuple[str, str]]:
+    """The established TCP connections of a running process, as (local, remote) hex addresses
+    from ``/proc/PID/net/tcp{,6}`` (a new one in steady state is a new TLS handshake)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] == "01" and cols[9] in inodes:  # 01: ESTABLISHED
+                found.add((cols[1], cols[2]))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -211,3 +233,45 @@ def audit_figures(records: Iterable[Any], users: list[str], until: dict[str, flo
         max_event_lag=max_lag,
         events_by=by,
     )
+
+
+# -- where a warm sample's time goes -------------------------------------------------------------
+
+SPLIT_PARTS = (
+    "benchmark -> create received",
+    "create (server)",
+    "create done -> status write received (controller)",
+    "status write (server)",
+    "status write done -> seen by the watch",
+)
+"""The parts of one warm sample, in order; they add up to create -> status."""
+
+
+def warm_split(
+    records: Iterable[Any], samples: dict[str, tuple[float, float]], creator: str, users: list[str]
+) -> dict[str, list[float]]:
+    """Each part of ``SPLIT_PARTS`` per warm sample, in seconds, from the audit log.
+
+    ``samples``: name -> (epoch before the create call, epoch the benchmark's watch saw the
+    status); ``creator``: the benchmark's audit user; ``users``: the controller's. The status
+    write is the controller's first successful write to the Service's ``status`` (MetalLB may
+    write the Service itself first: that is in its share). Samples with a record missing are
+    left out (none expected)."""
+    created: dict[str, Any] = {}
+    status: dict[str, Any] = {}
+    for r in records:
+        if r.resource != "services" or r.name not in samples or r.code >= 300:
+            continue
+        if r.user == creator and r.verb == "create" and not r.subresource:
+            created.setdefault(r.name, r)
+        elif r.user in users and r.subresource == "status" and r.verb in WRITE_VERBS and r.name not in status:
+            status[r.name] = r  # records come in the order they completed: the first is the earliest
+    parts: dict[str, list[float]] = {p: [] for p in SPLIT_PARTS}
+    for name, (start, seen) in samples.items():
+        c, s = created.get(name), status.get(name)
+        if c is None or s is None:
+            continue
+        points = (start, c.at, c.done, s.at, s.done, seen)
+        for part, a, b in zip(SPLIT_PARTS, points, points[1:], strict=False):
+            parts[part].append(b - a)
+    return parts

@@ -55,6 +55,8 @@ class Subject:
     name = ""
     lb_class = ""
     namespace = ""  # where its configuration and ServiceAccounts live
+    repo = REPO  # the checkout it runs from (its working directory and PYTHONPATH)
+    prelude = ""  # Python an ironlb process runs before the controller (a variant's, see IronLBVariant)
 
     def __init__(self, workdir: Path, extra_args: list[str] | None = None) -> None:
         self.workdir = workdir
@@ -94,8 +96,8 @@ class Subject:
         self.spawned_at = time.monotonic()  # start of the process, after the account's set-up
         proc = subprocess.Popen(
             self.argv(kubeconfig, self._started),
-            cwd=REPO,
-            env=dict(os.environ, PYTHONPATH=str(REPO)),
+            cwd=self.repo,
+            env=dict(os.environ, PYTHONPATH=str(self.repo)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -113,7 +115,7 @@ class IronLB(Subject):
         from tests.support.crds import install_crds  # the benchmarks put the repository on sys.path
 
         for package in ("ironlb", "controller"):  # bytecode, as the image has it (see above)
-            compileall.compile_dir(REPO / package, quiet=1)
+            compileall.compile_dir(self.repo / package, quiet=1)
 
         install_crds(api)  # as config/default installs them: the controller watches the config kinds
         core = client.CoreV1Api(api)
@@ -127,7 +129,7 @@ class IronLB(Subject):
         return [
             sys.executable,
             "-c",
-            AS_IN_THE_IMAGE,
+            self.prelude + AS_IN_THE_IMAGE,
             "--kubeconfig",
             str(kubeconfig),
             "--namespace",
@@ -140,6 +142,15 @@ class IronLB(Subject):
             f"127.0.0.1:{free_port()}",
             *self.extra_args,
         ]
+
+
+class IronLBVariant(IronLB):
+    """ironlb again, changed, to be measured against ``IronLB`` in one run (``--only ironlb --only
+    ironlb-b``): run from another checkout (``--ironlb-b-repo``, e.g. a worktree of the commit
+    before a change) and/or with Python run first (``--ironlb-b-prelude``, e.g. an interpreter
+    setting). Never part of the comparison with MetalLB."""
+
+    name = "ironlb-b"
 
 
 def _crd_established(ext: Any, name: str) -> bool:
@@ -207,4 +218,4 @@ class MetalLB(Subject):
         ]
 
 
-SUBJECTS: dict[str, type[Subject]] = {"ironlb": IronLB, "metallb": MetalLB}
+SUBJECTS: dict[str, type[Subject]] = {"ironlb": IronLB, "metallb": MetalLB, "ironlb-b": IronLBVariant}
