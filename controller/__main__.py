@@ -36,8 +36,14 @@ def main(argv: Sequence[str] | None = None, *, manifests_required: bool = False)
             poll_interval=opts.poll_interval,
         )
     from controller.runtime import run
+    from ironlb.kube.client import CredentialsError
 
-    return run(opts, stop)
+    try:
+        return run(opts, stop)
+    except CredentialsError as exc:  # before anything started: a flag or the environment to fix
+        hint = "give --kubeconfig FILE or set KUBECONFIG; in a Pod, its ServiceAccount"
+        print(f"ironlb-controller: {exc} ({hint})", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ fit); the runtime turns failed writes into ``retry``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -70,7 +69,8 @@ class Decision:
 
 
 def _ips_text(ips: tuple[IPAddress, ...] | tuple[str, ...]) -> str:
-    return json.dumps([str(ip) for ip in ips])
+    """MetalLB's ``%q`` of its IP list: ``["192.0.2.1" "2001:db8::1"]`` (Go's slice format, no comma)."""
+    return "[" + " ".join(f'"{ip}"' for ip in ips) + "]"
 
 
 def _pool_annotation(service: Service) -> str | None:

@@ -37,7 +37,8 @@ def started(
 
 
 def message(node: str, protocol: AnnounceProtocol) -> str:
-    return f"announcing from node {node} with protocol {protocol}"
+    """MetalLB's words exactly (its ``%q``: quoted), for those who read or grep them."""
+    return f'announcing from node "{node}" with protocol "{protocol}"'
 
 
 def service_ref(key: str, known: Mapping[str, Service]) -> Mapping[str, Any]:

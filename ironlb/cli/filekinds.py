@@ -30,8 +30,8 @@ class Family:
 
 METALLB = Family(
     "MetalLB resources",
-    "`ironlb convert {path}` turns them into ironlb.io resources (change apiVersion to ironlb.io/v1beta1 "
-    "for the same fields)",
+    "`ironlb convert {path}` turns them into ironlb.io resources (or change the group metallb.io to "
+    "ironlb.io for the same fields)",
 )
 STATUS = Family(
     "ironlb status objects", "the speakers and the controller write them; they are not configuration"

@@ -66,7 +66,13 @@ def register(subparsers: Any) -> None:
     common(commands.add_parser("down", help="stop everything the lab started and delete its namespaces"))
     status = commands.add_parser("status", help="nodes, links, router processes and BGP sessions")
     common(status)
-    status.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    status.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "json", "text"),
+        default="table",
+        help="table (the default; 'text' is the same, as before) or json, as the other commands take",
+    )
     common(commands.add_parser("services", help="the lab cluster's Services and their IPs (with ironlb)"))
     exec_ = commands.add_parser("exec", help="run a command inside a node: exec TOPOLOGY NODE -- CMD...")
     common(exec_)

@@ -105,6 +105,16 @@ def _problem_lines(result: ConfigResult) -> list[str]:
     return [f"  {p}" for p in result.errors]
 
 
+def config_inputs(live: LiveInputs) -> str:
+    """Which inputs make the config in force (``ConfigMap NS/NAME and 3 ironlb.io resources in NS``);
+    empty: none."""
+    parts = [f"ConfigMap {live.config_namespace}/{live.config_name}"] if live.snapshot.config_map else []
+    count = len(live.snapshot.config_resources)
+    if count:
+        parts.append(f"{count} ironlb.io resource{'s' * (count != 1)} in {live.config_namespace}")
+    return " and ".join(parts)
+
+
 def config_in_force(live: LiveInputs) -> tuple[Config, list[str]]:
     """The config the programs run on: ``load_config`` of the cluster's ConfigMap and ``ironlb.io``
     resources in ironlb's namespace; notes for stderr."""
@@ -255,10 +265,8 @@ def _run(args: argparse.Namespace) -> int:
     notes += more
     if proposed is None:
         proposed = current
-        notes.append(
-            f"note: no -c/-f: planning the ConfigMap {args.namespace}/{args.configmap} in force "
-            "against what runs"
-        )
+        inputs = config_inputs(live) or "empty config"
+        notes.append(f"note: no -c/-f: planning the config in force ({inputs}) against what runs")
     notes += [f"warning: {w}" for w in keepalive_warnings(proposed)]
     for line in notes:
         print(line, file=sys.stderr)

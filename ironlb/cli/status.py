@@ -116,21 +116,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _config_text(cluster: Any) -> tuple[Any, str]:
-    """The config in force (None when missing or invalid), and a line about it."""
-    from ironlb.config import ConfigError, configmap_report
+    """The config in force (the ConfigMap and the ``ironlb.io`` resources; None when there is none
+    or it is invalid), and a line about it."""
+    from ironlb.config.load import load_config
 
-    where = f"ConfigMap {cluster.config_namespace}/{cluster.config_name}"
-    cm = cluster.snapshot.config_map
-    if cm is None:
-        return None, f"no {where}: nothing is configured"
-    try:
-        result = configmap_report(cm)
-    except ConfigError as exc:
-        first = exc.errors[0] if exc.errors else ""
-        more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
-        return None, f"{where} is invalid: {first}{more}; the programs keep their last good config"
+    inputs = live.config_inputs(cluster)
+    ns = cluster.config_namespace
+    if not inputs:
+        cm = f"ConfigMap {ns}/{cluster.config_name}"
+        return None, f"no {cm} and no ironlb.io resources in {ns}: nothing is configured"
+    snapshot = cluster.snapshot
+    result = load_config(None, snapshot.config_resources, configmap=snapshot.config_map, namespace=ns)
+    if result.config is None:
+        first = result.errors[0] if result.errors else ""
+        more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+        return None, f"{inputs}: invalid: {first}{more}; the programs keep their last good config"
     pools = len(result.config.pools)
-    return result.config, f"{where}, {pools} pool{'s' * (pools != 1)}"
+    return result.config, f"{inputs}, {pools} pool{'s' * (pools != 1)}"
 
 
 def _read(args: argparse.Namespace) -> tuple[Any, Any]:

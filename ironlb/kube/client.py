@@ -128,6 +128,14 @@ def _kubeconfig_identity(cfg: Any, path: str | None, context: str | None) -> tup
     return credentials, ca
 
 
+class CredentialsError(ValueError):
+    """No client can be made: the kubeconfig is missing or broken, or the in-cluster settings are."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"cannot use {where}: {' '.join(reason.split())}")  # one line (YAML errors span 3)
+        self.where = where
+
+
 def make_api_client(
     kubeconfig: str | None = None,
     *,
@@ -142,9 +150,21 @@ def make_api_client(
     """
     cfg = client.Configuration()
     path = kubeconfig or os.environ.get("KUBECONFIG")
-    if path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-        # In-cluster: the hook re-reads the projected service-account token as it rotates.
-        config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    in_cluster = path is None and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+    try:
+        if in_cluster:
+            # In-cluster: the hook re-reads the projected service-account token as it rotates.
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+        else:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=path, context=context, client_configuration=cfg, persist_config=False
+            )
+    except (config.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError, AttributeError) as exc:
+        where = (
+            "the in-cluster ServiceAccount" if in_cluster else f"the kubeconfig {path or '~/.kube/config'}"
+        )
+        raise CredentialsError(where, str(exc) or type(exc).__name__) from None
+    if in_cluster:
         log.info("using in-cluster credentials for %s", cfg.host)
         token_file = incluster_config.SERVICE_TOKEN_FILENAME
         try:
@@ -160,9 +180,6 @@ def make_api_client(
             rbac_hint=rbac_hint,
         )
     else:
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=path, context=context, client_configuration=cfg, persist_config=False
-        )
         log.info("using kubeconfig %s for %s", path or "~/.kube/config", cfg.host)
         credentials, ca = _kubeconfig_identity(cfg, path, context)
         sa = None

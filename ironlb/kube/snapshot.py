@@ -30,7 +30,7 @@ from kubernetes.client.exceptions import ApiException
 from ironlb.cluster.seam import ClusterSnapshot
 from ironlb.config.resources.schema import API_VERSION, GROUP, VERSION, plural
 from ironlb.kube.access import ClientIdentity, classify, describe, outage, request_info
-from ironlb.kube.client import ObservedApiClient, health_of, make_api_client
+from ironlb.kube.client import CredentialsError, ObservedApiClient, health_of, make_api_client
 from ironlb.kube.errors import CALL_ERRORS
 from ironlb.kube.rest import Rest
 from ironlb.kube.source import CONFIG_KINDS
@@ -60,6 +60,8 @@ def cli_client(kubeconfig: str | None = None, *, context: str | None = None) -> 
             )
     try:
         return make_api_client(path, context=context, rbac_hint=VIEWER_HINT, program=PROGRAM)
+    except CredentialsError as exc:
+        raise LiveReadError(str(exc)) from None
     except (config.ConfigException, OSError, ValueError, TypeError) as exc:
         where = path or "the in-cluster ServiceAccount"
         raise LiveReadError(f"cannot use {where}: {exc}") from None

@@ -44,7 +44,8 @@ from ironlb.statusobjects.service import StatusObject, existing_object
 
 NO_IP_REASONS = ("AllocationFailed", "AdditionalAssignFailed")
 NODE_ASSIGNED = "nodeAssigned"
-_ASSIGNED = re.compile(r"announcing from node (\S+) with protocol (\S+)")
+_ASSIGNED = re.compile(r'announcing from node "?([^"\s]+)"? with protocol "?([^"\s]+)"?')
+"""MetalLB's message (quoted, as ironlb's speakers write it now) and the unquoted one of older speakers."""
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,17 @@ def to_model(manifests: Sequence[Manifest]) -> Conversion:
     return Conversion(None, tuple(r.findings), None if built is None else built[0])
 
 
+NOTHING_FOUND = (
+    "no MetalLB configuration found (IPAddressPool, BGPPeer, ...); from a cluster where ironlb is installed "
+    "too, name MetalLB's kinds with their group (kubectl get ipaddresspools.metallb.io,...): the short "
+    "names list ironlb's"
+)
+
+
 def _model(r: Report, manifests: Sequence[Manifest]) -> tuple[Config, Sources] | None:
     decoded = decode_all(r, manifests)
     if not any(decoded.objects.values()) and not decoded.broken and not r.failed:
-        r.add("error", "input", "", "no MetalLB configuration found (IPAddressPool, BGPPeer, ...)")
+        r.add("error", "input", "", NOTHING_FOUND)
     return _build(r, decoded)
 
 

@@ -93,3 +93,13 @@ def test_status_aligns_its_columns(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_help_names_the_state_root_the_lab_uses() -> None:
     assert str(DEFAULT_ROOT) == lab.DEFAULT_STATE_ROOT
+
+
+@pytest.mark.parametrize("output", ["table", "json", "text"])
+def test_status_takes_the_output_names_of_the_other_commands(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, output: str
+) -> None:
+    """``-o table|json`` as plan and status take it (``text``, the old name, still works)."""
+    code = main(["lab", "status", "nosuchlab", "--state-dir", str(tmp_path), "-o", output])
+    _, err = capsys.readouterr()
+    assert code == 1 and "no topology 'nosuchlab'" in err, err

@@ -138,3 +138,43 @@ def test_the_programs_exit_with_one_line_not_a_traceback(program: str, tmp_path:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"environment variable {variable}='default'" in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (None, "Invalid kube-config file"),  # the file does not exist
+        ("garbage: [\n", "while parsing a flow node"),  # not YAML
+        ("apiVersion: v1\nkind: Config\ncontexts: []\ncurrent-context: nope\n", "name nope"),
+    ],
+)
+def test_an_unusable_kubeconfig_is_one_line_and_exit_2(tmp_path: Path, text: str | None, says: str) -> None:
+    """Not a traceback: the program names the file and what is wrong with it, and what to give instead;
+    ``ironlb plan`` says the same in its own words."""
+    kubeconfig = tmp_path / "kubeconfig"
+    if text is not None:
+        kubeconfig.write_text(text)
+    program = Path(sys.executable).parent / "ironlb-controller"
+    argv = [str(program)] if program.is_file() else [sys.executable, "-m", "controller"]
+    done = subprocess.run(
+        [*argv, "--kubeconfig", str(kubeconfig), "--metrics-address", "127.0.0.1:0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"ironlb-controller: cannot use the kubeconfig {kubeconfig}: "), line
+    assert says in line and "--kubeconfig FILE" in line
+    plan = subprocess.run(
+        [sys.executable, "-m", "ironlb", "plan", "--kubeconfig", str(kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert plan.returncode == 2
+    assert plan.stderr.strip().splitlines() == [
+        line.replace("ironlb-controller", "ironlb plan").split(" (give")[0]
+    ]

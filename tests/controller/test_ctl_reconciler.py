@@ -157,3 +157,14 @@ def test_options_flags_env_and_defaults() -> None:
         parse_options(["--lease-duration", "5", "--renew-deadline", "6"], env={})
     # ":PORT" is every address: both families where the kernel has IPv6, as for the speaker
     assert split_address(":7472") == ("", 7472) and split_address("[::1]:80") == ("::1", 80)
+
+
+def test_a_dual_stack_ipallocated_reads_as_metallbs() -> None:
+    """MetalLB writes ``Assigned IP %q`` of its IP list: Go's slice format, quoted, no comma."""
+    dual = parse_config(
+        "address-pools:\n- name: d\n  protocol: layer2\n  addresses: [192.0.2.0/31, 2001:db8::/127]\n"
+    )
+    d = reconcile(
+        "ns/s", service(ipFamilyPolicy="RequireDualStack", ipFamilies=["IPv4", "IPv6"]), Allocator(dual), None
+    )
+    assert [e.message for e in d.events] == ['Assigned IP ["192.0.2.0" "2001:db8::"]']

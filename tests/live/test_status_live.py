@@ -171,3 +171,30 @@ def test_status_shows_the_owner_each_speaker_publishes_and_follows_a_failover(
     assert {n["membership_members"] for n in after["nodes"] if n["node"] != gone} == {2}
     assert live.ironlb("status", f"{live.ns}/no-such").code == 1
     assert live.ironlb("status", "no-slash").code == 2
+
+
+def test_status_reads_the_config_from_the_ironlb_io_resources_too(live: Live) -> None:
+    """No ConfigMap, a pool and an advertisement as resources: status names them as the config in force
+    and computes from them why a Service has no IP (no controller runs, so no Event says it)."""
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(live.kube.api)
+    meta = {"name": "shop", "namespace": live.ns}
+    pool = {"apiVersion": "ironlb.io/v1beta1", "kind": "IPAddressPool", "metadata": meta}
+    custom.create_namespaced_custom_object(
+        "ironlb.io", "v1beta1", live.ns, "ipaddresspools", {**pool, "spec": {"addresses": ["10.220.0.0/30"]}}
+    )
+    advertisement = {"apiVersion": "ironlb.io/v1beta1", "kind": "L2Advertisement", "metadata": meta}
+    custom.create_namespaced_custom_object("ironlb.io", "v1beta1", live.ns, "l2advertisements", advertisement)
+    live.service("far", {"ironlb.io/loadBalancerIPs": "10.99.0.5"})
+    run = live.ironlb("status", "--no-metrics", "-o", "json")
+    assert run.code == 0, run.stderr
+    doc = run.json()
+    assert doc["config"] == f"2 ironlb.io resources in {live.ns}, 1 pool"
+    (far,) = doc["services"]
+    assert far["no_ip"] == {
+        "reason": "requested IP 10.99.0.5 is not in any pool",
+        "source": "computed from the config (no event says why)",
+    }
+    plan = live.ironlb("plan")
+    assert f"planning the config in force (2 ironlb.io resources in {live.ns})" in plan.stderr

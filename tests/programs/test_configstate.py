@@ -98,13 +98,15 @@ def test_the_log_says_each_change_once(caplog: pytest.LogCaptureFixture) -> None
         log_state(log, states[-2], states[-1], "ns/ironlb")
     lines = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert lines[:2] == [
-        ("ERROR", "config ns/ironlb: (root): ConfigMap ns/ironlb not found"),
+        ("ERROR", "config ns/ironlb: ConfigMap ns/ironlb: (root): ConfigMap ns/ironlb not found"),
         ("ERROR", "config ns/ironlb is not usable; waiting for a valid one"),
     ]
     assert lines[2] == ("INFO", "config ns/ironlb loaded: 1 pools")
     assert lines[-1] == ("ERROR", "config ns/ironlb is not usable; keeping the last good one")
     assert [level for level, _ in lines[3:-1]] == ["ERROR"] * (len(lines) - 4)
-    assert all("address-pools[0]" in text for _, text in lines[3:-1])
+    assert all(
+        text.startswith("config ns/ironlb: ConfigMap ns/ironlb: address-pools[0]") for _, text in lines[3:-1]
+    )
 
 
 def resource(kind: str, name: str, spec: dict[str, Any], generation: int = 1) -> dict[str, Any]:
@@ -146,6 +148,18 @@ def test_a_cross_object_problem_names_the_resource_and_keeps_the_last_good_confi
     (problem,) = bad.problems
     assert (str(problem.object), problem.path) == ("IPAddressPool ns/z-new", "spec.addresses[0]")
     assert "overlaps" in problem.message
+
+
+def test_the_log_names_the_offending_resource_first(caplog: pytest.LogCaptureFixture) -> None:
+    """Not only its field: the overlap's message names the *other* pool, which read alone would be
+    taken for the culprit."""
+    caplog.set_level(logging.ERROR, logger="test.configstate")
+    good = judge(ConfigState(), read_config(None, [POOL], **WHERE))
+    overlapping = resource("IPAddressPool", "z-new", {"addresses": ["198.51.100.8/29"]})
+    bad = judge(good, read_config(None, [POOL, overlapping], **WHERE))
+    log_state(logging.getLogger("test.configstate"), good, bad, "in namespace ns")
+    first = caplog.records[0].getMessage()
+    assert first.startswith("config in namespace ns: IPAddressPool ns/z-new: spec.addresses[0]: "), first
 
 
 def test_a_password_secret_that_cannot_be_read_is_a_problem_of_the_peer_not_a_crash() -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from ironlb.config import fields
 from ironlb.config.decode import describe, model_at, type_mismatch, unknown_field
 from ironlb.config.errors import join_path
-from ironlb.config.resources.schema import API_VERSION, GROUP
+from ironlb.config.resources.schema import API_VERSION, GROUP, api_versions
 from ironlb.config.resources.wire import SPECS, Metadata
 from ironlb.config.result import ConfigProblem, ObjectRef, ObjectVersion
 
@@ -132,8 +132,8 @@ def _header(
     if api.rpartition("/")[0] != GROUP or kind not in SPECS:
         r.error(ref, "", _not_config(api, kind))
         return None
-    if api != API_VERSION:
-        r.error(ref, "apiVersion", f"{api!r} is not supported (use {API_VERSION})")
+    if api not in api_versions(kind):
+        r.error(ref, "apiVersion", f"{api!r} is not supported (use {' or '.join(api_versions(kind))})")
         return None
     if not meta.name:
         r.error(ref, "metadata.name", "required field is missing")
@@ -151,10 +151,9 @@ def _header(
 
 def _not_config(api: str, kind: str) -> str:
     if api.startswith("metallb.io/"):
-        return (
-            f"a MetalLB {kind}: change apiVersion to {API_VERSION} (same fields), or run `ironlb convert` "
-            "on it"
-        )
+        same = f"{GROUP}/{api.rpartition('/')[2]}"
+        target = same if same in api_versions(kind) else API_VERSION
+        return f"a MetalLB {kind}: change apiVersion to {target} (same fields), or run `ironlb convert` on it"
     return f"{api} {kind} is not ironlb configuration (expected {API_VERSION}: {', '.join(SPECS)})"
 
 

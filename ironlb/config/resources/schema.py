@@ -26,6 +26,7 @@ budget.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -45,6 +46,10 @@ GROUP = "ironlb.io"
 VERSION = "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CATEGORY = "ironlb"
+EXTRA_VERSIONS: dict[str, tuple[str, ...]] = {"BGPPeer": ("v1beta2",)}
+"""Versions served besides ``v1beta1``, with the same schema (stored as ``v1beta1``; the API server
+only rewrites ``apiVersion``): MetalLB's BGPPeer is ``metallb.io/v1beta2``, and its objects need
+only a new group."""
 """``kubectl get ironlb`` lists every ironlb object."""
 
 
@@ -151,6 +156,11 @@ SPEC_REQUIRED = frozenset({"IPAddressPool", "BGPPeer", "ClusterIPAdvertisement"}
 """Kinds whose objects need a spec (the others mean something with none: every pool, every node...)."""
 
 
+def api_versions(kind: str) -> tuple[str, ...]:
+    """The ``apiVersion`` values an object of ``kind`` may have (the stored one first)."""
+    return (API_VERSION, *(f"{GROUP}/{v}" for v in EXTRA_VERSIONS.get(kind, ())))
+
+
 def plural(kind: str) -> str:
     return KINDS[kind][0]
 
@@ -187,12 +197,13 @@ def crd(kind: str) -> dict[str, Any]:
             "scope": "Namespaced",
             "versions": [
                 {
-                    "name": VERSION,
+                    "name": version,
                     "served": True,
-                    "storage": True,
-                    "additionalPrinterColumns": columns,
-                    "schema": {"openAPIV3Schema": root},
+                    "storage": version == VERSION,
+                    "additionalPrinterColumns": copy.deepcopy(columns),
+                    "schema": {"openAPIV3Schema": copy.deepcopy(root)},
                 }
+                for version in (VERSION, *EXTRA_VERSIONS.get(kind, ()))
             ],
         },
     }

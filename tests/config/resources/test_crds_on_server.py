@@ -394,3 +394,40 @@ def test_the_resource_samples_are_accepted_and_read_back_to_the_same_config(serv
     result = load_config(None, stored, namespace=server.ns)
     assert result.errors == ()
     assert result.config == load_config(None, objects).config
+
+
+METALLB_V1BETA2_PEER = """\
+apiVersion: ironlb.io/v1beta2
+kind: BGPPeer
+metadata:
+  name: sample
+spec:
+  myASN: 64500
+  peerASN: 64501
+  peerAddress: 10.0.0.1
+  holdTime: "90s"
+"""
+"""MetalLB's documented BGPPeer (``metallb.io/v1beta2`` since 0.14) with only the group changed."""
+
+
+def test_a_metallb_v1beta2_bgppeer_needs_only_the_new_group(server: Kube) -> None:
+    """The server takes it at v1beta2, the programs read it at v1beta1, and ``load_config`` (what
+    ``ironlb validate`` runs on the file) takes the file as written."""
+    import yaml
+    from kubernetes import client
+
+    obj = yaml.safe_load(METALLB_V1BETA2_PEER)
+    api = client.CustomObjectsApi(server.api)
+    api.create_namespaced_custom_object(GROUP, "v1beta2", server.ns, "bgppeers", obj)
+    stored = api.list_namespaced_custom_object(GROUP, VERSION, server.ns, "bgppeers")["items"]
+    assert [item["apiVersion"] for item in stored] == [API_VERSION]
+    result = load_config(None, stored, namespace=server.ns)
+    assert result.errors == () and result.config is not None
+    assert [str(p.peer_address) for p in result.config.peers] == ["10.0.0.1"]
+    from_file = load_config(None, [obj], namespace=server.ns)
+    assert from_file.errors == () and from_file.config == result.config
+    other = {**obj, "kind": "IPAddressPool", "spec": {"addresses": ["10.0.0.0/24"]}}
+    refused = load_config(None, [other], namespace=server.ns)
+    assert [(e.field, e.message) for e in refused.errors] == [
+        ("apiVersion", "'ironlb.io/v1beta2' is not supported (use ironlb.io/v1beta1)")
+    ]

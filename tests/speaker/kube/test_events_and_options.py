@@ -51,8 +51,8 @@ def test_events_go_to_the_service_object_once_per_start() -> None:
     (obj_bgp, reason, msg_bgp), (obj, _, msg) = sink.calls
     assert reason == NODE_ASSIGNED
     assert obj["kind"] == "Service" and obj["metadata"]["uid"] == "u-1"
-    assert msg == "announcing from node n1 with protocol layer2"
-    assert msg_bgp == "announcing from node n1 with protocol bgp"
+    assert msg == 'announcing from node "n1" with protocol "layer2"'
+    assert msg_bgp == 'announcing from node "n1" with protocol "bgp"'
     assert obj_bgp["metadata"] == {"namespace": "apps", "name": "gone"}  # not in the snapshot: by name
 
 
@@ -60,7 +60,7 @@ def test_log_sink_names_the_service(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="speaker.events")
     NodeAssignedEvents(LogSink()).update("n1", [ann("apps/web")], [])
     (rec,) = caplog.records
-    assert "apps/web" in rec.getMessage() and "protocol layer2" in rec.getMessage()
+    assert "apps/web" in rec.getMessage() and 'protocol "layer2"' in rec.getMessage()
     assert rec.event == NODE_ASSIGNED  # type: ignore[attr-defined]
 
 

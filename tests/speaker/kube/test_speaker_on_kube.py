@@ -47,7 +47,7 @@ def test_follows_services_slices_nodes_and_config_and_records_events(
         (event,) = sp.until("nodeAssigned recorded", c.events)
         assert event["involvedObject"]["uid"] == c.read("web")["metadata"]["uid"]
         assert event["involvedObject"]["kind"] == "Service"
-        assert event["message"] == "announcing from node n1 with protocol layer2"
+        assert event["message"] == 'announcing from node "n1" with protocol "layer2"'
         assert event["type"] == "Normal" and event.get("count", 1) == 1
         assert event["source"]["host"] == "n1"
         assert {f["manager"] for f in event["metadata"]["managedFields"]} == {"ironlb-speaker"}
