@@ -146,7 +146,9 @@ def log_state(log: logging.Logger, previous: ConfigState, state: ConfigState, wh
         return
     if state.stale:
         for problem in state.problems:
-            log.error("config %s: %s", where, problem, extra={"error": str(problem)})
+            log.error(
+                "config %s: %s: %s", where, problem.object, problem.in_object(), extra={"error": str(problem)}
+            )
         keeping = "keeping the last good one" if state.config is not None else "waiting for a valid one"
         log.error("config %s is not usable; %s", where, keeping)
         return
