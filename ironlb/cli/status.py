@@ -10,6 +10,9 @@ every answer where it comes from. Only reads (``config/viewer``).
 The speakers' metrics are asked at their Pod's IP (``hostNetwork``: the node's address) or,
 without a speaker Pod, at the Node's InternalIP, on ``--metrics-port`` (7473); ``--speaker
 NODE=URL`` says where for a node (a port-forward, a proxy, a lab), ``--no-metrics`` asks none.
+With ``--manifests`` only the ``--speaker`` URLs are asked: the Nodes' addresses in files say
+nothing about where this host can reach them (a lab's live inside its network namespaces; asked
+from the host, they would go out through its default route).
 A speaker that does not answer is shown as such; who announces a Service is then taken from
 the speakers that did, and said to be unknown for the others.
 
@@ -75,7 +78,8 @@ def register(subparsers: Any) -> None:
         "--manifests",
         metavar="DIR",
         help="no cluster: read a manifest directory instead, as the lab and the standalone controller "
-        "use it (Services with the statuses the controller wrote, Nodes, the ConfigMap); no Events there",
+        "use it (Services with the statuses the controller wrote, Nodes, the ConfigMap); no Events there; "
+        "speakers are asked only at the --speaker URLs",
     )
     p.set_defaults(run=run)
 
@@ -184,11 +188,13 @@ def _run(args: argparse.Namespace) -> int:
     explicit = _explicit(args.speaker)
     cluster, published = _read(args)
     config, config_text = _config_text(cluster)
-    urls = (
-        {}
-        if args.no_metrics
-        else speaker_urls(cluster.snapshot.nodes, published.speaker_pods, args.metrics_port, explicit)
-    )
+    if args.no_metrics:
+        urls: dict[str, str] = {}
+    elif args.manifests is not None:  # files: ask only where the user said a speaker answers
+        named = [n for n in cluster.snapshot.nodes if (n.get("metadata") or {}).get("name") in explicit]
+        urls = speaker_urls(named, (), args.metrics_port, explicit)
+    else:
+        urls = speaker_urls(cluster.snapshot.nodes, published.speaker_pods, args.metrics_port, explicit)
     scrapes = scrape_all(urls, args.metrics_timeout)
     report = build_status(
         cluster.snapshot,
