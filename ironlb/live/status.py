@@ -124,7 +124,8 @@ def program_lines(states: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
             if st.get("inForceSince"):
                 line += f" since {st['inForceSince']}"
         if st.get("errorCount"):
-            line += f"; {st['errorCount']} errors: {st.get('errorSummary') or ''}".rstrip(": ")
+            count = st["errorCount"]
+            line += f"; {count} error{'' if count == 1 else 's'}: {st.get('errorSummary') or ''}".rstrip(": ")
         out.append(line)
     return tuple(out)
 

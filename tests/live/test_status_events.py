@@ -17,3 +17,13 @@ def test_the_speakers_message_is_metallbs_and_names_the_announcer() -> None:
     events = [_event(message("n2", "bgp")), _event("announcing from node n1 with protocol bgp")]
     announcers = _from_events(("198.51.100.1",), events)
     assert [(a.node, a.protocol) for a in announcers] == [("n2", "bgp"), ("n1", "bgp")]
+
+
+def test_a_program_line_counts_its_errors_in_words() -> None:
+    from ironlb.live.status import program_lines
+
+    def state(count: int) -> dict[str, object]:
+        return {"metadata": {"name": "controller"}, "status": {"result": "Invalid", "errorCount": count}}
+
+    assert program_lines([state(1)]) == ("controller: Invalid; 1 error",)
+    assert program_lines([state(3)]) == ("controller: Invalid; 3 errors",)
