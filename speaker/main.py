@@ -39,6 +39,7 @@ from ironlb.config.model import Config
 from ironlb.probes import CannotListen, ProbeServer, serve
 from ironlb.programs.configstate import ConfigState, configuration_report, judge, log_state, read_config
 from ironlb.programs.flags import listen_failure
+from ironlb.statusobjects.cleanup import MembershipView
 from ironlb.statusobjects.configuration import ConfigurationTracker
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
@@ -99,6 +100,17 @@ def _config_inputs(snap: ClusterSnapshot) -> tuple[object, ...]:
     return (snap.config_map, snap.config_resources, snap.secrets)
 
 
+def membership_view(membership: Membership) -> MembershipView:
+    """What the status-object cleanup judges on: who is live, the verdict on every other member."""
+    swim = membership.swim
+    verdicts = {name: m.status for name, m in swim.members.items()}
+    return MembershipView(swim.name, membership.live, verdicts, isolated=swim.isolated())
+
+
+def node_names(snapshot: ClusterSnapshot) -> list[str]:
+    return [str((n.get("metadata") or {}).get("name") or "") for n in snapshot.nodes]
+
+
 class Speaker:
     def __init__(
         self,
@@ -137,6 +149,8 @@ class Speaker:
         for b in self.backends:  # where an IP is answered changed: its ServiceL2Status says it
             if isinstance(b, Layer2Announcer):
                 b.on_interfaces_changed = self._dirty.set
+            if isinstance(b, BgpAnnouncer):  # a session up or down: ServiceBGPStatus.peers says it
+                b.on_sessions_changed = self._dirty.set
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -303,7 +317,13 @@ class Speaker:
         self._publish(announced)
         self.events.update(self.options.node, announced, self.snapshot.services)
         if self.status_objects is not None:
-            self.status_objects.update(self.options.node, announced, self.snapshot.services)
+            self.status_objects.update(
+                self.options.node,
+                announced,
+                self.snapshot.services,
+                view=membership_view(self.membership),
+                nodes=node_names(self.snapshot),
+            )
 
     def _publish(self, announced: Sequence[Announcement]) -> None:
         now: set[tuple[str, str, str, str]] = {(a.service, a.protocol, a.node, str(a.ip)) for a in announced}
@@ -350,7 +370,9 @@ async def amain(options: SpeakerOptions) -> int:
                 changes=changes if cluster.pushes_changes else None,
                 events=NodeAssignedEvents(cluster.events),
                 status_objects=(
-                    ServiceStatusObjects(cluster.status_objects) if cluster.status_objects else None
+                    ServiceStatusObjects(cluster.status_objects, cluster.status_cleanup)
+                    if cluster.status_objects
+                    else None
                 ),
             )
             probes.speaker = speaker
