@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -104,7 +105,8 @@ def membership_view(membership: Membership) -> MembershipView:
     """What the status-object cleanup judges on: who is live, the verdict on every other member."""
     swim = membership.swim
     verdicts = {name: m.status for name, m in swim.members.items()}
-    return MembershipView(swim.name, membership.live, verdicts, isolated=swim.isolated())
+    heard = frozenset(name for name, m in swim.members.items() if m.heard > -math.inf)
+    return MembershipView(swim.name, membership.live, verdicts, isolated=swim.isolated(), heard=heard)
 
 
 def node_names(snapshot: ClusterSnapshot) -> list[str]:

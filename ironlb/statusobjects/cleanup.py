@@ -14,9 +14,9 @@ it sends routes to peers it no longer talks to. A live speaker removes them, on 
 - **Dead node** (``node_sweeps``): the membership's verdict ``dead`` (or ``left``: a graceful
   leave whose own cleanup may not have finished) on a node, judged from a side that can judge: this
   speaker is not isolated (its verdicts are not made while nobody answered it) and the live
-  members are a strict majority of all members, so the minority side of a partition, which sees
-  everyone else dead, deletes nothing. Exactly one speaker acts: the first in rank among the live
-  members for that node (``sweeper``), so N speakers do not race N deletes.
+  members are a strict majority of all members ever heard from, so the minority side of a
+  partition, which sees everyone else dead, deletes nothing. Exactly one speaker acts: the first
+  in rank among the live members for that node (``sweeper``), so N speakers do not race N deletes.
 - **Node deleted**: the cluster's own word that the node is gone; no quorum needed.
 
 What is never evidence: an unreachable API server (nothing is deleted that was not just listed
@@ -57,10 +57,14 @@ class MembershipView:
     """Every other member the membership knows (a Node with an address) and its status."""
     isolated: bool = False
     """Verdicts reached while nobody answered us stand: our view may be our own cut."""
+    heard: frozenset[str] | None = None
+    """The members this speaker ever heard from (None: all of them). A Node whose speaker was never
+    heard (none runs there: a node selector, a control-plane node) does not count for the majority."""
 
     def can_judge(self) -> bool:
         """Whether its death verdicts may delete anything: not isolated, and a strict majority live."""
-        members = set(self.verdicts) | {self.me}
+        members = set(self.verdicts) if self.heard is None else set(self.verdicts) & self.heard
+        members |= self.live | {self.me}
         return not self.isolated and 2 * len(self.live & members) > len(members)
 
 

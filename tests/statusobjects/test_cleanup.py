@@ -68,6 +68,15 @@ def test_the_minority_side_of_a_partition_deletes_nothing(members: set[str], dat
                 assert sweeps == set()
 
 
+def test_nodes_never_heard_from_do_not_count_for_the_majority() -> None:
+    """Three speakers, two Nodes that run none (never heard): two live of three speakers judge."""
+    verdicts = {"b": "alive", "c": "dead", "cp1": "dead", "cp2": "dead"}
+    assert not MembershipView("a", frozenset("ab"), verdicts).can_judge()
+    v = MembershipView("a", frozenset("ab"), verdicts, heard=frozenset("bc"))
+    assert v.can_judge()
+    assert not MembershipView("a", frozenset("a"), verdicts, heard=frozenset("bc")).can_judge()
+
+
 def test_an_isolated_view_deletes_nothing_on_deaths_nor_on_takeovers() -> None:
     v = view("a", {"a", "b", "c"}, {"d"}, isolated=True)
     assert CleanupPlanner(sweeper("d", {"a", "b", "c"}) or "").wanted(v, "abcd", {}) == set()
