@@ -17,6 +17,8 @@ it sends routes to peers it no longer talks to. A live speaker removes them, on 
   members are a strict majority of all members ever heard from, so the minority side of a
   partition, which sees everyone else dead, deletes nothing. Exactly one speaker acts: the first
   in rank among the live members for that node (``sweeper``), so N speakers do not race N deletes.
+  Only a member this speaker heard from counts: one never heard may be a speaker starting (it
+  writes its objects before it joins the membership).
 - **Node deleted**: the cluster's own word that the node is gone; no quorum needed.
 
 What is never evidence: an unreachable API server (nothing is deleted that was not just listed
@@ -59,7 +61,8 @@ class MembershipView:
     """Verdicts reached while nobody answered us stand: our view may be our own cut."""
     heard: frozenset[str] | None = None
     """The members this speaker ever heard from (None: all of them). A Node whose speaker was never
-    heard (none runs there: a node selector, a control-plane node) does not count for the majority."""
+    heard (none runs there: a node selector, a control-plane node; or it is starting) does not count
+    for the majority, and its death proves nothing."""
 
     def can_judge(self) -> bool:
         """Whether its death verdicts may delete anything: not isolated, and a strict majority live."""
@@ -171,6 +174,8 @@ class CleanupPlanner:
         if not view.can_judge():
             return out
         for node, status in sorted(view.verdicts.items()):
+            if view.heard is not None and node not in view.heard:
+                continue  # never heard: it may be starting (its objects come before it joins)
             if status in GONE_VERDICTS and node not in view.live and sweeper(node, view.live) == self.me:
                 out.add(NodeSweep(node, f"the membership declared it {status}"))
         return out

@@ -75,6 +75,10 @@ def test_nodes_never_heard_from_do_not_count_for_the_majority() -> None:
     v = MembershipView("a", frozenset("ab"), verdicts, heard=frozenset("bc"))
     assert v.can_judge()
     assert not MembershipView("a", frozenset("a"), verdicts, heard=frozenset("bc")).can_judge()
+    me = sweeper("c", "ab")
+    assert me is not None
+    seen = MembershipView(me, frozenset("ab"), verdicts | {"a": "alive"}, heard=frozenset("abc") - {me})
+    assert CleanupPlanner(me).wanted(seen, ["a", "b", "c", "cp1", "cp2"], {}) == {NodeSweep("c")}
 
 
 def test_an_isolated_view_deletes_nothing_on_deaths_nor_on_takeovers() -> None:
