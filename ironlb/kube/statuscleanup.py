@@ -142,7 +142,7 @@ class StatusCleanup:
             if not self._still(sweep):
                 return True
             uid, rv = versions[obj.key]
-            self._delete(obj, uid, rv, sweep)
+            self.delete_as_listed(obj, uid, rv, sweep)
         with self._lock:
             if sweep in self._wanted:
                 self._done.add(sweep)
@@ -164,7 +164,7 @@ class StatusCleanup:
                 out.append((found, str(meta["uid"]), str(meta["resourceVersion"])))
         return out
 
-    def _delete(self, obj: StatusObject, uid: str, rv: str, sweep: Sweep) -> None:
+    def delete_as_listed(self, obj: StatusObject, uid: str, rv: str, sweep: Sweep) -> None:
         """Delete ``obj`` as listed; an object gone (404) or written since (409) is left as it is."""
         body: dict[str, Any] = {
             "apiVersion": "v1",
