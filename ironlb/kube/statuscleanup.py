@@ -7,8 +7,12 @@ Service's), picks the stale ones (``stale_objects``, guarded by the object's ``n
 deletes each with a precondition on the uid and resourceVersion it listed, so an object that its
 node wrote again meanwhile (it came back) is kept (409 Conflict: nothing to do). A failure (the
 API server unreachable) is retried with backoff while the sweep is still wanted; a sweep no longer
-wanted (the node came back, this node stopped answering for the Service) is dropped. No cache:
-sweeps are rare (a death, a takeover), and a list at the time of acting is the freshest evidence.
+wanted (the node came back, this node stopped answering for the Service) is dropped. No informer:
+a node sweep is rare (a death) and lists that node's objects by label when it runs. A takeover
+sweep comes for every Service a speaker answers for (also each one at its start), so those share
+one list of every ``ServiceL2Status`` for ``LISTING_TTL`` (a start with 1,000 Services costs one
+list, not 1,000); a listing that is a little old can only keep an object (its precondition
+fails), never delete one written since.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -31,8 +36,6 @@ from ironlb.statusobjects.kinds import (
     NODE_LABEL,
     SERVICE_BGP_STATUS,
     SERVICE_L2_STATUS,
-    SERVICE_NAME_LABEL,
-    SERVICE_NAMESPACE_LABEL,
     StatusKind,
     label_value,
 )
@@ -44,15 +47,12 @@ Listed = tuple[StatusObject, str, str]
 """An object as listed, with its uid and resourceVersion (the delete's preconditions)."""
 
 CONFLICT: Final = 409
+LISTING_TTL: Final = 2.0
+"""Seconds a list of every ServiceL2Status serves further takeover sweeps."""
 
 
-def _selector(sweep: Sweep) -> tuple[tuple[StatusKind, ...], str]:
-    if isinstance(sweep, NodeSweep):
-        return (SERVICE_L2_STATUS, SERVICE_BGP_STATUS), f"{NODE_LABEL}={label_value(sweep.node)}"
-    return (SERVICE_L2_STATUS,), (
-        f"{SERVICE_NAME_LABEL}={label_value(sweep.service)},"
-        f"{SERVICE_NAMESPACE_LABEL}={label_value(sweep.namespace)}"
-    )
+def _selector(sweep: NodeSweep) -> str:
+    return f"{NODE_LABEL}={label_value(sweep.node)}"
 
 
 class StatusCleanup:
@@ -76,6 +76,8 @@ class StatusCleanup:
         self._wanted: frozenset[Sweep] = frozenset()
         self._done: set[Sweep] = set()
         self._live: frozenset[str] = frozenset()
+        self._l2: tuple[float, dict[tuple[str, str], list[Listed]]] | None = None
+        """The last list of every ServiceL2Status (when, by Service), for takeover sweeps."""
         self.queue: WorkQueue[Sweep] = WorkQueue(backoff=backoff or tenacity_backoff(0.2, 10.0))
         self._thread = threading.Thread(target=self._work, name="status-cleanup", daemon=True)
         self.deleted = 0
@@ -99,7 +101,7 @@ class StatusCleanup:
             self._done &= wanted
             self._live = frozenset(live)
         for sweep in sorted(new, key=repr):
-            log.info("status objects: sweep %s", sweep)
+            log.log(logging.INFO if isinstance(sweep, NodeSweep) else logging.DEBUG, "sweep %s", sweep)
             self.queue.add(sweep)
 
     def idle(self) -> bool:
@@ -133,8 +135,11 @@ class StatusCleanup:
     def _sweep(self, sweep: Sweep) -> bool:
         if not self._still(sweep):
             return True
-        kinds, selector = _selector(sweep)
-        listed = [item for kind in kinds for item in self._list(kind, selector)]
+        if isinstance(sweep, NodeSweep):
+            kinds: tuple[StatusKind, ...] = (SERVICE_L2_STATUS, SERVICE_BGP_STATUS)
+            listed = [item for kind in kinds for item in self._list(kind, _selector(sweep))]
+        else:
+            listed = self._layer2_of(sweep.namespace, sweep.service)
         with self._lock:
             live = {obj.node: obj.node in self._live for obj, _, _ in listed}
         versions = {obj.key: (uid, rv) for obj, uid, rv in listed}
@@ -148,11 +153,21 @@ class StatusCleanup:
                 self._done.add(sweep)
         return True
 
-    def _list(self, kind: StatusKind, selector: str) -> list[Listed]:
+    def _layer2_of(self, namespace: str, service: str) -> list[Listed]:
+        """The ServiceL2Status objects of a Service, from a list at most ``LISTING_TTL`` s old."""
+        now = time.monotonic()
+        if self._l2 is None or now - self._l2[0] > LISTING_TTL:
+            by_service: dict[tuple[str, str], list[Listed]] = {}
+            for item in self._list(SERVICE_L2_STATUS, None):
+                svc = item[0].service
+                by_service.setdefault((svc.namespace, svc.name), []).append(item)
+            self._l2 = (time.monotonic(), by_service)
+        return self._l2[1].get((namespace, service), [])
+
+    def _list(self, kind: StatusKind, selector: str | None) -> list[Listed]:
         with api_errors():
-            resp = self._rest.call(
-                ENDPOINTS[kind].list, query={"labelSelector": selector}, timeout=self._timeout
-            )
+            query = {"labelSelector": selector} if selector else None
+            resp = self._rest.call(ENDPOINTS[kind].list, query=query, timeout=self._timeout)
             data = resp.data
             resp.release_conn()
         out: list[Listed] = []

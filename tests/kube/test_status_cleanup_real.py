@@ -89,3 +89,22 @@ def test_a_delete_of_an_object_written_since_it_was_listed_keeps_it(kube: Kube) 
         assert custom.get_namespaced_custom_object(
             GROUP, VERSION, web.namespace, "servicel2statuses", obj.name
         )
+
+
+def test_a_takeover_removes_the_former_owners_layer2_object_only_while_it_is_not_live(kube: Kube) -> None:
+    n1, n2 = nodes(kube)
+    web = _service(kube, "web3")
+    key = f"{web.namespace}/{web.name}"
+    with publisher(kube, n1) as pub:
+        pub.publish(desired_objects(n1, [ann(web, "layer2", "eth1", node=n1)], {key: web}))
+        wait_for(lambda: len(_uids(kube)) == 1, 15, "n1's object")
+        pub.close()  # n1's speaker is gone (without withdrawing)
+        sweep = TakeoverSweep(web.namespace, web.name, frozenset({"192.0.2.1"}))
+        with cleanup(kube, n2) as (sweeper, results):
+            sweeper.want({sweep}, live={n1, n2})  # n1 live: it removes its own
+            wait_for(sweeper.idle, 5, "the sweep done")
+            assert results == [] and len(_uids(kube)) == 1
+            sweeper.want(set(), live={n2})
+            sweeper.want({sweep}, live={n2})  # n1 no longer live: n2 answers for its IP now
+            wait_for(lambda: not _uids(kube), 15, "n1's ServiceL2Status deleted")
+            assert results == ["ok"]
