@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 RESYNC_INTERVAL = 30.0
 """A source that pushes its changes is still read this often (cheap: an unchanged revision is skipped)."""
+CLEANUP_INTERVAL = 0.5
+"""How often the membership's verdicts are looked at for other nodes' stale status objects."""
 
 
 def build_backends(options: SpeakerOptions, membership: Membership | None = None) -> list[Announcer]:
@@ -169,6 +171,8 @@ class Speaker:
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
             *(asyncio.create_task(b.run(), name=b.name) for b in self.backends),
         ]
+        if self.status_objects is not None and self.status_objects.cleanup is not None:
+            tasks.append(asyncio.create_task(self._cleanup_loop(), name="status-cleanup"))
         stop = asyncio.create_task(self._stop.wait(), name="stop")
         try:
             done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -326,6 +330,14 @@ class Speaker:
                 view=membership_view(self.membership),
                 nodes=node_names(self.snapshot),
             )
+
+    async def _cleanup_loop(self) -> None:
+        """Between reconciles, judge the membership's verdicts for stale status objects (cheap, no I/O)."""
+        while True:
+            await asyncio.sleep(CLEANUP_INTERVAL)
+            if self.status_objects is not None and self.snapshot is not None:
+                view = membership_view(self.membership)
+                self.status_objects.judge(self.options.node, view, node_names(self.snapshot))
 
     def _publish(self, announced: Sequence[Announcement]) -> None:
         now: set[tuple[str, str, str, str]] = {(a.service, a.protocol, a.node, str(a.ip)) for a in announced}

@@ -61,6 +61,8 @@ class ServiceStatusObjects:
         self.sink = sink
         self.cleanup = cleanup
         self._planner: CleanupPlanner | None = None
+        self._layer2: dict[tuple[str, str], frozenset[str]] = {}
+        """The Services this node answered for on layer 2 at the last update, with their IPs."""
 
     def update(
         self,
@@ -75,14 +77,21 @@ class ServiceStatusObjects:
         ``view`` of the membership and the Node names (``nodes``), also say which sweeps are wanted."""
         owners = service_owners(service_objects, {a.service for a in announced})
         changed = self.sink.publish(desired_objects(node, announced, owners))
-        if self.cleanup is not None and view is not None:
-            if self._planner is None or self._planner.me != node:
-                self._planner = CleanupPlanner(node)
-            layer2: dict[tuple[str, str], set[str]] = {}
-            for a in announced:
-                owner = owners.get(a.service)
-                if a.protocol == "layer2" and owner is not None:
-                    layer2.setdefault((owner.namespace, owner.name), set()).add(str(a.ip))
-            held = {key: frozenset(ips) for key, ips in layer2.items()}
-            self.cleanup.want(self._planner.wanted(view, nodes, held), view.live)
+        layer2: dict[tuple[str, str], set[str]] = {}
+        for a in announced:
+            owner = owners.get(a.service)
+            if a.protocol == "layer2" and owner is not None:
+                layer2.setdefault((owner.namespace, owner.name), set()).add(str(a.ip))
+        self._layer2 = {key: frozenset(ips) for key, ips in layer2.items()}
+        if view is not None:
+            self.judge(node, view, nodes)
         return changed
+
+    def judge(self, node: str, view: MembershipView, nodes: Iterable[str]) -> None:
+        """Say which cleanup sweeps are wanted now. Also called between reconciles: a member's
+        verdict turning from suspect to dead changes no live set, so it triggers no reconcile."""
+        if self.cleanup is None:
+            return
+        if self._planner is None or self._planner.me != node:
+            self._planner = CleanupPlanner(node)
+        self.cleanup.want(self._planner.wanted(view, nodes, self._layer2), view.live)
