@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -39,6 +40,7 @@ from ironlb.config.model import Config
 from ironlb.probes import CannotListen, ProbeServer, serve
 from ironlb.programs.configstate import ConfigState, configuration_report, judge, log_state, read_config
 from ironlb.programs.flags import listen_failure
+from ironlb.statusobjects.cleanup import MembershipView
 from ironlb.statusobjects.configuration import ConfigurationTracker
 from speaker import metrics
 from speaker.bfd.backend import BfdAnnouncer
@@ -58,6 +60,8 @@ log = logging.getLogger(__name__)
 
 RESYNC_INTERVAL = 30.0
 """A source that pushes its changes is still read this often (cheap: an unchanged revision is skipped)."""
+CLEANUP_INTERVAL = 0.5
+"""How often the membership's verdicts are looked at for other nodes' stale status objects."""
 
 
 def build_backends(options: SpeakerOptions, membership: Membership | None = None) -> list[Announcer]:
@@ -99,6 +103,18 @@ def _config_inputs(snap: ClusterSnapshot) -> tuple[object, ...]:
     return (snap.config_map, snap.config_resources, snap.secrets)
 
 
+def membership_view(membership: Membership) -> MembershipView:
+    """What the status-object cleanup judges on: who is live, the verdict on every other member."""
+    swim = membership.swim
+    verdicts = {name: m.status for name, m in swim.members.items()}
+    heard = frozenset(name for name, m in swim.members.items() if m.heard > -math.inf)
+    return MembershipView(swim.name, membership.live, verdicts, isolated=swim.isolated(), heard=heard)
+
+
+def node_names(snapshot: ClusterSnapshot) -> list[str]:
+    return [str((n.get("metadata") or {}).get("name") or "") for n in snapshot.nodes]
+
+
 class Speaker:
     def __init__(
         self,
@@ -137,6 +153,8 @@ class Speaker:
         for b in self.backends:  # where an IP is answered changed: its ServiceL2Status says it
             if isinstance(b, Layer2Announcer):
                 b.on_interfaces_changed = self._dirty.set
+            if isinstance(b, BgpAnnouncer):  # a session up or down: ServiceBGPStatus.peers says it
+                b.on_sessions_changed = self._dirty.set
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -153,6 +171,8 @@ class Speaker:
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
             *(asyncio.create_task(b.run(), name=b.name) for b in self.backends),
         ]
+        if self.status_objects is not None and self.status_objects.cleanup is not None:
+            tasks.append(asyncio.create_task(self._cleanup_loop(), name="status-cleanup"))
         stop = asyncio.create_task(self._stop.wait(), name="stop")
         try:
             done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -303,7 +323,21 @@ class Speaker:
         self._publish(announced)
         self.events.update(self.options.node, announced, self.snapshot.services)
         if self.status_objects is not None:
-            self.status_objects.update(self.options.node, announced, self.snapshot.services)
+            self.status_objects.update(
+                self.options.node,
+                announced,
+                self.snapshot.services,
+                view=membership_view(self.membership),
+                nodes=node_names(self.snapshot),
+            )
+
+    async def _cleanup_loop(self) -> None:
+        """Between reconciles, judge the membership's verdicts for stale status objects (cheap, no I/O)."""
+        while True:
+            await asyncio.sleep(CLEANUP_INTERVAL)
+            if self.status_objects is not None and self.snapshot is not None:
+                view = membership_view(self.membership)
+                self.status_objects.judge(self.options.node, view, node_names(self.snapshot))
 
     def _publish(self, announced: Sequence[Announcement]) -> None:
         now: set[tuple[str, str, str, str]] = {(a.service, a.protocol, a.node, str(a.ip)) for a in announced}
@@ -350,7 +384,9 @@ async def amain(options: SpeakerOptions) -> int:
                 changes=changes if cluster.pushes_changes else None,
                 events=NodeAssignedEvents(cluster.events),
                 status_objects=(
-                    ServiceStatusObjects(cluster.status_objects) if cluster.status_objects else None
+                    ServiceStatusObjects(cluster.status_objects, cluster.status_cleanup)
+                    if cluster.status_objects
+                    else None
                 ),
             )
             probes.speaker = speaker

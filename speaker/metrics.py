@@ -78,6 +78,13 @@ STATUS_OBJECT_WRITES = Counter(
     "by result: ok, gone (the object or its namespace was gone), error (will be retried)",
     ["kind", "result"],
 )
+STATUS_OBJECT_CLEANUPS = Counter(
+    "ironlb_status_object_cleanups",
+    "Deletes of other nodes' stale ServiceL2Status/ServiceBGPStatus objects (a dead node's, or a "
+    "layer-2 owner's this node took over) by result: ok, gone (already deleted), kept (written again "
+    "since it was listed: its node is back), error (will be retried)",
+    ["kind", "result"],
+)
 K8S_CLIENT_ERRORS = Counter(
     "ironlb_k8s_client_errors",
     "Requests to the API server that failed for a reason retrying alone will not fix: "

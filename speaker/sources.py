@@ -48,6 +48,7 @@ from speaker.options import SpeakerOptions
 
 if TYPE_CHECKING:
     from ironlb.kube.source import KubeClusterSource, ObjectRef
+    from ironlb.kube.statuscleanup import StatusCleanup
     from ironlb.kube.statusobjects import StatusObjectPublisher
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ class ClusterAccess:
     api_problem: Callable[[], str | None] = field(default=lambda: None)
     """Why the API server cannot be used now (``ApiHealth.reason``); None when it can, or without one."""
     status_objects: StatusObjectPublisher | None = None
+    status_cleanup: StatusCleanup | None = None
     """Where this node's ``ServiceL2Status`` / ``ServiceBGPStatus`` go (none without an API server)."""
 
 
@@ -187,6 +189,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     from ironlb.kube.configurationstate import ConfigurationStateWriter
     from ironlb.kube.events import EventRecorder
     from ironlb.kube.source import KubeClusterSource
+    from ironlb.kube.statuscleanup import StatusCleanup
     from ironlb.kube.statusobjects import StatusObjectPublisher
 
     try:
@@ -214,6 +217,11 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         options.node,
         on_write=lambda kind, result: metrics.STATUS_OBJECT_WRITES.labels(kind, result).inc(),
     )
+    cleanup = StatusCleanup(
+        api,
+        options.node,
+        on_delete=lambda kind, result: metrics.STATUS_OBJECT_CLEANUPS.labels(kind, result).inc(),
+    )
 
     def close() -> None:
         source.stop()
@@ -223,6 +231,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         # an unreachable API server keeps is put right by the next start, or by the garbage
         # collector with the Service).
         status_objects.close(withdraw=True, timeout=3.0)
+        cleanup.close()
         api.close()  # type: ignore[no-untyped-call]
 
     def publish(status: Mapping[str, Any]) -> None:
@@ -233,6 +242,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
     health = health_of(api)
     source.start()
     status_objects.start()
+    cleanup.start()
     return ClusterAccess(
         source,
         recorder,
@@ -241,6 +251,7 @@ def open_cluster(options: SpeakerOptions, on_change: Callable[[], None]) -> Clus
         close=close,
         api_problem=health.reason if health is not None else lambda: None,
         status_objects=status_objects,
+        status_cleanup=cleanup,
     )
 
 

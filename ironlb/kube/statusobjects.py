@@ -18,8 +18,10 @@ this adapter makes the API server agree, writing only what differs:
 - The speaker needs no ``patch`` of the objects themselves: labels and owner are set at create,
   and an object whose owner uid or labels are wrong is deleted and created again.
 - ``close(withdraw=True)`` (a graceful stop: this node stops announcing) deletes the node's
-  objects within a deadline; what is left is reconciled at the next start, or removed by the
-  garbage collector with its Service.
+  objects within a deadline; what is left is reconciled at the next start, removed by a live
+  speaker (``ironlb.kube.statuscleanup``), or by the garbage collector with its Service. An
+  object of this node that someone else deleted while it still announces (a live speaker that
+  judged this node dead during a partition) is created again: the informer sees it go.
 """
 
 from __future__ import annotations

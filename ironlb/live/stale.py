@@ -1,10 +1,13 @@
 """Which of the speakers' status objects still hold, by what the speakers themselves say now.
 
-Why: a speaker deletes its ``ServiceL2Status`` / ``ServiceBGPStatus`` objects when it stops
-announcing, but a speaker that dies (SIGKILL, its node lost) cannot: its objects stay until it
-starts again or the Service goes. ``ironlb status`` must not show a dead node as a layer-2 owner
-next to the node that took over. An object is set aside only on a published answer (each
-speaker's ``ironlb_speaker_announced`` series), never on a computation:
+A fallback. A speaker deletes its ``ServiceL2Status`` / ``ServiceBGPStatus`` objects when it stops
+announcing; those of a speaker that dies (SIGKILL, its node lost) are deleted by a live speaker
+(``ironlb.statusobjects.cleanup``: the layer-2 taker-over, or one speaker once the membership's
+majority declares the node dead). Until then (the membership's detection time, or longer while
+the API server is unreachable, or in a two-node cluster where a death verdict proves nothing),
+``ironlb status`` must still not show a dead node as a layer-2 owner next to the node that took
+over. An object is set aside only on a published answer (each speaker's
+``ironlb_speaker_announced`` series), never on a computation:
 
 - its speaker answered and does not announce the object's IPs (the object is about to go);
 - layer 2 (one owner per IP): its speaker was asked and did not answer, while a speaker that did

@@ -3,6 +3,8 @@
 - ``ServiceL2Status`` / ``ServiceBGPStatus`` (``service``): written by each speaker, one per
   (Service, node), saying which node answers for a Service's IPs and where (interfaces), or to
   which BGP peers it announces them;
+- ``cleanup``: which other nodes' objects a live speaker removes (a dead node's, a former
+  layer-2 owner's), on what evidence, and which speaker;
 - ``ConfigurationState`` (``configuration``): one per program (``controller``,
   ``speaker-NODE``), saying which config is in force and why the latest inputs are not.
 

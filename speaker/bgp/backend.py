@@ -16,6 +16,9 @@ It wires the pieces together and owns the imperative loops:
   leftover's relay can never take over the session state.
 - sync: whenever the desired state or a session changes, the driver sends the
   difference.
+- status: an announcement names only the peers whose session is up (``ServiceBGPStatus.peers``:
+  the peers the Service is advertised to now); ``on_sessions_changed`` tells the speaker core
+  when that set changes, so the objects follow a session going down and coming back.
 - reporting: the decision's problems (unusable peers, IPs no session carries) and
   keepalive-times ExaBGP cannot honour are logged once each (again only if one goes
   away and comes back); every peer selected for this node has an
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -36,7 +40,7 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import tenacity
@@ -111,6 +115,16 @@ def peer_graceful_restart(peer: Peer, flag: int) -> int | None:
     return flag or DEFAULT_GRACEFUL_RESTART
 
 
+def advertised(
+    announcements: Sequence[Announcement], peer_ids: Mapping[str, str], up: frozenset[str]
+) -> list[Announcement]:
+    """``announcements`` naming only the peers (by name) whose session (by address, ``peer_ids``) is up:
+    a peer whose session is down does not receive the routes."""
+    return [
+        dataclasses.replace(a, via=tuple(n for n in a.via if peer_ids.get(n) in up)) for a in announcements
+    ]
+
+
 class BgpAnnouncer:
     """Implements ``speaker.protocol.Announcer`` for BGP through ExaBGP."""
 
@@ -131,6 +145,11 @@ class BgpAnnouncer:
         self.exabgp = list(exabgp) if exabgp else None
         self.probe_interval = probe_interval
         self.driver = ExabgpDriver(ack_timeout=ack_timeout, batch=batch)
+        self.driver.on_up_changed = self._sessions_changed
+        self.on_sessions_changed: Callable[[], None] | None = None
+        """Told when a session goes up or down (the speaker reconciles: its announcements name the
+        peers whose session is up)."""
+        self._peer_ids: dict[str, str] = {}
         self.config_path = workdir / "exabgp.conf"
         self.socket_path = workdir / "api.sock"
         self.process: ExabgpProcess | None = None
@@ -199,7 +218,12 @@ class BgpAnnouncer:
             {peer_id(pr.peer): pr.routes for pr in decision.peers if peer_id(pr.peer) in usable}
         )
         self.last_decision = decision
-        return decision.announcements
+        self._peer_ids = {p.name: peer_id(p) for p in inputs.config.peers}
+        return advertised(decision.announcements, self._peer_ids, self.driver.up())
+
+    def _sessions_changed(self) -> None:
+        if self.on_sessions_changed is not None:
+            self.on_sessions_changed()
 
     def _report(self, problems: Sequence[str], warnings: Sequence[str]) -> None:
         """Log each problem and warning once, when it first appears; forget those that went away."""

@@ -126,6 +126,8 @@ class ExabgpDriver:
         self._force_all = False
         self._eor_due: set[str] = set()
         self.sessions: dict[str, str] = {}
+        self.on_up_changed: Callable[[], None] | None = None
+        """Told whenever the set of sessions up changes (``ServiceBGPStatus`` lists only those)."""
         self._tracked: frozenset[str] = frozenset()
         self.connected = asyncio.Event()
         self.changed = asyncio.Event()
@@ -139,7 +141,7 @@ class ExabgpDriver:
         self._writer = writer
         self._rejected.clear()
         self._force_all = True
-        self.sessions.clear()
+        self._clear_sessions()
         self._reader_task = asyncio.create_task(self._read(reader, writer), name="exabgp-api-reader")
         self.connected.set()
         self.changed.set()
@@ -158,7 +160,7 @@ class ExabgpDriver:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-        self.sessions.clear()
+        self._clear_sessions()
         for peer in self._tracked:
             metrics.SESSION_UP.labels(peer=peer).set(0)
 
@@ -201,9 +203,21 @@ class ExabgpDriver:
                 self._fail_pending(NotConnected("ExaBGP API connection lost"))
             writer.close()
 
+    def up(self) -> frozenset[str]:
+        """The peers (by address) whose session is up now."""
+        return frozenset(peer for peer, state in self.sessions.items() if state == "up")
+
+    def _clear_sessions(self) -> None:
+        was_up = bool(self.up())
+        self.sessions.clear()
+        if was_up and self.on_up_changed is not None:
+            self.on_up_changed()
+
     def _session_event(self, event: SessionEvent) -> None:
         previous = self.sessions.get(event.peer)
         self.sessions[event.peer] = event.state
+        if (previous == "up") != (event.state == "up") and self.on_up_changed is not None:
+            self.on_up_changed()
         if event.peer in self._tracked:  # not a peer just removed from the config (its "down" on reload)
             metrics.SESSION_UP.labels(peer=event.peer).set(1 if event.state == "up" else 0)
         if event.state != previous:

@@ -363,7 +363,7 @@ def test_printer_columns_show_what_kubectl_get_shows(kube: Kube) -> None:
     assert columns == {
         "servicel2statuses": ["Service", "Node", "IP", "Second IP", "Interface", "Interfaces", "Age"],
         "servicebgpstatuses": ["Service", "Node", "First IP", "IPs", "First Peer", "Peers", "Age"],
-        "configurationstates": ["Result", "In Force", "Errors", "Error Summary", "Age"],
+        "configurationstates": ["Result", "In Force", "Errors", "In Force Since", "Error Summary", "Age"],
     }
     # And the server computes them: a Table of a written object, each cell a value (no JSON list).
     web = _service(kube, "web")

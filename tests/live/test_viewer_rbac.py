@@ -112,8 +112,8 @@ def test_plan_and_status_need_nothing_beyond_the_viewer_roles_and_use_all_of_the
 
     status = live.ironlb("status", "--no-metrics", "-o", "json", kubeconfig=kubeconfig)
     assert status.code == 0, status.stderr
-    (program,) = status.json()["configuration_states"]  # (the CRD keeps no inForceSince today)
-    assert program.startswith("controller: Valid, in force: Latest"), program
+    (program,) = status.json()["configuration_states"]
+    assert program.startswith("controller: Valid, in force: Latest since 20"), program
     by_name = {s["name"]: s for s in status.json()["services"]}
     (announcer,) = by_name["a"]["announced_by"]
     assert (announcer["node"], announcer["ips"], announcer["interfaces"]) == (

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ironlb.announce.inputs import Announcement
+from ironlb.statusobjects.cleanup import MembershipView, NodeSweep, Sweep, TakeoverSweep, sweeper
 from ironlb.statusobjects.service import StatusKey, StatusObject
 from speaker.statusobjects import ServiceStatusObjects
 
@@ -51,3 +52,28 @@ def test_objects_for_announced_services_with_a_uid_and_nothing_for_the_rest() ->
     # The same again: nothing changed. Nothing announced: both go.
     assert feed.update("n1", list(reversed(announced)), services) == 0
     assert feed.update("n1", [], services) == 2 and sink.last == {}
+
+
+class Wants:
+    """A cleanup sink that keeps the sweeps it was last told are wanted (the adapter's contract: no I/O)."""
+
+    def __init__(self) -> None:
+        self.sweeps: set[object] = set()
+
+    def want(self, sweeps: Iterable[Sweep], live: Iterable[str]) -> None:
+        self.sweeps = set(sweeps)
+
+
+def test_takeovers_after_a_reconcile_and_a_death_verdict_between_reconciles() -> None:
+    wants = Wants()
+    feed = ServiceStatusObjects(Recorder(), wants)
+    live = frozenset({"n1", "n2"})
+    me = sweeper("n3", live)
+    assert me is not None
+    suspect = MembershipView(me, live, {"n1": "alive", "n2": "alive", "n3": "suspect"} | {me: "alive"})
+    announced = [Announcement("apps/web", "layer2", me, IP, via=("eth1",))]
+    feed.update(me, announced, [svc("apps", "web", "u1")], view=suspect, nodes=["n1", "n2", "n3"])
+    assert wants.sweeps == {TakeoverSweep("apps", "web", frozenset({str(IP)}))}
+    dead = MembershipView(me, live, {**suspect.verdicts, "n3": "dead"})
+    feed.judge(me, dead, ["n1", "n2", "n3"])  # no reconcile: the live set did not change
+    assert wants.sweeps == {TakeoverSweep("apps", "web", frozenset({str(IP)})), NodeSweep("n3")}
