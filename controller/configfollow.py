@@ -86,8 +86,7 @@ class ConfigFollower:
         previous = self.state
         self.state = judge(previous, read_config(cm, resources, namespace=self.namespace, name=self.name))
         log_state(log, previous, self.state, f"in namespace {self.namespace}")
-        self._metrics.config_stale.set(1 if self.state.stale else 0)
-        self._metrics.config_loaded.set(1 if self.state.config is not None else 0)
+        self._metrics.config.show(self.state)
         config = self.state.config
         if config is None or config is previous.config:
             return None

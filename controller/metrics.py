@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from controller.options import PROGRAM
 from ironlb.allocator import PoolUsage
 from ironlb.build_info import register_build_info
+from ironlb.programs.configmetrics import ConfigGauges
 
 
 class _PoolCollector(Collector):
@@ -61,14 +62,7 @@ class ControllerMetrics:
             "Failed writes of Service status and annotations",
             registry=self.registry,
         )
-        self.config_loaded = Gauge(
-            "ironlb_config_loaded_bool", "1 when a valid config has been loaded", registry=self.registry
-        )
-        self.config_stale = Gauge(
-            "ironlb_config_stale_bool",
-            "1 when the latest config is invalid or missing and the last good one is in use",
-            registry=self.registry,
-        )
+        self.config = ConfigGauges.register(self.registry)
         self.client_errors = Counter(
             "ironlb_k8s_client_errors",
             "Requests to the API server that failed for a reason retrying alone will not fix: "

@@ -265,8 +265,7 @@ class Speaker:
         )
         self.config_state = judge(previous, reading)
         log_state(log, previous, self.config_state, f"in namespace {self.options.config_namespace}")
-        metrics.CONFIG_STALE.set(1 if self.config_state.stale else 0)
-        metrics.CONFIG_LOADED.set(1 if self.config_state.config is not None else 0)
+        metrics.CONFIG.show(self.config_state)
         if self._publish_config_state is not None:
             now = dt.datetime.now(dt.UTC)
             self._publish_config_state(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, Counter, Gauge
 
 from ironlb.build_info import register_build_info
+from ironlb.programs.configmetrics import ConfigGauges
 
 BUILD_INFO = register_build_info(REGISTRY, "ironlb-speaker")
 
@@ -67,8 +68,7 @@ MEMBERSHIP_BAD_MAC = Counter(
 MEMBERSHIP_MALFORMED = Counter(
     "ironlb_membership_malformed_drops", "Authenticated membership datagrams that did not decode"
 )
-CONFIG_STALE = Gauge("ironlb_config_stale_bool", "1 when the running config is not the latest (invalid)")
-CONFIG_LOADED = Gauge("ironlb_config_loaded_bool", "1 when a valid config has been loaded")
+CONFIG = ConfigGauges.register(REGISTRY)
 SOURCE_UNAVAILABLE = Gauge(
     "ironlb_cluster_source_unavailable_bool", "1 while the cluster-state source cannot be read"
 )
