@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -27,6 +27,9 @@ from controller.runtime import PROGRAM, Controller
 from ironlb.kube.client import make_api_client
 from tests.support.pytest_plugin import Kube
 from tests.support.waiting import wait_for
+
+if TYPE_CHECKING:
+    from tests.live.speakers import Speakers
 
 REPO = Path(__file__).resolve().parents[2]
 MERGE = "application/merge-patch+json"
@@ -172,3 +175,15 @@ def live(kube: Kube, tmp_path: Path) -> Iterator[Live]:
         yield env
     finally:
         env.stop_controllers()
+
+
+@pytest.fixture
+def speakers(live: Live, tmp_path: Path) -> Iterator[Speakers]:
+    """Real speakers (one child process per node, no interface to answer on) of ``live``'s cluster."""
+    from tests.live.speakers import Speakers  # it imports this module
+
+    s = Speakers(tmp_path, live.kube.kubeconfig("speaker"), live.ns, live.lb_class)
+    try:
+        yield s
+    finally:
+        s.close()

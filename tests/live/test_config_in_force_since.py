@@ -9,11 +9,8 @@ so the field is read back from the server, not from what the programs meant to w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from kubernetes import client
 
 from tests.live.conftest import Live
@@ -24,15 +21,6 @@ POOL = {"name": "main", "protocol": "layer2", "addresses": ["192.0.2.0/28"]}
 GOOD = {"address-pools": [POOL], "l2": {"interfaces": [NO_INTERFACE]}}
 BIGGER = {"address-pools": [{**POOL, "addresses": ["192.0.2.0/27"]}], "l2": {"interfaces": [NO_INTERFACE]}}
 BAD = {"address-pools": [{**POOL, "addresses": ["not-an-ip"]}]}
-
-
-@pytest.fixture
-def speakers(live: Live, tmp_path: Path) -> Iterator[Speakers]:
-    s = Speakers(tmp_path, live.kube.kubeconfig("speaker"), live.ns, live.lb_class)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _states(live: Live, names: list[str], want: tuple[str, str]) -> dict[str, dict[str, Any]] | None:

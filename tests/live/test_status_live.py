@@ -10,25 +10,13 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.live.conftest import Live
 from tests.live.speakers import NO_INTERFACE, Speakers
 from tests.support.waiting import wait_for
-
-
-@pytest.fixture
-def speakers(live: Live, tmp_path: Path) -> Iterator[Speakers]:
-    s = Speakers(tmp_path, live.kube.kubeconfig("speaker"), live.ns, live.lb_class)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _owners(speakers: Speakers, addresses: dict[str, str]) -> dict[str, list[str]]:
