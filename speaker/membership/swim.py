@@ -69,9 +69,11 @@ IPs. Four rules keep such verdicts to their author and undo them:
    IPs this node answers for (``set_holding``: peers out of the live set that
    outrank it for an IP it owns). One counted in again, learnt from anyone (it
    restarted where our side could not hear it, and announced only there), is
-   told once, at the incarnation we held it out at: it comes back and announces
+   told, at the incarnation we held it out at: it comes back and announces
    its IPs, whose client entries may still point here (we were its successor's
-   successor: only its own announcement moves them). See ``notices``.
+   successor: only its own announcement moves them). Learnt from others, it may be
+   out of our reach still (a heal in steps): the notice rides on what we send it
+   until it speaks to us. See ``notices``.
 
 Mixed versions: a nack is a req-ack with an extra key older speakers ignore;
 older helpers never nack, so suspicions probed through them stay local
@@ -349,7 +351,7 @@ class Swim:
         if status == "dead" and m.status != "dead":
             self.stats.deaths += 1
         if status == "alive" and not self._counts(m) and m.name in self._holding:
-            self._notices.tell_once(Gossip(m.name, m.status, m.incarnation))  # rule 5
+            self._notices.tell_back(Gossip(m.name, m.status, m.incarnation))  # rule 5
         news = status != m.status
         if news:
             self.transitions.append((m.name, m.status, status, incarnation))
@@ -415,6 +417,7 @@ class Swim:
             self.stats.unknown_senders += 1  # answered (it may be a node we have not seen yet), not believed
         else:
             notice = self._heard_from(sender, msg, now)
+            self._notices.heard_from(sender.name)
             for g in msg.gossip:
                 self._apply(g, now)
         self._answer(msg, src, now, out)

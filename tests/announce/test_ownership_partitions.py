@@ -30,7 +30,8 @@ import math
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.announce.ownership_sim import IPS, Segment
+from tests.announce.ownership_sim import CLIENT, IPS, Segment
+from tests.support.layer2_helpers import ranking
 from tests.support.layer2_simnet import DT, Net
 
 WRONG_FOR_AT_MOST = 0.2
@@ -157,3 +158,42 @@ def test_node_next_in_line_cut_off_never_moves_the_client() -> None:
             (ip, length) for ip, _, length, _ in seg.wrong_stretches(healed, seg.net.now) if ip in theirs
         ] == []
         assert not [a for a in seg.announced if a.t >= healed and a.node == "n1" and a.ip in theirs]
+
+
+def test_owner_restarted_in_a_partition_is_told_by_the_holder_that_learnt_it_from_others() -> None:
+    """Rule 5 when the holder cannot reach the owner yet: learnt from the others first, told at the heal.
+
+    ``X``'s owner crashes, the segment splits into {owner, successor} and {holder, fourth, client}
+    (the holder, next after the successor, takes ``X`` for the client) and the owner restarts on its
+    side. The heal comes in two steps: first everything but the owner's links to the holder and the
+    client (the fourth node hears the owner again and tells everyone: the holder counts it in, learnt
+    from another peer), then, once the owner's announcements (unheard by the client) are over, those.
+    Only the owner's announcement moves the client back: the holder must still tell it once it reaches
+    it (told once when it learnt, the notice was lost: the client stayed on the holder for good).
+    """
+    seg = Segment(Net(seed=3, max_latency=0.005))
+    for i in range(4):
+        seg.start(f"n{i}")
+    x = IPS[0]
+    o, s, h, _ = ranking(str(x), sorted(seg.net.nodes))
+    seg.run(3.0)
+    seg.crash(o)
+    seg.run(1.0)
+    seg.isolate({o, s})
+    seg.run(1.0)
+    assert seg.entries[x][-1][1] == h
+    seg.start(o)  # a restart keeps its side
+    seg.run(1.0)
+    apart = {(o, h), (o, CLIENT)}
+    seg.net.cut = apart | {(b, a) for a, b in apart}
+    assert seg.net.until(lambda: o in seg.net.nodes[h].live(), limit=3.0) is not None
+    seg.run(seg.timing.repeats * seg.timing.spacing + 0.5)  # the owner's burst is over
+    assert seg.entries[x][-1][1] == h  # it announced where the client could not hear it
+    seg.heal()
+    healed = seg.net.now
+    seg.run(3.0)
+    late = [
+        (t - healed, end - healed, n) for ip, t, end, n in seg.wrong_stretches(healed, seg.net.now) if ip == x
+    ]
+    assert all(end <= WRONG_FOR_AT_MOST for _, end, _ in late), (late, seg.entries[x])
+    assert seg.entries[x][-1][1] == o
