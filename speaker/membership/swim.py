@@ -67,7 +67,8 @@ IPs. Four rules keep such verdicts to their author and undo them:
    since the last comeback was answered (our peers hear us again).
 5. *Whoever held a peer's IPs tells it when it is back.* Layer 2 says whose
    IPs this node answers for (``set_holding``: peers out of the live set that
-   outrank it for an IP it owns). One counted in again, learnt from anyone (it
+   outrank it for an IP it owns; each kept until counted in again, even if the
+   IP moved on meanwhile). One counted in again, learnt from anyone (it
    restarted where our side could not hear it, and announced only there), is
    told, at the incarnation we held it out at: it comes back and announces
    its IPs, whose client entries may still point here (we were its successor's
@@ -157,8 +158,14 @@ class Swim:
                 m.addr = addr
 
     def set_holding(self, peers: frozenset[str]) -> None:
-        """Whose IPs this node answers for now, as layer 2 says (rule 5): told when counted in again."""
-        self._holding = peers
+        """Whose IPs this node answers for now, as layer 2 says (rule 5): told when counted in again.
+
+        Kept until then, even once layer 2 no longer holds any of its IPs: another peer back first may
+        have taken one over from this node without announcing it (in its own view the owner was back),
+        and the client still reaches it here.
+        """
+        kept = {n for n in self._holding if (m := self.members.get(n)) is not None and not self._counts(m)}
+        self._holding = peers | kept
 
     def live(self) -> frozenset[str]:
         """This member and every peer that still owns its IPs: alive, or suspect on local evidence only."""
