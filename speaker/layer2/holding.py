@@ -5,7 +5,9 @@ this node for it (``ironlb.announce.layer2.rank``): the one that would own it if
 all were back, or one above this node that a client heard in between (a
 successor's successor answers when the owner and its successor are both out).
 When such a peer is counted in again, the membership tells it so that it
-announces its IPs: a client may still reach them through this node. Eligibility
+announces its IPs: a client may still reach them through this node (the
+membership keeps the peer until then, even if this node no longer owns any of
+its IPs: another peer back first may have taken one without announcing it). Eligibility
 is ignored (a peer out of the live set is not judged): telling a peer that owns
 none of them only makes it announce its own IPs once more.
 """

@@ -9,9 +9,13 @@ older one). Two kinds (see ``speaker.membership.swim``):
 - *owed* (rules 3 and 4): a death we withdrew, at the subject's incarnation. It
   rides on everything we send it until it refutes (its incarnation passes the
   notice's), and goes on a bare ack once.
-- *once* (rule 5): a peer whose IPs this node held, counted in again at a higher
-  incarnation learnt from anyone (it restarted out of our sight). Told once, at the
-  incarnation we held it out at: it does not refute, it comes back.
+- *back* (rule 5): a peer whose IPs this node held, counted in again at a higher
+  incarnation learnt from anyone (it restarted out of our sight), at the incarnation
+  we held it out at: it does not refute, it comes back. Learnt from others, we may not
+  reach it yet (a heal in steps: our link to it comes back last), so the notice goes
+  on a bare ack at once, then rides on everything we send it (our probes) until it
+  speaks to us: our reply to that (or a bare ack) carries it a last time. Told once
+  and lost, it left the client on this node until the client's own probe failed.
 """
 
 from __future__ import annotations
@@ -31,14 +35,23 @@ class Notices:
     owed: dict[str, Gossip] = field(default_factory=dict)
     told: set[str] = field(default_factory=set)
     """Subjects of owed notices already sent a bare ack for."""
-    once: dict[str, Gossip] = field(default_factory=dict)
+    back: dict[str, Gossip] = field(default_factory=dict)
+    heard: set[str] = field(default_factory=set)
+    """Subjects of ``back`` notices that spoke to us: told a last time, on what we send now."""
 
     def owe(self, notice: Gossip) -> None:
         self.owed[notice.name] = notice
         self.told.discard(notice.name)
 
-    def tell_once(self, notice: Gossip) -> None:
-        self.once[notice.name] = notice
+    def tell_back(self, notice: Gossip) -> None:
+        self.back[notice.name] = notice
+        self.told.discard(notice.name)
+        self.heard.discard(notice.name)
+
+    def heard_from(self, name: str) -> None:
+        """``name`` spoke to us: it hears us, so what we owe it for its return goes once more, then ends."""
+        if name in self.back:
+            self.heard.add(name)
 
     def attach(
         self, out: list[tuple[Addr, Message]], members: Mapping[str, Member], bare: Bare
@@ -52,11 +65,17 @@ class Notices:
             if not _ride(out, m.addr, notice) and name not in self.told:
                 out.append((m.addr, bare(name, notice)))
             self.told.add(name)
-        for name, notice in self.once.items():
+        for name, notice in list(self.back.items()):
             m = members.get(name)
-            if m is not None and not _told_already(out, m.addr, name) and not _ride(out, m.addr, notice):
+            last = name in self.heard
+            if m is None or (last and _told_already(out, m.addr, name)):
+                pass  # gone, or our reply tells it already (rule 2)
+            elif not _ride(out, m.addr, notice) and (last or name not in self.told):
                 out.append((m.addr, bare(name, notice)))
-        self.once.clear()
+            self.told.add(name)
+            if m is None or last:
+                del self.back[name]
+                self.heard.discard(name)
         return out
 
 

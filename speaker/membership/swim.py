@@ -67,11 +67,14 @@ IPs. Four rules keep such verdicts to their author and undo them:
    since the last comeback was answered (our peers hear us again).
 5. *Whoever held a peer's IPs tells it when it is back.* Layer 2 says whose
    IPs this node answers for (``set_holding``: peers out of the live set that
-   outrank it for an IP it owns). One counted in again, learnt from anyone (it
+   outrank it for an IP it owns; each kept until counted in again, even if the
+   IP moved on meanwhile). One counted in again, learnt from anyone (it
    restarted where our side could not hear it, and announced only there), is
-   told once, at the incarnation we held it out at: it comes back and announces
+   told, at the incarnation we held it out at: it comes back and announces
    its IPs, whose client entries may still point here (we were its successor's
-   successor: only its own announcement moves them). See ``notices``.
+   successor: only its own announcement moves them). Learnt from others, it may be
+   out of our reach still (a heal in steps): the notice rides on what we send it
+   until it speaks to us. See ``notices``.
 
 Mixed versions: a nack is a req-ack with an extra key older speakers ignore;
 older helpers never nack, so suspicions probed through them stay local
@@ -155,8 +158,14 @@ class Swim:
                 m.addr = addr
 
     def set_holding(self, peers: frozenset[str]) -> None:
-        """Whose IPs this node answers for now, as layer 2 says (rule 5): told when counted in again."""
-        self._holding = peers
+        """Whose IPs this node answers for now, as layer 2 says (rule 5): told when counted in again.
+
+        Kept until then, even once layer 2 no longer holds any of its IPs: another peer back first may
+        have taken one over from this node without announcing it (in its own view the owner was back),
+        and the client still reaches it here.
+        """
+        kept = {n for n in self._holding if (m := self.members.get(n)) is not None and not self._counts(m)}
+        self._holding = peers | kept
 
     def live(self) -> frozenset[str]:
         """This member and every peer that still owns its IPs: alive, or suspect on local evidence only."""
@@ -349,7 +358,7 @@ class Swim:
         if status == "dead" and m.status != "dead":
             self.stats.deaths += 1
         if status == "alive" and not self._counts(m) and m.name in self._holding:
-            self._notices.tell_once(Gossip(m.name, m.status, m.incarnation))  # rule 5
+            self._notices.tell_back(Gossip(m.name, m.status, m.incarnation))  # rule 5
         news = status != m.status
         if news:
             self.transitions.append((m.name, m.status, status, incarnation))
@@ -415,6 +424,7 @@ class Swim:
             self.stats.unknown_senders += 1  # answered (it may be a node we have not seen yet), not believed
         else:
             notice = self._heard_from(sender, msg, now)
+            self._notices.heard_from(sender.name)
             for g in msg.gossip:
                 self._apply(g, now)
         self._answer(msg, src, now, out)

@@ -2,7 +2,8 @@
 
 Topologies: ``tests/support/two-segments.clab.yml`` (containerlab/layer2 plus a
 second segment, ``eth2`` on ``br-b``, that the config does not allow) for the
-tests, ``containerlab/layer2`` for the benchmark. Speakers run as real processes
+tests, ``tests/support/four-nodes.clab.yml`` (a fourth node) for the partitions
+that need one, ``containerlab/layer2`` for the benchmark. Speakers run as real processes
 (``python -m speaker``) spawned by the lab inside the node namespaces, fed by a
 manifest directory. ``close()`` tears everything down, even after failures.
 """
@@ -34,6 +35,7 @@ from tests.support.objects import endpoint_slice as endpoint_slice  # re-exporte
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TWO_SEGMENTS = Path(__file__).with_name("two-segments.clab.yml")
+FOUR_NODES = Path(__file__).with_name("four-nodes.clab.yml")
 KEY = "ironlb-test-membership-key-0123456789"
 
 
@@ -77,12 +79,14 @@ class L2Lab:
         """Extra flags of every speaker started from now on (benchmarks compare timings with them)."""
         self.macs: dict[str, str] = {}
         self.node_addresses: dict[str, list[str]] = {}
+        self.client_mac = ""
 
     def ns(self, node: str) -> str:
         return self.lab.namespace(node)
 
     def up(self) -> None:
         self.lab.up()
+        self.client_mac = self.mac(self.client, "eth1")
         for n in self.node_names:
             self.macs[n] = self.mac(self.ns(n), "eth1")
             self.node_addresses[n] = [str(i.ip) for i in self.lab.addresses(n).get("eth1", [])]
@@ -221,32 +225,48 @@ class L2Lab:
 
     def partition(self, nodes: Sequence[str]) -> None:
         """Split the allowed segment in two, links up: ``nodes`` reach each other, not the others nor
-        the client.
+        the client."""
+        self.block(nodes, [p for p in self._ports() if p not in nodes])
+
+    def _ports(self) -> dict[str, str]:
+        """Every switch port's host (``l2-<host>``) and its MAC, in a fixed order (its filters' prefs)."""
+        return {n: self.macs[n] for n in self.node_names} | {"client": self.client_mac}
+
+    def block(self, a: Sequence[str], b: Sequence[str]) -> None:
+        """Hosts (nodes, ``client``) in ``a`` and in ``b`` stop hearing each other, links up; the rest flows.
 
         Each switch port drops on its way out the frames from the other side's MACs (a u32 match on
-        the source MAC, redirected to a veth that leads nowhere: what this lab's kernel supports).
+        the source MAC, redirected to a veth that leads nowhere: what this lab's kernel supports), one
+        filter per source, whose pref :meth:`unblock` deletes.
         """
-        ports = {n: self.macs[n] for n in self.node_names} | {"client": self.mac(self.client, "eth1")}
+        ports = self._ports()
         if "l2-void" not in sh("ip", "-n", self.sw, "-o", "link", "show").stdout:
             sh("ip", "-n", self.sw, "link", "add", "l2-void", "type", "veth", "peer", "name", "l2-void-end")
             sh("ip", "-n", self.sw, "link", "set", "l2-void", "up")
             sh("ip", "-n", self.sw, "link", "set", "l2-void-end", "up")
-        for port in ports:
+        for port, other in [(p, q) for p in a for q in b] + [(q, p) for p in a for q in b]:
             dev = f"l2-{port}"
-            sh("tc", "-n", self.sw, "qdisc", "add", "dev", dev, "clsact")
-            for other, mac in ports.items():
-                if (port in nodes) == (other in nodes):
-                    continue
-                hexmac = mac.replace(":", "")
-                sh(
-                    "tc", "-n", self.sw, "filter", "add", "dev", dev, "egress", "protocol", "all", "u32",
-                    "match", "u32", f"0x{hexmac[:8]}", "0xffffffff", "at", "-8",
-                    "match", "u16", f"0x{hexmac[8:]}", "0xffff", "at", "-4",
-                    "action", "mirred", "egress", "redirect", "dev", "l2-void",
-                )  # fmt: skip
+            if "clsact" not in sh("tc", "-n", self.sw, "qdisc", "show", "dev", dev).stdout:
+                sh("tc", "-n", self.sw, "qdisc", "add", "dev", dev, "clsact")
+            hexmac = ports[other].replace(":", "")
+            sh(
+                "tc", "-n", self.sw, "filter", "add", "dev", dev, "egress", "pref", self._pref(other),
+                "protocol", "all", "u32",
+                "match", "u32", f"0x{hexmac[:8]}", "0xffffffff", "at", "-8",
+                "match", "u16", f"0x{hexmac[8:]}", "0xffff", "at", "-4",
+                "action", "mirred", "egress", "redirect", "dev", "l2-void",
+            )  # fmt: skip
+
+    def unblock(self, a: Sequence[str], b: Sequence[str]) -> None:
+        """Undo :meth:`block` between ``a`` and ``b`` only: every other cut stays."""
+        for port, other in [(p, q) for p in a for q in b] + [(q, p) for p in a for q in b]:
+            sh("tc", "-n", self.sw, "filter", "del", "dev", f"l2-{port}", "egress", "pref", self._pref(other))
+
+    def _pref(self, host: str) -> str:
+        return str(10 + list(self._ports()).index(host))
 
     def heal(self) -> None:
-        """Undo :meth:`partition`: every port forwards everything again."""
+        """Undo :meth:`partition` and :meth:`block`: every port forwards everything again."""
         for port in [*self.node_names, "client"]:
             sh("tc", "-n", self.sw, "qdisc", "del", "dev", f"l2-{port}", "clsact", check=False)
 

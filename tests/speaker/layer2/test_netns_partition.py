@@ -19,7 +19,7 @@ successor hears it. After the heal, the third node must tell it that it held
 its IPs, or the client stays on it until its own neighbour probe fails (tens of
 seconds). With three nodes the third hears the restarted owner directly before
 any gossip about it (membership rule 2 tells it); learnt from another peer first
-(rule 5) is the fake-time property's case (``tests/announce``).
+(rule 5) is ``test_netns_partition_steps``'s case (four nodes, a heal in steps).
 """
 
 from __future__ import annotations

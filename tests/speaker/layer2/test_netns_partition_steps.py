@@ -1,0 +1,108 @@
+"""The owner of an IP restarted in a partition takes the client back at the heal, as a real client sees it.
+
+Membership rule 5 with real speakers and a real client kernel, four nodes.
+``X``'s owner is killed (its successor takes ``X``), the segment splits into
+{owner, successor} and {holder, fourth node, client} (the holder, next in line,
+takes ``X`` for the client) and the owner's speaker restarts on its side. The
+heal comes in steps. The successor's links: the holder counts it in and, in its
+view, hands ``X`` over to it (which in the successor's own view is the owner's:
+nobody announces it). The owner's link to the fourth node: the fourth node tells
+the owner it was out (the owner announces ``X``, where the client cannot hear it)
+and tells the holder, which counts the owner in, learnt from another peer, not
+from the owner itself (rule 2 cannot apply). Once the owner's burst is over, the
+rest: only the owner's own announcement moves the client's entry back, and only
+the holder knows the client may still be on it. Required: the entry is back on
+the owner within ``BACK_WITHIN`` of the heal.
+
+The client confirms its entry on the holder before the heal (its first probe comes
+1 s after a packet finds the entry stale, not 5 s), so that its own neighbour probe
+cannot find the owner for it during the test: without rule 5 the entry stays on the
+holder until its reachable time ends (15 to 45 s) and a probe fails.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.layer2_helpers import ranking
+from tests.support.layer2_lab import (
+    FOUR_NODES,
+    L2Lab,
+    endpoint_slice,
+    ns_run,
+    pointing_elsewhere,
+    service,
+    wait_for,
+)
+
+pytestmark = pytest.mark.netns
+
+X = "172.30.0.200"
+BACK_WITHIN = 1.0
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[L2Lab]:
+    lab = L2Lab(FOUR_NODES)
+    try:
+        lab.up()
+        ns_run(lab.client, "sysctl", "-qw", "net.ipv4.neigh.eth1.delay_first_probe_time=1")
+        lab.hold_vips(X)
+        lab.write_manifests([service("x", [X])], [endpoint_slice("x", lab.node_names)])
+        for n in lab.node_names:
+            lab.start_speaker(n)
+        ready = wait_for(lambda: lab.all_live() and lab.arping(X, count=1, timeout=1), timeout=20)
+        assert ready, "speakers never answered:\n" + "\n".join(lab.log(n) for n in lab.node_names)
+        yield lab
+    finally:
+        lab.close()
+
+
+def test_holder_that_learnt_the_owner_is_back_from_a_peer_still_takes_the_client_back(lab: L2Lab) -> None:
+    owner, successor, holder, fourth = ranking(X, lab.node_names)
+    macs = lab.macs
+    ping = lab.start_ping(X, 0.02, "ping-x")
+    try:
+        assert wait_for(lambda: lab.neigh(X) == macs[owner], 10)
+        rec = lab.record_neighbours([X], "neigh-x")
+        try:
+            lab.stop_speaker(owner, signal.SIGKILL)
+            assert wait_for(lambda: lab.neigh(X) == macs[successor], 5, 0.02), "the successor never took X"
+            lab.partition([owner, successor])
+            try:
+                assert wait_for(lambda: lab.neigh(X) == macs[holder], 5, 0.02), "the holder never took X"
+                lab.start_speaker(owner)
+                # up, it counts the other side out through its successor's nacks
+                assert wait_for(lambda: "ironlb_membership_members 2.0" in lab.metrics(owner), 20)
+                # the client confirmed the holder (a probe answered): no probe of its own until the end
+                assert wait_for(lambda: "REACHABLE" in _entry(lab), 5, 0.05), _entry(lab)
+                lab.unblock([successor], [holder, fourth, "client"])  # the holder sees the successor first
+                assert wait_for(lambda: "ironlb_membership_members 3.0" in lab.metrics(holder), 10, 0.05)
+                # in its view X is now the successor's; then it hears the owner is back, from the fourth
+                lab.unblock([owner], [fourth])
+                assert wait_for(lab.all_live, 10, 0.05), "\n".join(lab.log(n)[-3000:] for n in lab.node_names)
+                assert lab.wait_quiet(owner, X, quiet=1.5, timeout=10)  # its burst is over
+                assert lab.neigh(X) == macs[holder], "the owner's announcement reached the client"
+            finally:
+                lab.heal()
+            healed = time.monotonic()
+            time.sleep(BACK_WITHIN + 0.5)
+            end = time.monotonic()
+        finally:
+            changes = rec.stop()
+    finally:
+        ping.stop()
+    names = {m: n for n, m in macs.items()}
+    path = [(round(c.t - healed, 3), names.get(c.mac or "", c.mac), c.state) for c in changes]
+    print(f"owner {owner}, successor {successor}, holder {holder}; client's entries after the heal: {path}")
+    late = [(t, d) for t, d, _ in pointing_elsewhere(changes, X, macs[owner], end) if t + d > healed]
+    assert all(t + d - healed <= BACK_WITHIN for t, d in late), (late, path)
+    assert lab.neigh(X) == macs[owner], path
+
+
+def _entry(lab: L2Lab) -> str:
+    return ns_run(lab.client, "ip", "neigh", "show", X).stdout
