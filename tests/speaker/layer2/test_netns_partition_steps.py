@@ -42,7 +42,9 @@ from tests.support.layer2_lab import (
 pytestmark = pytest.mark.netns
 
 X = "172.30.0.200"
-BACK_WITHIN = 1.0
+BACK_WITHIN = 2.0
+"""Seen 0.16-0.79 s on the shared 2-core machine (5 runs); without rule 5 the entry never comes back
+within the test (9 s and more), so the margin for a busy CI machine costs the test nothing."""
 
 
 @pytest.fixture(scope="module")
