@@ -110,6 +110,9 @@ def validate_paths(
         return EXIT_INVALID
     for problem in result.warnings:
         print(f"warning: {problem_line(problem, inputs)}", file=err)
+    c = result.config
+    if not (c.pools or c.peers or c.cluster_ip_advertisements):  # valid, and does nothing: say so
+        print(f"warning: {subject}: no pools and no peers: nothing would be configured", file=err)
     if not quiet:
         out.write(f"{subject}: valid\n")
         out.write(summarize(result.config))

@@ -225,3 +225,14 @@ def test_resource_samples_are_valid_and_cover_their_topic(capsys: pytest.Capture
     hosts = [ipaddress.ip_interface(a).ip for a in re.findall(r"addr add (\S+) dev", lab)]
     for pool in config.pools:
         assert not any(r.family == h.version and r.first <= h <= r.last for r in pool.ranges for h in hosts)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n"])
+def test_an_empty_file_is_valid_but_said_to_configure_nothing(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a failed ``ironlb convert > file`` leaves behind: valid (an empty config is), with a warning."""
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 0
+    assert f"warning: {path}: no pools and no peers" in capsys.readouterr().err
