@@ -228,6 +228,13 @@ class InterfaceResponder:
         if mac not in self.own_macs and self.on_conflict is not None and self.owned.owns(ip, self.link.name):
             self.on_conflict(ip)
 
+    def _answer(self, ip: bytes, reply: bytes) -> None:
+        """A request for ``ip`` we answer (ARP or NS alike): counted, answered, the answer counted if sent."""
+        c = self._ip_counters(ip)
+        c.requests()
+        if self.send(reply):
+            c.responses()
+
     def handle(self, data: bytes) -> None:
         d = frames.decode(data)
         mac = self.link.mac
@@ -240,18 +247,12 @@ class InterfaceResponder:
             elif d.sender_mac == mac:
                 self._drop("own-frame")
             else:
-                c = self._ip_counters(d.target_ip)
-                c.requests()
-                if self.send(self.templates.arp_reply_to(d)):
-                    c.responses()
+                self._answer(d.target_ip, self.templates.arp_reply_to(d))
         elif isinstance(d, frames.NeighborSolicitation):
             if not self.owned.owns(d.target_ip, self.link.name):
                 self._drop("not-owned")
             else:
-                c = self._ip_counters(d.target_ip)
-                c.requests()
-                if self.send(self.templates.neighbor_advert_to(d)):
-                    c.responses()
+                self._answer(d.target_ip, self.templates.neighbor_advert_to(d))
         else:
             self._drop(d.reason)
             if d.reason in (frames.IGNORE_ARP_OP, frames.IGNORE_NOT_NS):
