@@ -94,7 +94,7 @@ def test_holder_that_learnt_the_owner_is_back_from_a_peer_still_takes_the_client
                 lab.unblock([owner], [fourth])
                 assert wait_for(lab.all_live, 10, 0.05), "\n".join(lab.log(n)[-3000:] for n in lab.node_names)
                 assert lab.wait_quiet(owner, X, quiet=1.5, timeout=10)  # its burst is over
-                assert lab.neigh(X) == macs[holder], f"the owner's announcement reached the client: {_entry(lab)}"
+                assert lab.neigh(X) == macs[holder], f"the owner's frames reached the client: {_entry(lab)}"
             finally:
                 lab.heal()
             healed = time.monotonic()
