@@ -174,6 +174,28 @@ class Bench:
         res.server_cpu_backlog = server_cpu(cp) - server0
         self.last_ip_epoch = max(stamps) + self.offset
 
+    def first_ip(self) -> float | None:
+        """``--first-ip-starts``: one fresh process on the backlog the previous ones left (each is
+        stopped by SIGTERM right after its first status: a handful of the backlog get IPs per start);
+        its spawn -> first new status."""
+        watch, args = self.watch, self.args
+        assert watch is not None
+        wait_quiet(self.pids(), args.quiet_timeout)
+        before = set(watch.first_ip)
+        proc, user = self.subject.spawn(self.cp)
+        t0 = self.subject.spawned_at
+        self.procs.append(proc)
+        self.users.append(user)
+        served = watch.wait(lambda d: len(d) > len(before), args.timeout)
+        proc.send_signal(signal.SIGTERM)
+        reap(proc, 60, time.monotonic())
+        if not served:
+            self.res.notes.append(f"first IP: none within {args.timeout} s")
+            self.ok = False
+            return None
+        with watch.cond:
+            return min(t for k, t in watch.first_ip.items() if k not in before) - t0
+
     def pids(self) -> list[int]:
         """Its running controller, API server and etcd."""
         return [p.pid for p in self.procs if p.poll() is None] + list(self.cp.pids.values())
@@ -403,6 +425,31 @@ def wait_quiet(pids: list[int], timeout: float, busy: float = 0.3) -> float:
     return time.monotonic() - started
 
 
+def first_ip_only(benches: list[Bench], starts: int) -> int:
+    """``--first-ip-starts``: the controllers' starts alternate (A, B, A, B, ...), so both meet the same
+    moments of a shared machine; prints each start and the median."""
+    times: dict[str, list[float]] = {b.subject.name: [] for b in benches}
+    for _ in range(starts):
+        for b in benches:
+            seconds = b.first_ip() if b.ok else None
+            if seconds is not None:
+                times[b.subject.name].append(seconds)
+    n = benches[0].args.services if benches else 0
+    print(f"first IP after start (spawn -> first new status), {n} Services, {starts} starts each:")
+    for name, values in times.items():
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        median = statistics.median(values) if values else float("nan")
+        print(f"  {name}: median {median:.2f} s ({shown})")
+    names = list(times)
+    if len(names) == 2 and times[names[0]] and times[names[1]]:
+        a, b = (statistics.median(times[k]) for k in names)
+        print(f"  ratio {names[0]} / {names[1]}: {a / b:.2f}")
+    for b in benches:
+        for note in b.res.notes:
+            print(f"{b.subject.name}: {note}", file=sys.stderr)
+    return 0 if all(b.ok for b in benches) else 1
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -419,6 +466,12 @@ def main() -> int:
     ap.add_argument("--ironlb-b-args", default="", help="extra flags for the variant ironlb-b")
     ap.add_argument("--ironlb-b-repo", type=Path, help="the checkout ironlb-b runs from (default: this one)")
     ap.add_argument("--ironlb-b-prelude", default="", help="Python that ironlb-b runs before the controller")
+    ap.add_argument(
+        "--first-ip-starts",
+        type=int,
+        default=0,
+        help="measure only the first IP after start, this many times per controller (then stop)",
+    )
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for any phase")
     ap.add_argument("--quiet-timeout", type=float, default=60.0, help="most seconds to wait for quiet")
     ap.add_argument("--warm-gap", type=float, default=0.02, help="seconds between two warm samples")
@@ -453,6 +506,8 @@ def main() -> int:
         for b in benches:
             say(f"{b.subject.name}: {args.services} Services on a fresh API server ...")
             b.setup()
+        if args.first_ip_starts:
+            return first_ip_only(benches, args.first_ip_starts)
         for b in benches:  # each backlog alone (the other's control plane idle)
             say(f"{b.subject.name}: backlog ...")
             b.backlog()
