@@ -47,7 +47,7 @@ from typing import Any, cast
 
 from controller import heap
 from controller.configfollow import ConfigFollower
-from controller.heap import HeapKeeper
+from controller.heap import HeapKeeper, StartUpPause
 from controller.membershipsecret import MembershipSecret
 from controller.metrics import ControllerMetrics
 from controller.namespaces import NamespaceLabelsView
@@ -161,12 +161,15 @@ class Controller:
             namespaces=self.namespaces,
         )
         self.heap = HeapKeeper(self.queue.idle) if keep_heap else None
+        self.start_up = StartUpPause() if keep_heap else None
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
         self._server: ProbeServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, serve_metrics: bool = True) -> Controller:
+        if self.start_up is not None:
+            self.start_up.begin()  # until the first adoption is frozen (controller.heap)
         if serve_metrics:
             self._server = serve(
                 self.opts.metrics_address,
@@ -207,6 +210,8 @@ class Controller:
     def stop(self, *, release: bool = True) -> None:
         """Stop writing first, let in-flight work finish, then give the Lease up."""
         self._stopping.set()
+        if self.start_up is not None:
+            self.start_up.end()
         self.queue.shutdown()
         for t in self._workers:
             t.join(10.0)
@@ -342,6 +347,9 @@ class Controller:
         if not self.source.wait_synced(1.0):
             return "retry"
         state = self._sync_config_and_session()
+        if self.start_up is not None:
+            # Listed, and adopted (and frozen) if this replica leads with a valid config.
+            self.start_up.end()
         # After the session: allocation never waits for the Secret.
         secret = self.membership_secret.ensure(self._generation, self.is_leader)
         return "retry" if "retry" in (secret, state) else state

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+import threading
 
-from controller.heap import HeapKeeper, freeze
+from controller.heap import HeapKeeper, StartUpPause, freeze
 
 
 class Recorder:
@@ -64,3 +65,47 @@ def test_freeze_moves_live_objects_out_of_collections() -> None:
         assert all(o is not obj for obj in gc.get_objects() for o in kept[:3])
     finally:
         gc.unfreeze()
+
+
+class Switch:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pause(self, limit: float = 60.0) -> StartUpPause:
+        return StartUpPause(
+            limit=limit, disable=lambda: self.calls.append("off"), enable=lambda: self.calls.append("on")
+        )
+
+
+def test_start_up_pause_turns_collections_off_once_and_back_on_once() -> None:
+    s = Switch()
+    pause = s.pause()
+    pause.begin()
+    assert pause.paused
+    pause.begin()
+    pause.end()
+    pause.end()
+    assert s.calls == ["off", "on"]
+    assert not pause.paused
+    pause.begin()  # a pause that ended does not start again
+    assert s.calls == ["off", "on"]
+
+
+def test_start_up_pause_ended_before_it_began_never_turns_collections_off() -> None:
+    s = Switch()
+    pause = s.pause()
+    pause.end()
+    pause.begin()
+    assert s.calls == []
+
+
+def test_start_up_pause_ends_by_itself_at_its_limit() -> None:
+    s = Switch()
+    ended = threading.Event()
+    pause = StartUpPause(
+        limit=0.01, disable=lambda: s.calls.append("off"), enable=lambda: (s.calls.append("on"), ended.set())
+    )
+    pause.begin()
+    assert ended.wait(10.0)  # the bound, not a figure: waits for the timer however slow the machine
+    assert s.calls == ["off", "on"]
+    assert not pause.paused
