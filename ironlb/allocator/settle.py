@@ -27,9 +27,14 @@ from ironlb.allocator.types import AllocationRequest, Assignment, Refusal
 from ironlb.kube_types import Service
 
 
+def settle_rank(requests_ips: bool, key: str) -> tuple[bool, str]:
+    """Where a request comes in the order free IPs are handed out: requested IPs first, then by key."""
+    return (not requests_ips, key)
+
+
 def settle_order(requests: Iterable[AllocationRequest]) -> list[AllocationRequest]:
-    """``requests`` in the order free IPs are handed out: requested IPs first, then by key."""
-    return sorted(requests, key=lambda r: (not r.requested_ips, r.key))
+    """``requests`` in the order free IPs are handed out (``settle_rank``)."""
+    return sorted(requests, key=lambda r: settle_rank(bool(r.requested_ips), r.key))
 
 
 def settle(allocator: Allocator, requests: Iterable[AllocationRequest]) -> dict[str, Assignment | Refusal]:

@@ -9,6 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.session import Adoption, WriteOverlay, adopt
+from ironlb.allocator import Allocator
+from ironlb.allocator.adoption import adopt_services
+from ironlb.allocator.settle import settle_services
+from ironlb.allocator.translate import request_from_service
 from ironlb.kube_types import Service
 from tests.allocator.builders import config, pool, service
 
@@ -69,7 +73,7 @@ backlogs = st.lists(
     st.tuples(
         st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h"]),
         st.sampled_from([None, 1, 3, 6, 9]),  # the IP its status shows (10.0.0.x), or none
-        st.sampled_from([None, 2, 3]),  # the IP it asks for (spec.loadBalancerIP), or none
+        st.sampled_from([None, 2, 3, "x"]),  # the IP it asks for (spec.loadBalancerIP; x: malformed), or none
     ),
     max_size=8,
     unique_by=lambda t: t[0],
@@ -79,10 +83,11 @@ backlogs = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(backlogs, st.randoms(use_true_random=False))
 def test_a_lazy_plan_decides_what_an_eager_settle_decides_whatever_order_the_workers_take(
-    shown: list[tuple[str, int | None, int | None]], rnd: random.Random
+    shown: list[tuple[str, int | None, int | str | None]], rnd: random.Random
 ) -> None:
     """Workers reach the keys in any order (and Services outside the plan come in between):
-    each reconcile first settles the plan up to its key, and the result is an eager settle's."""
+    each reconcile first settles the plan up to its key, and the result is an eager settle's,
+    which is what ``ironlb plan``'s settle decides (``ironlb.allocator.settle``)."""
     cfg = config(pool("main", "10.0.0.0/29"))  # 8 IPs: some backlogs exhaust it
     services = [
         service(
@@ -95,6 +100,10 @@ def test_a_lazy_plan_decides_what_an_eager_settle_decides_whatever_order_the_wor
     eager = adopt(cfg, services, None)
     lazy = adopt(cfg, services, None, lazy=True)
     assert eager.plan.done and eager.order == lazy.order
+    reference = Allocator(cfg)
+    adopt_services(reference, services, None, request_from_service)
+    settle_services(reference, services, None)
+    assert assignments(eager) == {k: [str(ip) for ip in a.ips] for k, a in reference.assignments().items()}
     by_key = {f"default/{s['metadata']['name']}": s for s in services}
     keys = [*lazy.order, "default/not-in-the-plan"]
     rnd.shuffle(keys)
