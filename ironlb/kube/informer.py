@@ -9,7 +9,8 @@ read with ``_preload_content=False``, exactly as manifests spell them; a ``trans
 (client-go's ``SetTransform``) may cut each one down to what its user reads before it
 is cached, so a cache of every Service in a cluster holds only the fields that matter.
 resourceVersions are opaque strings (the API's contract): they are stored, sent back and
-compared for equality, never ordered. A relist after 410 is routine and logged at DEBUG; a
+compared for equality, never ordered. ``synced`` turns true after the first LIST's changes were
+handed to ``on_change``. A relist after 410 is routine and logged at DEBUG; a
 lost connection is the client's ``ApiHealth``'s to report (once), so it is DEBUG here too.
 """
 
@@ -244,8 +245,11 @@ class Informer:
         log.debug(
             "%s: listed %d objects at rv %s (%d changes)", self.name, len(items), self._rv, len(changes)
         )
-        self._synced.set()
+        # Synced once the handlers have seen the whole list (client-go's HasSynced of a handler):
+        # a reader woken by the sync then never races the delivery of thousands of initial changes
+        # for the interpreter (the controller's first write waited 0.25 s behind them).
         self._emit(changes)
+        self._synced.set()
 
     def _watch(self) -> None:
         self.watches += 1
