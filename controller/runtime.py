@@ -64,6 +64,7 @@ from ironlb.kube.errors import KubeError, retry_log_level
 from ironlb.kube.events import EventRecorder
 from ironlb.kube.leaderelection import LeaderConfig, LeaderElector
 from ironlb.kube.listing import list_services
+from ironlb.kube.servicepages import allocation_view_page
 from ironlb.kube.source import CONFIG_KINDS, KubeClusterSource, ObjectRef
 from ironlb.kube.status import ServiceWriter
 from ironlb.kube.workqueue import WorkQueue, tenacity_backoff
@@ -109,6 +110,7 @@ class Controller:
             config_resources=True,
             namespaces=True,
             service_transform=view,
+            service_pages=allocation_view_page,
         )
         assert self.source.namespaces is not None
         self.namespaces = NamespaceLabelsView(self.source.namespaces)
@@ -401,7 +403,8 @@ class Controller:
         listed_at = informer.listed_at
         if listed_at is not None and listed_at > self._leading_since:
             return [cast(Service, s) for s in informer.items()], "the cache (listed after leadership began)"
-        return list_services(self.api, transform=svc.allocation_view), "a fresh LIST"
+        fresh = list_services(self.api, transform=svc.allocation_view, page_decoder=allocation_view_page)
+        return fresh, "a fresh LIST"
 
     def _start_session(self) -> SyncState:
         config = self.config.config

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import urllib3
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 TOO_MANY_REQUESTS = 429
 
 ListFn = Callable[..., Any]
+PageDecoder = Callable[[bytes], tuple[list[Any], Mapping[str, Any]]]
+"""Bytes of one LIST page -> its items exactly as the informer would cache them (kind and
+apiVersion filled in, ``transform`` applied) and the list's metadata (e.g.
+``ironlb.kube.servicepages``: straight to views, without building what the view drops)."""
 
 
 class _Relist(Exception):
@@ -84,6 +88,7 @@ class Informer:
         watch_timeout: int = 300,
         backoff: Callable[[int], float] | None = None,
         transform: Callable[[Obj], Obj] | None = None,
+        page_decoder: PageDecoder | None = None,
     ) -> None:
         self.name = name
         self._list_fn = list_fn
@@ -94,6 +99,7 @@ class Informer:
         self._watch_timeout = watch_timeout
         self._backoff = backoff or tenacity_backoff(0.1, 10.0)
         self._transform = transform
+        self._page_decoder = page_decoder
         self._lock = threading.Lock()
         self._cache: dict[str, Obj] = {}
         self._rv = ""
@@ -229,9 +235,7 @@ class Informer:
             if token:
                 kwargs["_continue"] = token
             resp = self._list_fn(**kwargs, _preload_content=False, _request_timeout=60)
-            body = json.loads(resp.data)
-            items.extend(self._with_type(o) for o in body.get("items") or [])
-            meta = body.get("metadata") or {}
+            meta = self._decode_page(resp.data, items)
             token = meta.get("continue")
             if not token:
                 break
@@ -250,6 +254,16 @@ class Informer:
         # for the interpreter (the controller's first write waited 0.25 s behind them).
         self._emit(changes)
         self._synced.set()
+
+    def _decode_page(self, data: bytes, items: list[Obj]) -> Mapping[str, Any]:
+        """Adds the page's objects (as cached) to ``items``; returns the list's metadata."""
+        if self._page_decoder is not None:
+            decoded, meta = self._page_decoder(data)
+            items.extend(decoded)
+            return meta
+        body = json.loads(data)
+        items.extend(self._with_type(o) for o in body.get("items") or [])
+        return body.get("metadata") or {}
 
     def _watch(self) -> None:
         self.watches += 1

@@ -15,6 +15,7 @@ from typing import Any, cast
 from kubernetes import client
 
 from ironlb.kube.errors import call_with_retry
+from ironlb.kube.informer import PageDecoder
 from ironlb.kube.rest import Rest
 from ironlb.kube_types import Service
 
@@ -24,9 +25,11 @@ def list_services(
     *,
     page_size: int = 500,
     transform: Callable[[Service], Service] | None = None,
+    page_decoder: PageDecoder | None = None,
 ) -> list[Service]:
     """Every Service in every namespace, as raw dicts (``kind``/``apiVersion`` filled in), each
-    passed through ``transform`` as its page is read (only one page is whole at a time)."""
+    passed through ``transform`` as its page is read (only one page is whole at a time), or
+    decoded by ``page_decoder`` (which then does what ``transform`` would)."""
     list_all = Rest(api_client).lister("list_service_for_all_namespaces")
     items: list[Service] = []
     token: str | None = None
@@ -39,11 +42,16 @@ def list_services(
             return list_all(**kw)
 
         resp = call_with_retry(page)
-        body = json.loads(resp.data)
-        for obj in body.get("items") or []:
-            obj.setdefault("kind", "Service")
-            obj.setdefault("apiVersion", "v1")
-            items.append(transform(cast(Service, obj)) if transform else cast(Service, obj))
-        token = (body.get("metadata") or {}).get("continue")
+        if page_decoder is not None:
+            decoded, meta = page_decoder(resp.data)
+            items.extend(cast(list[Service], decoded))
+            token = meta.get("continue")
+        else:
+            body = json.loads(resp.data)
+            for obj in body.get("items") or []:
+                obj.setdefault("kind", "Service")
+                obj.setdefault("apiVersion", "v1")
+                items.append(transform(cast(Service, obj)) if transform else cast(Service, obj))
+            token = (body.get("metadata") or {}).get("continue")
         if not token:
             return items

@@ -24,7 +24,7 @@ from kubernetes import client
 
 from ironlb.cluster.seam import ClusterSnapshot, ClusterSourceUnavailable
 from ironlb.kube.cache import Change, Obj
-from ironlb.kube.informer import Informer
+from ironlb.kube.informer import Informer, PageDecoder
 from ironlb.kube.rest import Rest
 from ironlb.kube_types import ConfigMap, EndpointSlice, Namespace, Node, Secret, Service
 
@@ -105,8 +105,10 @@ class KubeClusterSource:
         secrets: bool = False,
         watch_timeout: int = 300,
         service_transform: Callable[[Obj], Obj] | None = None,
+        service_pages: PageDecoder | None = None,
     ) -> None:
-        """``service_transform`` cuts each Service down before it is cached (see ``Informer``)."""
+        """``service_transform`` cuts each Service down before it is cached (see ``Informer``);
+        ``service_pages`` decodes the Services of a LIST page as that transform cuts them down."""
         rest = Rest(api_client)
         self._on_change = on_change
 
@@ -128,6 +130,7 @@ class KubeClusterSource:
             name: str | None = None,
             list_kwargs: dict[str, str] | None = None,
             transform: Callable[[Obj], Obj] | None = None,
+            page_decoder: PageDecoder | None = None,
         ) -> Informer:
             """An informer for ``kind`` that reports its changes, listed in :attr:`informers`."""
             informer = Informer(
@@ -139,11 +142,17 @@ class KubeClusterSource:
                 watch_timeout=watch_timeout,
                 list_kwargs=list_kwargs,
                 transform=transform,
+                page_decoder=page_decoder,
             )
             self.informers.append(informer)
             return informer
 
-        self.services = watch("list_service_for_all_namespaces", "Service", transform=service_transform)
+        self.services = watch(
+            "list_service_for_all_namespaces",
+            "Service",
+            transform=service_transform,
+            page_decoder=service_pages,
+        )
         self.config_map = watch(
             "list_namespaced_config_map",
             "ConfigMap",
