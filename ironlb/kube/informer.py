@@ -9,9 +9,11 @@ read with ``_preload_content=False``, exactly as manifests spell them; a ``trans
 (client-go's ``SetTransform``) may cut each one down to what its user reads before it
 is cached, so a cache of every Service in a cluster holds only the fields that matter.
 resourceVersions are opaque strings (the API's contract): they are stored, sent back and
-compared for equality, never ordered. ``synced`` turns true after the first LIST's changes were
-handed to ``on_change``. A relist after 410 is routine and logged at DEBUG; a
-lost connection is the client's ``ApiHealth``'s to report (once), so it is DEBUG here too.
+compared for equality, never ordered. A paged LIST asks for the next page while it decodes this
+one (the API server encodes on another core meanwhile; the token is read first, without building
+the items). ``synced`` turns true after the first LIST's changes were handed to ``on_change``.
+A relist after 410 is routine and logged at DEBUG; a lost connection is the client's
+``ApiHealth``'s to report (once), so it is DEBUG here too.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import msgspec
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
@@ -39,6 +43,24 @@ PageDecoder = Callable[[bytes], tuple[list[Any], Mapping[str, Any]]]
 """Bytes of one LIST page -> its items exactly as the informer would cache them (kind and
 apiVersion filled in, ``transform`` applied) and the list's metadata (e.g.
 ``ironlb.kube.servicepages``: straight to views, without building what the view drops)."""
+
+
+class _ListMeta(msgspec.Struct):
+    metadata: dict[str, Any] | None = None
+
+
+_LIST_META = msgspec.json.Decoder(_ListMeta)
+
+
+def continue_token(data: bytes) -> str | None:
+    """The ``continue`` token of a LIST page, read without building its items (msgspec skips
+    them), so the next page can be asked for before this one is decoded; None if there is none
+    or the page is not what it should be (the full decoding then tells)."""
+    try:
+        token = (_LIST_META.decode(data).metadata or {}).get("continue")
+    except msgspec.MsgspecError:
+        return None
+    return token if isinstance(token, str) and token else None
 
 
 class _Relist(Exception):
@@ -229,16 +251,22 @@ class Informer:
     def _list(self) -> None:
         started = time.monotonic()  # a paged LIST is one snapshot, taken at the first page
         items: list[Obj] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {**self._list_kwargs, "limit": self._page_size}
-            if token:
-                kwargs["_continue"] = token
-            resp = self._list_fn(**kwargs, _preload_content=False, _request_timeout=60)
-            meta = self._decode_page(resp.data, items)
-            token = meta.get("continue")
-            if not token:
-                break
+        data = self._fetch_page(None)
+        ahead: ThreadPoolExecutor | None = None  # fetches the next page while this one is decoded
+        try:
+            while True:
+                early = continue_token(data)
+                if early:
+                    ahead = ahead or ThreadPoolExecutor(1, thread_name_prefix=f"list:{self.name}")
+                    next_page = ahead.submit(self._fetch_page, early)
+                meta = self._decode_page(data, items)
+                token = meta.get("continue")
+                if not token:
+                    break
+                data = next_page.result() if token == early else self._fetch_page(token)
+        finally:
+            if ahead is not None:
+                ahead.shutdown(wait=False, cancel_futures=True)
         self.lists += 1
         with self._lock:
             changes = relist_changes(self._cache, items)
@@ -254,6 +282,13 @@ class Informer:
         # for the interpreter (the controller's first write waited 0.25 s behind them).
         self._emit(changes)
         self._synced.set()
+
+    def _fetch_page(self, token: str | None) -> bytes:
+        kwargs: dict[str, Any] = {**self._list_kwargs, "limit": self._page_size}
+        if token:
+            kwargs["_continue"] = token
+        resp = self._list_fn(**kwargs, _preload_content=False, _request_timeout=60)
+        return bytes(resp.data)
 
     def _decode_page(self, data: bytes, items: list[Obj]) -> Mapping[str, Any]:
         """Adds the page's objects (as cached) to ``items``; returns the list's metadata."""
