@@ -432,8 +432,7 @@ class Controller:
         )
         # Queued before the session is visible (workers wait on our lock meanwhile), so the
         # queue is never idle before the first reconciles.
-        for key in adoption.order:
-            self.queue.add(service_ref(key))
+        self.queue.add_all(service_ref(key) for key in adoption.order)
         self._session = Session(adoption.allocator, generation, adoption.plan)
         if self.heap is not None:
             heap.freeze()  # the cache and the allocator live as long as the term (controller.heap)
@@ -462,8 +461,9 @@ class Controller:
         return "done"
 
     def _queue_all_services(self) -> None:
-        for obj in self.source.services.items():
-            self.queue.add(service_ref(svc.service_key(cast(Service, obj))))
+        self.queue.add_all(
+            service_ref(svc.service_key(cast(Service, o))) for o in self.source.services.items()
+        )
 
 
 def run(opts: ControllerOptions, stop: threading.Event) -> int:

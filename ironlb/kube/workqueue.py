@@ -16,7 +16,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 import tenacity
@@ -59,13 +59,26 @@ class WorkQueue(Generic[K]):
         with self._cond:
             self._add_locked(key)
 
-    def _add_locked(self, key: K) -> None:
+    def add_all(self, keys: Iterable[K]) -> None:
+        """``add`` each of ``keys`` in order, under one hold of the lock and with one wake-up of the
+        workers (a new term queues every Service of the cluster at once: 10,000 wake-ups took
+        longer than the adoption before them)."""
+        with self._cond:
+            queued = sum(self._add_locked(key, notify=False) for key in keys)
+            if queued:
+                self._cond.notify(queued)
+
+    def _add_locked(self, key: K, *, notify: bool = True) -> bool:
+        """Marks ``key`` dirty; True when it was put in the queue (not already there or in work)."""
         if self._shutdown or key in self._dirty:
-            return
+            return False
         self._dirty.add(key)
-        if key not in self._processing:
-            self._queue.append(key)
+        if key in self._processing:
+            return False
+        self._queue.append(key)
+        if notify:
             self._cond.notify()
+        return True
 
     def add_after(self, key: K, delay: float) -> None:
         with self._cond:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +93,47 @@ def test_no_key_is_processed_twice_at_once_and_no_add_is_lost(script: list[tuple
         drained.add(got)
         q.done(got)
     assert owed <= drained
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcde"), max_size=6),  # taken (in work) before the batch
+    st.lists(st.sampled_from("abcdef"), max_size=12),  # the batch
+)
+def test_add_all_queues_what_adding_one_by_one_queues(in_work: list[str], batch: list[str]) -> None:
+    def drained(q: WorkQueue[str]) -> list[str]:
+        out = []
+        while (key := q.get(timeout=0)) is not None:
+            out.append(key)
+        return out
+
+    one_by_one: WorkQueue[str] = WorkQueue()
+    at_once: WorkQueue[str] = WorkQueue()
+    for q in (one_by_one, at_once):
+        for key in in_work:
+            q.add(key)
+        while q.get(timeout=0) is not None:  # taken by workers, not done yet
+            pass
+    for key in batch:
+        one_by_one.add(key)
+    at_once.add_all(batch)
+    assert drained(at_once) == drained(one_by_one)
+
+
+def test_add_all_wakes_as_many_workers_as_keys_it_queued() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        key = q.get(timeout=30)
+        with lock:
+            got.append(key or "")
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    q.add_all(["a", "b", "c"])
+    for t in threads:
+        t.join(30)
+    assert sorted(got) == ["a", "b", "c"]
