@@ -43,6 +43,7 @@ from ironlb.announce.bgp import BgpRoute
 from ironlb.config.model import IPNetwork
 from speaker.bgp import metrics
 from speaker.bgp.commands import Command, UnsafeCommand, difference
+from speaker.supervision import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +153,7 @@ class ExabgpDriver:
         self.connected.clear()
         self._fail_pending(NotConnected("ExaBGP API connection closed"))
         if self._reader_task is not None and self._reader_task is not asyncio.current_task():
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader_task
+            await cancel_all([self._reader_task])
         self._reader_task = None
         if writer is not None:
             writer.close()

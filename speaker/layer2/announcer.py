@@ -34,6 +34,7 @@ from speaker.layer2.gratuitous import GratuitousSchedule, GratuitousTiming, Stan
 from speaker.layer2.holding import held_for
 from speaker.layer2.interfaces import Link, read_links, select_interfaces
 from speaker.layer2.responder import InterfaceResponder, Owned
+from speaker.supervision import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,7 @@ class Layer2Announcer:
                     for r in self._responders.values():
                         r.collect_kernel_drops()
         finally:
-            announcing.cancel()
-            await asyncio.gather(announcing, return_exceptions=True)
+            await cancel_all([announcing])
 
     async def _announce_loop(self) -> None:
         """Send what the schedule says when it says so; woken early by ``apply`` and conflicts."""
