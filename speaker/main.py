@@ -211,7 +211,8 @@ class Speaker:
             await asyncio.sleep(self.options.poll_interval)
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.changes.wait(), RESYNC_INTERVAL)
+            async with asyncio.timeout(RESYNC_INTERVAL):  # not wait_for: see speaker.supervision.cancel_all
+                await self.changes.wait()
         self.changes.clear()  # before reading: a change during the read wakes us again
 
     async def _first_snapshot(self) -> bool:

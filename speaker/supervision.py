@@ -238,7 +238,8 @@ class ChildProcess:
                 forget_record(self.record, self._proc.pid)
         if self._log_task is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._log_task, 1.0)
+                async with asyncio.timeout(1.0):  # not wait_for: see cancel_all
+                    await self._log_task
         return code
 
     def kill(self) -> None:
@@ -258,7 +259,8 @@ class ChildProcess:
                 with contextlib.suppress(ProcessLookupError):
                     self._proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self._proc.wait(), STOP_TIMEOUT)
+                async with asyncio.timeout(STOP_TIMEOUT):  # not wait_for: see cancel_all
+                    await self._proc.wait()
             except TimeoutError:
                 self.kill()
         await self.wait()

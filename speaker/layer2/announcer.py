@@ -101,7 +101,8 @@ class Layer2Announcer:
         try:
             while not self._stopped.is_set():
                 try:
-                    await asyncio.wait_for(self._stopped.wait(), self._rescan_interval)
+                    async with asyncio.timeout(self._rescan_interval):  # not wait_for: gh-86296 on 3.11
+                        await self._stopped.wait()
                 except TimeoutError:
                     await self.rescan()
                     for r in self._responders.values():
@@ -116,7 +117,8 @@ class Layer2Announcer:
             delay = self._schedule.next_deadline() - self._now()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, min(delay, 3600.0)))
+                async with asyncio.timeout(max(0.0, min(delay, 3600.0))):  # not wait_for: gh-86296 on 3.11
+                    await self._wake.wait()
 
     def _send_due(self) -> None:
         for ip in self._schedule.due(self._now()):

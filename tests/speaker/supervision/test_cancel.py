@@ -171,3 +171,30 @@ def test_a_caller_cancelled_while_waiting_cancels_its_tasks_once_more_and_is_can
 
     ok, cancels = asyncio.run(scenario())
     assert ok and cancels == 2
+
+
+def test_a_loop_around_asyncio_timeout_obeys_a_cancel_that_comes_as_its_future_completes() -> None:
+    """The form of the speaker's loops (``async with asyncio.timeout``): one cancel ends it, on any Python."""
+
+    async def scenario() -> tuple[bool, int]:
+        futures: list[asyncio.Future[None]] = []
+
+        async def run() -> None:
+            while True:
+                fut = asyncio.get_running_loop().create_future()
+                futures.append(fut)
+                async with asyncio.timeout(3600):
+                    await fut
+
+        task = asyncio.create_task(run())
+        await asyncio.sleep(0)
+        futures[0].set_result(None)
+        task.cancel()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        cancelled, waits = task.cancelled(), len(futures)
+        await cancel_all([task])  # clean-up, should it have gone on
+        return cancelled, waits
+
+    cancelled, waits = asyncio.run(scenario())
+    assert cancelled and waits == 1
