@@ -55,6 +55,7 @@ from speaker.probes import Heartbeat, Probes, SpeakerStatus
 from speaker.protocol import Announcer
 from speaker.sources import open_cluster
 from speaker.statusobjects import ServiceStatusObjects
+from speaker.supervision import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +197,7 @@ class Speaker:
             if failed:
                 raise RuntimeError(f"speaker task {failed[0].get_name()} failed")
         finally:
-            for t in [stop, *tasks]:
-                t.cancel()
-            await asyncio.gather(stop, *tasks, return_exceptions=True)
+            await cancel_all([stop, *tasks])
 
     # ---- cluster state ----------------------------------------------------------
 
@@ -212,7 +211,8 @@ class Speaker:
             await asyncio.sleep(self.options.poll_interval)
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.changes.wait(), RESYNC_INTERVAL)
+            async with asyncio.timeout(RESYNC_INTERVAL):  # not wait_for: see speaker.supervision.cancel_all
+                await self.changes.wait()
         self.changes.clear()  # before reading: a change during the read wakes us again
 
     async def _first_snapshot(self) -> bool:
@@ -224,9 +224,7 @@ class Speaker:
             waiter = asyncio.ensure_future(self._next_change())
             stop = asyncio.ensure_future(self._stop.wait())
             await asyncio.wait([waiter, stop], return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stop.cancel()
-            await asyncio.gather(waiter, stop, return_exceptions=True)
+            await cancel_all([waiter, stop])
             if self._stop.is_set():
                 return False
 
@@ -395,8 +393,7 @@ async def amain(options: SpeakerOptions) -> int:
         finally:
             await asyncio.to_thread(cluster.close)
     finally:
-        beat.cancel()
-        await asyncio.gather(beat, return_exceptions=True)
+        await cancel_all([beat])
         if server is not None:
             server.stop()
     return 0

@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +103,64 @@ def died_early(
     return True
 
 
+CANCEL_AGAIN = 0.1
+"""How often :func:`cancel_all` cancels again a task that is still running."""
+CANCEL_TIMEOUT = 10.0
+"""How long :func:`cancel_all` waits for its tasks before it names the stuck ones and gives up."""
+
+
+async def cancel_all(
+    tasks: Iterable[asyncio.Future[Any]],
+    *,
+    timeout: float = CANCEL_TIMEOUT,
+    again: float = CANCEL_AGAIN,
+) -> bool:
+    """Cancel ``tasks`` and wait until each has finished; True when all have, within ``timeout``.
+
+    One cancel is not always enough: on Python 3.11 ``asyncio.wait_for`` loses a cancel that
+    arrives as the future it waits on completes (CPython gh-86296), so a loop around it goes on
+    as if never cancelled, and a plain cancel-then-gather waits for it forever (a speaker that
+    never exits on SIGTERM). So a task still running is cancelled again every ``again`` s.
+    After ``timeout`` the ones still running are logged by name and left behind. Their results
+    and exceptions are not looked at (only retrieved, so that asyncio does not warn of them).
+    If the caller is cancelled meanwhile, its tasks are cancelled once more and it is re-raised.
+    """
+    every = list(tasks)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = {t for t in every if not t.done()}
+    try:
+        while pending:
+            for t in pending:
+                t.cancel()
+            left = deadline - loop.time()
+            if left <= 0:
+                stuck = sorted(_name(t) for t in pending)
+                log.error("still running %.1fs after being cancelled: %s", timeout, ", ".join(stuck))
+                return False
+            _, pending = await asyncio.wait(pending, timeout=min(again, left))
+    except asyncio.CancelledError:
+        for t in pending:
+            t.cancel()
+        raise
+    finally:
+        for t in every:
+            if t.done() and not t.cancelled():
+                t.exception()  # retrieved: not reported as "never retrieved"
+    return True
+
+
+def _name(t: asyncio.Future[Any]) -> str:
+    return t.get_name() if isinstance(t, asyncio.Task) else repr(t)
+
+
 async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` and wait until each has finished (a backend's long-lived loops, on stop)."""
+    """Cancel ``tasks`` and wait until each has finished (a backend's long-lived loops, on stop);
+    the first one that had failed raises its exception here (:func:`cancel_all` first)."""
+    await cancel_all(tasks)
     for t in tasks:
-        t.cancel()
-    for t in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await t
+        if t.done() and not t.cancelled() and (exc := t.exception()) is not None:
+            raise exc
 
 
 class ChildProcess:
@@ -187,7 +238,8 @@ class ChildProcess:
                 forget_record(self.record, self._proc.pid)
         if self._log_task is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._log_task, 1.0)
+                async with asyncio.timeout(1.0):  # not wait_for: see cancel_all
+                    await self._log_task
         return code
 
     def kill(self) -> None:
@@ -207,7 +259,8 @@ class ChildProcess:
                 with contextlib.suppress(ProcessLookupError):
                     self._proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self._proc.wait(), STOP_TIMEOUT)
+                async with asyncio.timeout(STOP_TIMEOUT):  # not wait_for: see cancel_all
+                    await self._proc.wait()
             except TimeoutError:
                 self.kill()
         await self.wait()

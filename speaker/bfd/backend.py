@@ -192,7 +192,8 @@ class BfdAnnouncer:
 
     async def _apply_running(self, desired: BfdDesired) -> None:
         try:
-            await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT)
+            async with asyncio.timeout(READY_TIMEOUT):  # not wait_for: gh-86296 on 3.11
+                await self._ready.wait()
         except TimeoutError:
             self._kill_requested.set()  # the restart reads the new file
             return
@@ -234,7 +235,8 @@ class BfdAnnouncer:
         except OSError as exc:
             return False, str(exc)
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), VTYSH_TIMEOUT)
+            async with asyncio.timeout(VTYSH_TIMEOUT):  # not wait_for: gh-86296 on 3.11
+                out, err = await proc.communicate()
         except TimeoutError:
             proc.kill()
             await proc.wait()

@@ -43,6 +43,7 @@ from ironlb.announce.bgp import BgpRoute
 from ironlb.config.model import IPNetwork
 from speaker.bgp import metrics
 from speaker.bgp.commands import Command, UnsafeCommand, difference
+from speaker.supervision import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +153,7 @@ class ExabgpDriver:
         self.connected.clear()
         self._fail_pending(NotConnected("ExaBGP API connection closed"))
         if self._reader_task is not None and self._reader_task is not asyncio.current_task():
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader_task
+            await cancel_all([self._reader_task])
         self._reader_task = None
         if writer is not None:
             writer.close()
@@ -329,14 +328,16 @@ class ExabgpDriver:
                 inflight.extend(zip(part, futures, strict=True))
                 writer.write("".join(c.line + "\n" for c in part).encode("ascii"))
                 try:
-                    await asyncio.wait_for(writer.drain(), self.ack_timeout)
+                    async with asyncio.timeout(self.ack_timeout):  # not wait_for: gh-86296 on 3.11
+                        await writer.drain()
                 except (ConnectionError, TimeoutError) as exc:
                     raise NotConnected(f"writing to ExaBGP failed: {exc}") from exc
                 if len(inflight) < self.batch and i < len(commands):
                     continue
             command, fut = inflight.popleft()
             try:
-                ok = await asyncio.wait_for(fut, self.ack_timeout)
+                async with asyncio.timeout(self.ack_timeout):
+                    ok = await fut
             except TimeoutError as exc:
                 msg = f"no acknowledgement within {self.ack_timeout}s for: {command.line}"
                 raise ExabgpUnresponsive(msg) from exc
@@ -384,8 +385,10 @@ class ExabgpDriver:
         self._acks.append(fut)
         writer.write((line + "\n").encode("ascii"))
         try:
-            await asyncio.wait_for(writer.drain(), self.ack_timeout)
-            return await asyncio.wait_for(fut, self.ack_timeout)
+            async with asyncio.timeout(self.ack_timeout):
+                await writer.drain()
+            async with asyncio.timeout(self.ack_timeout):
+                return await fut
         except TimeoutError as exc:
             msg = f"no acknowledgement within {self.ack_timeout}s for {line!r}"
             raise ExabgpUnresponsive(msg) from exc

@@ -34,6 +34,7 @@ from speaker.layer2.gratuitous import GratuitousSchedule, GratuitousTiming, Stan
 from speaker.layer2.holding import held_for
 from speaker.layer2.interfaces import Link, read_links, select_interfaces
 from speaker.layer2.responder import InterfaceResponder, Owned
+from speaker.supervision import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,14 @@ class Layer2Announcer:
         try:
             while not self._stopped.is_set():
                 try:
-                    await asyncio.wait_for(self._stopped.wait(), self._rescan_interval)
+                    async with asyncio.timeout(self._rescan_interval):  # not wait_for: gh-86296 on 3.11
+                        await self._stopped.wait()
                 except TimeoutError:
                     await self.rescan()
                     for r in self._responders.values():
                         r.collect_kernel_drops()
         finally:
-            announcing.cancel()
-            await asyncio.gather(announcing, return_exceptions=True)
+            await cancel_all([announcing])
 
     async def _announce_loop(self) -> None:
         """Send what the schedule says when it says so; woken early by ``apply`` and conflicts."""
@@ -116,7 +117,8 @@ class Layer2Announcer:
             delay = self._schedule.next_deadline() - self._now()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, min(delay, 3600.0)))
+                async with asyncio.timeout(max(0.0, min(delay, 3600.0))):  # not wait_for: gh-86296 on 3.11
+                    await self._wake.wait()
 
     def _send_due(self) -> None:
         for ip in self._schedule.due(self._now()):

@@ -13,9 +13,12 @@ older one). Two kinds (see ``speaker.membership.swim``):
   incarnation learnt from anyone (it restarted out of our sight), at the incarnation
   we held it out at: it does not refute, it comes back. Learnt from others, we may not
   reach it yet (a heal in steps: our link to it comes back last), so the notice goes
-  on a bare ack at once, then rides on everything we send it (our probes) until it
-  speaks to us: our reply to that (or a bare ack) carries it a last time. Told once
-  and lost, it left the client on this node until the client's own probe failed.
+  on a bare ack at once, then rides on everything we send it (our probes), and on our
+  reply to (or a bare ack after) each message it sends us, until it answers one of
+  our pings that carried it: then we know it has it. Told once and lost, it left the
+  client on this node until the client's own probe failed; and hearing from it does
+  not prove that it hears us (after a heal our kernel may still be resolving its
+  address: our reply to its first message was lost while its messages came through).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ class Notices:
     """Subjects of owed notices already sent a bare ack for."""
     back: dict[str, Gossip] = field(default_factory=dict)
     heard: set[str] = field(default_factory=set)
-    """Subjects of ``back`` notices that spoke to us: told a last time, on what we send now."""
+    """Subjects of ``back`` notices that spoke to us: told on what we send now (or a bare ack)."""
+    carried: dict[str, set[int]] = field(default_factory=dict)
+    """Sequence numbers of our pings that carried a ``back`` notice to its subject."""
 
     def owe(self, notice: Gossip) -> None:
         self.owed[notice.name] = notice
@@ -47,11 +52,22 @@ class Notices:
         self.back[notice.name] = notice
         self.told.discard(notice.name)
         self.heard.discard(notice.name)
+        self.carried[notice.name] = set()
 
     def heard_from(self, name: str) -> None:
-        """``name`` spoke to us: it hears us, so what we owe it for its return goes once more, then ends."""
+        """``name`` spoke to us: what we owe it for its return goes on what we send now (or a bare ack)."""
         if name in self.back:
             self.heard.add(name)
+
+    def acked(self, name: str, seq: int) -> None:
+        """``name`` answered our ping ``seq`` itself: if that ping carried its ``back`` notice, it has it."""
+        if seq in self.carried.get(name, ()):
+            self._drop_back(name)
+
+    def _drop_back(self, name: str) -> None:
+        self.back.pop(name, None)
+        self.heard.discard(name)
+        self.carried.pop(name, None)
 
     def attach(
         self, out: list[tuple[Addr, Message]], members: Mapping[str, Member], bare: Bare
@@ -67,15 +83,18 @@ class Notices:
             self.told.add(name)
         for name, notice in list(self.back.items()):
             m = members.get(name)
-            last = name in self.heard
-            if m is None or (last and _told_already(out, m.addr, name)):
-                pass  # gone, or our reply tells it already (rule 2)
-            elif not _ride(out, m.addr, notice) and (last or name not in self.told):
+            if m is None:
+                self._drop_back(name)  # gone
+                continue
+            spoke = name in self.heard
+            if spoke and _told_already(out, m.addr, name):
+                pass  # our reply tells it already (rule 2)
+            elif not _ride(out, m.addr, notice) and (spoke or name not in self.told):
                 out.append((m.addr, bare(name, notice)))
             self.told.add(name)
-            if m is None or last:
-                del self.back[name]
-                self.heard.discard(name)
+            self.heard.discard(name)
+            pings = (msg.seq for to, msg in out if to == m.addr and msg.kind == "ping" and msg.seq)
+            self.carried[name].update(pings)
         return out
 
 

@@ -118,7 +118,8 @@ class Membership:
             self._wake_at = self._now() + delay
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # not wait_for: it can lose a cancel on 3.11 (gh-86296)
+                    await self._wake.wait()
 
     def _send(self, out: list[tuple[Addr, wire.Message]]) -> None:
         if self._transport is None:

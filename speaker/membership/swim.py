@@ -74,7 +74,7 @@ IPs. Four rules keep such verdicts to their author and undo them:
    its IPs, whose client entries may still point here (we were its successor's
    successor: only its own announcement moves them). Learnt from others, it may be
    out of our reach still (a heal in steps): the notice rides on what we send it
-   until it speaks to us. See ``notices``.
+   until it answers a ping of ours that carried it. See ``notices``.
 
 Mixed versions: a nack is a req-ack with an extra key older speakers ignore;
 older helpers never nack, so suspicions probed through them stay local
@@ -128,6 +128,8 @@ class Swim:
     """What we owe peers we held out: withdrawn deaths (rules 3, 4), returns of those we held for (5)."""
     _holding: frozenset[str] = frozenset()
     _comeback_at: float = -math.inf
+    _back_from: set[tuple[str, int]] = field(default_factory=set)
+    """(peer, incarnation) of every notice that we were out at an older incarnation that made us come back."""
     _touched: float | None = None
     comebacks: int = 0
     """Times this member came back: it refuted a verdict others acted on, or contact resumed after a cut."""
@@ -380,9 +382,9 @@ class Swim:
         self._suspects.discard(m.name)
         self._unheard.discard(m.name)
 
-    def _apply(self, g: Gossip, now: float) -> None:
+    def _apply(self, g: Gossip, now: float, sender: str = "") -> None:
         if g.name == self.name:
-            self._apply_to_self(g, now)
+            self._apply_to_self(g, now, sender)
             return
         m = self.members.get(g.name)
         if m is None:
@@ -398,7 +400,7 @@ class Swim:
         elif g.incarnation > m.incarnation:
             m.incarnation = g.incarnation
 
-    def _apply_to_self(self, g: Gossip, now: float) -> None:
+    def _apply_to_self(self, g: Gossip, now: float, sender: str = "") -> None:
         """News about us: refute a verdict at our incarnation; a verdict on an older one is a comeback."""
         if g.status == "alive" or self.left:
             return
@@ -408,8 +410,11 @@ class Swim:
             self._health(+1)  # others could not reach us in time: we may be the slow one
             self._came_back(now)
             self._spread(Gossip(self.name, "alive", self.incarnation))
-        else:
-            self._came_back(now)  # held out at an older incarnation (we restarted): back only now
+        elif (sender, g.incarnation) not in self._back_from:
+            # Held out at an older incarnation (we restarted): back only now. Once per peer that tells us
+            # (each may hold IPs of ours that a client reaches through it), not per repeat of its notice.
+            self._back_from.add((sender, g.incarnation))
+            self._came_back(now)
 
     # ---- messages in -----------------------------------------------------------
 
@@ -426,7 +431,7 @@ class Swim:
             notice = self._heard_from(sender, msg, now)
             self._notices.heard_from(sender.name)
             for g in msg.gossip:
-                self._apply(g, now)
+                self._apply(g, now, sender.name)
         self._answer(msg, src, now, out)
         if notice is not None:
             out = notify(out, src, notice, self._tell)  # on our reply to it, or on a bare ack
@@ -479,6 +484,8 @@ class Swim:
             out.append((relay.requester, self._msg("ack", relay.seq, relay.target)))
         p = self._probe
         if p is not None and msg.seq == p.seq and msg.target == p.target:
+            if msg.sender == p.target:
+                self._notices.acked(p.target, p.seq)  # our ping reached it (rule 5's notice with it)
             self._probe = None
             if p.asked_at is None:
                 self._health(-1)  # answered within the ack timeout: we are keeping up

@@ -5,8 +5,9 @@ at 5 ms it busy-polls a core, so "lost x interval" would be wrong and the probe
 would steal the CPU the speakers need. This probe sends ICMP echo requests from
 a raw socket on a fixed schedule (the node's kernel answers: no echo server on
 the nodes), carries a 64-bit sequence number in the payload (no 16-bit wrap),
-and on SIGINT/SIGTERM stops sending, waits ``GRACE`` seconds for replies in
-flight and prints one JSON line: sent, received, the lost sequence numbers, the
+and on SIGINT/SIGTERM stops sending, waits for the replies in flight (until each
+request has one, ``GRACE`` seconds at most: a busy machine answers late, and a reply
+that comes is no loss) and prints one JSON line: sent, received, the lost sequence numbers, the
 longest gap between two replies and the largest round trip. Hand-written: a
 dozen lines of ICMP that no library here offers with this accounting.
 """
@@ -24,7 +25,7 @@ import time
 
 from ironlb.lab.procs import StopRequest
 
-GRACE = 0.3
+GRACE = 2.0
 ECHO_REQUEST, ECHO_REPLY = 8, 0
 
 
@@ -74,7 +75,7 @@ def main(argv: list[str]) -> int:
         now = time.monotonic()
         if stop.requested and end is None:
             end = now + GRACE
-        if end is not None and now >= end:
+        if end is not None and (now >= end or len(replies) == len(sent_at)):
             break
         if end is None and now >= due:
             seq = len(sent_at)

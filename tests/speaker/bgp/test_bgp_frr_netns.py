@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from ironlb.lab.fixture import require_netns, running_lab, topology_path
 from ironlb.lab.runner import Lab
 from tests.support.bgp_lab import NODES, Cluster, Speakers, fib_nexthops, router_peer, speakers_on, vtysh_json
 from tests.support.bgp_objects import service
+from tests.support.layer2_lab import REPO_ROOT, Ping
 from tests.support.objects import endpoint_slice
 from tests.support.waiting import wait_for
 
@@ -198,16 +200,20 @@ def test_exabgp_sigkill_is_restarted_and_routes_restored(env: tuple[Lab, Cluster
 
 
 def test_speaker_restart_with_graceful_restart_keeps_forwarding(env: tuple[Lab, Cluster, Speakers]) -> None:
-    """Only node1 announces the IP (eTP Local); its speaker restarts while the client pings throughout."""
+    """Only node1 announces the IP (eTP Local); its speaker restarts while the client pings throughout.
+
+    The client's probe (``tests.support.layer2_icmpprobe``) counts each request and waits for the
+    replies in flight when stopped: ``ping`` counted its last request, sent as SIGINT came and
+    answered after it, as lost (``received == sent`` failed with no packet lost)."""
     lab, cluster, speakers = env
     cluster.write([service("gr", lb_ips=["198.51.100.50"], etp="Local"), endpoint_slice("gr", ["node1"])])
     nexthops(lab, "198.51.100.50", frozenset({NODES["node1"]}))
     lab.exec("node1", ["ip", "addr", "replace", "198.51.100.50/32", "dev", "lo"])
     log = cluster.dir.parent / "gr-ping.log"
-    ping = lab.spawn(
-        "client", ["ping", "-n", "-i", "0.05", "-W", "1", "198.51.100.50"], name="gr-ping", log_file=log
-    )
+    argv = [sys.executable, "-m", "tests.support.layer2_icmpprobe", "198.51.100.50", "0.05"]
+    ping = Ping(lab.spawn("client", argv, name="gr-ping", log_file=log, cwd=REPO_ROOT), log)
     try:
+        assert ping.wait_ready(), log.read_text(errors="replace")
         time.sleep(1.0)
         speakers.stop("node1", signal.SIGTERM)
         time.sleep(2.0)  # the speaker is gone: only graceful restart keeps the route
@@ -223,14 +229,13 @@ def test_speaker_restart_with_graceful_restart_keeps_forwarding(env: tuple[Lab, 
         wait_for(fresh, timeout=20, what="fresh path after the restart")
         time.sleep(1.0)
     finally:
-        ping.send_signal(signal.SIGINT)
-        ping.wait(10)
+        result = ping.stop()
         lab.exec("node1", ["ip", "addr", "del", "198.51.100.50/32", "dev", "lo"])
-    summary = log.read_text()
-    m = re.search(r"(\d+) packets transmitted, (\d+) received", summary)
-    assert m is not None, summary
-    sent, received = int(m.group(1)), int(m.group(2))
-    assert sent > 50 and received == sent, summary[-500:]
+    print(
+        f"\nGR restart: {result.sent} requests, {result.received} replies, longest gap "
+        f"{result.longest_gap * 1000:.0f} ms, largest round trip {result.max_rtt * 1000:.0f} ms"
+    )
+    assert result.sent > 50 and result.lost == [] and result.send_errors == 0, result.text[-1000:]
 
 
 def test_source_removed_withdraws_nothing(env: tuple[Lab, Cluster, Speakers]) -> None:

@@ -227,7 +227,7 @@ def _held_out_and_back(
     *, holding: frozenset[str], then: frozenset[str] | None = None
 ) -> list[tuple[tuple[str, int], wire.Message]]:
     """n0 holds n2 dead at incarnation 1 (layer 2 says it holds ``holding``, then ``then``), and n1 says
-    n2 is alive at incarnation 7 (n2 restarted)."""
+    n2 is alive at incarnation 7 (n2 restarted); n2 then pings n0, and answers n0's next ping to it."""
     s = Swim("n0", incarnation=1)
     s.set_peers({"n1": ("n1", 7946), "n2": ("n2", 7946)}, 0.0)
     s.receive(wire.Message("ack", "n1", 1, 0, "n1", (wire.Gossip("n2", "dead", 1),)), ("n1", 7946), 0.1)
@@ -240,24 +240,36 @@ def _held_out_and_back(
     assert "n2" in s.live()
     out += [o for now in (0.25, 0.3, 0.35, 0.4, 0.45) for o in s.tick(now)]  # probes go to n1 and n2
     out += s.receive(wire.Message("ping", "n2", 7, 5, "n0"), ("n2", 7946), 0.5)
-    return out + [o for now in (0.55, 0.6, 0.65, 0.7, 0.75) for o in s.tick(now)]
+    now = 0.5
+    for _ in range(40):  # until n0 probes n2 again: n2 answers at once
+        now = round(now + 0.05, 2)
+        sent = s.tick(now)
+        out += sent
+        ping = next((m for a, m in sent if a[0] == "n2" and m.kind == "ping" and m.seq), None)
+        if ping is not None:
+            out += s.receive(wire.Message("ack", "n2", 7, ping.seq, "n2"), ("n2", 7946), now)
+            break
+    return out + [o for i in range(1, 6) for o in s.tick(round(now + 0.05 * i, 2))]
 
 
 def test_a_peer_whose_ips_we_held_is_told_when_it_is_back_learnt_from_another_peer() -> None:
     """Rule 5: n2 restarted where this node could not hear it; back, learnt from n1, it is told (bare ack,
     seq 0) that it was held out at its old incarnation, then on our probes of it (the bare ack may not
-    reach it: a heal in steps), then on our reply to the first message it sends us, and no more; without
-    holding its IPs, nothing is told."""
+    reach it: a heal in steps), on our reply to the first message it sends us (which may not reach it
+    either: its messages coming through do not prove that ours do), and on everything after until it
+    answers a ping of ours that carried it; then no more. Without holding its IPs, nothing is told."""
     out = _held_out_and_back(holding=frozenset({"n2"}))
     to_n2 = [
         (msg.kind, msg.seq, wire.Gossip("n2", "dead", 1) in msg.gossip)
         for addr, msg in out
         if addr[0] == "n2"
     ]
-    last = to_n2.index(("ack", 5, True))  # our reply to its ping
+    reply = to_n2.index(("ack", 5, True))  # our reply to its ping
+    answered = next(i for i, (kind, _, _) in enumerate(to_n2) if kind == "ping" and i > reply)  # n2 acks it
     assert to_n2[0] == ("ack", 0, True)
-    assert len(to_n2[1:last]) >= 1 and all(told and kind != "ack" for kind, _, told in to_n2[1:last])
-    assert to_n2[last + 1 :] and not any(told for _, _, told in to_n2[last + 1 :])
+    assert len(to_n2[1:reply]) >= 1 and all(told and kind != "ack" for kind, _, told in to_n2[1:reply])
+    assert reply < answered and all(told for _, _, told in to_n2[reply : answered + 1])
+    assert to_n2[answered + 1 :] and not any(told for _, _, told in to_n2[answered + 1 :])
     quiet = _held_out_and_back(holding=frozenset({"n1"}))
     assert not [msg for addr, msg in quiet if any(g.name == "n2" and g.status != "alive" for g in msg.gossip)]
 
@@ -279,3 +291,17 @@ def test_told_it_was_held_out_at_an_older_incarnation_a_member_comes_back_withou
     s.set_peers({"n0": ("n0", 7946)}, 0.0)
     s.receive(wire.Message("ack", "n0", 1, 0, "n0", (wire.Gossip("n2", "dead", 1),)), ("n0", 7946), 1.0)
     assert (s.comebacks, s.incarnation, s.in_touch()) == (1, 7, False)  # announces once peers hear it
+
+
+def test_a_notice_repeated_by_one_peer_is_one_comeback_and_another_peers_is_another() -> None:
+    """A holder repeats its notice until we answer a ping that carried it: one comeback per peer that tells
+    us (each may hold IPs of ours a client reaches through it; a heal in steps tells them apart), not per
+    repeat, which would put off our announcement again and again (``in_touch`` starts over)."""
+    s = Swim("n2", incarnation=7)
+    s.set_peers({"n0": ("n0", 7946), "n1": ("n1", 7946)}, 0.0)
+    notice = (wire.Gossip("n2", "dead", 1),)
+    for now in (1.0, 1.2, 1.4):
+        s.receive(wire.Message("ack", "n0", 1, 0, "n0", notice), ("n0", 7946), now)
+    assert s.comebacks == 1
+    s.receive(wire.Message("ack", "n1", 1, 0, "n1", notice), ("n1", 7946), 1.6)
+    assert (s.comebacks, s.incarnation) == (2, 7)
