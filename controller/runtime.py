@@ -77,6 +77,11 @@ log = logging.getLogger(__name__)
 CONTROL = ObjectRef("Control", "", "config-and-leadership")
 CONFIG_INPUTS = frozenset({"ConfigMap", *CONFIG_KINDS})
 """Kinds whose change makes the controller judge its config again."""
+SERVICE_PAGE_SIZE = 5000
+"""Services per page of the controller's LIST of every Service. The API server took about 20 ms a
+page whatever its size up to thousands (10,000 Services in pages of 500: 0.54 s from the first
+request to the cache; of 5,000: 0.37 s, in the same conditions); a page is decoded straight into
+views (``ironlb.kube.servicepages``), so its size bounds only a transient buffer (about 5 MB)."""
 FIRST_ROUND_WAIT = 1.0
 """At most this long, start-up waits for the elector's first round before listing."""
 EVENT_DRAIN = 5.0
@@ -111,6 +116,7 @@ class Controller:
             namespaces=True,
             service_transform=view,
             service_pages=allocation_view_page,
+            service_page_size=SERVICE_PAGE_SIZE,
         )
         assert self.source.namespaces is not None
         self.namespaces = NamespaceLabelsView(self.source.namespaces)

@@ -106,9 +106,11 @@ class KubeClusterSource:
         watch_timeout: int = 300,
         service_transform: Callable[[Obj], Obj] | None = None,
         service_pages: PageDecoder | None = None,
+        service_page_size: int = 500,
     ) -> None:
         """``service_transform`` cuts each Service down before it is cached (see ``Informer``);
-        ``service_pages`` decodes the Services of a LIST page as that transform cuts them down."""
+        ``service_pages`` decodes the Services of a LIST page as that transform cuts them down,
+        ``service_page_size`` of them per page."""
         rest = Rest(api_client)
         self._on_change = on_change
 
@@ -131,6 +133,7 @@ class KubeClusterSource:
             list_kwargs: dict[str, str] | None = None,
             transform: Callable[[Obj], Obj] | None = None,
             page_decoder: PageDecoder | None = None,
+            page_size: int = 500,
         ) -> Informer:
             """An informer for ``kind`` that reports its changes, listed in :attr:`informers`."""
             informer = Informer(
@@ -143,6 +146,7 @@ class KubeClusterSource:
                 list_kwargs=list_kwargs,
                 transform=transform,
                 page_decoder=page_decoder,
+                page_size=page_size,
             )
             self.informers.append(informer)
             return informer
@@ -152,6 +156,7 @@ class KubeClusterSource:
             "Service",
             transform=service_transform,
             page_decoder=service_pages,
+            page_size=service_page_size,
         )
         self.config_map = watch(
             "list_namespaced_config_map",
