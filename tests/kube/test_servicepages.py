@@ -116,7 +116,7 @@ def test_a_page_of_an_unexpected_shape_is_decoded_the_plain_way(page_items: list
     assert allocation_view_page(json.dumps(page).encode()) == cut_down_whole(page)
 
 
-def test_the_fields_the_view_drops_are_never_built() -> None:
+def test_a_real_items_dropped_fields_do_not_reach_its_view() -> None:
     """A real ServiceList item as kube-apiserver 1.36 sends it: managedFields and the rest do not
     reach the view."""
     item = {
