@@ -58,6 +58,7 @@ from controller.session import Session, adopt
 from ironlb import services as svc
 from ironlb.allocator import PoolUsage
 from ironlb.allocator.settle import settle_services
+from ironlb.config import warm_decoders
 from ironlb.kube.client import health_of, make_api_client
 from ironlb.kube.configurationstate import ConfigurationStateWriter
 from ironlb.kube.errors import KubeError, retry_log_level
@@ -194,6 +195,8 @@ class Controller:
             self.elector.start()
             self._wait_first_round(FIRST_ROUND_WAIT)
         self.source.start()
+        # The config decoders load while the first LIST is on the wire (ironlb.config).
+        threading.Thread(target=warm_decoders, name="warm-config-decoders", daemon=True).start()
         self.queue.add(CONTROL)
         log.info(
             "controller %s started (namespace %s, configmap %s, class %s, leader election %s)",

@@ -27,8 +27,10 @@ ConfigMap here, MetalLB's CRDs in ``ironlb.metallb``); ``values`` parses scalars
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ironlb.config.errors import ConfigError
-from ironlb.config.load import load_config
 from ironlb.config.model import (
     AddressPool,
     AddressRange,
@@ -44,14 +46,43 @@ from ironlb.config.model import (
     SelectorRequirement,
     ServiceAllocation,
 )
-from ironlb.config.parse import (
-    ParseResult,
-    config_from_configmap,
-    configmap_report,
-    parse_config,
-    parse_config_report,
-)
 from ironlb.config.result import ConfigProblem, ConfigResult, ObjectRef, ObjectVersion
+
+if TYPE_CHECKING:
+    from ironlb.config.load import load_config
+    from ironlb.config.parse import (
+        ParseResult,
+        config_from_configmap,
+        configmap_report,
+        parse_config,
+        parse_config_report,
+    )
+
+# The decoders (pydantic models of every input) take about 0.15 s to import. Every program
+# imports the domain types above at start, but needs a decoder only when a config arrives:
+# they load on first use (PEP 562), and the controller warms them while its first LIST runs.
+_DECODERS = {
+    "load_config": "ironlb.config.load",
+    "ParseResult": "ironlb.config.parse",
+    "config_from_configmap": "ironlb.config.parse",
+    "configmap_report": "ironlb.config.parse",
+    "parse_config": "ironlb.config.parse",
+    "parse_config_report": "ironlb.config.parse",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DECODERS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def warm_decoders() -> None:
+    """Import the decoders now (a program calls this in a thread while it waits on the network)."""
+    for module in sorted(set(_DECODERS.values())):
+        importlib.import_module(module)
+
 
 __all__ = [
     "AddressPool",
@@ -78,4 +109,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "parse_config_report",
+    "warm_decoders",
 ]

@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ironlb.config import Config, load_config
+import ironlb.config
+from ironlb.config import Config
 from ironlb.config.passwords import resolve_passwords
 from ironlb.config.result import ConfigProblem, ObjectRef, ObjectVersion
 from ironlb.kube_types import ConfigMap, Secret
@@ -104,7 +105,7 @@ def read_config(
         obj = ObjectRef("ConfigMap", namespace, name)
         what = f"{obj} not found and no ironlb.io resources in namespace {namespace}"
         return ConfigReading(None, (ConfigProblem(obj, "", what),), missing=True)
-    result = load_config(None, resources, configmap=cm, key=key, namespace=namespace)
+    result = ironlb.config.load_config(None, resources, configmap=cm, key=key, namespace=namespace)
     inputs = tuple(_input(v) for v in result.sources)
     if cm is not None and inputs and not inputs[0].name:  # a manifest ConfigMap may leave them out
         inputs = (InputVersion("ConfigMap", namespace, name, None, inputs[0].resource_version), *inputs[1:])
