@@ -58,11 +58,9 @@ if TYPE_CHECKING:
         parse_config_report,
     )
 
-# The decoders (pydantic models of every input) took about 0.1 s to import, with every model's
-# validator built. Every program imports the domain types above at start, but needs a decoder
-# only when a config arrives: the modules load on first use (PEP 562), each model's validator is
-# built when first used (``defer_build``), and the controller warms the modules and the
-# ConfigMap's validators while its first LIST runs (``warm_decoders``).
+# The decoders (pydantic models of every input) take about 0.15 s to import. Every program
+# imports the domain types above at start, but needs a decoder only when a config arrives:
+# they load on first use (PEP 562), and the controller warms them while its first LIST runs.
 _DECODERS = {
     "load_config": "ironlb.config.load",
     "ParseResult": "ironlb.config.parse",
@@ -84,7 +82,6 @@ def warm_decoders() -> None:
     """Import the decoders now (a program calls this in a thread while it waits on the network)."""
     for module in sorted(set(_DECODERS.values())):
         importlib.import_module(module)
-    importlib.import_module("ironlb.config.wire").build_validators()
 
 
 __all__ = [

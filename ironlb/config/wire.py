@@ -56,7 +56,6 @@ class _Wire(BaseModel):
         populate_by_name=True,
         serialize_by_alias=True,
         alias_generator=field_name,
-        defer_build=True,  # built when a ConfigMap is first read (ironlb.io resources need none of it)
     )
 
 
@@ -142,11 +141,3 @@ class WireConfig(_Wire):
     bfd_profiles: list[WireBfdProfile] | None = None
     cluster_ip_advertisement: WireClusterIPAdvertisement | None = None
     l2: WireL2 | None = None
-
-
-def build_validators() -> None:
-    """Build the validator of the ConfigMap's document now. Validators are deferred (``defer_build``)
-    so that a program reading only ``ironlb.io`` resources never builds these; the controller builds
-    this one in a thread while its first LIST runs, instead of after it, on the way to its first IP.
-    (The per-item models, used alone only to salvage a broken config, build when first used.)"""
-    WireConfig.model_rebuild()

@@ -55,12 +55,7 @@ class CrdWire(BaseModel):
     :func:`field_name`, unknown fields refused (``ironlb convert`` validates with ``extra="allow"``)."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        populate_by_name=True,
-        alias_generator=field_name,
-        defer_build=True,  # each kind's validator is built when an object of it is first read
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, alias_generator=field_name
     )
 
 
@@ -178,12 +173,7 @@ class Metadata(BaseModel):
     """The parts of ``metadata`` the decoder reads (uid, annotations, managedFields... are not config)."""
 
     model_config = ConfigDict(
-        extra="ignore",
-        strict=True,
-        frozen=True,
-        populate_by_name=True,
-        alias_generator=field_name,
-        defer_build=True,
+        extra="ignore", strict=True, frozen=True, populate_by_name=True, alias_generator=field_name
     )
     name: Text | None = None
     namespace: Text | None = None
