@@ -138,7 +138,7 @@ def adopt(
     returned ``plan`` as the workers reach them."""
     allocator = Allocator(config)
     # Each Service's key, class and status read once: at start-up this runs over every Service
-    # before the first IP can be written (10,000: 0.10 -> 0.07 s against reading each per step).
+    # before the first IP can be written (10,000 pending, in process: 0.10 -> 0.06 s).
     keyed = [(svc.service_key(s), s) for s in services]
     has_ip = {key for key, s in keyed if svc.ingress_ips(s)}
     ours = [(key, s) for key, s in keyed if svc.is_managed(s, lb_class)]

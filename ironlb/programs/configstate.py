@@ -105,6 +105,7 @@ def read_config(
         obj = ObjectRef("ConfigMap", namespace, name)
         what = f"{obj} not found and no ironlb.io resources in namespace {namespace}"
         return ConfigReading(None, (ConfigProblem(obj, "", what),), missing=True)
+    # Looked up at the call: the decoders load on first use (ironlb.config), not with this module.
     result = ironlb.config.load_config(None, resources, configmap=cm, key=key, namespace=namespace)
     inputs = tuple(_input(v) for v in result.sources)
     if cm is not None and inputs and not inputs[0].name:  # a manifest ConfigMap may leave them out
