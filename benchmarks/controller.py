@@ -174,13 +174,14 @@ class Bench:
         res.server_cpu_backlog = server_cpu(cp) - server0
         self.last_ip_epoch = max(stamps) + self.offset
 
-    def first_ip(self) -> float | None:
+    def first_ip(self, quiet: list[int]) -> float | None:
         """``--first-ip-starts``: one fresh process on the backlog the previous ones left (each is
         stopped by SIGTERM right after its first status: a handful of the backlog get IPs per start);
-        its spawn -> first new status."""
+        its spawn -> first new status, once ``quiet`` (every controller's API server and etcd: the
+        other's may still be settling the last start) are quiet."""
         watch, args = self.watch, self.args
         assert watch is not None
-        wait_quiet(self.pids(), args.quiet_timeout)
+        wait_quiet(quiet, args.quiet_timeout)
         before = set(watch.first_ip)
         proc, user = self.subject.spawn(self.cp)
         t0 = self.subject.spawned_at
@@ -431,7 +432,7 @@ def first_ip_only(benches: list[Bench], starts: int) -> int:
     times: dict[str, list[float]] = {b.subject.name: [] for b in benches}
     for _ in range(starts):
         for b in benches:
-            seconds = b.first_ip() if b.ok else None
+            seconds = b.first_ip([p for each in benches for p in each.pids()]) if b.ok else None
             if seconds is not None:
                 times[b.subject.name].append(seconds)
     n = benches[0].args.services if benches else 0
